@@ -1,0 +1,212 @@
+//===- Importer.cpp - model file to the nn dialect ------------------------===//
+//
+// Every op gets `NameLoc(layer, file:line:col)`, so a later diagnostic (a
+// verifier, autodiff) names the layer and points into the model file.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/Importer.h"
+#include "ir/NNDialect.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace gradc {
+
+namespace {
+
+class ModuleBuilder {
+public:
+  ModuleBuilder(MLIRContext &ctx, const ResolvedModel &model, int64_t batch)
+      : ctx(ctx), m(model), batch(batch), b(&ctx) {}
+
+  OwningOpRef<ModuleOp> build();
+
+private:
+  RankedTensorType tensor(const std::vector<int64_t> &perExample) {
+    SmallVector<int64_t> shape{batch};
+    shape.append(perExample.begin(), perExample.end());
+    return RankedTensorType::get(shape, b.getF32Type());
+  }
+  Location layerLoc(const ResolvedLayer &l) {
+    SourceLoc src = m.file->layerLocs[l.fileIndex];
+    Location fileLoc = FileLineColLoc::get(&ctx, m.file->path, src.line, src.col);
+    return NameLoc::get(b.getStringAttr(l.layer->name()), fileLoc);
+  }
+  Value activation(Location loc, Value x, const ResolvedLayer &l);
+  Value emitLayer(const ResolvedLayer &l, ArrayRef<Value> inputs);
+
+  MLIRContext &ctx;
+  const ResolvedModel &m;
+  int64_t batch;
+  OpBuilder b;
+  SmallVector<Value> params;
+};
+
+Value ModuleBuilder::activation(Location loc, Value x, const ResolvedLayer &l) {
+  switch (l.activation) {
+  case RELU:
+    return b.create<nn::ReluOp>(loc, x);
+  case LEAKY_RELU:
+    return b.create<nn::LeakyReluOp>(loc, x, b.getF64FloatAttr(l.alpha));
+  case PRELU:
+    return b.create<nn::PReluOp>(loc, x.getType(), x, params[l.preluAlpha]);
+  case SIGMOID:
+    return b.create<nn::SigmoidOp>(loc, x);
+  case TANH:
+    return b.create<nn::TanhOp>(loc, x);
+  case SOFTMAX:
+    return b.create<nn::SoftmaxOp>(loc, x);
+  default:
+    return x;
+  }
+}
+
+Value ModuleBuilder::emitLayer(const ResolvedLayer &l, ArrayRef<Value> inputs) {
+  Location loc = layerLoc(l);
+  Type outType = tensor(l.shape);
+  const Window2D &w = l.window;
+  Value bias = l.bias >= 0 ? params[l.bias] : Value();
+  switch (l.kind) {
+  case LayerKind::Conv2D: {
+    Value y = b.create<nn::Conv2DOp>(
+        loc, outType, inputs[0], params[l.kernel], bias,
+        b.getDenseI64ArrayAttr(w.strides), b.getDenseI64ArrayAttr(w.pads),
+        b.getDenseI64ArrayAttr(w.dilations), b.getStringAttr("none"),
+        b.getF64FloatAttr(0.0));
+    return activation(loc, y, l);
+  }
+  case LayerKind::MaxPool:
+    return b.create<nn::MaxPool2DOp>(loc, outType, inputs[0],
+                                     b.getDenseI64ArrayAttr(w.size),
+                                     b.getDenseI64ArrayAttr(w.strides),
+                                     b.getDenseI64ArrayAttr(w.pads));
+  case LayerKind::AvgPool:
+    return b.create<nn::AvgPool2DOp>(loc, outType, inputs[0],
+                                     b.getDenseI64ArrayAttr(w.size),
+                                     b.getDenseI64ArrayAttr(w.strides),
+                                     b.getDenseI64ArrayAttr(w.pads));
+  case LayerKind::Flatten:
+    return b.create<nn::FlattenOp>(loc, outType, inputs[0]);
+  case LayerKind::Dense: {
+    Value y = b.create<nn::DenseOp>(loc, outType, inputs[0], params[l.kernel],
+                                    bias);
+    return activation(loc, y, l);
+  }
+  case LayerKind::Activation:
+    return activation(loc, inputs[0], l);
+  case LayerKind::Dropout: {
+    // Each dropout layer draws its own mask stream from the model's seed.
+    int64_t seed = m.seed * 1000003 + l.fileIndex;
+    return b.create<nn::DropoutOp>(loc, outType, inputs[0], Value(),
+                                   b.getF64FloatAttr(l.rate),
+                                   b.getI64IntegerAttr(seed));
+  }
+  case LayerKind::Add: {
+    Value sum = inputs[0];
+    for (Value v : inputs.drop_front())
+      sum = b.create<nn::AddOp>(loc, sum, v);
+    return sum;
+  }
+  }
+  return {};
+}
+
+OwningOpRef<ModuleOp> ModuleBuilder::build() {
+  Location modelLoc = FileLineColLoc::get(&ctx, m.file->path,
+                                          m.file->modelLoc.line,
+                                          m.file->modelLoc.col);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(modelLoc);
+  const OptimizerSpec &o = m.optimizer;
+  SmallVector<NamedAttribute> opt{
+      b.getNamedAttr("kind", b.getStringAttr(o.kind)),
+      b.getNamedAttr("learning_rate", b.getF64FloatAttr(o.learningRate)),
+      b.getNamedAttr("weight_decay", b.getF64FloatAttr(o.weightDecay))};
+  if (o.kind == "momentum") {
+    opt.push_back(b.getNamedAttr("momentum", b.getF64FloatAttr(o.momentum)));
+    opt.push_back(b.getNamedAttr("nesterov", b.getBoolAttr(o.nesterov)));
+  } else if (o.kind == "rmsprop") {
+    opt.push_back(b.getNamedAttr("rho", b.getF64FloatAttr(o.rho)));
+    opt.push_back(b.getNamedAttr("epsilon", b.getF64FloatAttr(o.epsilon)));
+  } else if (o.kind == "adam") {
+    opt.push_back(b.getNamedAttr("beta_1", b.getF64FloatAttr(o.beta1)));
+    opt.push_back(b.getNamedAttr("beta_2", b.getF64FloatAttr(o.beta2)));
+    opt.push_back(b.getNamedAttr("epsilon", b.getF64FloatAttr(o.epsilon)));
+  }
+  (*module)->setAttr("nn.model", b.getStringAttr(m.name));
+  (*module)->setAttr(
+      "nn.loss",
+      b.getDictionaryAttr({b.getNamedAttr("kind", b.getStringAttr(m.lossKind)),
+                           b.getNamedAttr("delta",
+                                          b.getF64FloatAttr(m.huberDelta))}));
+  (*module)->setAttr("nn.optimizer", b.getDictionaryAttr(opt));
+
+  // @predict(params..., x), as @train_step and @eval_step take them.
+  SmallVector<Type> argTypes;
+  for (const ParamSpec &p : m.params)
+    argTypes.push_back(RankedTensorType::get(p.shape, b.getF32Type()));
+  argTypes.push_back(tensor(m.inputShape));
+  Type resultType = tensor(m.outputShape());
+  b.setInsertionPointToEnd(module->getBody());
+  auto fn = b.create<func::FuncOp>(modelLoc, "predict",
+                                   b.getFunctionType(argTypes, {resultType}));
+  size_t numParams = m.params.size();
+  for (size_t i = 0; i < numParams; ++i)
+    fn.setArgAttr(i, "nn.param", b.getStringAttr(m.params[i].name));
+  fn.setArgAttr(numParams, "nn.input", b.getStringAttr(m.inputName));
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  Value input = entry->getArgument(numParams);
+  for (size_t i = 0; i < numParams; ++i)
+    params.push_back(entry->getArgument(i));
+
+  SmallVector<Value> values;
+  for (const ResolvedLayer &l : m.layers) {
+    SmallVector<Value> inputs;
+    for (int p : l.inputs)
+      inputs.push_back(p < 0 ? input : values[p]);
+    values.push_back(emitLayer(l, inputs));
+  }
+  b.create<func::ReturnOp>(modelLoc, values.back());
+  return module;
+}
+
+} // namespace
+
+absl::StatusOr<OwningOpRef<ModuleOp>>
+importModel(MLIRContext &ctx, const ResolvedModel &model, int64_t batchSize) {
+  int64_t batch = batchSize > 0 ? batchSize : model.batchSize;
+  OwningOpRef<ModuleOp> module = ModuleBuilder(ctx, model, batch).build();
+  // The checker vouches for every size, so a verifier failure here is a bug
+  // of ours; still report it rather than crash.
+  std::string diag;
+  {
+    llvm::raw_string_ostream os(diag);
+    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+      os << d.getLocation() << ": error: " << d.str() << "\n";
+      return success();
+    });
+    if (failed(verify(*module)))
+      return absl::InternalError(absl::StrCat("internal error: ", diag));
+  }
+  return module;
+}
+
+absl::StatusOr<OwningOpRef<ModuleOp>>
+importModelFile(MLIRContext &ctx, const std::string &path, int64_t batchSize) {
+  auto file = loadModelFile(path);
+  if (!file.ok())
+    return file.status();
+  auto model = checkModel(**file);
+  if (!model.ok())
+    return model.status();
+  return importModel(ctx, *model, batchSize);
+}
+
+} // namespace gradc

@@ -1,0 +1,83 @@
+//===- ModelChecker.h - validate a model and resolve its shapes -*- C++ -*-===//
+//
+// Checks a whole model file and reports every problem at once, one line
+// each. A model that passes comes back resolved: layers in topological order
+// with their output shapes, windows, parameters and the training recipe.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_FRONTEND_MODELCHECKER_H
+#define GRADC_FRONTEND_MODELCHECKER_H
+
+#include "frontend/ModelLoader.h"
+#include "ir/ShapeRules.h"
+
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+/// A trainable parameter: `layer.kernel`, `layer.bias`, `layer.alpha`.
+struct ParamSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  Initializer init;      // kind unset: the parameter's default
+  int64_t fanIn = 1, fanOut = 1;
+  float constant = 0.0f; // value for a constant initializer (PReLU alpha)
+};
+
+enum class LayerKind { Conv2D, MaxPool, AvgPool, Flatten, Dense, Activation,
+                       Dropout, Add };
+
+struct ResolvedLayer {
+  const Layer *layer = nullptr;
+  int fileIndex = 0;
+  LayerKind kind = LayerKind::Flatten;
+  /// Producers: -1 is the model input, otherwise an index into `layers`.
+  std::vector<int> inputs;
+  /// Output shape per example (no batch dimension).
+  std::vector<int64_t> shape;
+  Window2D window;              // conv and pooling
+  Activation activation = LINEAR;
+  float alpha = 0.0f;           // leaky ReLU slope
+  float rate = 0.0f;            // dropout
+  int kernel = -1, bias = -1, preluAlpha = -1; // indices into `params`
+};
+
+struct OptimizerSpec {
+  std::string kind = "adam"; // sgd, momentum, rmsprop, adam
+  double learningRate = 0.001, momentum = 0.9, rho = 0.9, beta1 = 0.9,
+         beta2 = 0.999, epsilon = 1e-7, weightDecay = 0.0;
+  bool nesterov = false;
+};
+
+struct ResolvedModel {
+  const ModelFile *file = nullptr;
+  std::string name;
+  std::string inputName;
+  std::vector<int64_t> inputShape;
+  std::vector<ResolvedLayer> layers; // topological order; the last is the output
+  std::vector<ParamSpec> params;
+  std::string lossKind; // an nn loss op name, e.g. "cross_entropy"
+  double huberDelta = 1.0;
+  OptimizerSpec optimizer;
+  int64_t batchSize = 32, epochs = 1, seed = 0;
+  bool shuffle = true, dropLast = false;
+  double validationSplit = 0.0;
+  std::string dataDir;
+
+  const std::vector<int64_t> &outputShape() const { return layers.back().shape; }
+  int64_t numClasses() const { return outputShape().back(); }
+};
+
+/// Validates `file` and resolves it. On failure the status message has one
+/// "file:line:col: error: layer 'x': ..." line per problem.
+absl::StatusOr<ResolvedModel> checkModel(const ModelFile &file);
+
+/// Largest size accepted for one dimension, and for the batch.
+constexpr int64_t kMaxDim = 1 << 20;
+constexpr int64_t kMaxBatch = 1 << 16;
+
+} // namespace gradc
+
+#endif // GRADC_FRONTEND_MODELCHECKER_H

@@ -1,0 +1,104 @@
+//===- ModelLoader.cpp - read a model file with source locations ----------===//
+//
+// Text files go through protobuf's TextFormat parser with a ParseInfoTree
+// (for locations) and an error collector (for file:line:col messages).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/ModelLoader.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace gradc {
+
+std::string ModelFile::error(SourceLoc loc, const std::string &message) const {
+  if (loc.line <= 0)
+    return absl::StrCat(path, ": error: ", message);
+  return absl::StrCat(path, ":", loc.line, ":", loc.col, ": error: ", message);
+}
+
+namespace {
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+public:
+  explicit CollectErrors(const std::string &path) : path(path) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string &message) override {
+    lines.push_back(absl::StrCat(path, ":", line + 1, ":", column + 1,
+                                 ": error: ", message));
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber,
+                  const std::string &) override {}
+
+  std::string path;
+  std::vector<std::string> lines;
+};
+
+SourceLoc locOf(const google::protobuf::TextFormat::ParseInfoTree &tree,
+                const char *field, int index) {
+  const auto *desc = Model::descriptor()->FindFieldByName(field);
+  auto loc = tree.GetLocation(desc, index);
+  if (loc.line < 0)
+    return {};
+  return {loc.line + 1, loc.column + 1};
+}
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<ModelFile>>
+parseModelText(const std::string &text, const std::string &path) {
+  auto file = std::make_unique<ModelFile>();
+  file->path = path;
+  google::protobuf::TextFormat::Parser parser;
+  google::protobuf::TextFormat::ParseInfoTree tree;
+  CollectErrors errors(path);
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(text, &file->model)) {
+    if (errors.lines.empty())
+      errors.lines.push_back(absl::StrCat(path, ": error: cannot parse"));
+    return absl::InvalidArgumentError(absl::StrJoin(errors.lines, "\n"));
+  }
+  for (int i = 0; i < file->model.input_size(); ++i)
+    file->inputLocs.push_back(locOf(tree, "input", i));
+  for (int i = 0; i < file->model.layer_size(); ++i)
+    file->layerLocs.push_back(locOf(tree, "layer", i));
+  file->lossLoc = locOf(tree, "loss", -1);
+  file->optimizerLoc = locOf(tree, "optimizer", -1);
+  file->trainingLoc = locOf(tree, "training", -1);
+  file->dataLoc = locOf(tree, "data", -1);
+  return file;
+}
+
+absl::StatusOr<std::unique_ptr<ModelFile>>
+loadModelFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::NotFoundError(
+        absl::StrCat(path, ": error: cannot open model file"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string bytes = buffer.str();
+  bool binary = path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0;
+  if (!binary)
+    return parseModelText(bytes, path);
+
+  auto file = std::make_unique<ModelFile>();
+  file->path = path;
+  file->modelLoc = {};
+  if (!file->model.ParseFromString(bytes))
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": error: not a binary gradc model (protobuf parse failed)"));
+  file->inputLocs.resize(file->model.input_size());
+  file->layerLocs.resize(file->model.layer_size());
+  return file;
+}
+
+} // namespace gradc

@@ -1,0 +1,50 @@
+//===- ModelLoader.h - read a model file with source locations -*- C++ -*-===//
+//
+// Loads a .pbtxt (text) or .pb (binary) model file and keeps where each
+// layer and section starts, so every later error can say file:line:col.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_FRONTEND_MODELLOADER_H
+#define GRADC_FRONTEND_MODELLOADER_H
+
+#include "model.pb.h"
+
+#include "absl/status/statusor.h"
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+/// A 1-based position in a model file; line 0 means unknown (binary files).
+struct SourceLoc {
+  int line = 0;
+  int col = 0;
+};
+
+/// A parsed model file and the locations of its parts.
+struct ModelFile {
+  std::string path;
+  Model model;
+  SourceLoc modelLoc{1, 1};
+  std::vector<SourceLoc> inputLocs, layerLocs;
+  SourceLoc lossLoc, optimizerLoc, trainingLoc, dataLoc;
+
+  /// "file:line:col: error: message" (or "file: error: message" when the
+  /// location is unknown).
+  std::string error(SourceLoc loc, const std::string &message) const;
+};
+
+/// Reads and parses `path`: binary when it ends in ".pb", text otherwise.
+/// Syntax errors, unknown fields and unknown enum values come back as one
+/// "file:line:col: error: ..." line each.
+absl::StatusOr<std::unique_ptr<ModelFile>> loadModelFile(const std::string &path);
+
+/// Parses model text already in memory (tests); `path` names it in errors.
+absl::StatusOr<std::unique_ptr<ModelFile>>
+parseModelText(const std::string &text, const std::string &path);
+
+} // namespace gradc
+
+#endif // GRADC_FRONTEND_MODELLOADER_H

@@ -1,0 +1,32 @@
+//===- NNDialect.h - the nn dialect -----------------------------*- C++ -*-===//
+//
+// Declares the nn dialect, its ops and DifferentiableOpInterface.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_IR_NNDIALECT_H
+#define GRADC_IR_NNDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "ir/NNDialect.h.inc"
+#include "ir/NNInterfaces.h.inc"
+
+#define GET_OP_CLASSES
+#include "ir/NNOps.h.inc"
+
+namespace gradc::nn {
+
+/// The loss ops, by the name the model format and module attributes use
+/// ("mse", "cross_entropy", ...): true when `name` is one.
+bool isLossKind(llvm::StringRef name);
+
+} // namespace gradc::nn
+
+#endif // GRADC_IR_NNDIALECT_H

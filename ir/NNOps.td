@@ -1,0 +1,479 @@
+//===- NNOps.td - operations of the nn dialect -------------*- tablegen -*-===//
+//
+// Forward layers, losses, backward ops made by autodiff, and optimizer
+// updates. Shape rules live in ShapeRules.cpp and are checked by verifiers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_NN_OPS
+#define GRADC_NN_OPS
+
+include "NNDialect.td"
+include "NNInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def NN_FloatTensor : RankedTensorOf<[F32, F64]>;
+def NN_LabelTensor : RankedTensorOf<[I32]>;
+def NN_StepTensor : 0DTensorOf<[I64]>;
+def NN_Scalar : 0DTensorOf<[F32, F64]>;
+
+class NN_DiffOp<string mnemonic, list<Trait> traits = []>
+    : NN_Op<mnemonic, !listconcat(traits, [Pure,
+        DeclareOpInterfaceMethods<DifferentiableOpInterface>])>;
+
+//===----------------------------------------------------------------------===//
+// Forward ops
+//===----------------------------------------------------------------------===//
+
+def NN_Conv2DOp : NN_DiffOp<"conv2d"> {
+  let summary = "2-D convolution, NHWC input and HWIO filter";
+  let description = [{
+    `out[n, oh, ow, f] = sum_{kh, kw, c} in[n, oh*sh + kh*dh - pt, ow*sw + kw*dw - pl, c]
+    * filter[kh, kw, c, f] + bias[f]`, then the optional fused activation.
+    `pads` is `[top, bottom, left, right]`; the output size is
+    `floor((in + pad_begin + pad_end - dilation*(k-1) - 1) / stride) + 1`.
+
+    ```mlir
+    %y = nn.conv2d %x, %w, %b {activation = "relu", strides = array<i64: 1, 1>}
+        : (tensor<8x28x28x1xf32>, tensor<3x3x1x32xf32>, tensor<32xf32>) -> tensor<8x26x26x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$filter,
+      Optional<NN_FloatTensor>:$bias,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+      DefaultValuedAttr<StrAttr, "\"none\"">:$activation,
+      DefaultValuedAttr<F64Attr, "0.0">:$alpha);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $filter (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class NN_PoolOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
+  let summary = "2-D " # what # " pooling over an NHWC tensor";
+  let description = [{
+    Pools each channel over `window` (`[kh, kw]`) with `strides` and `pads`
+    (`[top, bottom, left, right]`); output sizes follow the conv rule.
+    Padded positions never win a max and are not counted in an average.
+
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %x {window = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+        : (tensor<8x26x26x32xf32>) -> tensor<8x13x13x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input,
+      DenseI64ArrayAttr:$window,
+      DenseI64ArrayAttr:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+def NN_MaxPool2DOp : NN_PoolOp<"max_pool2d", "max">;
+def NN_AvgPool2DOp : NN_PoolOp<"avg_pool2d", "average">;
+
+def NN_DenseOp : NN_DiffOp<"dense"> {
+  let summary = "fully connected layer: input[N, K] x weight[K, M] + bias[M]";
+  let description = [{
+    ```mlir
+    %y = nn.dense %x, %w, %b : (tensor<8x784xf32>, tensor<784x128xf32>, tensor<128xf32>) -> tensor<8x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$weight,
+      Optional<NN_FloatTensor>:$bias);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class NN_ReshapeLikeOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
+  let summary = what;
+  let description = [{
+    Reinterprets the elements in row-major order; the element count is kept.
+
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %x : (tensor<8x5x5x64xf32>) -> tensor<8x1600xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+def NN_FlattenOp : NN_ReshapeLikeOp<"flatten", "flattens all but the batch dimension">;
+def NN_ReshapeOp : NN_ReshapeLikeOp<"reshape", "row-major reshape">;
+
+class NN_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
+    : NN_DiffOp<mnemonic, !listconcat(traits, [SameOperandsAndResultType])> {
+  let summary = "elementwise " # formula;
+  let description = [{
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %x : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+def NN_ReluOp : NN_UnaryOp<"relu", "max(x, 0)">;
+def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
+def NN_TanhOp : NN_UnaryOp<"tanh", "tanh(x)">;
+def NN_SoftmaxOp : NN_UnaryOp<"softmax", "softmax over the last dimension">;
+def NN_LogSoftmaxOp : NN_UnaryOp<"log_softmax", "log-softmax over the last dimension">;
+
+def NN_LeakyReluOp : NN_DiffOp<"leaky_relu", [SameOperandsAndResultType]> {
+  let summary = "elementwise x >= 0 ? x : alpha * x";
+  let description = [{
+    ```mlir
+    %y = nn.leaky_relu %x {alpha = 1.000000e-01 : f64} : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, F64Attr:$alpha);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def NN_PReluOp : NN_DiffOp<"prelu"> {
+  let summary = "x >= 0 ? x : alpha[c] * x, with a learned alpha per channel";
+  let description = [{
+    `alpha` has one entry per element of the last (channel) dimension.
+
+    ```mlir
+    %y = nn.prelu %x, %alpha : (tensor<8x10xf32>, tensor<10xf32>) -> tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$alpha);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $alpha attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_DropoutOp : NN_DiffOp<"dropout", [AllTypesMatch<["input", "output"]>]> {
+  let summary = "inverted dropout, active only when given a step";
+  let description = [{
+    Without `step` this is the identity (inference). With `step`, each element
+    is kept with probability `1 - rate` and scaled by `1 / (1 - rate)`; the
+    mask is a pure function of (`seed`, step, element index), so the backward
+    pass recomputes it instead of storing it.
+
+    ```mlir
+    %y = nn.dropout %x, %step {rate = 5.000000e-01 : f64, seed = 42 : i64} : tensor<8x10xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, Optional<NN_StepTensor>:$step,
+      F64Attr:$rate, DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input (`,` $step^)? attr-dict `:` type($input) (`,` type($step)^)?";
+  let hasVerifier = 1;
+}
+
+def NN_AddOp : NN_DiffOp<"add", [SameOperandsAndResultType]> {
+  let summary = "elementwise sum (residual connections, gradient accumulation)";
+  let description = [{
+    ```mlir
+    %y = nn.add %a, %b : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($output)";
+}
+
+//===----------------------------------------------------------------------===//
+// Losses: predictions [N, C] and integer labels [N] -> mean loss (0-D).
+//===----------------------------------------------------------------------===//
+
+class NN_LossOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
+  let summary = what # ", averaged over the batch";
+  let description = [{
+    Predictions are `[N, C]`; labels are class indices `[N]`, one-hot encoded
+    internally (for `C == 1`, the label itself is the 0/1 target). The result
+    is the mean over the batch.
+
+    ```mlir
+    %l = nn.}] # mnemonic # [{ %p, %labels : (tensor<8x10xf32>, tensor<8xi32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$predictions, NN_LabelTensor:$labels,
+      DefaultValuedAttr<F64Attr, "1.0">:$delta);
+  let results = (outs NN_Scalar:$loss);
+  let assemblyFormat = [{
+    $predictions `,` $labels attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+def NN_CrossEntropyOp : NN_LossOp<"cross_entropy", "-sum(onehot * log(p)) on probabilities">;
+def NN_SoftmaxCrossEntropyOp : NN_LossOp<"softmax_cross_entropy",
+    "cross-entropy of softmax(logits), computed with log-sum-exp">;
+def NN_BinaryCrossEntropyOp : NN_LossOp<"binary_cross_entropy",
+    "-mean(t log p + (1 - t) log(1 - p))">;
+def NN_MseOp : NN_LossOp<"mse", "mean((p - t)^2)">;
+def NN_MaeOp : NN_LossOp<"mae", "mean(|p - t|)">;
+def NN_HuberOp : NN_LossOp<"huber", "mean Huber loss with `delta`">;
+def NN_HingeOp : NN_LossOp<"hinge", "mean(max(0, 1 - t p)), t in {-1, 1}">;
+def NN_SquaredHingeOp : NN_LossOp<"squared_hinge", "mean(max(0, 1 - t p)^2), t in {-1, 1}">;
+def NN_CategoricalHingeOp : NN_LossOp<"categorical_hinge",
+    "max(0, max_{c != y} p_c - p_y + 1)">;
+
+//===----------------------------------------------------------------------===//
+// Backward ops (built by autodiff)
+//===----------------------------------------------------------------------===//
+
+def NN_LossGradOp : NN_Op<"loss_grad", [Pure]> {
+  let summary = "gradient of a loss op with respect to its predictions";
+  let description = [{
+    `kind` names the loss op (`"mse"`, `"softmax_cross_entropy"`, ...);
+    `dloss` is the 0-D gradient flowing into the loss.
+
+    ```mlir
+    %dp = nn.loss_grad %p, %labels, %dl {kind = "mse"}
+        : (tensor<8x10xf32>, tensor<8xi32>, tensor<f32>) -> tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$predictions, NN_LabelTensor:$labels,
+      NN_Scalar:$dloss, StrAttr:$kind, DefaultValuedAttr<F64Attr, "1.0">:$delta);
+  let results = (outs NN_FloatTensor:$grad);
+  let assemblyFormat = [{
+    $predictions `,` $labels `,` $dloss attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_Conv2DGradInputOp : NN_Op<"conv2d_grad_input", [Pure]> {
+  let summary = "gradient of conv2d with respect to its input";
+  let description = [{
+    A transposed convolution of the output gradient with the filter; the
+    result type is the forward input's type.
+
+    ```mlir
+    %dx = nn.conv2d_grad_input %dy, %w : (tensor<8x26x26x32xf32>, tensor<3x3x1x32xf32>) -> tensor<8x28x28x1xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$filter,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations);
+  let results = (outs NN_FloatTensor:$grad_input);
+  let assemblyFormat = [{
+    $grad_output `,` $filter attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_Conv2DGradFilterOp : NN_Op<"conv2d_grad_filter", [Pure]> {
+  let summary = "gradient of conv2d with respect to its filter";
+  let description = [{
+    ```mlir
+    %dw = nn.conv2d_grad_filter %x, %dy : (tensor<8x28x28x1xf32>, tensor<8x26x26x32xf32>) -> tensor<3x3x1x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$grad_output,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations);
+  let results = (outs NN_FloatTensor:$grad_filter);
+  let assemblyFormat = [{
+    $input `,` $grad_output attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class NN_PoolGradOp<string mnemonic, string what> : NN_Op<mnemonic, [Pure]> {
+  let summary = "gradient of " # what # " pooling with respect to its input";
+  let description = [{
+    Max pooling sends each output gradient to the first maximum of its window
+    in row-major order (PyTorch's rule for ties); average pooling spreads it
+    evenly over the window's in-bounds elements.
+
+    ```mlir
+    %dx = nn.}] # mnemonic # [{ %x, %dy {window = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+        : (tensor<8x26x26x32xf32>, tensor<8x13x13x32xf32>) -> tensor<8x26x26x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$grad_output,
+      DenseI64ArrayAttr:$window, DenseI64ArrayAttr:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads);
+  let results = (outs NN_FloatTensor:$grad_input);
+  let assemblyFormat = [{
+    $input `,` $grad_output attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+def NN_MaxPool2DGradOp : NN_PoolGradOp<"max_pool2d_grad", "max">;
+def NN_AvgPool2DGradOp : NN_PoolGradOp<"avg_pool2d_grad", "average">;
+
+def NN_ActivationGradOp : NN_Op<"activation_grad", [Pure,
+    AllTypesMatch<["grad_output", "value", "grad_input"]>]> {
+  let summary = "gradient of an elementwise or softmax activation";
+  let description = [{
+    `kind` is one of `relu`, `leaky_relu` (with `alpha`), `sigmoid`, `tanh`,
+    `softmax`, `log_softmax`. `value` is the forward input for `relu` and
+    `leaky_relu`, and the forward output for the others.
+
+    ```mlir
+    %dx = nn.activation_grad %dy, %y {kind = "sigmoid"} : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$value,
+      StrAttr:$kind, DefaultValuedAttr<F64Attr, "0.0">:$alpha);
+  let results = (outs NN_FloatTensor:$grad_input);
+  let assemblyFormat = "$grad_output `,` $value attr-dict `:` type($grad_output)";
+  let hasVerifier = 1;
+}
+
+def NN_PReluGradOp : NN_Op<"prelu_grad", [Pure]> {
+  let summary = "gradients of prelu with respect to its input and alpha";
+  let description = [{
+    ```mlir
+    %dx, %dalpha = nn.prelu_grad %dy, %x, %alpha
+        : (tensor<8x10xf32>, tensor<8x10xf32>, tensor<10xf32>) -> (tensor<8x10xf32>, tensor<10xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$input,
+      NN_FloatTensor:$alpha);
+  let results = (outs NN_FloatTensor:$grad_input, NN_FloatTensor:$grad_alpha);
+  let assemblyFormat = [{
+    $grad_output `,` $input `,` $alpha attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_MatmulOp : NN_Op<"matmul", [Pure]> {
+  let summary = "2-D matrix product with optional transposes";
+  let description = [{
+    `op(lhs) x op(rhs)` where `op` transposes when `transpose_lhs` /
+    `transpose_rhs` is set. Autodiff uses it for the dense layer's gradients.
+
+    ```mlir
+    %dw = nn.matmul %x, %dy {transpose_lhs} : (tensor<8x784xf32>, tensor<8x128xf32>) -> tensor<784x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs,
+      UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_BiasGradOp : NN_Op<"bias_grad", [Pure]> {
+  let summary = "sum over every dimension but the last (bias gradient)";
+  let description = [{
+    ```mlir
+    %db = nn.bias_grad %dy : (tensor<8x26x26x32xf32>) -> tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output);
+  let results = (outs NN_FloatTensor:$grad_bias);
+  let assemblyFormat = "$grad_output attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_ConstantOp : NN_Op<"constant", [Pure, ConstantLike]> {
+  let summary = "a tensor filled with one value (seed gradients, zeros)";
+  let description = [{
+    ```mlir
+    %one = nn.constant 1.0 : tensor<f32>
+    ```
+  }];
+  let arguments = (ins F64Attr:$value);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$value attr-dict `:` type($output)";
+}
+
+//===----------------------------------------------------------------------===//
+// Metrics and optimizer updates
+//===----------------------------------------------------------------------===//
+
+def NN_CorrectCountOp : NN_Op<"correct_count", [Pure]> {
+  let summary = "number of rows whose argmax equals the label";
+  let description = [{
+    Ties go to the first maximum, as in `argmax`. For one-column predictions
+    the class is `p > 0.5`.
+
+    ```mlir
+    %c = nn.correct_count %p, %labels : (tensor<8x10xf32>, tensor<8xi32>) -> tensor<i64>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$predictions, NN_LabelTensor:$labels);
+  let results = (outs 0DTensorOf<[I64]>:$count);
+  let assemblyFormat = [{
+    $predictions `,` $labels attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class NN_UpdateOp<string mnemonic, string what, int nstate> : NN_Op<mnemonic, [Pure]> {
+  let summary = what # " update of one parameter";
+  let hasVerifier = 1;
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_SgdUpdateOp : NN_UpdateOp<"sgd_update", "SGD", 0> {
+  let description = [{
+    `g' = g + weight_decay * p; p' = p - lr * g'`.
+
+    ```mlir
+    %p2 = nn.sgd_update %p, %g {learning_rate = 0.01 : f64} : (tensor<10xf32>, tensor<10xf32>) -> tensor<10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
+      F64Attr:$learning_rate, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+  let results = (outs NN_FloatTensor:$new_param);
+}
+
+def NN_MomentumUpdateOp : NN_UpdateOp<"momentum_update", "momentum (or Nesterov)", 1> {
+  let description = [{
+    PyTorch's rule: `g' = g + wd p; v' = momentum v + g';
+    p' = p - lr (nesterov ? g' + momentum v' : v')`.
+
+    ```mlir
+    %p2, %v2 = nn.momentum_update %p, %g, %v {learning_rate = 0.01 : f64, momentum = 0.9 : f64, nesterov}
+        : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) -> (tensor<10xf32>, tensor<10xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
+      NN_FloatTensor:$velocity, F64Attr:$learning_rate, F64Attr:$momentum,
+      UnitAttr:$nesterov, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+  let results = (outs NN_FloatTensor:$new_param, NN_FloatTensor:$new_velocity);
+}
+
+def NN_RmspropUpdateOp : NN_UpdateOp<"rmsprop_update", "RMSprop", 1> {
+  let description = [{
+    `g' = g + wd p; s' = rho s + (1 - rho) g'^2; p' = p - lr g' / (sqrt(s') + eps)`.
+
+    ```mlir
+    %p2, %s2 = nn.rmsprop_update %p, %g, %s {learning_rate = 0.001 : f64, rho = 0.9 : f64, epsilon = 1.0e-07 : f64}
+        : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) -> (tensor<10xf32>, tensor<10xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
+      NN_FloatTensor:$mean_square, F64Attr:$learning_rate, F64Attr:$rho,
+      F64Attr:$epsilon, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+  let results = (outs NN_FloatTensor:$new_param, NN_FloatTensor:$new_mean_square);
+}
+
+def NN_AdamUpdateOp : NN_UpdateOp<"adam_update", "Adam (bias-corrected)", 2> {
+  let description = [{
+    With `t = step + 1`: `g' = g + wd p; m' = b1 m + (1 - b1) g';
+    v' = b2 v + (1 - b2) g'^2; p' = p - lr (m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps)`.
+
+    ```mlir
+    %p2, %m2, %v2 = nn.adam_update %p, %g, %m, %v, %step {learning_rate = 0.001 : f64, beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-07 : f64}
+        : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<i64>) -> (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
+      NN_FloatTensor:$m, NN_FloatTensor:$v, NN_StepTensor:$step,
+      F64Attr:$learning_rate, F64Attr:$beta_1, F64Attr:$beta_2,
+      F64Attr:$epsilon, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+  let results = (outs NN_FloatTensor:$new_param, NN_FloatTensor:$new_m,
+      NN_FloatTensor:$new_v);
+}
+
+#endif // GRADC_NN_OPS

@@ -1,0 +1,71 @@
+//===- ShapeRules.cpp - output shapes of nn ops ---------------------------===//
+//
+// Implements the conv/pool output-size rule of DESIGN.md, including SAME
+// padding with the odd element at the bottom/right.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/ShapeRules.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+namespace gradc {
+
+int64_t windowOutputSize(int64_t in, int64_t k, int64_t stride,
+                         int64_t dilation, int64_t padBegin, int64_t padEnd) {
+  int64_t span = dilation * (k - 1) + 1;
+  int64_t padded = in + padBegin + padEnd;
+  if (stride <= 0 || span > padded)
+    return -1;
+  return (padded - span) / stride + 1;
+}
+
+std::array<int64_t, 2> samePadding(int64_t in, int64_t k, int64_t stride,
+                                   int64_t dilation) {
+  int64_t out = (in + stride - 1) / stride;
+  int64_t span = dilation * (k - 1) + 1;
+  int64_t total = std::max<int64_t>((out - 1) * stride + span - in, 0);
+  return {total / 2, total - total / 2};
+}
+
+std::string checkWindowParams(const Window2D &w) {
+  for (int i = 0; i < 2; ++i) {
+    if (w.size[i] <= 0)
+      return llvm::formatv("expects a positive window, got {0}x{1}", w.size[0],
+                           w.size[1]);
+    if (w.strides[i] <= 0)
+      return llvm::formatv("expects positive strides, got {0}x{1}",
+                           w.strides[0], w.strides[1]);
+    if (w.dilations[i] <= 0)
+      return llvm::formatv("expects positive dilations, got {0}x{1}",
+                           w.dilations[0], w.dilations[1]);
+  }
+  for (int64_t p : w.pads)
+    if (p < 0)
+      return llvm::formatv("expects non-negative pads, got {0},{1},{2},{3}",
+                           w.pads[0], w.pads[1], w.pads[2], w.pads[3]);
+  return "";
+}
+
+bool windowOutputHW(llvm::ArrayRef<int64_t> inHW, const Window2D &w,
+                    std::array<int64_t, 2> &outHW, std::string &error) {
+  error = checkWindowParams(w);
+  if (!error.empty())
+    return false;
+  for (int i = 0; i < 2; ++i) {
+    outHW[i] = windowOutputSize(inHW[i], w.size[i], w.strides[i],
+                                w.dilations[i], w.pads[2 * i],
+                                w.pads[2 * i + 1]);
+    if (outHW[i] < 0) {
+      error = llvm::formatv(
+          "expects window {0}x{1} (dilation {2}x{3}) to fit input {4}x{5} "
+          "(padding {6},{7},{8},{9})",
+          w.size[0], w.size[1], w.dilations[0], w.dilations[1], inHW[0],
+          inHW[1], w.pads[0], w.pads[1], w.pads[2], w.pads[3]);
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace gradc

@@ -1,0 +1,248 @@
+//===- BuildTrainStep.cpp - @train_step and @eval_step from @predict ------===//
+//
+// Builds the two training-time entry points from the imported forward graph:
+//   @eval_step(params..., x, labels) -> (loss, correct_count)
+//   @train_step(params..., state..., step, x, labels)
+//       -> (loss, correct_count, new params..., new state...)
+// The loss is fused with a preceding softmax before autodiff runs, so the
+// backward pass gets the stable softmax - onehot gradient.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace gradc {
+#define GEN_PASS_DEF_BUILDTRAINSTEP
+#include "passes/Passes.h.inc"
+} // namespace gradc
+
+using namespace mlir;
+using namespace gradc;
+
+namespace {
+
+/// The optimizer state slots of one parameter, by optimizer kind.
+SmallVector<StringRef> stateSlots(StringRef kind) {
+  if (kind == "momentum")
+    return {"velocity"};
+  if (kind == "rmsprop")
+    return {"mean_square"};
+  if (kind == "adam")
+    return {"m", "v"};
+  return {};
+}
+
+double getF64(DictionaryAttr d, StringRef name, double dflt) {
+  if (auto a = d.getAs<FloatAttr>(name))
+    return a.getValueAsDouble();
+  return dflt;
+}
+
+class TrainStepBuilder {
+public:
+  TrainStepBuilder(ModuleOp module, func::FuncOp predict)
+      : module(module), predict(predict), b(module.getContext()) {}
+
+  LogicalResult build();
+
+private:
+  Value buildLoss(Location loc, Value predictions, Value labels);
+  LogicalResult buildUpdate(Location loc, Value param, Value grad,
+                            ValueRange state, Value step,
+                            SmallVectorImpl<Value> &newParams,
+                            SmallVectorImpl<Value> &newState);
+  void fuseLoss(func::FuncOp fn);
+
+  ModuleOp module;
+  func::FuncOp predict;
+  OpBuilder b;
+  DictionaryAttr lossAttr, optAttr;
+};
+
+Value TrainStepBuilder::buildLoss(Location loc, Value predictions,
+                                  Value labels) {
+  StringRef kind = lossAttr.getAs<StringAttr>("kind").getValue();
+  OperationState state(loc, ("nn." + kind).str());
+  state.addOperands({predictions, labels});
+  state.addTypes(RankedTensorType::get(
+      {}, cast<RankedTensorType>(predictions.getType()).getElementType()));
+  state.addAttribute("delta",
+                     b.getF64FloatAttr(getF64(lossAttr, "delta", 1.0)));
+  return b.create(state)->getResult(0);
+}
+
+LogicalResult TrainStepBuilder::buildUpdate(Location loc, Value p, Value g,
+                                            ValueRange s, Value step,
+                                            SmallVectorImpl<Value> &newParams,
+                                            SmallVectorImpl<Value> &newState) {
+  StringRef kind = optAttr.getAs<StringAttr>("kind").getValue();
+  auto lr = b.getF64FloatAttr(getF64(optAttr, "learning_rate", 0.001));
+  auto wd = b.getF64FloatAttr(getF64(optAttr, "weight_decay", 0.0));
+  auto f = [&](StringRef name, double dflt) {
+    return b.getF64FloatAttr(getF64(optAttr, name, dflt));
+  };
+  Type t = p.getType();
+  if (kind == "sgd") {
+    newParams.push_back(b.create<nn::SgdUpdateOp>(loc, t, p, g, lr, wd));
+  } else if (kind == "momentum") {
+    bool nesterov = false;
+    if (auto n = optAttr.getAs<BoolAttr>("nesterov"))
+      nesterov = n.getValue();
+    auto op = b.create<nn::MomentumUpdateOp>(
+        loc, t, t, p, g, s[0], lr, f("momentum", 0.9),
+        nesterov ? b.getUnitAttr() : UnitAttr(), wd);
+    newParams.push_back(op.getNewParam());
+    newState.push_back(op.getNewVelocity());
+  } else if (kind == "rmsprop") {
+    auto op = b.create<nn::RmspropUpdateOp>(loc, t, t, p, g, s[0], lr,
+                                            f("rho", 0.9), f("epsilon", 1e-7),
+                                            wd);
+    newParams.push_back(op.getNewParam());
+    newState.push_back(op.getNewMeanSquare());
+  } else if (kind == "adam") {
+    auto op = b.create<nn::AdamUpdateOp>(
+        loc, t, t, t, p, g, s[0], s[1], step, lr, f("beta_1", 0.9),
+        f("beta_2", 0.999), f("epsilon", 1e-7), wd);
+    newParams.push_back(op.getNewParam());
+    newState.push_back(op.getNewM());
+    newState.push_back(op.getNewV());
+  } else {
+    return module.emitError() << "unknown optimizer '" << kind << "'";
+  }
+  return success();
+}
+
+void TrainStepBuilder::fuseLoss(func::FuncOp fn) {
+  RewritePatternSet patterns(module.getContext());
+  populateFuseSoftmaxCrossEntropyPatterns(patterns);
+  (void)applyPatternsAndFoldGreedily(fn, std::move(patterns));
+}
+
+LogicalResult TrainStepBuilder::build() {
+  lossAttr = module->getAttrOfType<DictionaryAttr>("nn.loss");
+  optAttr = module->getAttrOfType<DictionaryAttr>("nn.optimizer");
+  if (!lossAttr || !lossAttr.getAs<StringAttr>("kind") ||
+      !nn::isLossKind(lossAttr.getAs<StringAttr>("kind").getValue()))
+    return module.emitError()
+           << "expects a module attribute nn.loss = {kind = \"<loss op>\"}";
+  if (!optAttr || !optAttr.getAs<StringAttr>("kind"))
+    return module.emitError()
+           << "expects a module attribute nn.optimizer = {kind = ...}";
+  StringRef optKind = optAttr.getAs<StringAttr>("kind").getValue();
+  if (!llvm::is_contained({"sgd", "momentum", "rmsprop", "adam"}, optKind))
+    return module.emitError() << "unknown optimizer '" << optKind << "'";
+
+  // @predict(params..., x): the last argument is the input batch.
+  unsigned numParams = predict.getNumArguments() - 1;
+  Type xType = predict.getArgumentTypes().back();
+  int64_t batch = cast<RankedTensorType>(xType).getDimSize(0);
+  Type labelsType = RankedTensorType::get({batch}, b.getI32Type());
+  Type stepType = RankedTensorType::get({}, b.getI64Type());
+  Type countType = RankedTensorType::get({}, b.getI64Type());
+  SmallVector<Type> paramTypes(predict.getArgumentTypes().take_front(numParams));
+  SmallVector<StringRef> slots = stateSlots(optKind);
+  Location loc = predict.getLoc();
+  b.setInsertionPointToEnd(module.getBody());
+
+  for (bool training : {false, true}) {
+    // Signature.
+    SmallVector<Type> args(paramTypes);
+    SmallVector<Type> stateTypes;
+    if (training) {
+      for (Type t : paramTypes)
+        for (size_t k = 0; k < slots.size(); ++k)
+          stateTypes.push_back(t);
+      args.append(stateTypes);
+      args.push_back(stepType);
+    }
+    args.push_back(xType);
+    args.push_back(labelsType);
+    auto fn = b.create<func::FuncOp>(
+        loc, training ? "train_step" : "eval_step",
+        b.getFunctionType(args, {}));
+    for (unsigned i = 0; i < numParams; ++i)
+      fn.setArgAttrs(i, predict.getArgAttrDict(i));
+    for (unsigned i = 0; i < stateTypes.size(); ++i) {
+      auto pname = predict.getArgAttrOfType<StringAttr>(i / slots.size(),
+                                                        "nn.param");
+      std::string name = pname ? pname.str() : "param";
+      fn.setArgAttr(numParams + i, "nn.state",
+                    b.getStringAttr(name + "." + slots[i % slots.size()].str()));
+    }
+    fn.setArgAttrs(args.size() - 2, predict.getArgAttrDict(numParams));
+    fn.setArgAttr(args.size() - 1, "nn.labels", b.getUnitAttr());
+    Block *entry = fn.addEntryBlock();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(entry);
+
+    // Forward graph, with dropout driven by the step in training.
+    IRMapping mapping;
+    for (unsigned i = 0; i < numParams; ++i)
+      mapping.map(predict.getArgument(i), entry->getArgument(i));
+    mapping.map(predict.getArgument(numParams),
+                entry->getArgument(args.size() - 2));
+    Value step = training ? entry->getArgument(args.size() - 3) : Value();
+    Value labels = entry->getArgument(args.size() - 1);
+    Operation *predictRet = predict.getBody().front().getTerminator();
+    for (Operation &op : predict.getBody().front().without_terminator()) {
+      Operation *clone = b.clone(op, mapping);
+      if (auto dropout = dyn_cast<nn::DropoutOp>(clone)) {
+        if (training)
+          dropout.getStepMutable().assign(step);
+      }
+    }
+    Value predictions = mapping.lookup(predictRet->getOperand(0));
+    Value loss = buildLoss(loc, predictions, labels);
+    auto ret = b.create<func::ReturnOp>(loc, ValueRange{loss});
+    fuseLoss(fn);
+    // The loss op's predictions (logits after fusion) give the same argmax.
+    loss = ret.getOperand(0);
+    Operation *lossOp = loss.getDefiningOp();
+    b.setInsertionPoint(ret);
+    Value correct = b.create<nn::CorrectCountOp>(loc, countType,
+                                                 lossOp->getOperand(0), labels);
+    SmallVector<Value> results{loss, correct};
+    if (training) {
+      SmallVector<Value> params(entry->getArguments().take_front(numParams));
+      auto grads = buildGradients(*entry, loss, params);
+      if (failed(grads))
+        return failure();
+      b.setInsertionPoint(ret);
+      SmallVector<Value> newParams, newState;
+      for (unsigned i = 0; i < numParams; ++i) {
+        ValueRange state = entry->getArguments().slice(
+            numParams + i * slots.size(), slots.size());
+        if (failed(buildUpdate(params[i].getLoc(), params[i], (*grads)[i],
+                               state, step, newParams, newState)))
+          return failure();
+      }
+      results.append(newParams);
+      results.append(newState);
+    }
+    ret->setOperands(results);
+    fn.setFunctionType(
+        b.getFunctionType(args, ValueRange(results).getTypes()));
+    eraseDeadOps(*entry);
+  }
+  return success();
+}
+
+struct BuildTrainStep : gradc::impl::BuildTrainStepBase<BuildTrainStep> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto predict = module.lookupSymbol<func::FuncOp>("predict");
+    if (!predict || predict.isExternal()) {
+      module.emitError() << "expects a @predict function";
+      return signalPassFailure();
+    }
+    if (module.lookupSymbol("train_step") || module.lookupSymbol("eval_step"))
+      return; // already built
+    if (failed(TrainStepBuilder(module, predict).build()))
+      signalPassFailure();
+  }
+};
+
+} // namespace

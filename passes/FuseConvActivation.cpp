@@ -1,0 +1,75 @@
+//===- FuseConvActivation.cpp - conv2d + relu into one op -----------------===//
+//
+// The fused conv applies its activation while the result is still in
+// registers, and its backward pass takes the activation's gradient from the
+// conv output (which has the sign of the pre-activation for alpha >= 0).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace gradc {
+#define GEN_PASS_DEF_FUSECONVACTIVATION
+#include "passes/Passes.h.inc"
+} // namespace gradc
+
+using namespace mlir;
+using namespace gradc;
+
+namespace {
+
+/// The conv2d that `act` can absorb: no activation yet, and `act` its only
+/// user.
+nn::Conv2DOp fusableConv(Value actInput) {
+  auto conv = actInput.getDefiningOp<nn::Conv2DOp>();
+  if (!conv || conv.getActivation() != "none" || !conv->hasOneUse())
+    return {};
+  return conv;
+}
+
+template <typename ActOp>
+struct FuseConvActivationPattern : OpRewritePattern<ActOp> {
+  using OpRewritePattern<ActOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ActOp act,
+                                PatternRewriter &rewriter) const override {
+    nn::Conv2DOp conv = fusableConv(act.getInput());
+    if (!conv)
+      return rewriter.notifyMatchFailure(act, "input is not a single-use conv2d");
+    double alpha = 0.0;
+    StringRef kind = "relu";
+    if constexpr (std::is_same_v<ActOp, nn::LeakyReluOp>) {
+      alpha = act.getAlpha().convertToDouble();
+      kind = "leaky_relu";
+      if (alpha < 0)
+        return rewriter.notifyMatchFailure(act, "negative alpha");
+    }
+    rewriter.modifyOpInPlace(conv, [&] {
+      conv.setActivation(kind);
+      conv.setAlphaAttr(rewriter.getF64FloatAttr(alpha));
+      conv->setLoc(rewriter.getFusedLoc({conv.getLoc(), act.getLoc()}));
+    });
+    rewriter.replaceOp(act, conv.getOutput());
+    return success();
+  }
+};
+
+struct FuseConvActivation
+    : gradc::impl::FuseConvActivationBase<FuseConvActivation> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateFuseConvActivationPatterns(patterns);
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void gradc::populateFuseConvActivationPatterns(RewritePatternSet &patterns) {
+  patterns.add<FuseConvActivationPattern<nn::ReluOp>,
+               FuseConvActivationPattern<nn::LeakyReluOp>>(
+      patterns.getContext());
+}

@@ -1,0 +1,53 @@
+//===- FuseSoftmaxCrossEntropy.cpp - softmax + CE on logits ---------------===//
+//
+// cross_entropy(softmax(x)) computed as log-sum-exp on the logits never
+// overflows and has the simple gradient softmax(x) - onehot(labels).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace gradc {
+#define GEN_PASS_DEF_FUSESOFTMAXCROSSENTROPY
+#include "passes/Passes.h.inc"
+} // namespace gradc
+
+using namespace mlir;
+using namespace gradc;
+
+namespace {
+
+struct FuseSoftmaxCrossEntropyPattern : OpRewritePattern<nn::CrossEntropyOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(nn::CrossEntropyOp ce,
+                                PatternRewriter &rewriter) const override {
+    auto softmax = ce.getPredictions().getDefiningOp<nn::SoftmaxOp>();
+    if (!softmax)
+      return rewriter.notifyMatchFailure(ce, "predictions are not a softmax");
+    // The softmax itself stays while something else (e.g. the returned
+    // probabilities) uses it; the loss no longer does.
+    rewriter.replaceOpWithNewOp<nn::SoftmaxCrossEntropyOp>(
+        ce, ce.getType(), softmax.getInput(), ce.getLabels(), ce.getDeltaAttr());
+    return success();
+  }
+};
+
+struct FuseSoftmaxCrossEntropy
+    : gradc::impl::FuseSoftmaxCrossEntropyBase<FuseSoftmaxCrossEntropy> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateFuseSoftmaxCrossEntropyPatterns(patterns);
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void gradc::populateFuseSoftmaxCrossEntropyPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<FuseSoftmaxCrossEntropyPattern>(patterns.getContext());
+}

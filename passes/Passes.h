@@ -1,0 +1,63 @@
+//===- Passes.h - gradc's passes and pipelines ------------------*- C++ -*-===//
+//
+// Declarations generated from Passes.td, the pattern populators the passes
+// are made of, and the named pipelines of Pipelines.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_PASSES_PASSES_H
+#define GRADC_PASSES_PASSES_H
+
+#include "ir/NNDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace gradc {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+/// conv2d (+bias) whose only user is relu / leaky_relu -> conv2d {activation}.
+void populateFuseConvActivationPatterns(mlir::RewritePatternSet &patterns);
+
+/// cross_entropy(softmax(x)) -> softmax_cross_entropy(x).
+void populateFuseSoftmaxCrossEntropyPatterns(mlir::RewritePatternSet &patterns);
+
+/// Builds, before the block's terminator, the gradients of the 0-D `loss`
+/// with respect to each of `wrt`; zero for values the loss does not use.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+buildGradients(mlir::Block &block, mlir::Value loss,
+               llvm::ArrayRef<mlir::Value> wrt);
+
+/// Erases the pure ops of `block` whose results are unused.
+void eraseDeadOps(mlir::Block &block);
+
+/// Appends to `fn` the gradient of its first result (a 0-D loss) with
+/// respect to each argument in `wrt`, as extra results. Fails, naming the
+/// op, when an op on the path has no gradient rule.
+mlir::LogicalResult differentiateFunction(mlir::func::FuncOp fn,
+                                          llvm::ArrayRef<unsigned> wrt);
+
+/// The stages `gradc compile --emit=` can stop after, in pipeline order.
+enum class Stage { NN, Fused, Train, Linalg, LLVM };
+
+/// Adds the passes that take an imported nn module to `stage`.
+void buildPipeline(mlir::OpPassManager &pm, Stage stage);
+
+/// Registers the named pipelines (gradc-to-fused, gradc-to-train, ...) and
+/// every pass with MLIR's registry, for gradc-opt.
+void registerGradcPassesAndPipelines();
+
+/// Registers the dialects gradc's pipelines produce.
+void registerGradcDialects(mlir::DialectRegistry &registry);
+
+} // namespace gradc
+
+#endif // GRADC_PASSES_PASSES_H

@@ -1,0 +1,56 @@
+//===- Passes.td - gradc's passes --------------------------*- tablegen -*-===//
+//
+// Every pass of gradc, declared once; flags are prefixed `gradc-`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_PASSES
+#define GRADC_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def FuseConvActivation : Pass<"gradc-fuse-conv-activation", "mlir::ModuleOp"> {
+  let summary = "Fuse nn.relu / nn.leaky_relu into the nn.conv2d that feeds it";
+  let description = [{
+    An `nn.conv2d` without activation whose only user is `nn.relu` (or
+    `nn.leaky_relu` with alpha >= 0) becomes one `nn.conv2d {activation = ...}`.
+    A conv whose result has other users is left alone.
+  }];
+  let dependentDialects = ["gradc::nn::NNDialect"];
+}
+
+def FuseSoftmaxCrossEntropy : Pass<"gradc-fuse-softmax-cross-entropy", "mlir::ModuleOp"> {
+  let summary = "Fuse nn.softmax feeding nn.cross_entropy into nn.softmax_cross_entropy";
+  let description = [{
+    `nn.cross_entropy(nn.softmax(logits))` becomes
+    `nn.softmax_cross_entropy(logits)`, computed with log-sum-exp. The softmax
+    stays when it has other users (e.g. the returned probabilities).
+  }];
+  let dependentDialects = ["gradc::nn::NNDialect"];
+}
+
+def BuildTrainStep : Pass<"gradc-build-train-step", "mlir::ModuleOp"> {
+  let summary = "Build @train_step and @eval_step from @predict, the loss and the optimizer";
+  let description = [{
+    Reads the module attributes `nn.loss` and `nn.optimizer` and builds:
+    `@eval_step(params..., x, labels) -> (loss, correct_count)` and
+    `@train_step(params..., opt_state..., step, x, labels) -> (loss, new
+    params..., new state...)`, with the loss fused with a preceding softmax,
+    the backward graph from autodiff, and one update op per parameter.
+    Dropout is active only in `@train_step`.
+  }];
+  let dependentDialects = ["gradc::nn::NNDialect", "mlir::func::FuncDialect"];
+}
+
+def Autodiff : Pass<"gradc-autodiff", "mlir::ModuleOp"> {
+  let summary = "Append the gradients of every function's first result";
+  let description = [{
+    For each function marked `nn.differentiate` whose first result is a 0-D
+    loss, append one result per floating-point argument: the gradient of the
+    loss with respect to it (reverse mode, gradients of values with several
+    users summed). Fails naming any op without a gradient rule.
+  }];
+  let dependentDialects = ["gradc::nn::NNDialect", "mlir::func::FuncDialect"];
+}
+
+#endif // GRADC_PASSES

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package gradc needs to build, test and benchmark.
+# Idempotent: re-running it only installs what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  cmake ninja-build ccache g++ clang-format-14 git
+  # LLVM / MLIR 19 (IR, passes, JIT, FileCheck, lit)
+  llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
+  # libraries
+  libabsl-dev libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
+  zlib1g-dev
+  # tests and benchmark references
+  python3 python3-torch python3-onnx libopenblas0-pthread
+  # default data set
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,65 @@
+//===- Compile.cpp - gradc compile ----------------------------------------===//
+//
+// Imports a model file and runs the pipeline up to --emit=STAGE, with
+// MLIR's IR printing and timing instrumentation behind gradc's flags.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/Commands.h"
+#include "tools/Session.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace llvm;
+using namespace mlir;
+
+namespace gradc {
+
+cl::SubCommand &compileCommand() {
+  static cl::SubCommand sub("compile",
+                            "Compile a model file and print the IR of a stage");
+  return sub;
+}
+
+namespace {
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL"), cl::Required,
+                               cl::sub(compileCommand()));
+cl::opt<std::string> emit("emit",
+                          cl::desc("Stage to print: nn, fused, train"),
+                          cl::init("nn"), cl::sub(compileCommand()));
+cl::opt<std::string> output("o", cl::desc("Output file (default: stdout)"),
+                            cl::value_desc("FILE"), cl::init("-"),
+                            cl::sub(compileCommand()));
+cl::opt<int64_t> batchSize("batch-size",
+                           cl::desc("Batch size (default: the model's)"),
+                           cl::init(0), cl::sub(compileCommand()));
+PipelineFlags flags(compileCommand());
+} // namespace
+
+int runCompile() {
+  auto stage = parseStage(emit);
+  if (!stage) {
+    errs() << "gradc compile: error: unknown --emit=" << emit
+           << " (expected nn, fused, train)\n";
+    return 1;
+  }
+  Session session;
+  auto module = session.import(modelPath, batchSize);
+  if (!module)
+    return 1;
+  if (failed(session.runPipeline(**module, *stage, flags)))
+    return 1;
+  std::string err;
+  auto out = openOutputFile(output, &err);
+  if (!out) {
+    errs() << output << ": error: " << err << "\n";
+    return 1;
+  }
+  (*module)->print(out->os(), OpPrintingFlags().enableDebugInfo(false));
+  out->keep();
+  return 0;
+}
+
+} // namespace gradc

@@ -1,0 +1,103 @@
+//===- Session.cpp - what every gradc subcommand shares -------------------===//
+
+#include "tools/Session.h"
+
+#include "frontend/Diagnostics.h"
+#include "frontend/Importer.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace gradc {
+
+PipelineFlags::PipelineFlags(llvm::cl::SubCommand &sub)
+    : printAfterAll("print-ir-after-all",
+                    llvm::cl::desc("Print the IR after every pass"),
+                    llvm::cl::sub(sub)),
+      printAfter("print-ir-after",
+                 llvm::cl::desc("Print the IR after the named pass "
+                                "(e.g. gradc-autodiff, canonicalize)"),
+                 llvm::cl::value_desc("PASS"), llvm::cl::sub(sub)),
+      timing("timing", llvm::cl::desc("Report the time of every pass"),
+             llvm::cl::sub(sub)) {}
+
+std::optional<Stage> parseStage(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<Stage>>(name)
+      .Case("nn", Stage::NN)
+      .Case("fused", Stage::Fused)
+      .Case("train", Stage::Train)
+      .Default(std::nullopt);
+}
+
+Session::Session() {
+  DialectRegistry registry;
+  registerGradcDialects(registry);
+  ctx.appendDialectRegistry(registry);
+  ctx.loadAllAvailableDialects();
+}
+
+const ResolvedModel *Session::load(const std::string &path) {
+  auto loaded = loadModelFile(path);
+  if (!loaded.ok()) {
+    llvm::errs() << std::string(loaded.status().message()) << "\n";
+    return nullptr;
+  }
+  file = std::move(*loaded);
+  auto checked = checkModel(*file);
+  if (!checked.ok()) {
+    llvm::errs() << std::string(checked.status().message()) << "\n";
+    return nullptr;
+  }
+  model = std::make_unique<ResolvedModel>(std::move(*checked));
+  return model.get();
+}
+
+std::optional<OwningOpRef<ModuleOp>> Session::importLoaded(int64_t batchSize) {
+  auto module = importModel(ctx, *model, batchSize);
+  if (!module.ok()) {
+    llvm::errs() << std::string(module.status().message()) << "\n";
+    return std::nullopt;
+  }
+  return std::move(*module);
+}
+
+std::optional<OwningOpRef<ModuleOp>> Session::import(const std::string &path,
+                                                     int64_t batchSize) {
+  if (!load(path))
+    return std::nullopt;
+  return importLoaded(batchSize);
+}
+
+LogicalResult Session::runPipeline(ModuleOp module, Stage stage,
+                                   const PipelineFlags *flags) {
+  PassManager pm(&ctx, "builtin.module");
+  buildPipeline(pm, stage);
+  if (flags) {
+    std::vector<std::string> after(flags->printAfter.begin(),
+                                   flags->printAfter.end());
+    bool all = flags->printAfterAll;
+    if (all || !after.empty()) {
+      ctx.disableMultithreading();
+      pm.enableIRPrinting(
+          /*shouldPrintBeforePass=*/[](Pass *, Operation *) { return false; },
+          /*shouldPrintAfterPass=*/
+          [all, after](Pass *pass, Operation *) {
+            return all || llvm::is_contained(after, pass->getArgument().str());
+          },
+          /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
+          /*printAfterOnlyOnFailure=*/false, llvm::errs());
+    }
+    if (flags->timing)
+      pm.enableTiming();
+  }
+  DiagnosticCollector diags(ctx);
+  if (failed(pm.run(module))) {
+    llvm::errs() << diags.str() << "\n";
+    return failure();
+  }
+  return success();
+}
+
+} // namespace gradc

@@ -1,0 +1,39 @@
+//===- gradc.cpp - the gradc command line ---------------------------------===//
+//
+// gradc compile | gradcheck | train | eval | predict. Bad input (model
+// files, data) is reported as one "file:line:col: error: ..." line per
+// problem with exit status 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/Commands.h"
+
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace gradc {
+ArrayRef<Command> commands() {
+  static const Command all[] = {
+      {compileCommand(), runCompile},
+  };
+  return all;
+}
+} // namespace gradc
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  if (!cl::ParseCommandLineOptions(
+          argc, argv,
+          "gradc: a training compiler for neural networks on the CPU\n", &errs()))
+    return 1;
+  for (const gradc::Command &c : gradc::commands())
+    if (c.sub)
+      return c.run();
+  errs() << "usage: gradc <command> MODEL [options]; commands:";
+  for (const gradc::Command &c : gradc::commands())
+    errs() << " " << c.sub.getName();
+  errs() << "\n       gradc <command> --help\n";
+  return 1;
+}
