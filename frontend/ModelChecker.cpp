@@ -315,7 +315,7 @@ bool Checker::resolveLayer(int i,
       return false;
     out.shape[2] = c.filters();
     out.activation = c.activation();
-    out.alpha = c.alpha();
+    out.alpha = fromFloat(c.alpha());
     int64_t rf = out.window.size[0] * out.window.size[1];
     out.kernel = addParam(l.name(), "kernel",
                           {out.window.size[0], out.window.size[1], in[2],
@@ -369,7 +369,7 @@ bool Checker::resolveLayer(int i,
       return false;
     out.shape = {d.units()};
     out.activation = d.activation();
-    out.alpha = d.alpha();
+    out.alpha = fromFloat(d.alpha());
     out.kernel = addParam(l.name(), "kernel", {in[0], d.units()},
                           d.kernel_initializer(), in[0], d.units());
     if (!d.has_use_bias() || d.use_bias())
@@ -383,7 +383,7 @@ bool Checker::resolveLayer(int i,
         !checkActivation(i, l.activation().kind(), l.activation().alpha()))
       return false;
     out.activation = l.activation().kind();
-    out.alpha = l.activation().alpha();
+    out.alpha = fromFloat(l.activation().alpha());
     out.shape = in;
     break;
   }
@@ -396,7 +396,7 @@ bool Checker::resolveLayer(int i,
       layerError(i, absl::StrCat("dropout rate must be in [0, 1), got ", rate));
       return false;
     }
-    out.rate = rate;
+    out.rate = fromFloat(rate);
     out.shape = in;
     break;
   }
@@ -424,7 +424,7 @@ bool Checker::resolveLayer(int i,
   // PReLU as a layer activation or an activation layer learns one alpha per
   // channel.
   if (out.activation == PRELU) {
-    float init = out.alpha != 0.0f ? out.alpha : 0.25f;
+    float init = out.alpha != 0.0 ? float(out.alpha) : 0.25f;
     Initializer none;
     out.preluAlpha = addParam(l.name(), "alpha", {out.shape.back()}, none, 1, 1,
                               init);

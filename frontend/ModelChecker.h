@@ -39,8 +39,8 @@ struct ResolvedLayer {
   std::vector<int64_t> shape;
   Window2D window;              // conv and pooling
   Activation activation = LINEAR;
-  float alpha = 0.0f;           // leaky ReLU slope
-  float rate = 0.0f;            // dropout
+  double alpha = 0.0;           // leaky ReLU slope
+  double rate = 0.0;            // dropout
   int kernel = -1, bias = -1, preluAlpha = -1; // indices into `params`
 };
 
