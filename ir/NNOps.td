@@ -408,13 +408,13 @@ def NN_CorrectCountOp : NN_Op<"correct_count", [Pure]> {
   let hasVerifier = 1;
 }
 
-class NN_UpdateOp<string mnemonic, string what, int nstate> : NN_Op<mnemonic, [Pure]> {
+class NN_UpdateOp<string mnemonic, string what> : NN_Op<mnemonic, [Pure]> {
   let summary = what # " update of one parameter";
   let hasVerifier = 1;
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
-def NN_SgdUpdateOp : NN_UpdateOp<"sgd_update", "SGD", 0> {
+def NN_SgdUpdateOp : NN_UpdateOp<"sgd_update", "SGD"> {
   let description = [{
     `g' = g + weight_decay * p; p' = p - lr * g'`.
 
@@ -427,7 +427,7 @@ def NN_SgdUpdateOp : NN_UpdateOp<"sgd_update", "SGD", 0> {
   let results = (outs NN_FloatTensor:$new_param);
 }
 
-def NN_MomentumUpdateOp : NN_UpdateOp<"momentum_update", "momentum (or Nesterov)", 1> {
+def NN_MomentumUpdateOp : NN_UpdateOp<"momentum_update", "momentum (or Nesterov)"> {
   let description = [{
     PyTorch's rule: `g' = g + wd p; v' = momentum v + g';
     p' = p - lr (nesterov ? g' + momentum v' : v')`.
@@ -443,7 +443,7 @@ def NN_MomentumUpdateOp : NN_UpdateOp<"momentum_update", "momentum (or Nesterov)
   let results = (outs NN_FloatTensor:$new_param, NN_FloatTensor:$new_velocity);
 }
 
-def NN_RmspropUpdateOp : NN_UpdateOp<"rmsprop_update", "RMSprop", 1> {
+def NN_RmspropUpdateOp : NN_UpdateOp<"rmsprop_update", "RMSprop"> {
   let description = [{
     `g' = g + wd p; s' = rho s + (1 - rho) g'^2; p' = p - lr g' / (sqrt(s') + eps)`.
 
@@ -458,7 +458,7 @@ def NN_RmspropUpdateOp : NN_UpdateOp<"rmsprop_update", "RMSprop", 1> {
   let results = (outs NN_FloatTensor:$new_param, NN_FloatTensor:$new_mean_square);
 }
 
-def NN_AdamUpdateOp : NN_UpdateOp<"adam_update", "Adam (bias-corrected)", 2> {
+def NN_AdamUpdateOp : NN_UpdateOp<"adam_update", "Adam (bias-corrected)"> {
   let description = [{
     With `t = step + 1`: `g' = g + wd p; m' = b1 m + (1 - b1) g';
     v' = b2 v + (1 - b2) g'^2; p' = p - lr (m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps)`.

@@ -8,23 +8,43 @@
 #include "ir/ShapeRules.h"
 
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <limits>
 
 namespace gradc {
 
+/// `dilation * (k - 1) + 1` for a positive window and dilation, saturated at
+/// INT64_MAX: sizes in hand-written IR may be anything, and no input is that
+/// large.
+static int64_t windowSpan(int64_t k, int64_t dilation) {
+  int64_t span;
+  if (k <= 0 || dilation <= 0 || llvm::MulOverflow(dilation, k - 1, span) ||
+      llvm::AddOverflow(span, int64_t(1), span))
+    return std::numeric_limits<int64_t>::max();
+  return span;
+}
+
 int64_t windowOutputSize(int64_t in, int64_t k, int64_t stride,
                          int64_t dilation, int64_t padBegin, int64_t padEnd) {
-  int64_t span = dilation * (k - 1) + 1;
-  int64_t padded = in + padBegin + padEnd;
-  if (stride <= 0 || span > padded)
+  int64_t span = windowSpan(k, dilation);
+  int64_t padded;
+  if (stride <= 0 || llvm::AddOverflow(in, padBegin, padded) ||
+      llvm::AddOverflow(padded, padEnd, padded) || span > padded)
     return -1;
   return (padded - span) / stride + 1;
 }
 
 std::array<int64_t, 2> samePadding(int64_t in, int64_t k, int64_t stride,
                                    int64_t dilation) {
-  int64_t out = (in + stride - 1) / stride;
-  int64_t span = dilation * (k - 1) + 1;
-  int64_t total = std::max<int64_t>((out - 1) * stride + span - in, 0);
+  int64_t out = in / stride + (in % stride != 0);
+  // (out - 1) * stride <= in - 1, so only the span can overflow.
+  int64_t total;
+  if (llvm::AddOverflow((out - 1) * stride - in, windowSpan(k, dilation),
+                        total))
+    total = std::numeric_limits<int64_t>::max();
+  total = std::max<int64_t>(total, 0);
   return {total / 2, total - total / 2};
 }
 

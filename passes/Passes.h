@@ -10,7 +10,11 @@
 
 #include "ir/NNDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
@@ -29,6 +33,9 @@ void populateFuseConvActivationPatterns(mlir::RewritePatternSet &patterns);
 
 /// cross_entropy(softmax(x)) -> softmax_cross_entropy(x).
 void populateFuseSoftmaxCrossEntropyPatterns(mlir::RewritePatternSet &patterns);
+
+/// Every nn op to linalg/tensor/arith/math on tensors.
+void populateLowerNNToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 /// Builds, before the block's terminator, the gradients of the 0-D `loss`
 /// with respect to each of `wrt`; zero for values the loss does not use.

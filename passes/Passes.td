@@ -53,4 +53,18 @@ def Autodiff : Pass<"gradc-autodiff", "mlir::ModuleOp"> {
   let dependentDialects = ["gradc::nn::NNDialect", "mlir::func::FuncDialect"];
 }
 
+def LowerNNToLinalg : Pass<"gradc-lower-nn-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower every nn op to linalg on tensors";
+  let description = [{
+    Named linalg ops where they fit (conv_2d_nhwc_hwcf, pooling_nhwc_max/sum,
+    matmul and its transposed forms), linalg.generic elsewhere. Convolution
+    gradients are convolutions; optimizer updates write into their state
+    operands so that bufferization updates the runtime's buffers in place.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect"];
+}
+
 #endif // GRADC_PASSES

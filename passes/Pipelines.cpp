@@ -8,7 +8,13 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -16,8 +22,38 @@ using namespace mlir;
 namespace gradc {
 
 void registerGradcDialects(DialectRegistry &registry) {
-  registry.insert<nn::NNDialect, func::FuncDialect>();
+  registry.insert<nn::NNDialect>();
+  // The lowering goes through most upstream dialects; their bufferization
+  // and LLVM-translation interfaces come with the extensions.
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
 }
+
+/// Bufferization and conversion to the LLVM dialect. Function results that
+/// alias an argument (the updated parameters and optimizer state) are
+/// dropped, so the step updates the runtime's buffers in place; the rest
+/// (loss, count, probabilities) become out-parameters.
+static const char kToLLVM[] =
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "drop-equivalent-buffer-results,"
+    "buffer-results-to-out-params{hoist-static-allocs},"
+    "canonicalize,"
+    "buffer-deallocation-pipeline,"
+    "convert-bufferization-to-memref,"
+    "convert-linalg-to-loops,"
+    "lower-affine,"
+    "convert-scf-to-cf,"
+    "convert-math-to-llvm,"
+    "expand-strided-metadata,"
+    "lower-affine,"
+    "finalize-memref-to-llvm,"
+    "convert-func-to-llvm,"
+    "convert-arith-to-llvm,"
+    "convert-cf-to-llvm,"
+    "reconcile-unrealized-casts";
 
 void buildPipeline(OpPassManager &pm, Stage stage) {
   // 1. Clean up the imported graph.
@@ -33,10 +69,25 @@ void buildPipeline(OpPassManager &pm, Stage stage) {
   pm.addPass(createBuildTrainStep());
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
+  if (stage == Stage::Train)
+    return;
+  // 4. nn -> linalg on tensors; fuse elementwise producers and consumers.
+  pm.addPass(createLowerNNToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+  if (stage == Stage::Linalg)
+    return;
+  // 5. Bufferize and lower to the LLVM dialect.
+  if (failed(parsePassPipeline(kToLLVM, pm)))
+    llvm::report_fatal_error("gradc: bad built-in LLVM pipeline");
 }
 
 void registerGradcPassesAndPipelines() {
   registerGradcPasses();
+  static bool upstream = (registerAllPasses(), true);
+  (void)upstream;
   PassPipelineRegistration<>("gradc-to-fused",
                              "Import clean-up and fusion passes",
                              [](OpPassManager &pm) {
@@ -46,6 +97,16 @@ void registerGradcPassesAndPipelines() {
                              "Everything up to @train_step and @eval_step",
                              [](OpPassManager &pm) {
                                buildPipeline(pm, Stage::Train);
+                             });
+  PassPipelineRegistration<>("gradc-to-linalg",
+                             "Everything up to linalg on tensors",
+                             [](OpPassManager &pm) {
+                               buildPipeline(pm, Stage::Linalg);
+                             });
+  PassPipelineRegistration<>("gradc-to-llvm",
+                             "Everything up to the LLVM dialect",
+                             [](OpPassManager &pm) {
+                               buildPipeline(pm, Stage::LLVM);
                              });
 }
 

@@ -27,7 +27,7 @@ namespace {
 cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL"), cl::Required,
                                cl::sub(compileCommand()));
 cl::opt<std::string> emit("emit",
-                          cl::desc("Stage to print: nn, fused, train"),
+                          cl::desc("Stage to print: nn, fused, train, linalg, llvm"),
                           cl::init("nn"), cl::sub(compileCommand()));
 cl::opt<std::string> output("o", cl::desc("Output file (default: stdout)"),
                             cl::value_desc("FILE"), cl::init("-"),
@@ -42,7 +42,7 @@ int runCompile() {
   auto stage = parseStage(emit);
   if (!stage) {
     errs() << "gradc compile: error: unknown --emit=" << emit
-           << " (expected nn, fused, train)\n";
+           << " (expected nn, fused, train, linalg, llvm)\n";
     return 1;
   }
   Session session;

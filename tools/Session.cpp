@@ -28,10 +28,13 @@ std::optional<Stage> parseStage(llvm::StringRef name) {
       .Case("nn", Stage::NN)
       .Case("fused", Stage::Fused)
       .Case("train", Stage::Train)
+      .Case("linalg", Stage::Linalg)
+      .Case("llvm", Stage::LLVM)
       .Default(std::nullopt);
 }
 
 Session::Session() {
+  registerGradcPassesAndPipelines();
   DialectRegistry registry;
   registerGradcDialects(registry);
   ctx.appendDialectRegistry(registry);
