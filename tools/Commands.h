@@ -24,6 +24,12 @@ llvm::cl::SubCommand &compileCommand();
 int runCompile();
 llvm::cl::SubCommand &gradcheckCommand();
 int runGradcheck();
+llvm::cl::SubCommand &trainCommand();
+int runTrain();
+llvm::cl::SubCommand &evalCommand();
+int runEval();
+llvm::cl::SubCommand &predictCommand();
+int runPredict();
 
 } // namespace gradc
 

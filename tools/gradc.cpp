@@ -17,6 +17,10 @@ namespace gradc {
 ArrayRef<Command> commands() {
   static const Command all[] = {
       {compileCommand(), runCompile},
+      {gradcheckCommand(), runGradcheck},
+      {trainCommand(), runTrain},
+      {evalCommand(), runEval},
+      {predictCommand(), runPredict},
   };
   return all;
 }

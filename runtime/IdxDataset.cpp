@@ -1,0 +1,573 @@
+//===- IdxDataset.cpp - IDX image/label files and batching ----------------===//
+//
+// IDX parsing through zlib's gz* functions (which read plain files as they
+// are and decompress gzip ones, recognized by their magic bytes), the checks
+// that turn a malformed or mismatched file into a one-line error naming the
+// file, the Keras validation split, the platform-independent epoch shuffle
+// and batch copying.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/IdxDataset.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <system_error>
+
+namespace gradc {
+namespace {
+
+constexpr uint8_t kUnsignedByteType = 0x08;
+// Refuse headers that promise more than this many bytes (16 GiB): they are
+// corrupt, and reading them would only exhaust memory.
+constexpr uint64_t kMaxDataBytes = uint64_t(1) << 34;
+
+/// A file opened through zlib: gzip data is decompressed, anything else is
+/// read as it is.
+class GzFile {
+public:
+  ~GzFile() {
+    if (file_)
+      gzclose(file_);
+  }
+
+  absl::Status open(const std::string &path) {
+    path_ = path;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+      return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+    if (std::filesystem::is_directory(path, ec))
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": is a directory, expected an IDX file"));
+    errno = 0;
+    file_ = gzopen(path.c_str(), "rb");
+    if (!file_)
+      return absl::NotFoundError(absl::StrCat(
+          path,
+          ": cannot open: ", errno ? std::strerror(errno) : "zlib error"));
+    gzbuffer(file_, 1 << 17);
+    return absl::OkStatus();
+  }
+
+  /// Reads up to `size` bytes; returns how many were read (fewer only at
+  /// the end of the data) or an error for unreadable or corrupt gzip data.
+  absl::StatusOr<uint64_t> read(void *buffer, uint64_t size) {
+    uint64_t done = 0;
+    char *out = static_cast<char *>(buffer);
+    while (done < size) {
+      unsigned chunk = unsigned(std::min<uint64_t>(size - done, 1u << 30));
+      int got = gzread(file_, out + done, chunk);
+      if (got < 0)
+        return error();
+      if (got == 0)
+        break;
+      done += uint64_t(got);
+    }
+    // A truncated gzip stream ends in a short read with Z_BUF_ERROR set;
+    // the caller reports it as truncation. Other errors are corruption.
+    int code = Z_OK;
+    gzerror(file_, &code);
+    if (code != Z_OK && code != Z_BUF_ERROR)
+      return error();
+    return done;
+  }
+
+  /// Counts the bytes left after the current position.
+  absl::StatusOr<uint64_t> countRemaining() {
+    uint64_t total = 0;
+    std::vector<char> scratch(1 << 16);
+    for (;;) {
+      absl::StatusOr<uint64_t> got = read(scratch.data(), scratch.size());
+      if (!got.ok())
+        return got.status();
+      if (*got == 0)
+        return total;
+      total += *got;
+    }
+  }
+
+private:
+  absl::Status error() {
+    int code = Z_OK;
+    const char *message = gzerror(file_, &code);
+    if (code == Z_ERRNO)
+      return absl::DataLossError(
+          absl::StrCat(path_, ": read error: ", std::strerror(errno)));
+    return absl::DataLossError(absl::StrCat(
+        path_, ": corrupt gzip data: ", message ? message : "unknown error"));
+  }
+
+  std::string path_;
+  gzFile file_ = nullptr;
+};
+
+uint32_t readBigEndian32(const uint8_t *bytes) {
+  return (uint32_t(bytes[0]) << 24) | (uint32_t(bytes[1]) << 16) |
+         (uint32_t(bytes[2]) << 8) | uint32_t(bytes[3]);
+}
+
+std::string magicString(uint32_t magic) {
+  return absl::StrFormat("0x%08X", magic);
+}
+
+std::string describeMagic(uint32_t magic) {
+  if ((magic >> 16) != 0)
+    return "not an IDX file";
+  uint8_t type = (magic >> 8) & 0xFF;
+  int rank = magic & 0xFF;
+  const char *typeName = nullptr;
+  switch (type) {
+  case 0x08:
+    typeName = "unsigned bytes";
+    break;
+  case 0x09:
+    typeName = "signed bytes";
+    break;
+  case 0x0B:
+    typeName = "16-bit integers";
+    break;
+  case 0x0C:
+    typeName = "32-bit integers";
+    break;
+  case 0x0D:
+    typeName = "32-bit floats";
+    break;
+  case 0x0E:
+    typeName = "64-bit floats";
+    break;
+  default:
+    return "not an IDX file";
+  }
+  if (type == kUnsignedByteType && rank == 1)
+    return "an IDX label file";
+  if (type == kUnsignedByteType && (rank == 3 || rank == 4))
+    return "an IDX image file";
+  return absl::StrCat("an IDX file of ", typeName, " with ", rank,
+                      rank == 1 ? " dimension" : " dimensions");
+}
+
+/// Header of an IDX file: its dimensions, after checking the magic number
+/// against the accepted ranks.
+struct IdxHeader {
+  std::vector<uint64_t> dims;
+};
+
+absl::StatusOr<IdxHeader> readHeader(GzFile &file, const std::string &path,
+                                     const std::vector<int> &ranks,
+                                     const std::string &expected) {
+  uint8_t magicBytes[4];
+  absl::StatusOr<uint64_t> got = file.read(magicBytes, 4);
+  if (!got.ok())
+    return got.status();
+  if (*got < 4)
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": too short for an IDX file (", *got,
+                     *got == 1 ? " byte)" : " bytes)"));
+  uint32_t magic = readBigEndian32(magicBytes);
+  uint8_t type = (magic >> 8) & 0xFF;
+  int rank = magic & 0xFF;
+  bool accepted = (magic >> 16) == 0 && type == kUnsignedByteType &&
+                  std::find(ranks.begin(), ranks.end(), rank) != ranks.end();
+  if (!accepted) {
+    std::vector<std::string> wanted;
+    for (int r : ranks)
+      wanted.push_back(magicString((uint32_t(kUnsignedByteType) << 8) | r));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": wrong magic number ", magicString(magic), " (",
+                     describeMagic(magic), "), expected ",
+                     absl::StrJoin(wanted, " or "), " for ", expected));
+  }
+  IdxHeader header;
+  std::vector<uint8_t> dimBytes(4 * rank);
+  got = file.read(dimBytes.data(), dimBytes.size());
+  if (!got.ok())
+    return got.status();
+  if (*got < dimBytes.size())
+    return absl::DataLossError(
+        absl::StrCat(path, ": truncated: expected ", dimBytes.size(),
+                     " bytes of dimension sizes in the header, got ", *got));
+  for (int i = 0; i < rank; ++i)
+    header.dims.push_back(readBigEndian32(&dimBytes[4 * i]));
+  return header;
+}
+
+/// Reads exactly `size` bytes of data and checks that nothing follows.
+absl::Status readData(GzFile &file, const std::string &path, uint64_t size,
+                      const char *what, std::vector<uint8_t> &out) {
+  if (size > kMaxDataBytes)
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": the header announces ", size, " bytes of ", what,
+                     ", which is not plausible; the file is corrupt"));
+  // Grow as data arrives so that a lying header in a short file does not
+  // allocate the announced size up front.
+  out.clear();
+  uint64_t done = 0;
+  while (done < size) {
+    uint64_t chunk = std::min<uint64_t>(size - done, uint64_t(64) << 20);
+    out.resize(done + chunk);
+    absl::StatusOr<uint64_t> got = file.read(out.data() + done, chunk);
+    if (!got.ok())
+      return got.status();
+    done += *got;
+    if (*got < chunk)
+      break;
+  }
+  if (done < size)
+    return absl::DataLossError(absl::StrCat(path, ": truncated: expected ",
+                                            size, " bytes of ", what, ", got ",
+                                            done));
+  absl::StatusOr<uint64_t> extra = file.countRemaining();
+  if (!extra.ok())
+    return extra.status();
+  if (*extra > 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": ", *extra, *extra == 1 ? " byte" : " bytes", " after the ",
+        size, " bytes of ", what,
+        " that the header announces; the header does not describe this file"));
+  return absl::OkStatus();
+}
+
+std::string shapeString(int64_t h, int64_t w, int64_t c, bool withChannels) {
+  if (withChannels)
+    return absl::StrCat(h, "x", w, "x", c);
+  return absl::StrCat(h, "x", w);
+}
+
+uint64_t mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  return x;
+}
+
+/// Uniform in [0, bound) from raw 64-bit draws, by rejection (the
+/// distribution classes of the standard library are implementation-defined).
+uint64_t boundedDraw(std::mt19937_64 &rng, uint64_t bound) {
+  uint64_t threshold = (0 - bound) % bound; // 2^64 mod bound
+  for (;;) {
+    uint64_t r = rng();
+    if (r >= threshold)
+      return r % bound;
+  }
+}
+
+} // namespace
+
+absl::StatusOr<IdxImages> readIdxImages(const std::string &path) {
+  GzFile file;
+  if (absl::Status status = file.open(path); !status.ok())
+    return status;
+  absl::StatusOr<IdxHeader> header =
+      readHeader(file, path, {3, 4}, "images (unsigned bytes, N x H x W)");
+  if (!header.ok())
+    return header.status();
+  const std::vector<uint64_t> &dims = header->dims;
+  IdxImages images;
+  images.rank = int(dims.size());
+  images.count = int64_t(dims[0]);
+  images.height = int64_t(dims[1]);
+  images.width = int64_t(dims[2]);
+  images.channels = images.rank == 4 ? int64_t(dims[3]) : 1;
+  if (images.height == 0 || images.width == 0 || images.channels == 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": empty image size ",
+                     shapeString(images.height, images.width, images.channels,
+                                 images.rank == 4)));
+  // Each factor is below 2^32; check before multiplying them all.
+  uint64_t bytes = uint64_t(images.height) * uint64_t(images.width);
+  for (uint64_t factor : {uint64_t(images.channels), uint64_t(images.count)}) {
+    if (factor != 0 && bytes > kMaxDataBytes / factor) {
+      bytes = kMaxDataBytes + 1;
+      break;
+    }
+    bytes *= factor;
+  }
+  if (absl::Status status =
+          readData(file, path, bytes, "pixels", images.pixels);
+      !status.ok())
+    return status;
+  return images;
+}
+
+absl::StatusOr<std::vector<uint8_t>> readIdxLabels(const std::string &path) {
+  GzFile file;
+  if (absl::Status status = file.open(path); !status.ok())
+    return status;
+  absl::StatusOr<IdxHeader> header =
+      readHeader(file, path, {1}, "labels (unsigned bytes, N)");
+  if (!header.ok())
+    return header.status();
+  std::vector<uint8_t> labels;
+  if (absl::Status status =
+          readData(file, path, header->dims[0], "labels", labels);
+      !status.ok())
+    return status;
+  return labels;
+}
+
+absl::StatusOr<Dataset> loadIdxDataset(const std::string &imagesPath,
+                                       const std::string &labelsPath,
+                                       const DataSpec &spec) {
+  absl::StatusOr<IdxImages> images = readIdxImages(imagesPath);
+  if (!images.ok())
+    return images.status();
+  if (images->count == 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat(imagesPath, ": contains no images"));
+  bool hwMismatch = (spec.height && spec.height != images->height) ||
+                    (spec.width && spec.width != images->width);
+  bool cMismatch = spec.channels && spec.channels != images->channels;
+  if (hwMismatch || cMismatch) {
+    // Show the channel count of the file when it carries one or when it is
+    // the channel count that differs.
+    bool withChannels = images->rank == 4 || cMismatch;
+    auto model = [](int64_t v) {
+      return v ? absl::StrCat(v) : std::string("?");
+    };
+    return absl::InvalidArgumentError(
+        absl::StrCat(imagesPath, ": image size ",
+                     shapeString(images->height, images->width,
+                                 images->channels, withChannels),
+                     " does not match the model input ", model(spec.height),
+                     "x", model(spec.width), "x", model(spec.channels)));
+  }
+
+  absl::StatusOr<std::vector<uint8_t>> labels = readIdxLabels(labelsPath);
+  if (!labels.ok())
+    return labels.status();
+  if (int64_t(labels->size()) != images->count)
+    return absl::InvalidArgumentError(
+        absl::StrCat(labelsPath, ": ", labels->size(), " labels for ",
+                     images->count, " images in ", imagesPath));
+  if (spec.numClasses > 0) {
+    for (size_t i = 0; i < labels->size(); ++i) {
+      if ((*labels)[i] >= spec.numClasses)
+        return absl::InvalidArgumentError(absl::StrCat(
+            labelsPath, ": label ", (*labels)[i], " of example ", i,
+            " is out of range for a model with ", spec.numClasses,
+            " classes (labels must be 0..", spec.numClasses - 1, ")"));
+    }
+  }
+
+  Dataset data;
+  data.height = images->height;
+  data.width = images->width;
+  data.channels = images->channels;
+  float scale[256];
+  for (int v = 0; v < 256; ++v)
+    scale[v] = float(v) / 255.0f;
+  data.images.resize(images->pixels.size());
+  for (size_t i = 0; i < images->pixels.size(); ++i)
+    data.images[i] = scale[images->pixels[i]];
+  data.labels.assign(labels->begin(), labels->end());
+  return data;
+}
+
+absl::StatusOr<IdxPaths> findIdxFiles(const std::string &dir, IdxPart part) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(dir, ec))
+    return absl::NotFoundError(
+        absl::StrCat("data directory '", dir, "' does not exist"));
+  if (!fs::is_directory(dir, ec))
+    return absl::InvalidArgumentError(
+        absl::StrCat("data path '", dir, "' is not a directory"));
+  const char *prefix = part == IdxPart::Train ? "train" : "t10k";
+  const char *partName = part == IdxPart::Train ? "training" : "test";
+  auto find = [&](const char *kind, const char *ext,
+                  const char *what) -> absl::StatusOr<std::string> {
+    std::vector<std::string> tried;
+    for (const char *sep : {"-", "."}) {
+      std::string base =
+          (fs::path(dir) / absl::StrCat(prefix, "-", kind, sep, ext, "-ubyte"))
+              .string();
+      for (const char *suffix : {"", ".gz"}) {
+        std::string candidate = base + suffix;
+        if (fs::is_regular_file(candidate, ec))
+          return candidate;
+        tried.push_back(candidate);
+      }
+    }
+    return absl::NotFoundError(absl::StrCat("cannot find the ", partName, " ",
+                                            what, " in '", dir, "': tried ",
+                                            absl::StrJoin(tried, ", ")));
+  };
+  IdxPaths paths;
+  absl::StatusOr<std::string> images = find("images", "idx3", "images");
+  if (!images.ok())
+    return images.status();
+  absl::StatusOr<std::string> labels = find("labels", "idx1", "labels");
+  if (!labels.ok())
+    return labels.status();
+  paths.images = *images;
+  paths.labels = *labels;
+  return paths;
+}
+
+absl::StatusOr<Dataset> loadIdxPart(const std::string &dir, IdxPart part,
+                                    const DataSpec &spec) {
+  absl::StatusOr<IdxPaths> paths = findIdxFiles(dir, part);
+  if (!paths.ok())
+    return paths.status();
+  return loadIdxDataset(paths->images, paths->labels, spec);
+}
+
+absl::StatusOr<TrainValidation> splitValidation(Dataset data, double fraction) {
+  if (!(fraction >= 0.0 && fraction < 1.0))
+    return absl::InvalidArgumentError(
+        absl::StrCat("validation_split must be in [0, 1), got ", fraction));
+  TrainValidation result;
+  int64_t n = data.size();
+  // Keras: split_at = int(floor(n * (1.0 - validation_split))).
+  int64_t splitAt =
+      fraction == 0.0 ? n : int64_t(std::floor(double(n) * (1.0 - fraction)));
+  if (fraction > 0.0 && (splitAt <= 0 || splitAt >= n))
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the training data has ", n,
+        " examples, too few to split into training and validation sets "
+        "with validation_split ",
+        fraction));
+  result.validation.height = result.train.height = data.height;
+  result.validation.width = result.train.width = data.width;
+  result.validation.channels = result.train.channels = data.channels;
+  int64_t rowSize = data.exampleSize();
+  result.validation.images.assign(data.images.begin() + splitAt * rowSize,
+                                  data.images.end());
+  result.validation.labels.assign(data.labels.begin() + splitAt,
+                                  data.labels.end());
+  data.images.resize(splitAt * rowSize);
+  data.images.shrink_to_fit();
+  data.labels.resize(splitAt);
+  result.train.images = std::move(data.images);
+  result.train.labels = std::move(data.labels);
+  return result;
+}
+
+absl::StatusOr<IdxDataSplits> loadIdxDirectory(const std::string &dir,
+                                               const DataSpec &spec,
+                                               double validationSplit) {
+  // Find every file before reading any, so a missing test set is reported
+  // before seconds of decompression.
+  absl::StatusOr<IdxPaths> trainPaths = findIdxFiles(dir, IdxPart::Train);
+  if (!trainPaths.ok())
+    return trainPaths.status();
+  absl::StatusOr<IdxPaths> testPaths = findIdxFiles(dir, IdxPart::Test);
+  if (!testPaths.ok())
+    return testPaths.status();
+  absl::StatusOr<Dataset> train =
+      loadIdxDataset(trainPaths->images, trainPaths->labels, spec);
+  if (!train.ok())
+    return train.status();
+  absl::StatusOr<TrainValidation> split =
+      splitValidation(std::move(*train), validationSplit);
+  if (!split.ok())
+    return split.status();
+  absl::StatusOr<Dataset> test =
+      loadIdxDataset(testPaths->images, testPaths->labels, spec);
+  if (!test.ok())
+    return test.status();
+  IdxDataSplits splits;
+  splits.train = std::move(split->train);
+  splits.validation = std::move(split->validation);
+  splits.test = std::move(*test);
+  return splits;
+}
+
+std::vector<int64_t> epochPermutation(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(std::max<int64_t>(n, 0));
+  for (int64_t i = 0; i < n; ++i)
+    order[i] = i;
+  std::mt19937_64 rng(
+      mix64(mix64(seed) ^ (uint64_t(epoch) * 0x9E3779B97F4A7C15ull)));
+  for (int64_t i = n - 1; i > 0; --i) {
+    int64_t j = int64_t(boundedDraw(rng, uint64_t(i) + 1));
+    std::swap(order[i], order[j]);
+  }
+  return order;
+}
+
+absl::StatusOr<BatchIterator>
+BatchIterator::create(const Dataset &data, const BatchOptions &options) {
+  if (options.batchSize <= 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch size must be positive, got ", options.batchSize));
+  BatchIterator it(data, options);
+  it.computeOrder();
+  return it;
+}
+
+int64_t BatchIterator::stepsPerEpoch() const {
+  int64_t n = data_->size(), b = options_.batchSize;
+  return options_.dropRemainder ? n / b : (n + b - 1) / b;
+}
+
+void BatchIterator::computeOrder() {
+  if (options_.shuffle) {
+    order_ = epochPermutation(data_->size(), options_.seed, epoch_);
+    return;
+  }
+  order_.resize(data_->size());
+  for (int64_t i = 0; i < data_->size(); ++i)
+    order_[i] = i;
+}
+
+absl::Status BatchIterator::seek(int64_t epoch, int64_t step) {
+  if (epoch < 0 || step < 0 || step > stepsPerEpoch())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot resume at epoch ", epoch, " step ", step, ": an epoch has ",
+        stepsPerEpoch(), " steps of batch size ", options_.batchSize));
+  bool newEpoch = epoch != epoch_;
+  epoch_ = epoch;
+  step_ = step;
+  if (newEpoch)
+    computeOrder();
+  return absl::OkStatus();
+}
+
+void BatchIterator::nextEpoch() {
+  ++epoch_;
+  step_ = 0;
+  computeOrder();
+}
+
+int64_t BatchIterator::batch(int64_t step, float *x, int32_t *labels) const {
+  if (step < 0 || step >= stepsPerEpoch())
+    return 0;
+  int64_t b = options_.batchSize;
+  int64_t begin = step * b;
+  int64_t count = std::min(b, data_->size() - begin);
+  int64_t rowSize = data_->exampleSize();
+  for (int64_t r = 0; r < count; ++r) {
+    int64_t index = order_[begin + r];
+    std::memcpy(x + r * rowSize, data_->example(index),
+                sizeof(float) * rowSize);
+    labels[r] = data_->labels[index];
+  }
+  if (count < b) {
+    std::fill(x + count * rowSize, x + b * rowSize, 0.0f);
+    std::fill(labels + count, labels + b, 0);
+  }
+  return count;
+}
+
+int64_t BatchIterator::next(float *x, int32_t *labels) {
+  int64_t count = batch(step_, x, labels);
+  if (count > 0)
+    ++step_;
+  return count;
+}
+
+} // namespace gradc

@@ -1,0 +1,131 @@
+//===- Jit.cpp - JIT-compiled entry points of a gradc module --------------===//
+//
+// Memref arguments travel as pointers to strided-memref descriptors
+// {allocated, aligned, offset, sizes[r], strides[r]}, the layout of MLIR's
+// C interface; the packed wrapper takes a pointer to each of those pointers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Jit.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <chrono>
+
+namespace gradc {
+
+JitModule::~JitModule() = default;
+
+namespace {
+llvm::CodeGenOptLevel codeGenLevel(int level) {
+  switch (level) {
+  case 0:
+    return llvm::CodeGenOptLevel::None;
+  case 1:
+    return llvm::CodeGenOptLevel::Less;
+  case 3:
+    return llvm::CodeGenOptLevel::Aggressive;
+  default:
+    return llvm::CodeGenOptLevel::Default;
+  }
+}
+
+std::string errorString(llvm::Error err) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << err;
+  return s;
+}
+} // namespace
+
+std::string JitModule::hostDescription() {
+  std::string s = llvm::sys::getHostCPUName().str();
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  for (const char *f : {"avx512f", "avx2", "fma"})
+    if (features.lookup(f))
+      s += absl::StrCat(" +", f);
+  return s;
+}
+
+absl::StatusOr<std::unique_ptr<JitModule>>
+JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return absl::InternalError(errorString(builder.takeError()));
+  builder->setCodeGenOptLevel(codeGenLevel(options.optLevel));
+  auto tm = builder->createTargetMachine();
+  if (!tm)
+    return absl::InternalError(errorString(tm.takeError()));
+
+  auto transformer = mlir::makeOptimizingTransformer(options.optLevel,
+                                                     /*sizeLevel=*/0, tm->get());
+  mlir::ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = codeGenLevel(options.optLevel);
+  engineOptions.enableGDBNotificationListener = false;
+  engineOptions.enablePerfNotificationListener = false;
+
+  auto start = std::chrono::steady_clock::now();
+  auto engine =
+      mlir::ExecutionEngine::create(module, engineOptions, std::move(*tm));
+  if (!engine)
+    return absl::InternalError(
+        absl::StrCat("JIT compilation failed: ", errorString(engine.takeError())));
+  std::unique_ptr<JitModule> jit(new JitModule());
+  jit->engine = std::move(*engine);
+  // Materialize everything now so that compile time is not charged to the
+  // first step.
+  for (const char *fn : {"train_step", "eval_step", "predict"})
+    if (auto sym = jit->engine->lookupPacked(absl::StrCat("_mlir_ciface_", fn));
+        !sym)
+      llvm::consumeError(sym.takeError());
+  jit->seconds = std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+  return jit;
+}
+
+absl::Status JitModule::call(const std::string &function,
+                             llvm::ArrayRef<BufferRef> args) const {
+  std::vector<std::vector<int64_t>> descriptors;
+  descriptors.reserve(args.size());
+  for (const BufferRef &a : args) {
+    size_t rank = a.shape.size();
+    std::vector<int64_t> d(3 + 2 * rank);
+    d[0] = reinterpret_cast<int64_t>(a.data);
+    d[1] = reinterpret_cast<int64_t>(a.data);
+    d[2] = 0;
+    int64_t stride = 1;
+    for (size_t i = rank; i-- > 0;) {
+      d[3 + i] = a.shape[i];
+      d[3 + rank + i] = stride;
+      stride *= a.shape[i];
+    }
+    descriptors.push_back(std::move(d));
+  }
+  std::vector<void *> descPtrs;
+  for (auto &d : descriptors)
+    descPtrs.push_back(d.data());
+  llvm::SmallVector<void *> packed;
+  for (void *&p : descPtrs)
+    packed.push_back(&p);
+  if (llvm::Error err =
+          engine->invokePacked(absl::StrCat("_mlir_ciface_", function), packed))
+    return absl::InternalError(errorString(std::move(err)));
+  return absl::OkStatus();
+}
+
+} // namespace gradc

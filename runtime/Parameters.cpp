@@ -1,0 +1,230 @@
+//===- Parameters.cpp - parameter and optimizer-state buffers -------------===//
+
+#include "runtime/Parameters.h"
+
+#include "checkpoint.pb.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fcntl.h>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+namespace gradc {
+
+std::vector<std::string> optimizerSlots(const std::string &kind) {
+  if (kind == "momentum")
+    return {"velocity"};
+  if (kind == "rmsprop")
+    return {"mean_square"};
+  if (kind == "adam")
+    return {"m", "v"};
+  return {};
+}
+
+namespace {
+
+/// Draws from a 64-bit Mersenne twister through exact arithmetic only, so
+/// the numbers do not depend on the standard library.
+class Draws {
+public:
+  explicit Draws(uint64_t seed) : gen(seed) {}
+  double uniform() { return double(gen() >> 11) * (1.0 / 9007199254740992.0); }
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  double normal() {
+    double u1 = uniform(), u2 = uniform();
+    if (u1 < 1e-300)
+      u1 = 1e-300;
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  }
+  /// Keras's truncated normal: redraw beyond two standard deviations.
+  double truncatedNormal() {
+    double v;
+    do
+      v = normal();
+    while (std::fabs(v) > 2.0);
+    return v;
+  }
+
+private:
+  std::mt19937_64 gen;
+};
+
+void initialize(Buffer &b, const ParamSpec &spec, bool isKernel, Draws &rng) {
+  const Initializer &init = spec.init;
+  double fanIn = double(spec.fanIn), fanOut = double(spec.fanOut);
+  auto fillWith = [&](auto draw) {
+    for (float &v : b.data)
+      v = float(draw());
+  };
+  switch (init.kind_case()) {
+  case Initializer::kZeros:
+    fillWith([] { return 0.0; });
+    break;
+  case Initializer::kOnes:
+    fillWith([] { return 1.0; });
+    break;
+  case Initializer::kHeNormal: {
+    // Keras: truncated normal with stddev sqrt(2 / fan_in) / 0.8796...
+    double sd = std::sqrt(2.0 / fanIn) / 0.87962566103423978;
+    fillWith([&] { return sd * rng.truncatedNormal(); });
+    break;
+  }
+  case Initializer::kHeUniform: {
+    double limit = std::sqrt(6.0 / fanIn);
+    fillWith([&] { return rng.uniform(-limit, limit); });
+    break;
+  }
+  case Initializer::kUniform: {
+    double lo = init.uniform().minval(), hi = init.uniform().maxval();
+    if (lo == 0 && hi == 0)
+      lo = -0.05, hi = 0.05;
+    fillWith([&] { return rng.uniform(lo, hi); });
+    break;
+  }
+  case Initializer::kNormal: {
+    double mean = init.normal().mean(), sd = init.normal().stddev();
+    if (sd == 0)
+      sd = 0.05;
+    fillWith([&] { return mean + sd * rng.normal(); });
+    break;
+  }
+  case Initializer::kGlorotUniform:
+  case Initializer::KIND_NOT_SET:
+    if (init.kind_case() == Initializer::KIND_NOT_SET && !isKernel) {
+      // Biases start at zero; PReLU's alpha at its constant.
+      float c = spec.constant;
+      fillWith([c] { return c; });
+      break;
+    }
+    double limit = std::sqrt(6.0 / (fanIn + fanOut));
+    fillWith([&] { return rng.uniform(-limit, limit); });
+    break;
+  }
+}
+
+int64_t elements(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+} // namespace
+
+ParameterStore ParameterStore::initialize(const ResolvedModel &model,
+                                          uint64_t seed) {
+  ParameterStore store;
+  Draws rng(seed);
+  std::vector<std::string> slots = optimizerSlots(model.optimizer.kind);
+  for (const ParamSpec &p : model.params) {
+    Buffer b{p.name, p.shape, std::vector<float>(elements(p.shape))};
+    bool isKernel = p.name.size() > 7 &&
+                    p.name.compare(p.name.size() - 7, 7, ".kernel") == 0;
+    gradc::initialize(b, p, isKernel, rng);
+    store.params.push_back(std::move(b));
+    for (const std::string &s : slots)
+      store.state.push_back(Buffer{absl::StrCat(p.name, ".", s), p.shape,
+                                   std::vector<float>(elements(p.shape))});
+  }
+  return store;
+}
+
+absl::Status ParameterStore::save(const std::string &path,
+                                  const ResolvedModel &model, int64_t seed,
+                                  int64_t threads, int64_t batchSize) const {
+  Checkpoint ckpt;
+  ckpt.set_model(model.name);
+  ckpt.set_optimizer(model.optimizer.kind);
+  ckpt.set_step(step);
+  ckpt.set_epoch(epoch);
+  ckpt.set_seed(seed);
+  ckpt.set_threads(threads);
+  ckpt.set_batch_size(batchSize);
+  auto add = [](const Buffer &b, NamedTensor *t) {
+    t->set_name(b.name);
+    t->mutable_shape()->Add(b.shape.begin(), b.shape.end());
+    t->mutable_data()->Add(b.data.begin(), b.data.end());
+  };
+  for (const Buffer &b : params)
+    add(b, ckpt.add_param());
+  for (const Buffer &b : state)
+    add(b, ckpt.add_state());
+  std::string bytes;
+  if (!ckpt.SerializeToString(&bytes))
+    return absl::InternalError(absl::StrCat(path, ": cannot serialize"));
+  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    return absl::UnavailableError(
+        absl::StrCat(path, ": error: cannot write checkpoint (", tmp, ")"));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return absl::UnavailableError(
+          absl::StrCat(path, ": error: write failed"));
+    }
+    done += n;
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 ||
+      std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(
+        absl::StrCat(path, ": error: cannot finish writing the checkpoint"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::NotFoundError(
+        absl::StrCat(path, ": error: cannot open checkpoint"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Checkpoint ckpt;
+  if (!ckpt.ParseFromString(ss.str()))
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": error: not a gradc checkpoint"));
+  auto restore = [&](const google::protobuf::RepeatedPtrField<NamedTensor> &from,
+                     std::vector<Buffer> &to,
+                     const char *what) -> absl::Status {
+    if (from.size() != int(to.size()))
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": error: checkpoint has ", from.size(), " ", what,
+          " tensors, the model needs ", to.size()));
+    for (int i = 0; i < from.size(); ++i) {
+      const NamedTensor &t = from[i];
+      Buffer &b = to[i];
+      std::vector<int64_t> shape(t.shape().begin(), t.shape().end());
+      if (t.name() != b.name || shape != b.shape ||
+          t.data_size() != int64_t(b.data.size()))
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": error: checkpoint tensor '", t.name(), "' [",
+            absl::StrJoin(shape, "x"), "] does not match the model's '",
+            b.name, "' [", absl::StrJoin(b.shape, "x"), "]"));
+      std::copy(t.data().begin(), t.data().end(), b.data.begin());
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = restore(ckpt.param(), params, "parameter"); !s.ok())
+    return s;
+  if (weightsOnly)
+    return absl::OkStatus();
+  if (absl::Status s = restore(ckpt.state(), state, "optimizer state"); !s.ok())
+    return s;
+  step = ckpt.step();
+  epoch = ckpt.epoch();
+  return absl::OkStatus();
+}
+
+} // namespace gradc

@@ -1,0 +1,53 @@
+//===- Parameters.h - parameter and optimizer-state buffers -----*- C++ -*-===//
+//
+// The runtime owns every parameter and optimizer-state buffer; the compiled
+// train step updates them in place. Initializers follow Keras (glorot_uniform
+// kernels and zero biases by default) with a seeded, platform-independent
+// generator. Checkpoints are written atomically.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_RUNTIME_PARAMETERS_H
+#define GRADC_RUNTIME_PARAMETERS_H
+
+#include "frontend/ModelChecker.h"
+
+#include "absl/status/statusor.h"
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+struct Buffer {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+/// Parameters in @train_step's order, then the optimizer state in its order
+/// (for each parameter, its slots: velocity; mean_square; or m, v).
+struct ParameterStore {
+  std::vector<Buffer> params;
+  std::vector<Buffer> state;
+  int64_t step = 0;  // optimizer steps taken
+  int64_t epoch = 0; // epochs completed
+
+  /// Fresh parameters from the model's initializers and `seed`, zero state.
+  static ParameterStore initialize(const ResolvedModel &model, uint64_t seed);
+
+  /// Writes a checkpoint atomically: a temporary file in the same directory,
+  /// fsync, rename.
+  absl::Status save(const std::string &path, const ResolvedModel &model,
+                    int64_t seed, int64_t threads, int64_t batchSize) const;
+  /// Loads a checkpoint written by save(); checks every name and shape
+  /// against the model. With `weightsOnly`, optimizer state and position are
+  /// left as they are.
+  absl::Status load(const std::string &path, bool weightsOnly);
+};
+
+/// Optimizer state slots per parameter, by optimizer kind.
+std::vector<std::string> optimizerSlots(const std::string &kind);
+
+} // namespace gradc
+
+#endif // GRADC_RUNTIME_PARAMETERS_H

@@ -1,0 +1,285 @@
+//===- Trainer.cpp - the training loop over JIT-compiled steps ------------===//
+//
+// Every call goes through the bufferized ABI of the compiled functions:
+// @train_step(params..., state..., step, x, labels, loss_out, count_out)
+// updates params and state in place; @eval_step(params..., x, labels,
+// loss_out, count_out); @predict(params..., x, probabilities_out).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Trainer.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+namespace gradc {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string clock(double seconds) {
+  int64_t s = int64_t(seconds + 0.5);
+  return absl::StrFormat("%d:%02d", s / 60, s % 60);
+}
+
+std::vector<int64_t> batchShape(int64_t batch, const std::vector<int64_t> &ex) {
+  std::vector<int64_t> s{batch};
+  s.insert(s.end(), ex.begin(), ex.end());
+  return s;
+}
+
+BufferRef ref(void *p, std::vector<int64_t> shape) {
+  BufferRef r;
+  r.data = p;
+  r.shape.assign(shape.begin(), shape.end());
+  return r;
+}
+} // namespace
+
+std::vector<std::string> fashionMnistClassNames() {
+  return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+}
+
+Trainer::Trainer(const ResolvedModel &model, ParameterStore &params,
+                 CompileFn compile, TrainOptions options, std::ostream &out)
+    : model(model), params(params), compile(std::move(compile)),
+      options(std::move(options)), out(out) {}
+
+std::vector<BufferRef> Trainer::paramRefs(bool withState) {
+  std::vector<BufferRef> refs;
+  for (Buffer &b : params.params)
+    refs.push_back(ref(b.data.data(), b.shape));
+  if (withState)
+    for (Buffer &b : params.state)
+      refs.push_back(ref(b.data.data(), b.shape));
+  return refs;
+}
+
+absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
+                                             bool confusion) {
+  EvalResult r;
+  int64_t classes = model.numClasses();
+  if (confusion)
+    r.confusion.assign(classes * classes, 0);
+  int64_t batch = options.batchSize;
+  auto it = BatchIterator::create(data, {batch, /*shuffle=*/false, 0, false});
+  if (!it.ok())
+    return it.status();
+  std::vector<float> x(batch * data.exampleSize());
+  std::vector<int32_t> labels(batch);
+  std::vector<float> probs(batch * classes);
+  double lossSum = 0;
+  int64_t correct = 0;
+  while (int64_t n = it->next(x.data(), labels.data())) {
+    auto jit = compile(n);
+    if (!jit.ok())
+      return jit.status();
+    float loss = 0;
+    int64_t count = 0;
+    std::vector<BufferRef> args = paramRefs(false);
+    args.push_back(ref(x.data(), batchShape(n, model.inputShape)));
+    args.push_back(ref(labels.data(), {n}));
+    args.push_back(ref(&loss, {}));
+    args.push_back(ref(&count, {}));
+    if (absl::Status s = (*jit)->call("eval_step", args); !s.ok())
+      return s;
+    lossSum += double(loss) * n;
+    correct += count;
+    r.examples += n;
+    if (confusion) {
+      args.resize(params.params.size() + 1);
+      args.push_back(ref(probs.data(), {n, classes}));
+      if (absl::Status s = (*jit)->call("predict", args); !s.ok())
+        return s;
+      for (int64_t i = 0; i < n; ++i) {
+        const float *row = probs.data() + i * classes;
+        int64_t best = classes == 1 ? (row[0] > 0.5f)
+                                    : std::max_element(row, row + classes) - row;
+        int64_t truth = labels[i];
+        if (truth >= 0 && truth < classes && best < classes)
+          r.confusion[truth * classes + best]++;
+      }
+    }
+  }
+  if (r.examples) {
+    r.loss = lossSum / r.examples;
+    r.accuracy = double(correct) / r.examples;
+  }
+  return r;
+}
+
+void Trainer::printConfusion(const EvalResult &r) const {
+  int64_t classes = model.numClasses();
+  if (classes < 2)
+    return;
+  std::vector<std::string> names = options.classNames;
+  if (int64_t(names.size()) != classes) {
+    names.clear();
+    for (int64_t c = 0; c < classes; ++c)
+      names.push_back(std::to_string(c));
+  }
+  size_t width = 5;
+  for (auto &n : names)
+    width = std::max(width, n.size());
+  out << "Confusion matrix (rows: true class, columns: predicted)\n";
+  out << std::string(width + 2, ' ');
+  for (int64_t c = 0; c < classes; ++c)
+    out << absl::StrFormat("%6d", c);
+  out << "   recall\n";
+  for (int64_t t = 0; t < classes; ++t) {
+    int64_t rowTotal = 0;
+    for (int64_t p = 0; p < classes; ++p)
+      rowTotal += r.confusion[t * classes + p];
+    out << absl::StrFormat("%*s %d", int(width), names[t], int(t));
+    for (int64_t p = 0; p < classes; ++p)
+      out << absl::StrFormat("%6d", r.confusion[t * classes + p]);
+    double recall = rowTotal ? double(r.confusion[t * classes + t]) / rowTotal : 0;
+    out << absl::StrFormat("   %5.1f%%\n", 100 * recall);
+  }
+}
+
+absl::Status Trainer::train(const IdxDataSplits &data) {
+  int64_t batch = options.batchSize;
+  auto itOr = BatchIterator::create(
+      data.train, {batch, options.shuffle, options.seed, options.dropLast});
+  if (!itOr.ok())
+    return itOr.status();
+  BatchIterator &it = *itOr;
+  int64_t stepsPerEpoch = it.stepsPerEpoch();
+  if (stepsPerEpoch == 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "error: the training set has ", data.train.size(),
+        " examples, fewer than one batch of ", batch));
+  std::vector<float> x(batch * data.train.exampleSize());
+  std::vector<int32_t> labels(batch);
+  std::ofstream metrics;
+  if (!options.metricsPath.empty()) {
+    metrics.open(options.metricsPath, std::ios::app);
+    if (!metrics)
+      return absl::UnavailableError(
+          absl::StrCat(options.metricsPath, ": error: cannot write metrics"));
+  }
+  int64_t totalSteps = 0;
+  for (int64_t epoch = params.epoch; epoch < options.epochs; ++epoch) {
+    // Resuming mid-way is not needed: checkpoints are taken at epoch ends.
+    if (absl::Status s = it.seek(epoch, 0); !s.ok())
+      return s;
+    auto start = Clock::now();
+    double lossSum = 0;
+    int64_t correct = 0, seen = 0, stepInEpoch = 0;
+    double lastPrint = -1;
+    bool stop = false;
+    while (int64_t n = it.next(x.data(), labels.data())) {
+      auto jit = compile(n);
+      if (!jit.ok())
+        return jit.status();
+      float loss = 0;
+      int64_t count = 0;
+      int64_t step = params.step;
+      std::vector<BufferRef> args = paramRefs(true);
+      args.push_back(ref(&step, {}));
+      args.push_back(ref(x.data(), batchShape(n, model.inputShape)));
+      args.push_back(ref(labels.data(), {n}));
+      args.push_back(ref(&loss, {}));
+      args.push_back(ref(&count, {}));
+      if (absl::Status s = (*jit)->call("train_step", args); !s.ok())
+        return s;
+      if (!std::isfinite(loss))
+        return absl::InternalError(absl::StrCat(
+            "error: loss is ", loss, " at step ", params.step + 1, " (epoch ",
+            epoch + 1, ", batch ", stepInEpoch + 1,
+            "); training stopped",
+            options.checkpointPath.empty()
+                ? ""
+                : absl::StrCat(", the last good checkpoint is kept in ",
+                               options.checkpointPath)));
+      params.step++;
+      stepInEpoch++;
+      totalSteps++;
+      lossSum += double(loss) * n;
+      correct += count;
+      seen += n;
+      double elapsed = since(start);
+      bool last = stepInEpoch == stepsPerEpoch;
+      if (options.maxSteps >= 0 && totalSteps >= options.maxSteps)
+        stop = last = true;
+      bool due = options.interactive ? elapsed - lastPrint >= 0.2
+                                     : elapsed - lastPrint >= 10.0;
+      if (due || last) {
+        lastPrint = elapsed;
+        double rate = seen / std::max(elapsed, 1e-9);
+        double eta = (stepsPerEpoch - stepInEpoch) * elapsed / stepInEpoch;
+        int width = 30, filled = int(width * stepInEpoch / stepsPerEpoch);
+        std::string bar = std::string(filled, '=') +
+                          (filled < width ? ">" : "") +
+                          std::string(std::max(0, width - filled - 1), ' ');
+        std::string line = absl::StrFormat(
+            "epoch %d/%d [%s] %d/%d  %.0f img/s  loss %.4f  acc %.2f%%  "
+            "%s %s",
+            epoch + 1, options.epochs, bar, stepInEpoch, stepsPerEpoch, rate,
+            lossSum / seen, 100.0 * correct / seen, last ? "took" : "ETA",
+            clock(last ? elapsed : eta));
+        if (options.interactive)
+          out << "\r" << line << "\033[K" << (last ? "\n" : "") << std::flush;
+        else
+          out << line << "\n" << std::flush;
+      }
+      if (stop)
+        break;
+    }
+    double seconds = since(start);
+    double ips = seen / std::max(seconds, 1e-9);
+    EvalResult val, test;
+    if (data.validation.size()) {
+      auto r = evaluate(data.validation, false);
+      if (!r.ok())
+        return r.status();
+      val = *r;
+      out << absl::StrFormat("  validation: loss %.4f  accuracy %.2f%%\n",
+                             val.loss, 100 * val.accuracy);
+    }
+    if (data.test.size()) {
+      auto r = evaluate(data.test, false);
+      if (!r.ok())
+        return r.status();
+      test = *r;
+      out << absl::StrFormat("  test:       loss %.4f  accuracy %.2f%%\n",
+                             test.loss, 100 * test.accuracy);
+    }
+    if (!stop || stepInEpoch == stepsPerEpoch)
+      params.epoch = epoch + 1;
+    if (metrics.is_open()) {
+      metrics << absl::StrFormat(
+          "{\"epoch\": %d, \"steps\": %d, \"train_loss\": %.6f, "
+          "\"train_accuracy\": %.6f, \"validation_loss\": %.6f, "
+          "\"validation_accuracy\": %.6f, \"test_loss\": %.6f, "
+          "\"test_accuracy\": %.6f, \"images_per_second\": %.2f, "
+          "\"seconds\": %.3f, \"threads\": %d}\n",
+          epoch + 1, stepInEpoch, lossSum / std::max<int64_t>(seen, 1),
+          double(correct) / std::max<int64_t>(seen, 1), val.loss, val.accuracy,
+          test.loss, test.accuracy, ips, seconds, options.threads);
+      metrics.flush();
+    }
+    if (!options.checkpointPath.empty()) {
+      if (absl::Status s = params.save(options.checkpointPath, model,
+                                       options.seed, options.threads, batch);
+          !s.ok())
+        return s;
+    }
+    if (stop)
+      break;
+  }
+  return absl::OkStatus();
+}
+
+} // namespace gradc

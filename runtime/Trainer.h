@@ -1,0 +1,80 @@
+//===- Trainer.h - the training loop over JIT-compiled steps ----*- C++ -*-===//
+//
+// Runs epochs of @train_step over an IDX dataset, evaluates with @eval_step,
+// reports progress, metrics and a confusion matrix, writes checkpoints, and
+// stops on a non-finite loss.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_RUNTIME_TRAINER_H
+#define GRADC_RUNTIME_TRAINER_H
+
+#include "runtime/IdxDataset.h"
+#include "runtime/Jit.h"
+#include "runtime/Parameters.h"
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+/// Compiles (or returns the already compiled) module for a batch size.
+using CompileFn = std::function<absl::StatusOr<const JitModule *>(int64_t)>;
+
+struct TrainOptions {
+  int64_t epochs = 1;
+  int64_t batchSize = 32;
+  uint64_t seed = 0;
+  bool shuffle = true;
+  bool dropLast = false;
+  int64_t maxSteps = -1; // stop after this many steps in total
+  int64_t threads = 1;
+  std::string checkpointPath;
+  std::string metricsPath;
+  /// Progress bar redrawn in place (a terminal) or plain lines.
+  bool interactive = false;
+  std::vector<std::string> classNames;
+};
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;
+  int64_t examples = 0;
+  /// confusion[true * C + predicted], when asked for.
+  std::vector<int64_t> confusion;
+};
+
+class Trainer {
+public:
+  Trainer(const ResolvedModel &model, ParameterStore &params, CompileFn compile,
+          TrainOptions options, std::ostream &out);
+
+  /// Trains on `data.train`, evaluating on the validation and test sets
+  /// after each epoch.
+  absl::Status train(const IdxDataSplits &data);
+
+  /// Loss and accuracy over `data`; with `confusion`, runs @predict as well
+  /// to fill the confusion matrix.
+  absl::StatusOr<EvalResult> evaluate(const Dataset &data, bool confusion);
+
+  /// Prints a confusion matrix with class names.
+  void printConfusion(const EvalResult &r) const;
+
+private:
+  std::vector<BufferRef> paramRefs(bool withState);
+
+  const ResolvedModel &model;
+  ParameterStore &params;
+  CompileFn compile;
+  TrainOptions options;
+  std::ostream &out;
+};
+
+/// Fashion-MNIST's class names.
+std::vector<std::string> fashionMnistClassNames();
+
+} // namespace gradc
+
+#endif // GRADC_RUNTIME_TRAINER_H

@@ -1,0 +1,350 @@
+//===- Train.cpp - gradc train, eval and predict --------------------------===//
+//
+// The runtime subcommands: compile the model for the batch sizes the data
+// needs (the full batch and a partial last one), JIT it, and run the trainer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/Commands.h"
+#include "tools/Session.h"
+
+#include "runtime/Trainer.h"
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <unistd.h>
+
+using namespace llvm;
+
+namespace gradc {
+
+cl::SubCommand &trainCommand() {
+  static cl::SubCommand sub("train", "JIT-compile and train a model");
+  return sub;
+}
+cl::SubCommand &evalCommand() {
+  static cl::SubCommand sub("eval",
+                            "Evaluate trained weights on the test set");
+  return sub;
+}
+cl::SubCommand &predictCommand() {
+  static cl::SubCommand sub("predict",
+                            "Class probabilities for the images of an IDX file");
+  return sub;
+}
+
+namespace {
+cl::opt<std::string> trainModel(cl::Positional, cl::desc("MODEL"), cl::Required,
+                                cl::sub(trainCommand()), cl::sub(evalCommand()),
+                                cl::sub(predictCommand()));
+cl::opt<std::string> dataDir("data",
+                             cl::desc("Directory of IDX files (default: the "
+                                      "model's data { idx { dir } })"),
+                             cl::sub(trainCommand()), cl::sub(evalCommand()));
+cl::opt<int64_t> epochs("epochs", cl::desc("Epochs (default: the model's)"),
+                        cl::init(0), cl::sub(trainCommand()));
+cl::opt<int64_t> batchSize("batch-size",
+                           cl::desc("Batch size (default: the model's)"),
+                           cl::init(0), cl::sub(trainCommand()),
+                           cl::sub(evalCommand()), cl::sub(predictCommand()));
+cl::opt<int64_t> threads("threads",
+                         cl::desc("Threads (default: all cores)"), cl::init(0),
+                         cl::sub(trainCommand()), cl::sub(evalCommand()),
+                         cl::sub(predictCommand()));
+cl::opt<int64_t> seed("seed", cl::desc("Seed (default: the model's)"),
+                      cl::init(-1), cl::sub(trainCommand()));
+cl::opt<std::string> checkpoint("checkpoint",
+                                cl::desc("Write a checkpoint after every epoch"),
+                                cl::value_desc("FILE"), cl::sub(trainCommand()));
+cl::opt<std::string> resume("resume",
+                            cl::desc("Resume training from a checkpoint"),
+                            cl::value_desc("FILE"), cl::sub(trainCommand()));
+cl::opt<std::string> initFrom("init-from",
+                              cl::desc("Start from a checkpoint's weights only"),
+                              cl::value_desc("FILE"), cl::sub(trainCommand()));
+cl::opt<std::string> metricsJson("metrics-json",
+                                 cl::desc("Append one JSON object per epoch"),
+                                 cl::value_desc("FILE"),
+                                 cl::sub(trainCommand()));
+cl::opt<int64_t> maxSteps("max-steps", cl::desc("Stop after N steps"),
+                          cl::init(-1), cl::sub(trainCommand()));
+cl::opt<bool> noShuffle("no-shuffle", cl::desc("Do not shuffle each epoch"),
+                        cl::sub(trainCommand()));
+cl::opt<bool> dropLast("drop-last",
+                       cl::desc("Drop a partial last batch of each epoch"),
+                       cl::sub(trainCommand()));
+cl::opt<int> optLevel("opt-level", cl::desc("LLVM optimization level (0-3)"),
+                      cl::init(2), cl::sub(trainCommand()),
+                      cl::sub(evalCommand()), cl::sub(predictCommand()));
+cl::opt<bool> timing("timing", cl::desc("Report compile times"),
+                     cl::sub(trainCommand()), cl::sub(evalCommand()),
+                     cl::sub(predictCommand()));
+cl::opt<std::string> weights("weights", cl::desc("Checkpoint with the weights"),
+                             cl::value_desc("FILE"), cl::sub(evalCommand()),
+                             cl::sub(predictCommand()));
+cl::opt<std::string> inputFile("input",
+                               cl::desc("IDX image file (raw or .gz)"),
+                               cl::value_desc("FILE"), cl::sub(predictCommand()));
+
+/// Compiles the loaded model once per batch size, on demand.
+class Compiler {
+public:
+  explicit Compiler(Session &session) : session(session) {}
+
+  absl::StatusOr<const JitModule *> get(int64_t batch) {
+    auto it = modules.find(batch);
+    if (it != modules.end())
+      return it->second.get();
+    auto start = std::chrono::steady_clock::now();
+    auto module = session.importLoaded(batch);
+    if (!module)
+      return absl::InvalidArgumentError("error: import failed");
+    if (failed(session.runPipeline(**module, Stage::LLVM)))
+      return absl::InternalError("error: compilation failed");
+    double mlirSeconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    JitOptions options;
+    options.optLevel = optLevel;
+    auto jit = JitModule::create(**module, options);
+    if (!jit.ok())
+      return jit.status();
+    if (timing)
+      std::cerr << absl::StrFormat(
+          "compiled for batch %d: MLIR pipeline %.2f s, LLVM JIT %.2f s (%s)\n",
+          batch, mlirSeconds, (*jit)->compileSeconds(),
+          JitModule::hostDescription());
+    const JitModule *raw = jit->get();
+    modules[batch] = std::move(*jit);
+    return raw;
+  }
+
+private:
+  Session &session;
+  std::map<int64_t, std::unique_ptr<JitModule>> modules;
+};
+
+int fail(const absl::Status &s) {
+  std::cerr << s.message() << "\n";
+  return 1;
+}
+
+DataSpec specFor(const ResolvedModel &m) {
+  DataSpec spec;
+  spec.numClasses = m.numClasses() == 1 ? 2 : m.numClasses();
+  if (m.inputShape.size() == 3) {
+    spec.height = m.inputShape[0];
+    spec.width = m.inputShape[1];
+    spec.channels = m.inputShape[2];
+  }
+  return spec;
+}
+
+absl::Status checkFeatures(const ResolvedModel &m, const Dataset &d,
+                           const std::string &dir) {
+  int64_t features = 1;
+  for (int64_t s : m.inputShape)
+    features *= s;
+  if (d.size() && d.exampleSize() != features)
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: error: images have %d values (%dx%dx%d), the model input needs %d",
+        dir, d.exampleSize(), d.height, d.width, d.channels, features));
+  return absl::OkStatus();
+}
+
+std::vector<std::string> classNamesFor(const std::string &dir,
+                                       const ResolvedModel &m) {
+  std::string lower = dir;
+  for (char &c : lower)
+    c = std::tolower(c);
+  if (absl::StrContains(lower, "fashion") && m.numClasses() == 10)
+    return fashionMnistClassNames();
+  return {};
+}
+
+} // namespace
+
+int runTrain() {
+  Session session;
+  const ResolvedModel *loaded = session.load(trainModel);
+  if (!loaded)
+    return 1;
+  ResolvedModel &model = const_cast<ResolvedModel &>(*loaded);
+  TrainOptions options;
+  options.epochs = epochs > 0 ? int64_t(epochs) : model.epochs;
+  options.batchSize = batchSize > 0 ? int64_t(batchSize) : model.batchSize;
+  model.batchSize = options.batchSize;
+  options.seed = seed >= 0 ? uint64_t(seed) : uint64_t(model.seed);
+  if (seed >= 0)
+    model.seed = seed;
+  options.shuffle = model.shuffle && !noShuffle;
+  options.dropLast = model.dropLast || dropLast;
+  options.maxSteps = maxSteps;
+  options.threads = threads > 0 ? int64_t(threads) : sysconf(_SC_NPROCESSORS_ONLN);
+  options.checkpointPath = checkpoint;
+  options.metricsPath = metricsJson;
+  options.interactive = isatty(STDOUT_FILENO);
+  std::string dir = dataDir.empty() ? model.dataDir : std::string(dataDir);
+  if (dir.empty()) {
+    std::cerr << trainModel
+              << ": error: no data directory: pass --data DIR or set "
+                 "data { idx { dir: ... } }\n";
+    return 1;
+  }
+  options.classNames = classNamesFor(dir, model);
+
+  auto data = loadIdxDirectory(dir, specFor(model), model.validationSplit);
+  if (!data.ok())
+    return fail(data.status());
+  if (absl::Status s = checkFeatures(model, data->train, dir); !s.ok())
+    return fail(s);
+
+  ParameterStore params = ParameterStore::initialize(model, options.seed);
+  if (!resume.empty()) {
+    if (absl::Status s = params.load(resume, /*weightsOnly=*/false); !s.ok())
+      return fail(s);
+  } else if (!initFrom.empty()) {
+    if (absl::Status s = params.load(initFrom, /*weightsOnly=*/true); !s.ok())
+      return fail(s);
+  }
+  std::cout << absl::StrFormat(
+      "gradc: training %s: %d parameters, %d train / %d validation / %d test "
+      "examples, batch %d, %d epochs, seed %d\n",
+      model.name, [&] {
+        int64_t n = 0;
+        for (auto &b : params.params)
+          n += b.data.size();
+        return n;
+      }(),
+      data->train.size(), data->validation.size(), data->test.size(),
+      options.batchSize, options.epochs, options.seed);
+  Compiler compiler(session);
+  if (auto first = compiler.get(options.batchSize); !first.ok())
+    return fail(first.status());
+  Trainer trainer(model, params,
+                  [&](int64_t b) { return compiler.get(b); }, options,
+                  std::cout);
+  if (absl::Status s = trainer.train(*data); !s.ok())
+    return fail(s);
+  if (data->test.size()) {
+    auto r = trainer.evaluate(data->test, /*confusion=*/true);
+    if (!r.ok())
+      return fail(r.status());
+    std::cout << absl::StrFormat("Test: loss %.4f, accuracy %.2f%% (%d images)\n",
+                                 r->loss, 100 * r->accuracy, r->examples);
+    trainer.printConfusion(*r);
+  }
+  return 0;
+}
+
+int runEval() {
+  Session session;
+  const ResolvedModel *loaded = session.load(trainModel);
+  if (!loaded)
+    return 1;
+  ResolvedModel &model = const_cast<ResolvedModel &>(*loaded);
+  if (batchSize > 0)
+    model.batchSize = batchSize;
+  if (weights.empty()) {
+    std::cerr << "gradc eval: error: --weights FILE is required\n";
+    return 1;
+  }
+  std::string dir = dataDir.empty() ? model.dataDir : std::string(dataDir);
+  auto test = loadIdxPart(dir, IdxPart::Test, specFor(model));
+  if (!test.ok())
+    return fail(test.status());
+  if (absl::Status s = checkFeatures(model, *test, dir); !s.ok())
+    return fail(s);
+  ParameterStore params = ParameterStore::initialize(model, 0);
+  if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
+    return fail(s);
+  Compiler compiler(session);
+  TrainOptions options;
+  options.batchSize = model.batchSize;
+  options.classNames = classNamesFor(dir, model);
+  Trainer trainer(model, params, [&](int64_t b) { return compiler.get(b); },
+                  options, std::cout);
+  auto r = trainer.evaluate(*test, /*confusion=*/true);
+  if (!r.ok())
+    return fail(r.status());
+  std::cout << absl::StrFormat("Test: loss %.4f, accuracy %.2f%% (%d images)\n",
+                               r->loss, 100 * r->accuracy, r->examples);
+  trainer.printConfusion(*r);
+  return 0;
+}
+
+int runPredict() {
+  Session session;
+  const ResolvedModel *loaded = session.load(trainModel);
+  if (!loaded)
+    return 1;
+  const ResolvedModel &model = *loaded;
+  if (weights.empty() || inputFile.empty()) {
+    std::cerr << "gradc predict: error: --weights FILE and --input FILE are "
+                 "required\n";
+    return 1;
+  }
+  auto images = readIdxImages(inputFile);
+  if (!images.ok())
+    return fail(images.status());
+  int64_t features = 1;
+  for (int64_t s : model.inputShape)
+    features *= s;
+  int64_t per = images->height * images->width * images->channels;
+  if (per != features) {
+    std::cerr << absl::StrFormat(
+        "%s: error: images are %dx%dx%d, the model input needs %d values\n",
+        std::string(inputFile), images->height, images->width,
+        images->channels, features);
+    return 1;
+  }
+  ParameterStore params = ParameterStore::initialize(model, 0);
+  if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
+    return fail(s);
+  Compiler compiler(session);
+  int64_t count = images->count, classes = model.numClasses();
+  int64_t batch = std::min<int64_t>(count, batchSize > 0 ? int64_t(batchSize)
+                                                         : model.batchSize);
+  std::vector<float> x(batch * per), probs(batch * classes);
+  for (int64_t start = 0; start < count; start += batch) {
+    int64_t n = std::min(batch, count - start);
+    for (int64_t i = 0; i < n * per; ++i)
+      x[i] = images->pixels[start * per + i] / 255.0f;
+    auto jit = compiler.get(n);
+    if (!jit.ok())
+      return fail(jit.status());
+    std::vector<BufferRef> args;
+    for (Buffer &b : params.params) {
+      BufferRef r;
+      r.data = b.data.data();
+      r.shape.assign(b.shape.begin(), b.shape.end());
+      args.push_back(r);
+    }
+    BufferRef xr, pr;
+    xr.data = x.data();
+    xr.shape.push_back(n);
+    xr.shape.append(model.inputShape.begin(), model.inputShape.end());
+    pr.data = probs.data();
+    pr.shape = {n, classes};
+    args.push_back(xr);
+    args.push_back(pr);
+    if (absl::Status s = (*jit)->call("predict", args); !s.ok())
+      return fail(s);
+    for (int64_t i = 0; i < n; ++i) {
+      const float *row = probs.data() + i * classes;
+      int64_t best = std::max_element(row, row + classes) - row;
+      std::cout << start + i << ": class " << best << "  [";
+      for (int64_t c = 0; c < classes; ++c)
+        std::cout << absl::StrFormat("%s%.4f", c ? " " : "", row[c]);
+      std::cout << "]\n";
+    }
+  }
+  return 0;
+}
+
+} // namespace gradc
