@@ -102,8 +102,10 @@ Value ModuleBuilder::emitLayer(const ResolvedLayer &l, ArrayRef<Value> inputs) {
   case LayerKind::Activation:
     return activation(loc, inputs[0], l);
   case LayerKind::Dropout: {
-    // Each dropout layer draws its own mask stream from the model's seed.
-    int64_t seed = m.seed * 1000003 + l.fileIndex;
+    // Each dropout layer draws its own mask stream from the model's seed
+    // (wrapping, not overflowing, for any int64 seed).
+    int64_t seed = static_cast<int64_t>(static_cast<uint64_t>(m.seed) * 1000003u +
+                                        static_cast<uint64_t>(l.fileIndex));
     return b.create<nn::DropoutOp>(loc, outType, inputs[0], Value(),
                                    b.getF64FloatAttr(l.rate),
                                    b.getI64IntegerAttr(seed));

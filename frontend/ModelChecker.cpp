@@ -14,15 +14,35 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+#include "llvm/Support/MathExtras.h"
+
+#include <charconv>
 #include <cmath>
-#include <functional>
 
 namespace gradc {
 namespace {
 
 /// The double a user meant by a float field: 0.001f is 0.001, not
-/// 0.0010000000474974513.
-double fromFloat(float f) { return std::strtod(absl::StrCat(f).c_str(), nullptr); }
+/// 0.0010000000474974513. The shortest text that reads back as `f` keeps
+/// every float apart (0.99999994f stays below 1).
+double fromFloat(float f) {
+  char buffer[32];
+  *std::to_chars(buffer, buffer + sizeof(buffer) - 1, f).ptr = '\0';
+  return std::strtod(buffer, nullptr);
+}
+
+/// Largest tensor accepted, in elements (per example for activations): 8 GiB
+/// of floats, and far from overflowing any size computed from it.
+constexpr int64_t kMaxElements = int64_t(1) << 31;
+
+/// The number of elements of `shape`, or -1 when above kMaxElements.
+int64_t elementsOf(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (llvm::MulOverflow(n, d, n) || n > kMaxElements)
+      return -1;
+  return n;
+}
 
 std::string shapeStr(const std::vector<int64_t> &shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
@@ -62,6 +82,9 @@ private:
                std::vector<int64_t> shape, const Initializer &init,
                int64_t fanIn, int64_t fanOut, float constant = 0.0f);
   bool checkActivation(int i, Activation act, float alpha);
+  /// Rejects a parameter or output of more than kMaxElements.
+  bool checkElements(int i, const std::string &what,
+                     const std::vector<int64_t> &shape);
   void checkLoss();
   void checkOptimizer();
   void checkTraining();
@@ -162,34 +185,42 @@ bool Checker::orderLayers(std::vector<int> &order,
   }
   if (!ok)
     return false;
-  // Depth-first topological sort; a back edge is a cycle.
+  // Depth-first topological sort; a back edge is a cycle. The walk keeps its
+  // own stack (layer, next producer) so a long chain cannot overflow the
+  // native one.
   std::vector<int> state(n, 0); // 0 new, 1 on stack, 2 done
-  std::vector<int> stack;
-  std::function<bool(int)> visit = [&](int i) -> bool {
-    if (state[i] == 2)
-      return true;
-    if (state[i] == 1) {
-      std::vector<std::string> cycle;
-      auto it = std::find(stack.begin(), stack.end(), i);
-      for (; it != stack.end(); ++it)
-        cycle.push_back(m.layer(*it).name());
-      cycle.push_back(m.layer(i).name());
-      layerError(i, absl::StrCat("cycle through ", absl::StrJoin(cycle, " -> ")));
-      return false;
-    }
-    state[i] = 1;
-    stack.push_back(i);
-    for (int p : producers[i])
-      if (p >= 0 && !visit(p))
+  std::vector<std::pair<int, size_t>> stack;
+  for (int root = 0; root < n; ++root) {
+    if (state[root] != 0)
+      continue;
+    state[root] = 1;
+    stack.push_back({root, 0});
+    while (!stack.empty()) {
+      auto [i, next] = stack.back();
+      if (next == producers[i].size()) {
+        state[i] = 2;
+        order.push_back(i);
+        stack.pop_back();
+        continue;
+      }
+      ++stack.back().second;
+      int p = producers[i][next];
+      if (p < 0 || state[p] == 2)
+        continue;
+      if (state[p] == 1) {
+        std::vector<std::string> cycle;
+        auto it = std::find_if(stack.begin(), stack.end(),
+                               [&](const auto &e) { return e.first == p; });
+        for (; it != stack.end(); ++it)
+          cycle.push_back(m.layer(it->first).name());
+        cycle.push_back(m.layer(p).name());
+        layerError(p, absl::StrCat("cycle through ", absl::StrJoin(cycle, " -> ")));
         return false;
-    stack.pop_back();
-    state[i] = 2;
-    order.push_back(i);
-    return true;
-  };
-  for (int i = 0; i < n; ++i)
-    if (!visit(i))
-      return false;
+      }
+      state[p] = 1;
+      stack.push_back({p, 0});
+    }
+  }
   return true;
 }
 
@@ -233,6 +264,10 @@ bool Checker::resolveWindow(
   if (in.size() != 3) {
     layerError(i, absl::StrCat("expects a 4-D input [N, H, W, C], got [N, ",
                                absl::StrJoin(in, ", "), "]"));
+    return false;
+  }
+  if (!Padding_IsValid(padding)) {
+    layerError(i, absl::StrCat("unknown padding ", static_cast<int>(padding)));
     return false;
   }
   if (pads.size() != 0) {
@@ -279,11 +314,21 @@ bool Checker::checkActivation(int i, Activation act, float alpha) {
     layerError(i, absl::StrCat("unknown activation ", static_cast<int>(act)));
     return false;
   }
-  if (act == LEAKY_RELU && !(alpha >= 0 && alpha < 1)) {
-    layerError(i, absl::StrCat("leaky ReLU alpha must be in [0, 1), got ", alpha));
+  if (act == LEAKY_RELU && !(fromFloat(alpha) >= 0 && fromFloat(alpha) < 1)) {
+    layerError(i, absl::StrCat("leaky ReLU alpha must be in [0, 1), got ",
+                               fromFloat(alpha)));
     return false;
   }
   return true;
+}
+
+bool Checker::checkElements(int i, const std::string &what,
+                            const std::vector<int64_t> &shape) {
+  if (elementsOf(shape) >= 0)
+    return true;
+  layerError(i, absl::StrCat(what, " ", shapeStr(shape), " has more than ",
+                             kMaxElements, " elements"));
+  return false;
 }
 
 bool Checker::resolveLayer(int i,
@@ -316,10 +361,12 @@ bool Checker::resolveLayer(int i,
     out.shape[2] = c.filters();
     out.activation = c.activation();
     out.alpha = fromFloat(c.alpha());
+    std::vector<int64_t> kernel = {out.window.size[0], out.window.size[1],
+                                   in[2], c.filters()};
+    if (!checkElements(i, "kernel", kernel))
+      return false;
     int64_t rf = out.window.size[0] * out.window.size[1];
-    out.kernel = addParam(l.name(), "kernel",
-                          {out.window.size[0], out.window.size[1], in[2],
-                           c.filters()},
+    out.kernel = addParam(l.name(), "kernel", std::move(kernel),
                           c.kernel_initializer(), rf * in[2], rf * c.filters());
     if (!c.has_use_bias() || c.use_bias())
       out.bias = addParam(l.name(), "bias", {c.filters()}, c.bias_initializer(),
@@ -370,6 +417,8 @@ bool Checker::resolveLayer(int i,
     out.shape = {d.units()};
     out.activation = d.activation();
     out.alpha = fromFloat(d.alpha());
+    if (!checkElements(i, "kernel", {in[0], d.units()}))
+      return false;
     out.kernel = addParam(l.name(), "kernel", {in[0], d.units()},
                           d.kernel_initializer(), in[0], d.units());
     if (!d.has_use_bias() || d.use_bias())
@@ -391,12 +440,12 @@ bool Checker::resolveLayer(int i,
     out.kind = LayerKind::Dropout;
     if (!needOneInput())
       return false;
-    float rate = l.dropout().rate();
+    double rate = fromFloat(l.dropout().rate());
     if (!(rate >= 0 && rate < 1)) {
       layerError(i, absl::StrCat("dropout rate must be in [0, 1), got ", rate));
       return false;
     }
-    out.rate = fromFloat(rate);
+    out.rate = rate;
     out.shape = in;
     break;
   }
@@ -419,6 +468,13 @@ bool Checker::resolveLayer(int i,
   }
   case Layer::KIND_NOT_SET:
     layerError(i, "has no layer kind (conv2d, dense, ...)");
+    return false;
+  }
+  // Padding grows sizes; bound them before a flatten multiplies them.
+  if (elementsOf(out.shape) < 0) {
+    layerError(i, absl::StrCat("output [N, ", absl::StrJoin(out.shape, ", "),
+                               "] has more than ", kMaxElements,
+                               " elements per example"));
     return false;
   }
   // PReLU as a layer activation or an activation layer learns one alpha per

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
@@ -18,10 +19,17 @@
 
 namespace gradc {
 
+/// Keeps an error on its one line whatever the names in it ("a\nb" is a
+/// valid layer name).
+static std::string oneLine(const std::string &message) {
+  return absl::StrReplaceAll(message, {{"\n", "\\n"}, {"\r", "\\r"}});
+}
+
 std::string ModelFile::error(SourceLoc loc, const std::string &message) const {
   if (loc.line <= 0)
-    return absl::StrCat(path, ": error: ", message);
-  return absl::StrCat(path, ":", loc.line, ":", loc.col, ": error: ", message);
+    return absl::StrCat(path, ": error: ", oneLine(message));
+  return absl::StrCat(path, ":", loc.line, ":", loc.col, ": error: ",
+                      oneLine(message));
 }
 
 namespace {
@@ -32,7 +40,7 @@ public:
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string &message) override {
     lines.push_back(absl::StrCat(path, ":", line + 1, ":", column + 1,
-                                 ": error: ", message));
+                                 ": error: ", oneLine(message)));
   }
   void AddWarning(int, google::protobuf::io::ColumnNumber,
                   const std::string &) override {}

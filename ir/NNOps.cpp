@@ -24,7 +24,11 @@ std::string shapeStr(ArrayRef<int64_t> shape) {
   if (shape.empty())
     return "scalar";
   return llvm::join(llvm::map_range(shape,
-                                    [](int64_t d) { return std::to_string(d); }),
+                                    [](int64_t d) {
+                                      return ShapedType::isDynamic(d)
+                                                 ? std::string("?")
+                                                 : std::to_string(d);
+                                    }),
                     "x");
 }
 
@@ -42,9 +46,24 @@ LogicalResult expectRank(Operation *op, Value v, int64_t rank,
   return success();
 }
 
+/// Sizes agree unless both are known and differ: verifiers accept what they
+/// cannot check yet.
+bool sameDim(int64_t a, int64_t b) {
+  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
+}
+
+bool sameShape(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  if (a.size() != b.size())
+    return false;
+  for (auto [x, y] : llvm::zip(a, b))
+    if (!sameDim(x, y))
+      return false;
+  return true;
+}
+
 LogicalResult expectShape(Operation *op, Value v, ArrayRef<int64_t> expected,
                           StringRef what) {
-  if (shapeOf(v) != expected)
+  if (!sameShape(shapeOf(v), expected))
     return op->emitOpError() << "expects " << what << " of shape "
                              << shapeStr(expected) << ", got "
                              << shapeStr(shapeOf(v));
@@ -92,6 +111,26 @@ FailureOr<Window2D> windowFrom(Operation *op, ArrayRef<int64_t> size,
   return w;
 }
 
+/// Output height and width of a window; unknown where the input size is.
+LogicalResult windowOutput(Operation *op, ArrayRef<int64_t> inHW,
+                           const Window2D &w, std::array<int64_t, 2> &hw) {
+  for (int i = 0; i < 2; ++i) {
+    hw[i] = ShapedType::isDynamic(inHW[i])
+                ? ShapedType::kDynamic
+                : windowOutputSize(inHW[i], w.size[i], w.strides[i],
+                                   w.dilations[i], w.pads[2 * i],
+                                   w.pads[2 * i + 1]);
+    if (hw[i] < 0 && !ShapedType::isDynamic(hw[i]))
+      return op->emitOpError()
+             << "expects window " << w.size[0] << "x" << w.size[1]
+             << " (dilation " << w.dilations[0] << "x" << w.dilations[1]
+             << ") to fit input " << shapeStr(inHW) << " (padding "
+             << w.pads[0] << "," << w.pads[1] << "," << w.pads[2] << ","
+             << w.pads[3] << ")";
+  }
+  return success();
+}
+
 /// Checks the shapes of a convolution: input [N,H,W,C], filter [KH,KW,C,F],
 /// output [N,OH,OW,F] (the same for the forward op and both gradients).
 LogicalResult verifyConv(Operation *op, Value input, Value filter,
@@ -103,7 +142,7 @@ LogicalResult verifyConv(Operation *op, Value input, Value filter,
       failed(expectSameElementType(op)))
     return failure();
   auto in = shapeOf(input), f = shapeOf(filter);
-  if (f[2] != in[3])
+  if (!sameDim(f[2], in[3]))
     return op->emitOpError() << "expects filter input channels " << f[2]
                              << " to equal input channels " << in[3];
   FailureOr<Window2D> w =
@@ -111,9 +150,8 @@ LogicalResult verifyConv(Operation *op, Value input, Value filter,
   if (failed(w))
     return failure();
   std::array<int64_t, 2> hw;
-  std::string err;
-  if (!windowOutputHW(in.slice(1, 2), *w, hw, err))
-    return op->emitOpError() << err;
+  if (failed(windowOutput(op, in.slice(1, 2), *w, hw)))
+    return failure();
   return expectShape(op, output, {in[0], hw[0], hw[1], f[3]}, "output");
 }
 
@@ -134,9 +172,9 @@ LogicalResult verifyPool(Operation *op, Value input, Value output,
              << pads[2] << "," << pads[3];
   auto in = shapeOf(input);
   std::array<int64_t, 2> hw;
-  std::string err;
-  if (!windowOutputHW(in.slice(1, 2), *w, hw, err))
-    return op->emitOpError() << err;
+  if (failed(windowOutput(op, in.slice(1, 2), *w, hw)) ||
+      failed(expectSameElementType(op)))
+    return failure();
   return expectShape(op, output, {in[0], hw[0], hw[1], in[3]}, "output");
 }
 
@@ -147,14 +185,14 @@ LogicalResult verifyLossShapes(Operation *op, Value predictions, Value labels,
       failed(expectSameElementType(op)))
     return failure();
   auto p = shapeOf(predictions);
-  if (shapeOf(labels)[0] != p[0])
+  if (!sameDim(shapeOf(labels)[0], p[0]))
     return op->emitOpError() << "expects " << p[0] << " labels to match "
                              << p[0] << " predictions, got "
                              << shapeOf(labels)[0];
   bool needsClasses = kind == "cross_entropy" ||
                       kind == "softmax_cross_entropy" ||
                       kind == "categorical_hinge";
-  if (needsClasses && p[1] < 2)
+  if (needsClasses && !ShapedType::isDynamic(p[1]) && p[1] < 2)
     return op->emitOpError() << "expects at least 2 classes, got " << p[1];
   if (kind == "huber" && !(delta > 0))
     return op->emitOpError() << "expects a positive delta, got " << delta;
@@ -192,7 +230,7 @@ LogicalResult DenseOp::verify() {
       failed(expectSameElementType(*this)))
     return failure();
   auto in = shapeOf(getInput()), w = shapeOf(getWeight());
-  if (w[0] != in[1])
+  if (!sameDim(w[0], in[1]))
     return emitOpError() << "expects weight rows " << w[0]
                          << " to equal input features " << in[1];
   if (getBias() && failed(expectShape(*this, getBias(), {w[1]}, "bias")))
@@ -206,15 +244,23 @@ LogicalResult FlattenOp::verify() {
     return emitOpError() << "expects input of rank >= 2, got "
                          << shapeStr(in);
   int64_t features = 1;
-  for (int64_t d : in.drop_front())
+  for (int64_t d : in.drop_front()) {
+    if (ShapedType::isDynamic(d)) {
+      features = ShapedType::kDynamic;
+      break;
+    }
     features *= d;
+  }
+  if (failed(expectSameElementType(*this)))
+    return failure();
   return expectShape(*this, getOutput(), {in[0], features}, "output");
 }
 
 LogicalResult ReshapeOp::verify() {
   auto in = cast<RankedTensorType>(getInput().getType());
   auto out = cast<RankedTensorType>(getOutput().getType());
-  if (in.getNumElements() != out.getNumElements())
+  if (in.hasStaticShape() && out.hasStaticShape() &&
+      in.getNumElements() != out.getNumElements())
     return emitOpError() << "expects " << in.getNumElements()
                          << " elements in the output (" << shapeStr(in.getShape())
                          << "), got " << out.getNumElements() << " ("
@@ -321,7 +367,7 @@ LogicalResult MatmulOp::verify() {
   int64_t ka = getTransposeLhs() ? a[0] : a[1];
   int64_t kb = getTransposeRhs() ? b[1] : b[0];
   int64_t n = getTransposeRhs() ? b[0] : b[1];
-  if (ka != kb)
+  if (!sameDim(ka, kb))
     return emitOpError() << "expects contracted sizes to match, got " << ka
                          << " and " << kb;
   return expectShape(*this, getOutput(), {m, n}, "output");
@@ -331,6 +377,8 @@ LogicalResult BiasGradOp::verify() {
   auto in = shapeOf(getGradOutput());
   if (in.empty())
     return emitOpError() << "expects input of rank >= 1";
+  if (failed(expectSameElementType(*this)))
+    return failure();
   return expectShape(*this, getGradBias(), {in.back()}, "bias gradient");
 }
 
@@ -346,10 +394,12 @@ namespace {
 /// An update's state operands and all its results have the parameter's type.
 LogicalResult verifyUpdate(Operation *op, Value param, ValueRange sameAsParam,
                            double lr) {
+  if (failed(expectSameElementType(op)))
+    return failure();
   SmallVector<Value> values(sameAsParam);
   llvm::append_range(values, op->getResults());
   for (Value v : values)
-    if (v.getType() != param.getType())
+    if (!sameShape(shapeOf(v), shapeOf(param)))
       return op->emitOpError() << "expects every operand and result to have "
                                   "the parameter's shape "
                                << shapeStr(shapeOf(param)) << ", got "

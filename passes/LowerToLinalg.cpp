@@ -1213,6 +1213,14 @@ struct LowerNNOp : ConversionPattern {
                   ConversionPatternRewriter &rewriter) const override {
     if (!isa<nn::NNDialect>(op->getDialect()))
       return failure();
+    auto isStatic = [](Type t) {
+      return cast<ShapedType>(t).hasStaticShape();
+    };
+    if (!llvm::all_of(op->getOperandTypes(), isStatic) ||
+        !llvm::all_of(op->getResultTypes(), isStatic))
+      return op->emitError()
+             << "the linalg lowering needs static shapes; import the model "
+                "with a fixed batch size";
     auto results = lowerOp(op, operands, rewriter);
     if (failed(results))
       return failure();

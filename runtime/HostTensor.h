@@ -1,4 +1,4 @@
-//===- HostTensor.h - dense row-major tensors in host memory ---*- C++ -*-===//
+//===- HostTensor.h - dense row-major tensors in host memory ----*- C++ -*-===//
 //
 // The values the reference evaluator computes with, and the simplest way to
 // hand a tensor to it: a shape and a row-major vector of elements. A float

@@ -50,9 +50,9 @@ double f64(llvm::APFloat v) { return v.convertToDouble(); }
 
 /// The geometry of a 2-D window over an NHWC input (conv or pooling).
 struct Window {
-  int64_t n, h, w, c;    // input
-  int64_t oh, ow;        // output
-  int64_t kh, kw;        // window
+  int64_t n, h, w, c; // input
+  int64_t oh, ow;     // output
+  int64_t kh, kw;     // window
   int64_t sh, sw, dh, dw, pt, pl;
 
   Window(llvm::ArrayRef<int64_t> in, llvm::ArrayRef<int64_t> out,
@@ -85,8 +85,7 @@ struct Window {
   }
 };
 
-template <typename T>
-T activate(llvm::StringRef kind, T x, T alpha) {
+template <typename T> T activate(llvm::StringRef kind, T x, T alpha) {
   if (kind == "relu")
     return x > T(0) ? x : T(0);
   if (kind == "leaky_relu")
@@ -165,10 +164,9 @@ absl::Status Interpreter<T>::checkArgument(func::FuncOp fn, unsigned i,
         absl::StrCat("reference evaluator: argument ", i,
                      " has an unsupported element type"));
   if (arg.index() != expected)
-    return absl::InvalidArgumentError(
-        absl::StrCat("reference evaluator: argument ", i, " expects a ",
-                     kinds[expected], " tensor, got a ", kinds[arg.index()],
-                     " tensor"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reference evaluator: argument ", i, " expects a ", kinds[expected],
+        " tensor, got a ", kinds[arg.index()], " tensor"));
   auto shape = std::visit([](auto &t) { return t.shape; }, arg);
   auto size = std::visit([](auto &t) { return t.data.size(); }, arg);
   auto irShape = shapeOf(fn.getArgument(i));
@@ -178,9 +176,9 @@ absl::Status Interpreter<T>::checkArgument(func::FuncOp fn, unsigned i,
       absl::StrAppend(&want, want.empty() ? "" : "x", d);
     for (int64_t d : shape)
       absl::StrAppend(&got, got.empty() ? "" : "x", d);
-    return absl::InvalidArgumentError(absl::StrCat(
-        "reference evaluator: argument ", i, " expects shape [", want,
-        "], got [", got, "] with ", size, " elements"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("reference evaluator: argument ", i, " expects shape [",
+                     want, "], got [", got, "] with ", size, " elements"));
   }
   return absl::OkStatus();
 }
@@ -203,14 +201,13 @@ Interpreter<T>::run(func::FuncOp fn, std::vector<HostValue<T>> args,
   Block &block = fn.getBody().front();
   auto ret = dyn_cast<func::ReturnOp>(block.getTerminator());
   if (!ret)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "reference evaluator: unsupported terminator ",
-        describe(block.getTerminator())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("reference evaluator: unsupported terminator ",
+                     describe(block.getTerminator())));
   for (unsigned r : wanted)
     if (r >= ret.getNumOperands())
-      return absl::InvalidArgumentError(
-          absl::StrCat("reference evaluator: no result ", r, " in @",
-                       fn.getName().str()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "reference evaluator: no result ", r, " in @", fn.getName().str()));
 
   // Only the ops the wanted results depend on run; each value is dropped
   // after its last use so that large batches fit in memory.
@@ -361,24 +358,25 @@ template <typename T> absl::Status Interpreter<T>::eval(Operation *op) {
         set(op->getResult(0), std::move(y));
         return absl::OkStatus();
       })
-      .template Case<ReluOp, SigmoidOp, TanhOp, LeakyReluOp>([&](Operation *op) {
-        Tensor y = in(op->getOperand(0));
-        T alpha = 0;
-        if (auto leaky = dyn_cast<LeakyReluOp>(op))
-          alpha = T(f64(leaky.getAlpha()));
-        for (T &v : y.data) {
-          if (isa<ReluOp>(op))
-            v = activate<T>("relu", v, 0);
-          else if (isa<LeakyReluOp>(op))
-            v = activate<T>("leaky_relu", v, alpha);
-          else if (isa<SigmoidOp>(op))
-            v = T(1) / (T(1) + std::exp(-v));
-          else
-            v = std::tanh(v);
-        }
-        set(op->getResult(0), std::move(y));
-        return absl::OkStatus();
-      })
+      .template Case<ReluOp, SigmoidOp, TanhOp, LeakyReluOp>(
+          [&](Operation *op) {
+            Tensor y = in(op->getOperand(0));
+            T alpha = 0;
+            if (auto leaky = dyn_cast<LeakyReluOp>(op))
+              alpha = T(f64(leaky.getAlpha()));
+            for (T &v : y.data) {
+              if (isa<ReluOp>(op))
+                v = activate<T>("relu", v, 0);
+              else if (isa<LeakyReluOp>(op))
+                v = activate<T>("leaky_relu", v, alpha);
+              else if (isa<SigmoidOp>(op))
+                v = T(1) / (T(1) + std::exp(-v));
+              else
+                v = std::tanh(v);
+            }
+            set(op->getResult(0), std::move(y));
+            return absl::OkStatus();
+          })
       .Case([&](SoftmaxOp op) { return lastDimNormalize(op, false); })
       .Case([&](LogSoftmaxOp op) { return lastDimNormalize(op, true); })
       .Case([&](PReluOp op) {
@@ -432,12 +430,12 @@ template <typename T> absl::Status Interpreter<T>::eval(Operation *op) {
             Tensor(shapeOf(op.getOutput()), T(f64(op.getValue()))));
         return absl::OkStatus();
       })
-      .template Case<CrossEntropyOp, SoftmaxCrossEntropyOp, BinaryCrossEntropyOp, MseOp,
-            MaeOp, HuberOp, HingeOp, SquaredHingeOp, CategoricalHingeOp>(
-          [&](auto op) {
-            llvm::StringRef kind = op->getName().stripDialect();
-            return loss(op, kind, f64(op.getDelta()));
-          })
+      .template Case<CrossEntropyOp, SoftmaxCrossEntropyOp,
+                     BinaryCrossEntropyOp, MseOp, MaeOp, HuberOp, HingeOp,
+                     SquaredHingeOp, CategoricalHingeOp>([&](auto op) {
+        llvm::StringRef kind = op->getName().stripDialect();
+        return loss(op, kind, f64(op.getDelta()));
+      })
       .Case([&](LossGradOp op) { return lossGrad(op); })
       .Case([&](CorrectCountOp op) {
         const Tensor &p = in(op.getPredictions());
@@ -457,11 +455,11 @@ template <typename T> absl::Status Interpreter<T>::eval(Operation *op) {
         set(op.getCount(), I64::scalar(count));
         return absl::OkStatus();
       })
-      .template Case<SgdUpdateOp, MomentumUpdateOp, RmspropUpdateOp, AdamUpdateOp>(
-          [&](Operation *op) { return update(op); })
+      .template Case<SgdUpdateOp, MomentumUpdateOp, RmspropUpdateOp,
+                     AdamUpdateOp>([&](Operation *op) { return update(op); })
       .Default([&](Operation *op) {
-        return absl::UnimplementedError(absl::StrCat(
-            "reference evaluator: unsupported op ", describe(op)));
+        return absl::UnimplementedError(
+            absl::StrCat("reference evaluator: unsupported op ", describe(op)));
       });
 }
 
@@ -622,8 +620,8 @@ absl::Status Interpreter<T>::activationGrad(ActivationGradOp op) {
 /// respect to each prediction of the row (not yet divided by the batch).
 /// `t(c)` is the target: onehot(label), or the label itself for one column.
 template <typename T>
-T rowLoss(llvm::StringRef kind, const T *p, int64_t c, int64_t label,
-          T delta, T *grad) {
+T rowLoss(llvm::StringRef kind, const T *p, int64_t c, int64_t label, T delta,
+          T *grad) {
   auto target = [&](int64_t j) {
     return c == 1 ? T(label) : T(j == label ? 1 : 0);
   };
@@ -691,9 +689,9 @@ absl::Status checkLabels(Operation *op, const HostTensor<int32_t> &labels,
   int64_t limit = std::max<int64_t>(classes, 2);
   for (int32_t l : labels.data)
     if (l < 0 || l >= limit)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "reference evaluator: label ", l, " out of range [0, ", limit,
-          ") in ", describe(op)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("reference evaluator: label ", l, " out of range [0, ",
+                       limit, ") in ", describe(op)));
   return absl::OkStatus();
 }
 
@@ -818,7 +816,6 @@ evaluateResults<float>(func::FuncOp, std::vector<HostValue<float>>,
                        llvm::ArrayRef<unsigned>, const EvalObserver<float> &);
 template absl::StatusOr<std::vector<HostValue<double>>>
 evaluateResults<double>(func::FuncOp, std::vector<HostValue<double>>,
-                        llvm::ArrayRef<unsigned>,
-                        const EvalObserver<double> &);
+                        llvm::ArrayRef<unsigned>, const EvalObserver<double> &);
 
 } // namespace gradc

@@ -1,4 +1,5 @@
-//===- ReferenceEvaluator.h - a plain interpreter of nn functions -*- C++ -*-===//
+//===- ReferenceEvaluator.h - an interpreter of nn functions ----*- C++ -*-===//
+//-*-===//
 //
 // Runs a func.func of the nn dialect op by op on host tensors, with loops
 // that follow the op definitions literally. It is the oracle the gradient
@@ -58,8 +59,7 @@ evaluateResults<float>(mlir::func::FuncOp, std::vector<HostValue<float>>,
                        llvm::ArrayRef<unsigned>, const EvalObserver<float> &);
 extern template absl::StatusOr<std::vector<HostValue<double>>>
 evaluateResults<double>(mlir::func::FuncOp, std::vector<HostValue<double>>,
-                        llvm::ArrayRef<unsigned>,
-                        const EvalObserver<double> &);
+                        llvm::ArrayRef<unsigned>, const EvalObserver<double> &);
 
 } // namespace gradc
 

@@ -45,6 +45,11 @@ int runCompile() {
            << " (expected nn, fused, train, linalg, llvm)\n";
     return 1;
   }
+  if (batchSize < 0 || batchSize > kMaxBatch) {
+    errs() << "gradc compile: error: --batch-size must be in [1, " << kMaxBatch
+           << "], got " << batchSize << "\n";
+    return 1;
+  }
   Session session;
   auto module = session.import(modelPath, batchSize);
   if (!module)

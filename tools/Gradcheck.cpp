@@ -30,8 +30,7 @@ namespace gradc {
 
 cl::SubCommand &gradcheckCommand() {
   static cl::SubCommand sub(
-      "gradcheck",
-      "Check the compiled gradients against finite differences");
+      "gradcheck", "Check the compiled gradients against finite differences");
   return sub;
 }
 
@@ -62,8 +61,7 @@ double relativeError(double a, double b) {
 
 std::string shapeStr(ArrayRef<int64_t> shape) {
   return llvm::join(
-      llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }),
-      "x");
+      llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }), "x");
 }
 
 /// The update op (sgd, momentum, rmsprop, adam) that consumes `param` as
@@ -132,8 +130,7 @@ int runGradcheck() {
   std::vector<Param> params;
   for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
     auto type = cast<RankedTensorType>(fn.getArgument(i).getType());
-    std::vector<int64_t> shape(type.getShape().begin(),
-                               type.getShape().end());
+    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
     if (auto name = fn.getArgAttrOfType<StringAttr>(i, "nn.param")) {
       const ParamSpec *spec = nullptr;
       for (const ParamSpec &p : model->params)
@@ -180,14 +177,15 @@ int runGradcheck() {
   llvm::DenseMap<mlir::Value, Tensor> grads;
   for (const Param &p : params)
     grads[p.grad] = Tensor();
-  auto full = evaluate<double>(
-      fn, args, [&](mlir::Value v, const Value64 &value) {
+  auto full =
+      evaluate<double>(fn, args, [&](mlir::Value v, const Value64 &value) {
         auto it = grads.find(v);
         if (it != grads.end())
           it->second = std::get<Tensor>(value);
       });
   if (!full.ok()) {
-    errs() << modelPath << ": error: " << std::string(full.status().message()) << "\n";
+    errs() << modelPath << ": error: " << std::string(full.status().message())
+           << "\n";
     return 1;
   }
   double loss0 = std::get<Tensor>((*full)[0])[0];
@@ -197,16 +195,17 @@ int runGradcheck() {
     std::get<Tensor>(shifted[p.arg])[index] += delta;
     auto result = evaluateResults<double>(fn, std::move(shifted), {0});
     if (!result.ok()) {
-      errs() << modelPath << ": error: " << std::string(result.status().message()) << "\n";
+      errs() << modelPath
+             << ": error: " << std::string(result.status().message()) << "\n";
       return std::nullopt;
     }
     return std::get<Tensor>((*result)[0])[0];
   };
 
-  outs() << "gradcheck " << model->name << ": batch " << batchSize
-         << ", seed " << seed << ", loss " << format("%.6g", loss0) << ", "
-         << model->lossKind << " + " << model->optimizer.kind
-         << ", tolerance " << format("%g", kTolerance) << "\n";
+  outs() << "gradcheck " << model->name << ": batch " << batchSize << ", seed "
+         << seed << ", loss " << format("%.6g", loss0) << ", "
+         << model->lossKind << " + " << model->optimizer.kind << ", tolerance "
+         << format("%g", kTolerance) << "\n";
   size_t nameWidth = 0;
   for (const Param &p : params)
     nameWidth = std::max(nameWidth, p.name.size());

@@ -14,3 +14,5 @@ path = os.pathsep.join([os.path.join(config.gradc_obj_root, "tools"),
                         config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])])
 config.environment["PATH"] = path
 # FileCheck-19 and not live in the LLVM tools dir.
+# The model schema, for tests that encode binary .pb files with protoc.
+config.substitutions.append(("%proto", os.path.join(config.gradc_src_root, "frontend")))

@@ -1,0 +1,138 @@
+// RUN: gradc-opt %s --gradc-build-train-step -split-input-file -verify-diagnostics | FileCheck %s
+
+// Adam: two state slots per parameter, the step drives the bias correction
+// and the dropout mask; the loss is fused with the softmax before autodiff.
+module attributes {nn.loss = {kind = "cross_entropy", delta = 1.0 : f64}, nn.optimizer = {kind = "adam", learning_rate = 0.001 : f64, beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-7 : f64, weight_decay = 0.0 : f64}} {
+  func.func @predict(%w: tensor<4x3xf32> {nn.param = "fc.kernel"}, %b: tensor<3xf32> {nn.param = "fc.bias"}, %x: tensor<2x4xf32> {nn.input = "x"}) -> tensor<2x3xf32> {
+    %d = nn.dropout %x {rate = 0.25 : f64, seed = 9 : i64} : tensor<2x4xf32>
+    %0 = nn.dense %d, %w, %b : (tensor<2x4xf32>, tensor<4x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+    %1 = nn.softmax %0 : tensor<2x3xf32>
+    return %1 : tensor<2x3xf32>
+  }
+}
+
+// The forward function is kept as it was.
+// CHECK-LABEL: func.func @predict
+// CHECK:       nn.dropout %{{[^ ,]+}} {rate
+// CHECK:       nn.softmax
+
+// @eval_step: no step, so dropout stays the identity; loss and accuracy on
+// the logits.
+// CHECK-LABEL: func.func @eval_step
+// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %[[B:[a-z0-9]+]]: tensor<3xf32> {nn.param = "fc.bias"}, %[[X:[a-z0-9]+]]: tensor<2x4xf32> {nn.input = "x"}, %[[L:[a-z0-9]+]]: tensor<2xi32> {nn.labels})
+// CHECK-SAME:  -> (tensor<f32>, tensor<i64>)
+// CHECK:       %[[D:.+]] = nn.dropout %[[X]] {rate = 2.500000e-01 : f64, seed = 9 : i64} : tensor<2x4xf32>
+// CHECK:       %[[Y:.+]] = nn.dense %[[D]], %[[W]], %[[B]]
+// CHECK-NOT:   nn.softmax
+// CHECK:       %[[LOSS:.+]] = nn.softmax_cross_entropy %[[Y]], %[[L]]
+// CHECK:       %[[N:.+]] = nn.correct_count %[[Y]], %[[L]]
+// CHECK-NOT:   _update
+// CHECK:       return %[[LOSS]], %[[N]] : tensor<f32>, tensor<i64>
+
+// @train_step(params, state, step, x, labels) -> (loss, count, new params, new state).
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %[[B:[a-z0-9]+]]: tensor<3xf32> {nn.param = "fc.bias"},
+// CHECK-SAME:  %[[WM:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.m"}, %[[WV:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.v"},
+// CHECK-SAME:  %[[BM:[a-z0-9]+]]: tensor<3xf32> {nn.state = "fc.bias.m"}, %[[BV:[a-z0-9]+]]: tensor<3xf32> {nn.state = "fc.bias.v"},
+// CHECK-SAME:  %[[STEP:[a-z0-9]+]]: tensor<i64>, %[[X:[a-z0-9]+]]: tensor<2x4xf32> {nn.input = "x"}, %[[L:[a-z0-9]+]]: tensor<2xi32> {nn.labels})
+// CHECK-SAME:  -> (tensor<f32>, tensor<i64>, tensor<4x3xf32>, tensor<3xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>)
+// CHECK:       %[[D:.+]] = nn.dropout %[[X]], %[[STEP]] {rate = 2.500000e-01 : f64, seed = 9 : i64} : tensor<2x4xf32>, tensor<i64>
+// CHECK:       %[[Y:.+]] = nn.dense %[[D]], %[[W]], %[[B]]
+// CHECK:       %[[LOSS:.+]] = nn.softmax_cross_entropy %[[Y]], %[[L]]
+// CHECK:       %[[N:.+]] = nn.correct_count %[[Y]], %[[L]]
+// CHECK:       %[[DY:.+]] = nn.loss_grad %[[Y]], %[[L]], %{{.+}} {kind = "softmax_cross_entropy"}
+// CHECK-DAG:   %[[DW:.+]] = nn.matmul %[[D]], %[[DY]] {transpose_lhs}
+// CHECK-DAG:   %[[DB:.+]] = nn.bias_grad %[[DY]]
+// CHECK:       %[[W2:.+]], %[[WM2:.+]], %[[WV2:.+]] = nn.adam_update %[[W]], %[[DW]], %[[WM]], %[[WV]], %[[STEP]] {beta_1 = 9.000000e-01 : f64, beta_2 = 0.99899999999999999 : f64, epsilon = 9.9999999999999995E-8 : f64, learning_rate = 1.000000e-03 : f64}
+// CHECK:       %[[B2:.+]], %[[BM2:.+]], %[[BV2:.+]] = nn.adam_update %[[B]], %[[DB]], %[[BM]], %[[BV]], %[[STEP]]
+// CHECK:       return %[[LOSS]], %[[N]], %[[W2]], %[[B2]], %[[WM2]], %[[WV2]], %[[BM2]], %[[BV2]]
+
+// -----
+
+// SGD: no state, weight decay carried to the update.
+module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "sgd", learning_rate = 0.1 : f64, weight_decay = 1.0e-4 : f64}} {
+  func.func @predict(%w: tensor<4x3xf32> {nn.param = "fc.kernel"}, %x: tensor<2x4xf32> {nn.input = "x"}) -> tensor<2x3xf32> {
+    %0 = nn.dense %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+    return %0 : tensor<2x3xf32>
+  }
+}
+// CHECK-LABEL: func.func @eval_step
+// CHECK:       nn.mse
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %{{[a-z0-9]+}}: tensor<i64>, %{{[a-z0-9]+}}: tensor<2x4xf32> {nn.input = "x"}, %{{[a-z0-9]+}}: tensor<2xi32> {nn.labels})
+// CHECK-SAME:  -> (tensor<f32>, tensor<i64>, tensor<4x3xf32>)
+// CHECK:       %[[G:.+]] = nn.loss_grad {{.*}} {kind = "mse"}
+// CHECK:       %[[DW:.+]] = nn.matmul %{{[^ ,]+}}, %[[G]] {transpose_lhs}
+// CHECK:       %[[W2:.+]] = nn.sgd_update %[[W]], %[[DW]] {learning_rate = 1.000000e-01 : f64, weight_decay = 1.000000e-04 : f64}
+// CHECK:       return %{{[^ ,]+}}, %{{[^ ,]+}}, %[[W2]] :
+
+// -----
+
+// Momentum with Nesterov: one velocity per parameter.
+module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "momentum", learning_rate = 0.01 : f64, momentum = 0.9 : f64, nesterov = true, weight_decay = 0.0 : f64}} {
+  func.func @predict(%w: tensor<4x3xf32> {nn.param = "fc.kernel"}, %x: tensor<2x4xf32> {nn.input = "x"}) -> tensor<2x3xf32> {
+    %0 = nn.dense %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+    return %0 : tensor<2x3xf32>
+  }
+}
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %[[V:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.velocity"}, %{{[a-z0-9]+}}: tensor<i64>,
+// CHECK-SAME:  -> (tensor<f32>, tensor<i64>, tensor<4x3xf32>, tensor<4x3xf32>)
+// CHECK:       %[[W2:.+]], %[[V2:.+]] = nn.momentum_update %[[W]], %{{[^ ,]+}}, %[[V]] {learning_rate = 1.000000e-02 : f64, momentum = 9.000000e-01 : f64, nesterov}
+// CHECK:       return %{{[^ ,]+}}, %{{[^ ,]+}}, %[[W2]], %[[V2]] :
+
+// -----
+
+// Plain momentum: no nesterov flag.
+module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "momentum", learning_rate = 0.01 : f64, momentum = 0.5 : f64, nesterov = false}} {
+  func.func @predict(%w: tensor<4x3xf32> {nn.param = "fc.kernel"}, %x: tensor<2x4xf32> {nn.input = "x"}) -> tensor<2x3xf32> {
+    %0 = nn.dense %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+    return %0 : tensor<2x3xf32>
+  }
+}
+// CHECK-LABEL: func.func @train_step
+// CHECK:       nn.momentum_update {{.*}} {learning_rate = 1.000000e-02 : f64, momentum = 5.000000e-01 : f64} :
+
+// -----
+
+// RMSprop: one mean square per parameter.
+module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "rmsprop", learning_rate = 0.001 : f64, rho = 0.8 : f64, epsilon = 1.0e-6 : f64}} {
+  func.func @predict(%w: tensor<4x3xf32> {nn.param = "fc.kernel"}, %x: tensor<2x4xf32> {nn.input = "x"}) -> tensor<2x3xf32> {
+    %0 = nn.dense %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+    return %0 : tensor<2x3xf32>
+  }
+}
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %[[S:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.mean_square"}, %{{[a-z0-9]+}}: tensor<i64>,
+// CHECK:       %[[W2:.+]], %[[S2:.+]] = nn.rmsprop_update %[[W]], %{{[^ ,]+}}, %[[S]] {epsilon = 9.9999999999999995E-7 : f64, learning_rate = 1.000000e-03 : f64, rho = 8.000000e-01 : f64}
+// CHECK:       return %{{[^ ,]+}}, %{{[^ ,]+}}, %[[W2]], %[[S2]] :
+
+// -----
+
+// expected-error @+1 {{expects a module attribute nn.loss = {kind = "<loss op>"}}}
+module attributes {nn.optimizer = {kind = "sgd", learning_rate = 0.1 : f64}} {
+  func.func @predict(%w: tensor<4x3xf32>, %x: tensor<2x4xf32>) -> tensor<2x3xf32> {
+    %0 = nn.dense %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+    return %0 : tensor<2x3xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{unknown optimizer 'lbfgs'}}
+module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "lbfgs"}} {
+  func.func @predict(%w: tensor<4x3xf32>, %x: tensor<2x4xf32>) -> tensor<2x3xf32> {
+    %0 = nn.dense %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+    return %0 : tensor<2x3xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{expects a @predict function}}
+module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "sgd"}} {
+  func.func @forward(%w: tensor<4x3xf32>, %x: tensor<2x4xf32>) -> tensor<2x3xf32> {
+    %0 = nn.dense %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+    return %0 : tensor<2x3xf32>
+  }
+}

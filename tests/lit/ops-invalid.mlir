@@ -1,0 +1,481 @@
+// RUN: gradc-opt %s -split-input-file -verify-diagnostics
+
+// One case per verifier message of ir/NNOps.cpp and ir/ShapeRules.cpp.
+
+func.func @conv_channels(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{expects filter input channels 3 to equal input channels 1}}
+  %0 = nn.conv2d %x, %w : (tensor<1x8x8x1xf32>, tensor<3x3x3x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_window_too_big(%x: tensor<1x3x3x1xf32>, %w: tensor<5x5x1x4xf32>) {
+  // expected-error @+1 {{expects window 5x5 (dilation 1x1) to fit input 3x3 (padding 0,0,0,0)}}
+  %0 = nn.conv2d %x, %w : (tensor<1x3x3x1xf32>, tensor<5x5x1x4xf32>) -> tensor<1x1x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_dilated_window_too_big(%x: tensor<1x5x5x1xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects window 3x3 (dilation 3x3) to fit input 5x5 (padding 0,0,0,0)}}
+  %0 = nn.conv2d %x, %w {dilations = array<i64: 3, 3>} : (tensor<1x5x5x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x1x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_pads_count(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects 2 window sizes, 2 strides, 2 dilations and 4 pads, got 2, 2, 2 and 2}}
+  %0 = nn.conv2d %x, %w {pads = array<i64: 1, 1>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x8x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_strides_count(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects 2 window sizes, 2 strides, 2 dilations and 4 pads, got 2, 1, 2 and 4}}
+  %0 = nn.conv2d %x, %w {strides = array<i64: 2>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x3x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_zero_stride(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects positive strides, got 0x1}}
+  %0 = nn.conv2d %x, %w {strides = array<i64: 0, 1>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_zero_dilation(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects positive dilations, got 1x0}}
+  %0 = nn.conv2d %x, %w {dilations = array<i64: 1, 0>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_negative_pad(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects non-negative pads, got 0,-1,0,0}}
+  %0 = nn.conv2d %x, %w {pads = array<i64: 0, -1, 0, 0>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x5x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_empty_filter(%x: tensor<1x8x8x1xf32>, %w: tensor<0x3x1x4xf32>) {
+  // expected-error @+1 {{expects a positive window, got 0x3}}
+  %0 = nn.conv2d %x, %w : (tensor<1x8x8x1xf32>, tensor<0x3x1x4xf32>) -> tensor<1x8x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_output_shape(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects output of shape 1x6x6x4, got 1x8x8x4}}
+  %0 = nn.conv2d %x, %w : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x8x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_input_rank(%x: tensor<8x8xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects input (NHWC) of rank 4, got rank 2 (8x8)}}
+  %0 = nn.conv2d %x, %w : (tensor<8x8xf32>, tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_bias_shape(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{expects bias of shape 4, got 3}}
+  %0 = nn.conv2d %x, %w, %b : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>, tensor<3xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_activation(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects activation none, relu or leaky_relu, got sigmoid}}
+  %0 = nn.conv2d %x, %w {activation = "sigmoid"} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv_element_type(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf64>) {
+  // expected-error @+1 {{expects one float element type, got 'f32' and 'f64'}}
+  %0 = nn.conv2d %x, %w : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf64>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @pool_window_too_big(%x: tensor<1x2x2x1xf32>) {
+  // expected-error @+1 {{expects window 3x3 (dilation 1x1) to fit input 2x2 (padding 0,0,0,0)}}
+  %0 = nn.max_pool2d %x {window = array<i64: 3, 3>, strides = array<i64: 1, 1>} : (tensor<1x2x2x1xf32>) -> tensor<1x1x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @pool_pads_not_smaller_than_window(%x: tensor<1x4x4x1xf32>) {
+  // expected-error @+1 {{expects pads smaller than the window 2x2, got 0,0,2,0}}
+  %0 = nn.avg_pool2d %x {window = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 2, 0>} : (tensor<1x4x4x1xf32>) -> tensor<1x2x3x1xf32>
+  return
+}
+
+// -----
+
+func.func @pool_window_count(%x: tensor<1x4x4x1xf32>) {
+  // expected-error @+1 {{expects 2 window sizes, 2 strides, 2 dilations and 4 pads, got 3, 2, 2 and 4}}
+  %0 = nn.max_pool2d %x {window = array<i64: 2, 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x4x4x1xf32>) -> tensor<1x2x2x1xf32>
+  return
+}
+
+// -----
+
+func.func @pool_output_shape(%x: tensor<1x4x4x3xf32>) {
+  // expected-error @+1 {{expects output of shape 1x2x2x3, got 1x2x2x1}}
+  %0 = nn.max_pool2d %x {window = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x4x4x3xf32>) -> tensor<1x2x2x1xf32>
+  return
+}
+
+// -----
+
+func.func @dense_mismatch(%x: tensor<2x4xf32>, %w: tensor<5x3xf32>) {
+  // expected-error @+1 {{expects weight rows 5 to equal input features 4}}
+  %0 = nn.dense %x, %w : (tensor<2x4xf32>, tensor<5x3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @dense_rank(%x: tensor<2x2x2xf32>, %w: tensor<4x3xf32>) {
+  // expected-error @+1 {{expects input [N, K] of rank 2, got rank 3 (2x2x2)}}
+  %0 = nn.dense %x, %w : (tensor<2x2x2xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @dense_bias(%x: tensor<2x4xf32>, %w: tensor<4x3xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{expects bias of shape 3, got 4}}
+  %0 = nn.dense %x, %w, %b : (tensor<2x4xf32>, tensor<4x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @dense_element_type(%x: tensor<2x4xf32>, %w: tensor<4x3xf32>) {
+  // expected-error @+1 {{expects one float element type, got 'f32' and 'f64'}}
+  %0 = nn.dense %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf64>
+  return
+}
+
+// -----
+
+func.func @flatten_count(%x: tensor<2x3x3x4xf32>) {
+  // expected-error @+1 {{expects output of shape 2x36, got 2x35}}
+  %0 = nn.flatten %x : (tensor<2x3x3x4xf32>) -> tensor<2x35xf32>
+  return
+}
+
+// -----
+
+func.func @flatten_rank(%x: tensor<4xf32>) {
+  // expected-error @+1 {{expects input of rank >= 2, got 4}}
+  %0 = nn.flatten %x : (tensor<4xf32>) -> tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_count(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects 6 elements in the output (2x3), got 8 (2x4)}}
+  %0 = nn.reshape %x : (tensor<2x3xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_element_type(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects one float element type, got 'f32' and 'f64'}}
+  %0 = nn.reshape %x : (tensor<2x3xf32>) -> tensor<6xf64>
+  return
+}
+
+// -----
+
+func.func @prelu_alpha(%x: tensor<2x10xf32>, %a: tensor<5xf32>) {
+  // expected-error @+1 {{expects alpha of shape 10, got 5}}
+  %0 = nn.prelu %x, %a : (tensor<2x10xf32>, tensor<5xf32>) -> tensor<2x10xf32>
+  return
+}
+
+// -----
+
+func.func @prelu_scalar(%x: tensor<f32>, %a: tensor<1xf32>) {
+  // expected-error @+1 {{expects input of rank >= 1}}
+  %0 = nn.prelu %x, %a : (tensor<f32>, tensor<1xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @prelu_output(%x: tensor<2x10xf32>, %a: tensor<10xf32>) {
+  // expected-error @+1 {{expects output of shape 2x10, got 10x2}}
+  %0 = nn.prelu %x, %a : (tensor<2x10xf32>, tensor<10xf32>) -> tensor<10x2xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_rate(%x: tensor<2x10xf32>) {
+  // expected-error @+1 {{expects rate in [0, 1), got 1.000000e+00}}
+  %0 = nn.dropout %x {rate = 1.0 : f64} : tensor<2x10xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_negative_rate(%x: tensor<2x10xf32>) {
+  // expected-error @+1 {{expects rate in [0, 1), got -5.000000e-01}}
+  %0 = nn.dropout %x {rate = -0.5 : f64} : tensor<2x10xf32>
+  return
+}
+
+// -----
+
+func.func @loss_label_count(%p: tensor<4x3xf32>, %l: tensor<3xi32>) {
+  // expected-error @+1 {{expects 4 labels to match 4 predictions, got 3}}
+  %0 = nn.cross_entropy %p, %l : (tensor<4x3xf32>, tensor<3xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @loss_rank(%p: tensor<4xf32>, %l: tensor<4xi32>) {
+  // expected-error @+1 {{expects predictions [N, C] of rank 2, got rank 1 (4)}}
+  %0 = nn.mse %p, %l : (tensor<4xf32>, tensor<4xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @loss_labels_rank(%p: tensor<4x3xf32>, %l: tensor<4x1xi32>) {
+  // expected-error @+1 {{expects labels [N] of rank 1, got rank 2 (4x1)}}
+  %0 = nn.mae %p, %l : (tensor<4x3xf32>, tensor<4x1xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @softmax_ce_one_class(%p: tensor<4x1xf32>, %l: tensor<4xi32>) {
+  // expected-error @+1 {{expects at least 2 classes, got 1}}
+  %0 = nn.softmax_cross_entropy %p, %l : (tensor<4x1xf32>, tensor<4xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @categorical_hinge_one_class(%p: tensor<4x1xf32>, %l: tensor<4xi32>) {
+  // expected-error @+1 {{expects at least 2 classes, got 1}}
+  %0 = nn.categorical_hinge %p, %l : (tensor<4x1xf32>, tensor<4xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @huber_delta(%p: tensor<4x3xf32>, %l: tensor<4xi32>) {
+  // expected-error @+1 {{expects a positive delta, got 0.000000e+00}}
+  %0 = nn.huber %p, %l {delta = 0.0 : f64} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @loss_element_type(%p: tensor<4x3xf32>, %l: tensor<4xi32>) {
+  // expected-error @+1 {{expects one float element type, got 'f32' and 'f64'}}
+  %0 = nn.hinge %p, %l : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f64>
+  return
+}
+
+// -----
+
+func.func @loss_grad_kind(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32>) {
+  // expected-error @+1 {{expects a loss kind, got 'relu'}}
+  %0 = nn.loss_grad %p, %l, %d {kind = "relu"} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @loss_grad_shape(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32>) {
+  // expected-error @+1 {{expects gradient of shape 4x3, got 3x4}}
+  %0 = nn.loss_grad %p, %l, %d {kind = "mse"} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @loss_grad_huber_delta(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32>) {
+  // expected-error @+1 {{expects a positive delta, got -1.000000e+00}}
+  %0 = nn.loss_grad %p, %l, %d {kind = "huber", delta = -1.0 : f64} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @activation_grad_kind(%dy: tensor<4x3xf32>, %y: tensor<4x3xf32>) {
+  // expected-error @+1 {{expects kind relu, leaky_relu, sigmoid, tanh, softmax or log_softmax, got 'gelu'}}
+  %0 = nn.activation_grad %dy, %y {kind = "gelu"} : tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_grad_input_shape(%dy: tensor<1x6x6x4xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{expects output of shape 1x5x5x4, got 1x6x6x4}}
+  %0 = nn.conv2d_grad_input %dy, %w : (tensor<1x6x6x4xf32>, tensor<3x3x1x4xf32>) -> tensor<1x7x7x1xf32>
+  return
+}
+
+// -----
+
+func.func @conv_grad_filter_channels(%x: tensor<1x8x8x2xf32>, %dy: tensor<1x6x6x4xf32>) {
+  // expected-error @+1 {{expects filter input channels 1 to equal input channels 2}}
+  %0 = nn.conv2d_grad_filter %x, %dy : (tensor<1x8x8x2xf32>, tensor<1x6x6x4xf32>) -> tensor<3x3x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @pool_grad_shape(%x: tensor<1x4x4x1xf32>, %dy: tensor<1x2x2x1xf32>) {
+  // expected-error @+1 {{expects gradient of shape 1x4x4x1, got 1x4x4x2}}
+  %0 = nn.max_pool2d_grad %x, %dy {window = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x4x4x1xf32>, tensor<1x2x2x1xf32>) -> tensor<1x4x4x2xf32>
+  return
+}
+
+// -----
+
+func.func @avg_pool_grad_pads(%x: tensor<1x4x4x1xf32>, %dy: tensor<1x3x3x1xf32>) {
+  // expected-error @+1 {{expects pads smaller than the window 2x2, got 2,2,0,0}}
+  %0 = nn.avg_pool2d_grad %x, %dy {window = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 2, 2, 0, 0>} : (tensor<1x4x4x1xf32>, tensor<1x3x3x1xf32>) -> tensor<1x4x4x1xf32>
+  return
+}
+
+// -----
+
+func.func @prelu_grad_alpha(%dy: tensor<2x10xf32>, %x: tensor<2x10xf32>, %a: tensor<10xf32>) {
+  // expected-error @+1 {{expects alpha gradient of shape 10, got 2}}
+  %0:2 = nn.prelu_grad %dy, %x, %a : (tensor<2x10xf32>, tensor<2x10xf32>, tensor<10xf32>) -> (tensor<2x10xf32>, tensor<2xf32>)
+  return
+}
+
+// -----
+
+func.func @prelu_grad_output_gradient(%dy: tensor<2x5xf32>, %x: tensor<2x10xf32>, %a: tensor<10xf32>) {
+  // expected-error @+1 {{expects output gradient of shape 2x10, got 2x5}}
+  %0:2 = nn.prelu_grad %dy, %x, %a : (tensor<2x5xf32>, tensor<2x10xf32>, tensor<10xf32>) -> (tensor<2x10xf32>, tensor<10xf32>)
+  return
+}
+
+// -----
+
+func.func @prelu_grad_input_gradient(%dy: tensor<2x10xf32>, %x: tensor<2x10xf32>, %a: tensor<10xf32>) {
+  // expected-error @+1 {{expects input gradient of shape 2x10, got 1x20}}
+  %0:2 = nn.prelu_grad %dy, %x, %a : (tensor<2x10xf32>, tensor<2x10xf32>, tensor<10xf32>) -> (tensor<1x20xf32>, tensor<10xf32>)
+  return
+}
+
+// -----
+
+func.func @matmul_contraction(%a: tensor<4x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error @+1 {{expects contracted sizes to match, got 3 and 4}}
+  %0 = nn.matmul %a, %b : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x5xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_transposed_output(%a: tensor<4x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error @+1 {{expects output of shape 3x5, got 4x5}}
+  %0 = nn.matmul %a, %b {transpose_lhs} : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x5xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_rank(%a: tensor<4xf32>, %b: tensor<4x5xf32>) {
+  // expected-error @+1 {{expects lhs of rank 2, got rank 1 (4)}}
+  %0 = nn.matmul %a, %b : (tensor<4xf32>, tensor<4x5xf32>) -> tensor<1x5xf32>
+  return
+}
+
+// -----
+
+func.func @bias_grad_shape(%dy: tensor<2x6x6x4xf32>) {
+  // expected-error @+1 {{expects bias gradient of shape 4, got 6}}
+  %0 = nn.bias_grad %dy : (tensor<2x6x6x4xf32>) -> tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @bias_grad_scalar(%dy: tensor<f32>) {
+  // expected-error @+1 {{expects input of rank >= 1}}
+  %0 = nn.bias_grad %dy : (tensor<f32>) -> tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @correct_count_labels(%p: tensor<4x3xf32>, %l: tensor<5xi32>) {
+  // expected-error @+1 {{expects labels of shape 4, got 5}}
+  %0 = nn.correct_count %p, %l : (tensor<4x3xf32>, tensor<5xi32>) -> tensor<i64>
+  return
+}
+
+// -----
+
+func.func @sgd_update_shape(%p: tensor<10xf32>, %g: tensor<5xf32>) {
+  // expected-error @+1 {{expects every operand and result to have the parameter's shape 10, got 5}}
+  %0 = nn.sgd_update %p, %g {learning_rate = 0.01 : f64} : (tensor<10xf32>, tensor<5xf32>) -> tensor<10xf32>
+  return
+}
+
+// -----
+
+func.func @adam_update_state_shape(%p: tensor<10xf32>, %g: tensor<10xf32>, %m: tensor<10xf32>, %v: tensor<2x5xf32>, %s: tensor<i64>) {
+  // expected-error @+1 {{expects every operand and result to have the parameter's shape 10, got 2x5}}
+  %0:3 = nn.adam_update %p, %g, %m, %v, %s {learning_rate = 0.001 : f64, beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-07 : f64} : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<2x5xf32>, tensor<i64>) -> (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>)
+  return
+}
+
+// -----
+
+func.func @momentum_update_result_shape(%p: tensor<10xf32>, %g: tensor<10xf32>, %v: tensor<10xf32>) {
+  // expected-error @+1 {{expects every operand and result to have the parameter's shape 10, got 1}}
+  %0:2 = nn.momentum_update %p, %g, %v {learning_rate = 0.01 : f64, momentum = 0.9 : f64} : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) -> (tensor<10xf32>, tensor<1xf32>)
+  return
+}
+
+// -----
+
+func.func @rmsprop_learning_rate(%p: tensor<10xf32>, %g: tensor<10xf32>, %s: tensor<10xf32>) {
+  // expected-error @+1 {{expects a positive learning rate, got 0.000000e+00}}
+  %0:2 = nn.rmsprop_update %p, %g, %s {learning_rate = 0.0 : f64, rho = 0.9 : f64, epsilon = 1.0e-07 : f64} : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) -> (tensor<10xf32>, tensor<10xf32>)
+  return
+}
+
+// -----
+
+func.func @sgd_negative_learning_rate(%p: tensor<10xf32>, %g: tensor<10xf32>) {
+  // expected-error @+1 {{expects a positive learning rate, got -1.000000e-01}}
+  %0 = nn.sgd_update %p, %g {learning_rate = -0.1 : f64} : (tensor<10xf32>, tensor<10xf32>) -> tensor<10xf32>
+  return
+}

@@ -1,0 +1,152 @@
+// RUN: gradc-opt %s | gradc-opt | FileCheck %s
+// RUN: gradc-opt %s --mlir-print-op-generic | gradc-opt | FileCheck %s
+
+// Every op of the nn dialect parses, verifies and prints back to a form that
+// parses again to the same thing.
+
+// CHECK-LABEL: func.func @forward
+func.func @forward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
+                   %b: tensor<4xf32>, %dw: tensor<36x10xf32>,
+                   %db: tensor<10xf32>, %alpha: tensor<10xf32>,
+                   %step: tensor<i64>) -> tensor<2x10xf32> {
+  // CHECK: nn.conv2d %{{.*}}, %{{.*}}, %{{.*}} {activation = "relu", pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
+  %c = nn.conv2d %x, %w, %b {activation = "relu", strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>}
+      : (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
+  // CHECK: nn.conv2d %{{.*}}, %{{.*}} {dilations = array<i64: 2, 2>} : (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<2x4x4x4xf32>
+  %c2 = nn.conv2d %x, %w {dilations = array<i64: 2, 2>}
+      : (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<2x4x4x4xf32>
+  // CHECK: nn.add %{{.*}}, %{{.*}} : tensor<2x4x4x4xf32>
+  %s = nn.add %c, %c2 : tensor<2x4x4x4xf32>
+  // CHECK: nn.max_pool2d %{{.*}} {strides = array<i64: 1, 1>, window = array<i64: 2, 2>} : (tensor<2x4x4x4xf32>) -> tensor<2x3x3x4xf32>
+  %mp = nn.max_pool2d %s {window = array<i64: 2, 2>, strides = array<i64: 1, 1>}
+      : (tensor<2x4x4x4xf32>) -> tensor<2x3x3x4xf32>
+  // CHECK: nn.avg_pool2d %{{.*}} {pads = array<i64: 0, 1, 0, 1>, strides = array<i64: 1, 1>, window = array<i64: 3, 3>} : (tensor<2x4x4x4xf32>) -> tensor<2x3x3x4xf32>
+  %ap = nn.avg_pool2d %s {window = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 0, 1, 0, 1>}
+      : (tensor<2x4x4x4xf32>) -> tensor<2x3x3x4xf32>
+  // CHECK: nn.leaky_relu %{{.*}} {alpha = 1.000000e-01 : f64} : tensor<2x3x3x4xf32>
+  %lr = nn.leaky_relu %ap {alpha = 0.1 : f64} : tensor<2x3x3x4xf32>
+  // CHECK: nn.reshape %{{.*}} : (tensor<2x3x3x4xf32>) -> tensor<2x36xf32>
+  %r = nn.reshape %lr : (tensor<2x3x3x4xf32>) -> tensor<2x36xf32>
+  // CHECK: nn.flatten %{{.*}} : (tensor<2x3x3x4xf32>) -> tensor<2x36xf32>
+  %f = nn.flatten %mp : (tensor<2x3x3x4xf32>) -> tensor<2x36xf32>
+  // CHECK: nn.relu %{{.*}} : tensor<2x36xf32>
+  %re = nn.relu %f : tensor<2x36xf32>
+  // CHECK: nn.sigmoid %{{.*}} : tensor<2x36xf32>
+  %sg = nn.sigmoid %r : tensor<2x36xf32>
+  // CHECK: nn.tanh %{{.*}} : tensor<2x36xf32>
+  %th = nn.tanh %sg : tensor<2x36xf32>
+  %sum = nn.add %re, %th : tensor<2x36xf32>
+  // CHECK: nn.dropout %{{.*}}, %{{.*}} {rate = 5.000000e-01 : f64, seed = 42 : i64} : tensor<2x36xf32>, tensor<i64>
+  %d = nn.dropout %sum, %step {rate = 0.5 : f64, seed = 42 : i64} : tensor<2x36xf32>, tensor<i64>
+  // CHECK: nn.dropout %{{.*}} {rate = 2.500000e-01 : f64} : tensor<2x36xf32>
+  %d2 = nn.dropout %d {rate = 0.25 : f64} : tensor<2x36xf32>
+  // CHECK: nn.dense %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x36xf32>, tensor<36x10xf32>, tensor<10xf32>) -> tensor<2x10xf32>
+  %de = nn.dense %d2, %dw, %db : (tensor<2x36xf32>, tensor<36x10xf32>, tensor<10xf32>) -> tensor<2x10xf32>
+  // CHECK: nn.dense %{{.*}}, %{{.*}} : (tensor<2x36xf32>, tensor<36x10xf32>) -> tensor<2x10xf32>
+  %de2 = nn.dense %d2, %dw : (tensor<2x36xf32>, tensor<36x10xf32>) -> tensor<2x10xf32>
+  // CHECK: nn.prelu %{{.*}}, %{{.*}} : (tensor<2x10xf32>, tensor<10xf32>) -> tensor<2x10xf32>
+  %pr = nn.prelu %de, %alpha : (tensor<2x10xf32>, tensor<10xf32>) -> tensor<2x10xf32>
+  // CHECK: nn.log_softmax %{{.*}} : tensor<2x10xf32>
+  %ls = nn.log_softmax %pr : tensor<2x10xf32>
+  %a = nn.add %ls, %de2 : tensor<2x10xf32>
+  // CHECK: nn.softmax %{{.*}} : tensor<2x10xf32>
+  %sm = nn.softmax %a : tensor<2x10xf32>
+  return %sm : tensor<2x10xf32>
+}
+
+// CHECK-LABEL: func.func @losses
+func.func @losses(%p: tensor<4x3xf32>, %p1: tensor<4x1xf64>, %l: tensor<4xi32>)
+    -> (tensor<f32>, tensor<f32>, tensor<f64>, tensor<f32>, tensor<f32>,
+        tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>) {
+  // CHECK: nn.cross_entropy %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  %0 = nn.cross_entropy %p, %l : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  // CHECK: nn.softmax_cross_entropy %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  %1 = nn.softmax_cross_entropy %p, %l : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  // CHECK: nn.binary_cross_entropy %{{.*}}, %{{.*}} : (tensor<4x1xf64>, tensor<4xi32>) -> tensor<f64>
+  %2 = nn.binary_cross_entropy %p1, %l : (tensor<4x1xf64>, tensor<4xi32>) -> tensor<f64>
+  // CHECK: nn.mse %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  %3 = nn.mse %p, %l : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  // CHECK: nn.mae %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  %4 = nn.mae %p, %l : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  // CHECK: nn.huber %{{.*}}, %{{.*}} {delta = 5.000000e-01 : f64} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  %5 = nn.huber %p, %l {delta = 0.5 : f64} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  // CHECK: nn.hinge %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  %6 = nn.hinge %p, %l : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  // CHECK: nn.squared_hinge %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  %7 = nn.squared_hinge %p, %l : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  // CHECK: nn.categorical_hinge %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  %8 = nn.categorical_hinge %p, %l : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8 : tensor<f32>, tensor<f32>, tensor<f64>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>
+}
+
+// CHECK-LABEL: func.func @backward
+func.func @backward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
+                    %dy: tensor<2x6x6x4xf32>, %p: tensor<4x3xf32>,
+                    %l: tensor<4xi32>, %dl: tensor<f32>,
+                    %px: tensor<4x3xf32>, %alpha: tensor<3xf32>,
+                    %a: tensor<4x8xf32>, %b: tensor<4x3xf32>)
+    -> (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<2x6x6x4xf32>,
+        tensor<2x6x6x4xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>,
+        tensor<3xf32>, tensor<8x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<f32>) {
+  // CHECK: nn.loss_grad %{{.*}}, %{{.*}}, %{{.*}} {delta = 2.000000e+00 : f64, kind = "huber"} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
+  %lg = nn.loss_grad %p, %l, %dl {kind = "huber", delta = 2.0 : f64}
+      : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
+  // CHECK: nn.conv2d_grad_input %{{.*}}, %{{.*}} : (tensor<2x6x6x4xf32>, tensor<3x3x3x4xf32>) -> tensor<2x8x8x3xf32>
+  %dx = nn.conv2d_grad_input %dy, %w : (tensor<2x6x6x4xf32>, tensor<3x3x3x4xf32>) -> tensor<2x8x8x3xf32>
+  // CHECK: nn.conv2d_grad_filter %{{.*}}, %{{.*}} : (tensor<2x8x8x3xf32>, tensor<2x6x6x4xf32>) -> tensor<3x3x3x4xf32>
+  %dw = nn.conv2d_grad_filter %x, %dy : (tensor<2x8x8x3xf32>, tensor<2x6x6x4xf32>) -> tensor<3x3x3x4xf32>
+  // CHECK: nn.max_pool2d_grad %{{.*}}, %{{.*}} {strides = array<i64: 2, 2>, window = array<i64: 2, 2>} : (tensor<2x6x6x4xf32>, tensor<2x3x3x4xf32>) -> tensor<2x6x6x4xf32>
+  %pooled = nn.constant 1.0 : tensor<2x3x3x4xf32>
+  %dmp = nn.max_pool2d_grad %dy, %pooled {window = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+      : (tensor<2x6x6x4xf32>, tensor<2x3x3x4xf32>) -> tensor<2x6x6x4xf32>
+  // CHECK: nn.avg_pool2d_grad %{{.*}}, %{{.*}} {pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 3, 3>, window = array<i64: 2, 2>} : (tensor<2x6x6x4xf32>, tensor<2x3x3x4xf32>) -> tensor<2x6x6x4xf32>
+  %dap = nn.avg_pool2d_grad %dy, %pooled {window = array<i64: 2, 2>, strides = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>}
+      : (tensor<2x6x6x4xf32>, tensor<2x3x3x4xf32>) -> tensor<2x6x6x4xf32>
+  // CHECK: nn.activation_grad %{{.*}}, %{{.*}} {alpha = 2.000000e-01 : f64, kind = "leaky_relu"} : tensor<4x3xf32>
+  %ag = nn.activation_grad %lg, %px {kind = "leaky_relu", alpha = 0.2 : f64} : tensor<4x3xf32>
+  // CHECK: nn.activation_grad %{{.*}}, %{{.*}} {kind = "softmax"} : tensor<4x3xf32>
+  %ag2 = nn.activation_grad %ag, %px {kind = "softmax"} : tensor<4x3xf32>
+  // CHECK: nn.prelu_grad %{{.*}}, %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
+  %pgx, %pga = nn.prelu_grad %ag2, %px, %alpha
+      : (tensor<4x3xf32>, tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
+  // CHECK: nn.matmul %{{.*}}, %{{.*}} {transpose_lhs} : (tensor<4x8xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+  %mm = nn.matmul %a, %b {transpose_lhs} : (tensor<4x8xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+  // CHECK: nn.matmul %{{.*}}, %{{.*}} {transpose_rhs} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x4xf32>
+  %mm2 = nn.matmul %a, %a {transpose_rhs} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x4xf32>
+  // CHECK: nn.bias_grad %{{.*}} : (tensor<2x6x6x4xf32>) -> tensor<4xf32>
+  %bg = nn.bias_grad %dy : (tensor<2x6x6x4xf32>) -> tensor<4xf32>
+  // CHECK: nn.constant 1.000000e+00 : tensor<f32>
+  %one = nn.constant 1.0 : tensor<f32>
+  return %dx, %dw, %dmp, %dap, %ag2, %pgx, %lg, %pga, %mm, %mm2, %bg, %one
+      : tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<2x6x6x4xf32>,
+        tensor<2x6x6x4xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>,
+        tensor<3xf32>, tensor<8x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<f32>
+}
+
+// CHECK-LABEL: func.func @metrics_and_updates
+func.func @metrics_and_updates(%p: tensor<4x3xf32>, %l: tensor<4xi32>,
+                               %w: tensor<10xf32>, %g: tensor<10xf32>,
+                               %s1: tensor<10xf32>, %s2: tensor<10xf32>,
+                               %step: tensor<i64>)
+    -> (tensor<i64>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>,
+        tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>,
+        tensor<10xf32>) {
+  // CHECK: nn.correct_count %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<i64>
+  %c = nn.correct_count %p, %l : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<i64>
+  // CHECK: nn.sgd_update %{{.*}}, %{{.*}} {learning_rate = 1.000000e-02 : f64, weight_decay = 5.000000e-04 : f64} : (tensor<10xf32>, tensor<10xf32>) -> tensor<10xf32>
+  %0 = nn.sgd_update %w, %g {learning_rate = 0.01 : f64, weight_decay = 5.0e-4 : f64}
+      : (tensor<10xf32>, tensor<10xf32>) -> tensor<10xf32>
+  // CHECK: nn.momentum_update %{{.*}}, %{{.*}}, %{{.*}} {learning_rate = 1.000000e-02 : f64, momentum = 9.000000e-01 : f64, nesterov} : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) -> (tensor<10xf32>, tensor<10xf32>)
+  %1:2 = nn.momentum_update %w, %g, %s1 {learning_rate = 0.01 : f64, momentum = 0.9 : f64, nesterov}
+      : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) -> (tensor<10xf32>, tensor<10xf32>)
+  // CHECK: nn.rmsprop_update %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 9.9999999999999995E-8 : f64, learning_rate = 1.000000e-03 : f64, rho = 9.000000e-01 : f64} : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) -> (tensor<10xf32>, tensor<10xf32>)
+  %2:2 = nn.rmsprop_update %w, %g, %s1 {learning_rate = 0.001 : f64, rho = 0.9 : f64, epsilon = 1.0e-07 : f64}
+      : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) -> (tensor<10xf32>, tensor<10xf32>)
+  // CHECK: nn.adam_update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {beta_1 = 9.000000e-01 : f64, beta_2 = 0.99899999999999999 : f64, epsilon = 9.9999999999999995E-8 : f64, learning_rate = 1.000000e-03 : f64} : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<i64>) -> (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>)
+  %3:3 = nn.adam_update %w, %g, %s1, %s2, %step {learning_rate = 0.001 : f64, beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-07 : f64}
+      : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<i64>) -> (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>)
+  return %c, %0, %1#0, %1#1, %2#0, %2#1, %3#0, %3#1, %3#2
+      : tensor<i64>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>,
+        tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>,
+        tensor<10xf32>
+}
