@@ -104,8 +104,9 @@ Value ModuleBuilder::emitLayer(const ResolvedLayer &l, ArrayRef<Value> inputs) {
   case LayerKind::Dropout: {
     // Each dropout layer draws its own mask stream from the model's seed
     // (wrapping, not overflowing, for any int64 seed).
-    int64_t seed = static_cast<int64_t>(static_cast<uint64_t>(m.seed) * 1000003u +
-                                        static_cast<uint64_t>(l.fileIndex));
+    uint64_t mixed = static_cast<uint64_t>(m.seed) * 1000003u +
+                     static_cast<uint64_t>(l.fileIndex);
+    int64_t seed = static_cast<int64_t>(mixed);
     return b.create<nn::DropoutOp>(loc, outType, inputs[0], Value(),
                                    b.getF64FloatAttr(l.rate),
                                    b.getI64IntegerAttr(seed));

@@ -314,9 +314,9 @@ bool Checker::checkActivation(int i, Activation act, float alpha) {
     layerError(i, absl::StrCat("unknown activation ", static_cast<int>(act)));
     return false;
   }
-  if (act == LEAKY_RELU && !(fromFloat(alpha) >= 0 && fromFloat(alpha) < 1)) {
-    layerError(i, absl::StrCat("leaky ReLU alpha must be in [0, 1), got ",
-                               fromFloat(alpha)));
+  double slope = fromFloat(alpha);
+  if (act == LEAKY_RELU && !(slope >= 0 && slope < 1)) {
+    layerError(i, absl::StrCat("leaky ReLU alpha must be in [0, 1), got ", slope));
     return false;
   }
   return true;

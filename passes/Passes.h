@@ -58,6 +58,10 @@ enum class Stage { NN, Fused, Train, Linalg, LLVM };
 /// Adds the passes that take an imported nn module to `stage`.
 void buildPipeline(mlir::OpPassManager &pm, Stage stage);
 
+/// Only the lowering steps: nn (any functions) to linalg, and to LLVM when
+/// `stage` is Stage::LLVM. Tests use it on single-op functions.
+void buildLoweringPipeline(mlir::OpPassManager &pm, Stage stage);
+
 /// Registers the named pipelines (gradc-to-fused, gradc-to-train, ...) and
 /// every pass with MLIR's registry, for gradc-opt.
 void registerGradcPassesAndPipelines();

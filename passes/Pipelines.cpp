@@ -71,6 +71,10 @@ void buildPipeline(OpPassManager &pm, Stage stage) {
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::Train)
     return;
+  buildLoweringPipeline(pm, stage);
+}
+
+void buildLoweringPipeline(OpPassManager &pm, Stage stage) {
   // 4. nn -> linalg on tensors; fuse elementwise producers and consumers.
   pm.addPass(createLowerNNToLinalg());
   pm.addPass(createCanonicalizerPass());

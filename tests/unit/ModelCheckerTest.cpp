@@ -1,5 +1,4 @@
-//===- ModelCheckerTest.cpp - tests of model loading and checking
-//----------===//
+//===- ModelCheckerTest.cpp - model loading and checking tests ------------===//
 //
 // Parses model text in memory and checks what the user sees: the examples
 // resolve to the right layer shapes and parameters; a bad model reports every

@@ -1,5 +1,4 @@
-//===- ShapeRulesTest.cpp - tests of the conv/pool shape rules
-//-------------===//
+//===- ShapeRulesTest.cpp - tests of the conv/pool shape rules ------------===//
 //
 // Table-driven tests of windowOutputSize, samePadding and windowOutputHW:
 // VALID and SAME padding (the odd element at the end, as TensorFlow does),
