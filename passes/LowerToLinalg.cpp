@@ -505,15 +505,13 @@ Value lowerAvgPoolGrad(Emitter &e, nn::AvgPool2DGradOp op, Value x, Value dy) {
 Value lowerMatmul(Emitter &e, Value a, Value b, bool ta, bool tb,
                   Value init) {
   Type resultType = init.getType();
-  if (ta && tb) {
+  // A transposed lhs is materialized: its vectorized form (a contraction
+  // over the outer dimension of both operands) crashed in the JIT-compiled
+  // code, and the transpose is cheap next to the product.
+  if (ta) {
     a = e.transpose(a, {1, 0});
     ta = false;
   }
-  if (ta)
-    return e.b
-        .create<linalg::MatmulTransposeAOp>(e.loc, resultType, ValueRange{a, b},
-                                            init)
-        ->getResult(0);
   if (tb)
     return e.b
         .create<linalg::MatmulTransposeBOp>(e.loc, resultType, ValueRange{a, b},

@@ -67,4 +67,17 @@ def LowerNNToLinalg : Pass<"gradc-lower-nn-to-linalg", "mlir::ModuleOp"> {
                            "mlir::math::MathDialect"];
 }
 
+def TileAndVectorize : Pass<"gradc-tile-and-vectorize", "mlir::ModuleOp"> {
+  let summary = "Tile convolutions and matmuls to registers and vectorize them";
+  let description = [{
+    Per op, tile sizes that divide its loops; convolution tiles are
+    decomposed to 1-D windows; every tile becomes vector outer products.
+    Other linalg ops are left to LLVM's loop vectorizer.
+  }];
+  let dependentDialects = ["mlir::transform::TransformDialect",
+                           "mlir::vector::VectorDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::linalg::LinalgDialect"];
+}
+
 #endif // GRADC_PASSES

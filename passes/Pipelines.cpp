@@ -44,8 +44,10 @@ static const char kToLLVM[] =
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
     "convert-linalg-to-loops,"
+    "convert-vector-to-scf,"
     "lower-affine,"
     "convert-scf-to-cf,"
+    "convert-vector-to-llvm,"
     "convert-math-to-llvm,"
     "expand-strided-metadata,"
     "lower-affine,"
@@ -83,7 +85,10 @@ void buildLoweringPipeline(OpPassManager &pm, Stage stage) {
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::Linalg)
     return;
-  // 5. Bufferize and lower to the LLVM dialect.
+  // 5. Register tiles for convolutions, poolings and matmuls, vectorized.
+  pm.addPass(createTileAndVectorize());
+  pm.addPass(createCanonicalizerPass());
+  // 6. Bufferize and lower to the LLVM dialect.
   if (failed(parsePassPipeline(kToLLVM, pm)))
     llvm::report_fatal_error("gradc: bad built-in LLVM pipeline");
 }

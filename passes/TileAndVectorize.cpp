@@ -1,0 +1,179 @@
+//===- TileAndVectorize.cpp - register tiles for convs, pools, matmuls ----===//
+//
+// Tiles every convolution and matmul on tensors so that one tile fits in
+// vector registers, decomposes 2-D windows into 1-D ones, and
+// vectorizes the tiles into outer products (FMAs on the host's vector
+// width). Tile sizes are chosen per op from its shape: they always divide
+// the loop extents (partial tiles would need masking) and stay within sizes
+// measured to be safe for LLVM's backend (CODEGEN-NOTES.md). The work is
+// written as a transform-dialect script, one block per op, that the pass
+// builds and interprets. Poolings are left to LLVM: vectorizing them gave
+// no speed-up and, for a 2x2 stride-2 pool of an odd width, wrong memory
+// accesses at run time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Transform/IR/TransformOps.h"
+#include "mlir/Dialect/Transform/Interfaces/TransformInterfaces.h"
+#include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace gradc {
+#define GEN_PASS_DEF_TILEANDVECTORIZE
+#include "passes/Passes.h.inc"
+} // namespace gradc
+
+using namespace mlir;
+using namespace gradc;
+
+namespace {
+
+constexpr const char *kTag = "gradc.vid";
+
+/// Largest divisor of `n` that is at most `cap`.
+int64_t divisorAtMost(int64_t n, int64_t cap) {
+  for (int64_t d = std::min(n, cap); d > 1; --d)
+    if (n % d == 0)
+      return d;
+  return 1;
+}
+
+/// Largest power-of-two divisor of `n` that is at most `cap`.
+int64_t pow2DivisorAtMost(int64_t n, int64_t cap) {
+  int64_t d = 1;
+  while (d * 2 <= cap && n % (d * 2) == 0)
+    d *= 2;
+  return d;
+}
+
+struct Plan {
+  Operation *op;
+  SmallVector<int64_t> tiles;
+  bool decompose;
+};
+
+/// Tile sizes for the loops of `op`, or empty when it is left alone.
+std::optional<Plan> planFor(linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics())
+    return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return std::nullopt;
+  Plan p{op, {}, false};
+  if (isa<linalg::Conv2DNhwcHwcfOp>(op)) {
+    // (n, oh, ow, f, kh, kw, c): a row of outputs times a block of filters,
+    // accumulated over a block of input channels.
+    p.tiles = {1, 1, divisorAtMost(ranges[2], 16), pow2DivisorAtMost(ranges[3], 16),
+               1, 1, pow2DivisorAtMost(ranges[6], 8)};
+    p.decompose = true;
+    return p;
+  }
+  if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp,
+          linalg::MatmulTransposeBOp>(op)) {
+    // (m, n, k)
+    int64_t n = ranges[1] <= 32 ? ranges[1] : pow2DivisorAtMost(ranges[1], 32);
+    p.tiles = {pow2DivisorAtMost(ranges[0], 8), n,
+               pow2DivisorAtMost(ranges[2], 16)};
+    return p;
+  }
+  return std::nullopt;
+}
+
+std::string buildScript(ArrayRef<Plan> plans) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "module attributes {transform.with_named_sequence} {\n"
+        "transform.named_sequence @__transform_main(%root: !transform.any_op "
+        "{transform.readonly}) {\n";
+  for (auto [i, p] : llvm::enumerate(plans)) {
+    std::string name = p.op->getName().getStringRef().str();
+    size_t loops = p.tiles.size();
+    os << llvm::formatv("  %m{0} = transform.structured.match ops{{[\"{1}\"]} "
+                        "attributes {{{2} = {0} : i64} in %root : "
+                        "(!transform.any_op) -> !transform.any_op\n",
+                        i, name, kTag);
+    os << llvm::formatv("  %t{0}, %l{0}:{1} = transform.structured.tile_using_for "
+                        "%m{0} tile_sizes [{2}] : (!transform.any_op) -> "
+                        "(!transform.any_op",
+                        i, loops, llvm::join(llvm::map_range(p.tiles, [](int64_t t) {
+                                               return std::to_string(t);
+                                             }),
+                                             ", "));
+    for (size_t l = 0; l < loops; ++l)
+      os << ", !transform.any_op";
+    os << ")\n";
+  }
+  os << "  %funcs = transform.structured.match ops{[\"func.func\"]} in %root : "
+        "(!transform.any_op) -> !transform.any_op\n"
+        "  transform.apply_patterns to %funcs { "
+        "transform.apply_patterns.canonicalization } : !transform.any_op\n";
+  for (auto [i, p] : llvm::enumerate(plans)) {
+    std::string name = p.op->getName().getStringRef().str();
+    os << llvm::formatv("  %r{0} = transform.structured.match ops{{[\"{1}\"]} "
+                        "attributes {{{2} = {0} : i64} in %root : "
+                        "(!transform.any_op) -> !transform.any_op\n",
+                        i, name, kTag);
+    if (p.decompose) {
+      os << llvm::formatv("  %d{0} = transform.structured.decompose %r{0} : "
+                          "(!transform.any_op) -> !transform.any_op\n",
+                          i);
+      os << llvm::formatv("  transform.structured.vectorize %d{0} : "
+                          "!transform.any_op\n",
+                          i);
+    } else {
+      os << llvm::formatv("  transform.structured.vectorize %r{0} : "
+                          "!transform.any_op\n",
+                          i);
+    }
+  }
+  os << "  transform.apply_patterns to %funcs {\n"
+        "    transform.apply_patterns.vector.lower_contraction "
+        "lowering_strategy = \"outerproduct\"\n"
+        "    transform.apply_patterns.vector.lower_outerproduct\n"
+        "    transform.apply_patterns.vector.lower_multi_reduction "
+        "lowering_strategy = \"innerreduction\"\n"
+        "    transform.apply_patterns.vector.transfer_permutation_patterns\n"
+        "    transform.apply_patterns.vector.lower_transpose\n"
+        "    transform.apply_patterns.canonicalization\n"
+        "  } : !transform.any_op\n"
+        "  transform.yield\n}\n}\n";
+  return s;
+}
+
+struct TileAndVectorize
+    : gradc::impl::TileAndVectorizeBase<TileAndVectorize> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    SmallVector<Plan> plans;
+    module.walk([&](linalg::LinalgOp op) {
+      if (auto p = planFor(op)) {
+        op->setAttr(kTag, IntegerAttr::get(IntegerType::get(ctx, 64),
+                                           int64_t(plans.size())));
+        plans.push_back(*p);
+      }
+    });
+    if (plans.empty())
+      return;
+    std::string script = buildScript(plans);
+    OwningOpRef<ModuleOp> transforms =
+        parseSourceString<ModuleOp>(script, ParserConfig(ctx));
+    if (!transforms) {
+      module.emitError() << "gradc: bad vectorization script:\n" << script;
+      return signalPassFailure();
+    }
+    Operation *entry = transform::detail::findTransformEntryPoint(
+        module, *transforms, "__transform_main");
+    if (!entry ||
+        failed(transform::applyTransformNamedSequence(
+            module, entry, *transforms, transform::TransformOptions())))
+      return signalPassFailure();
+    module.walk([&](Operation *op) { op->removeAttr(kTag); });
+  }
+};
+
+} // namespace
