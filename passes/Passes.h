@@ -59,11 +59,14 @@ mlir::LogicalResult differentiateFunction(mlir::func::FuncOp fn,
 enum class Stage { NN, Fused, Train, Linalg, LLVM };
 
 /// Adds the passes that take an imported nn module to `stage`.
-void buildPipeline(mlir::OpPassManager &pm, Stage stage);
+/// `threads` > 1 splits convolutions and matmuls across that many OpenMP
+/// threads.
+void buildPipeline(mlir::OpPassManager &pm, Stage stage, int threads = 1);
 
 /// Only the lowering steps: nn (any functions) to linalg, and to LLVM when
 /// `stage` is Stage::LLVM. Tests use it on single-op functions.
-void buildLoweringPipeline(mlir::OpPassManager &pm, Stage stage);
+void buildLoweringPipeline(mlir::OpPassManager &pm, Stage stage,
+                           int threads = 1);
 
 /// Registers the named pipelines (gradc-to-fused, gradc-to-train, ...) and
 /// every pass with MLIR's registry, for gradc-opt.

@@ -74,6 +74,10 @@ def TileAndVectorize : Pass<"gradc-tile-and-vectorize", "mlir::ModuleOp"> {
     decomposed to 1-D windows; every tile becomes vector outer products.
     Other linalg ops are left to LLVM's loop vectorizer.
   }];
+  let options = [
+    Option<"threads", "threads", "int", /*default=*/"1",
+           "Split each convolution and matmul across this many threads">,
+  ];
   let dependentDialects = ["mlir::transform::TransformDialect",
                            "mlir::vector::VectorDialect",
                            "mlir::scf::SCFDialect",

@@ -13,8 +13,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -27,8 +26,7 @@ void registerGradcDialects(DialectRegistry &registry) {
   // and LLVM-translation interfaces come with the extensions.
   registerAllDialects(registry);
   registerAllExtensions(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
+  registerAllToLLVMIRTranslations(registry);
 }
 
 /// Bufferization and conversion to the LLVM dialect. Function results that
@@ -57,7 +55,7 @@ static const char kToLLVM[] =
     "convert-cf-to-llvm,"
     "reconcile-unrealized-casts";
 
-void buildPipeline(OpPassManager &pm, Stage stage) {
+void buildPipeline(OpPassManager &pm, Stage stage, int threads) {
   // 1. Clean up the imported graph.
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::NN)
@@ -73,10 +71,10 @@ void buildPipeline(OpPassManager &pm, Stage stage) {
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::Train)
     return;
-  buildLoweringPipeline(pm, stage);
+  buildLoweringPipeline(pm, stage, threads);
 }
 
-void buildLoweringPipeline(OpPassManager &pm, Stage stage) {
+void buildLoweringPipeline(OpPassManager &pm, Stage stage, int threads) {
   // 4. nn -> linalg on tensors; fuse elementwise producers and consumers.
   pm.addPass(createLowerNNToLinalg());
   pm.addPass(createCanonicalizerPass());
@@ -86,10 +84,22 @@ void buildLoweringPipeline(OpPassManager &pm, Stage stage) {
   if (stage == Stage::Linalg)
     return;
   // 5. Register tiles for convolutions, poolings and matmuls, vectorized.
-  pm.addPass(createTileAndVectorize());
+  pm.addPass(createTileAndVectorize(TileAndVectorizeOptions{threads}));
   pm.addPass(createCanonicalizerPass());
   // 6. Bufferize and lower to the LLVM dialect.
-  if (failed(parsePassPipeline(kToLLVM, pm)))
+  std::string toLLVM = kToLLVM;
+  if (threads > 1) {
+    // The thread-parallel tiles (scf.forall) become OpenMP parallel loops.
+    toLLVM.replace(toLLVM.find("convert-linalg-to-loops,"),
+                   strlen("convert-linalg-to-loops,"),
+                   "scf-forall-to-parallel,convert-linalg-to-loops,"
+                   "convert-scf-to-openmp{num-threads=" +
+                       std::to_string(threads) + "},canonicalize,");
+    toLLVM.replace(toLLVM.find("reconcile-unrealized-casts"),
+                   strlen("reconcile-unrealized-casts"),
+                   "convert-openmp-to-llvm,reconcile-unrealized-casts");
+  }
+  if (failed(parsePassPipeline(toLLVM, pm)))
     llvm::report_fatal_error("gradc: bad built-in LLVM pipeline");
 }
 

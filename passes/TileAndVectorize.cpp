@@ -54,33 +54,59 @@ struct Plan {
   Operation *op;
   SmallVector<int64_t> tiles;
   bool decompose;
+  /// Thread tiles (scf.forall): one loop split in `threads` equal parts.
+  SmallVector<int64_t> threadTiles;
 };
 
+/// Splits the first of `dims` whose extent the thread count divides.
+SmallVector<int64_t> threadTilesFor(ArrayRef<int64_t> ranges,
+                                    ArrayRef<unsigned> dims, int threads) {
+  if (threads <= 1)
+    return {};
+  for (unsigned d : dims)
+    if (ranges[d] % threads == 0 && ranges[d] >= threads) {
+      SmallVector<int64_t> t(ranges.size(), 0);
+      t[d] = ranges[d] / threads;
+      return t;
+    }
+  return {};
+}
+
 /// Tile sizes for the loops of `op`, or empty when it is left alone.
-std::optional<Plan> planFor(linalg::LinalgOp op) {
+std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
   if (!op.hasPureTensorSemantics())
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic))
     return std::nullopt;
   Plan p{op, {}, false};
-  if (isa<linalg::Conv2DNhwcHwcfOp>(op)) {
+  bool isConv = isa<linalg::Conv2DNhwcHwcfOp>(op);
+  bool isMatmul = isa<linalg::MatmulOp, linalg::MatmulTransposeAOp,
+                      linalg::MatmulTransposeBOp>(op);
+  if (!isConv && !isMatmul)
+    return std::nullopt;
+  // Threads split the batch (or matmul rows), else the output channels (or
+  // columns), else the output rows; register tiles then divide what one
+  // thread gets.
+  p.threadTiles = threadTilesFor(
+      ranges, isConv ? ArrayRef<unsigned>{0, 3, 1} : ArrayRef<unsigned>{0, 1},
+      threads);
+  SmallVector<int64_t> local(ranges);
+  for (auto [i, t] : llvm::enumerate(p.threadTiles))
+    if (t)
+      local[i] = t;
+  if (isConv) {
     // (n, oh, ow, f, kh, kw, c): a row of outputs times a block of filters,
     // accumulated over a block of input channels.
-    p.tiles = {1, 1, divisorAtMost(ranges[2], 16), pow2DivisorAtMost(ranges[3], 16),
-               1, 1, pow2DivisorAtMost(ranges[6], 8)};
+    p.tiles = {1, 1, divisorAtMost(local[2], 16), pow2DivisorAtMost(local[3], 16),
+               1, 1, pow2DivisorAtMost(local[6], 8)};
     p.decompose = true;
     return p;
   }
-  if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp,
-          linalg::MatmulTransposeBOp>(op)) {
-    // (m, n, k)
-    int64_t n = ranges[1] <= 32 ? ranges[1] : pow2DivisorAtMost(ranges[1], 32);
-    p.tiles = {pow2DivisorAtMost(ranges[0], 8), n,
-               pow2DivisorAtMost(ranges[2], 16)};
-    return p;
-  }
-  return std::nullopt;
+  // (m, n, k)
+  int64_t n = local[1] <= 32 ? local[1] : pow2DivisorAtMost(local[1], 32);
+  p.tiles = {pow2DivisorAtMost(local[0], 8), n, pow2DivisorAtMost(local[2], 16)};
+  return p;
 }
 
 std::string buildScript(ArrayRef<Plan> plans) {
@@ -96,13 +122,24 @@ std::string buildScript(ArrayRef<Plan> plans) {
                         "attributes {{{2} = {0} : i64} in %root : "
                         "(!transform.any_op) -> !transform.any_op\n",
                         i, name, kTag);
+    auto list = [](ArrayRef<int64_t> v) {
+      return llvm::join(
+          llvm::map_range(v, [](int64_t t) { return std::to_string(t); }),
+          ", ");
+    };
+    std::string target = llvm::formatv("%m{0}", i);
+    if (!p.threadTiles.empty()) {
+      os << llvm::formatv("  %f{0}, %fl{0} = transform.structured."
+                          "tile_using_forall %m{0} tile_sizes [{1}] : "
+                          "(!transform.any_op) -> (!transform.any_op, "
+                          "!transform.any_op)\n",
+                          i, list(p.threadTiles));
+      target = llvm::formatv("%f{0}", i);
+    }
     os << llvm::formatv("  %t{0}, %l{0}:{1} = transform.structured.tile_using_for "
-                        "%m{0} tile_sizes [{2}] : (!transform.any_op) -> "
+                        "{3} tile_sizes [{2}] : (!transform.any_op) -> "
                         "(!transform.any_op",
-                        i, loops, llvm::join(llvm::map_range(p.tiles, [](int64_t t) {
-                                               return std::to_string(t);
-                                             }),
-                                             ", "));
+                        i, loops, list(p.tiles), target);
     for (size_t l = 0; l < loops; ++l)
       os << ", !transform.any_op";
     os << ")\n";
@@ -146,12 +183,14 @@ std::string buildScript(ArrayRef<Plan> plans) {
 
 struct TileAndVectorize
     : gradc::impl::TileAndVectorizeBase<TileAndVectorize> {
+  using TileAndVectorizeBase::TileAndVectorizeBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
     SmallVector<Plan> plans;
     module.walk([&](linalg::LinalgOp op) {
-      if (auto p = planFor(op)) {
+      if (auto p = planFor(op, threads)) {
         op->setAttr(kTag, IntegerAttr::get(IntegerType::get(ctx, 64),
                                            int64_t(plans.size())));
         plans.push_back(*p);

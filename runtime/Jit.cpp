@@ -75,8 +75,9 @@ JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
   mlir::ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = codeGenLevel(options.optLevel);
-  // memrefCopy (strided copies) lives in MLIR's C runner utilities.
-  llvm::StringRef libs[] = {GRADC_C_RUNNER_UTILS};
+  // memrefCopy (strided copies) lives in MLIR's C runner utilities; the
+  // thread-parallel loops call the OpenMP runtime.
+  llvm::StringRef libs[] = {GRADC_C_RUNNER_UTILS, GRADC_OPENMP_RUNTIME};
   engineOptions.sharedLibPaths = libs;
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;

@@ -194,15 +194,18 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       args.push_back(ref(&count, {}));
       if (absl::Status s = (*jit)->call("train_step", args); !s.ok())
         return s;
-      if (!std::isfinite(loss))
+      if (!std::isfinite(loss)) {
+        // Only point at a checkpoint that exists: none is written before
+        // the first epoch ends.
+        bool kept = !options.checkpointPath.empty() &&
+                    std::ifstream(options.checkpointPath).good();
         return absl::InternalError(absl::StrCat(
             "error: loss is ", loss, " at step ", params.step + 1, " (epoch ",
-            epoch + 1, ", batch ", stepInEpoch + 1,
-            "); training stopped",
-            options.checkpointPath.empty()
-                ? ""
-                : absl::StrCat(", the last good checkpoint is kept in ",
-                               options.checkpointPath)));
+            epoch + 1, ", batch ", stepInEpoch + 1, "); training stopped",
+            kept ? absl::StrCat(", the last good checkpoint is kept in ",
+                                options.checkpointPath)
+                 : std::string(", no checkpoint was written")));
+      }
       params.step++;
       stepInEpoch++;
       totalSteps++;

@@ -7,7 +7,7 @@ PACKAGES=(
   # toolchain
   cmake ninja-build ccache g++ clang-format-14 git
   # LLVM / MLIR 19 (IR, passes, JIT, FileCheck, lit)
-  llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
+  llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools libomp-19-dev
   # libraries
   libabsl-dev libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
   zlib1g-dev

@@ -74,9 +74,9 @@ std::optional<OwningOpRef<ModuleOp>> Session::import(const std::string &path,
 }
 
 LogicalResult Session::runPipeline(ModuleOp module, Stage stage,
-                                   const PipelineFlags *flags) {
+                                   const PipelineFlags *flags, int threads) {
   PassManager pm(&ctx, "builtin.module");
-  buildPipeline(pm, stage);
+  buildPipeline(pm, stage, threads);
   if (flags) {
     std::vector<std::string> after(flags->printAfter.begin(),
                                    flags->printAfter.end());

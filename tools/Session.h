@@ -52,7 +52,8 @@ public:
   /// Runs the pipeline up to `stage`; diagnostics go to stderr in the
   /// "file:line:col: error: layer 'x': ..." form.
   mlir::LogicalResult runPipeline(mlir::ModuleOp module, Stage stage,
-                                  const PipelineFlags *flags = nullptr);
+                                  const PipelineFlags *flags = nullptr,
+                                  int threads = 1);
   mlir::LogicalResult runPipeline(mlir::ModuleOp module, Stage stage,
                                   const PipelineFlags &flags) {
     return runPipeline(module, stage, &flags);

@@ -94,7 +94,8 @@ cl::opt<std::string> inputFile("input",
 /// Compiles the loaded model once per batch size, on demand.
 class Compiler {
 public:
-  explicit Compiler(Session &session) : session(session) {}
+  Compiler(Session &session, int threads)
+      : session(session), threads(threads) {}
 
   absl::StatusOr<const JitModule *> get(int64_t batch) {
     auto it = modules.find(batch);
@@ -104,7 +105,7 @@ public:
     auto module = session.importLoaded(batch);
     if (!module)
       return absl::InvalidArgumentError("error: import failed");
-    if (failed(session.runPipeline(**module, Stage::LLVM)))
+    if (failed(session.runPipeline(**module, Stage::LLVM, nullptr, threads)))
       return absl::InternalError("error: compilation failed");
     double mlirSeconds = std::chrono::duration<double>(
                              std::chrono::steady_clock::now() - start)
@@ -126,8 +127,13 @@ public:
 
 private:
   Session &session;
+  int threads;
   std::map<int64_t, std::unique_ptr<JitModule>> modules;
 };
+
+int threadCount() {
+  return threads > 0 ? int(threads) : int(sysconf(_SC_NPROCESSORS_ONLN));
+}
 
 int fail(const absl::Status &s) {
   std::cerr << s.message() << "\n";
@@ -185,7 +191,7 @@ int runTrain() {
   options.shuffle = model.shuffle && !noShuffle;
   options.dropLast = model.dropLast || dropLast;
   options.maxSteps = maxSteps;
-  options.threads = threads > 0 ? int64_t(threads) : sysconf(_SC_NPROCESSORS_ONLN);
+  options.threads = threadCount();
   options.checkpointPath = checkpoint;
   options.metricsPath = metricsJson;
   options.interactive = isatty(STDOUT_FILENO);
@@ -223,7 +229,7 @@ int runTrain() {
       }(),
       data->train.size(), data->validation.size(), data->test.size(),
       options.batchSize, options.epochs, options.seed);
-  Compiler compiler(session);
+  Compiler compiler(session, options.threads);
   if (auto first = compiler.get(options.batchSize); !first.ok())
     return fail(first.status());
   Trainer trainer(model, params,
@@ -263,7 +269,7 @@ int runEval() {
   ParameterStore params = ParameterStore::initialize(model, 0);
   if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
     return fail(s);
-  Compiler compiler(session);
+  Compiler compiler(session, threadCount());
   TrainOptions options;
   options.batchSize = model.batchSize;
   options.classNames = classNamesFor(dir, model);
@@ -306,7 +312,7 @@ int runPredict() {
   ParameterStore params = ParameterStore::initialize(model, 0);
   if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
     return fail(s);
-  Compiler compiler(session);
+  Compiler compiler(session, threadCount());
   int64_t count = images->count, classes = model.numClasses();
   int64_t batch = std::min<int64_t>(count, batchSize > 0 ? int64_t(batchSize)
                                                          : model.batchSize);

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+#===- bad_data.py - gradc train on broken data and diverging runs -*- python -*-===#
+"""End-to-end failures of `gradc train`.
+
+Broken data directories (a truncated image file, a wrong magic number,
+label and image counts that differ, images of the wrong size for the
+model, a missing directory, a label beyond the classes) must each stop
+`gradc train` before training with exit code 1 and one error line that
+names the offending file or directory. A run whose loss turns NaN or
+infinite (SGD with learning_rate 1e30) must stop with exit code 1 and a
+message naming the step, leaving the checkpoint of an earlier epoch
+byte-identical.
+
+Usage: bad_data.py GRADC TMPDIR
+"""
+
+import os
+import re
+import shutil
+import struct
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_common as c  # noqa: E402
+
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+TRAIN_LABELS = "train-labels-idx1-ubyte"
+TEST_IMAGES = "t10k-images-idx3-ubyte"
+STEPS = 15  # 300 images in batches of 20
+
+
+def broken_copies(good, tmp):
+    """(name, directory, the path the error must name) for each broken
+    copy of the `good` data directory."""
+    cases = []
+
+    def copy(name):
+        directory = os.path.join(tmp, name)
+        shutil.copytree(good, directory)
+        return directory
+
+    def rewrite(path, edit):
+        data = bytearray(c.read_bytes(path))
+        with open(path, "wb") as f:
+            f.write(edit(data))
+
+    d = copy("truncated")
+    rewrite(os.path.join(d, TRAIN_IMAGES), lambda b: b[:-100])
+    cases.append(("truncated image file", d, os.path.join(d, TRAIN_IMAGES)))
+
+    d = copy("magic")
+    rewrite(os.path.join(d, TRAIN_IMAGES),
+            lambda b: struct.pack(">I", 0x00000801) + b[4:])
+    cases.append(("wrong magic number", d, os.path.join(d, TRAIN_IMAGES)))
+
+    d = copy("magic_test")
+    rewrite(os.path.join(d, TEST_IMAGES), lambda b: b"\x12\x34" + b[2:])
+    cases.append(("wrong magic number in the test set", d,
+                  os.path.join(d, TEST_IMAGES)))
+
+    d = copy("count")
+    c.write_idx_labels(os.path.join(d, TRAIN_LABELS), [0, 1, 2] * 99)
+    cases.append(("299 labels for 300 images", d,
+                  os.path.join(d, TRAIN_LABELS)))
+
+    d = copy("label_range")
+    c.write_idx_labels(os.path.join(d, TRAIN_LABELS), [0, 1, 2, 7] * 75)
+    cases.append(("label 7 of 4 classes", d, os.path.join(d, TRAIN_LABELS)))
+
+    d = c.make_dataset(os.path.join(tmp, "size"), n_train=40, n_test=20,
+                       size=10)
+    cases.append(("10x10 images for a 12x12 model", d,
+                  os.path.join(d, TRAIN_IMAGES)))
+
+    d = os.path.join(tmp, "missing")
+    cases.append(("missing directory", d, d))
+    return cases
+
+
+def main():
+    gradc, tmp = sys.argv[1], sys.argv[2]
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    good = c.make_dataset(os.path.join(tmp, "data"))
+    model = c.write_model(os.path.join(tmp, "model.pbtxt"))
+    ck = c.Checker()
+
+    for what, directory, culprit in broken_copies(good, tmp):
+        code, out, err = c.run([gradc, "train", model, "--data", directory,
+                                "--epochs", "1", "--opt-level", "0"])
+        lines = [l for l in err.splitlines() if l.strip()]
+        ck.check(code == 1, "%s: exit code %d, expected 1" % (what, code),
+                 out + err)
+        ck.check(len(lines) == 1, "%s: %d error lines, expected one"
+                 % (what, len(lines)), err)
+        ck.check(culprit in err, "%s: the error does not name %s"
+                 % (what, culprit), err)
+        ck.check("epoch" not in out, "%s: training started" % what, out)
+
+    # Divergence: one good epoch with a checkpoint, then a resumed run whose
+    # learning rate blows the weights up. Same model name and optimizer, so
+    # the checkpoint fits.
+    sane = c.write_model(os.path.join(tmp, "sgd.pbtxt"), name="diverging",
+                         optimizer="sgd { learning_rate: 0.05 }")
+    wild = c.write_model(os.path.join(tmp, "wild.pbtxt"), name="diverging",
+                         optimizer="sgd { learning_rate: 1e30 }")
+    ckpt = os.path.join(tmp, "diverging.ckpt")
+    code, out, err = c.run([gradc, "train", sane, "--data", good, "--epochs",
+                            "1", "--checkpoint", ckpt, "--opt-level", "0"])
+    if not ck.check(code == 0 and os.path.exists(ckpt),
+                    "the first epoch failed (exit %d)" % code, out + err):
+        ck.finish()
+    before = c.read_bytes(ckpt)
+    code, out, err = c.run([gradc, "train", wild, "--data", good, "--resume",
+                            ckpt, "--epochs", "3", "--checkpoint", ckpt,
+                            "--opt-level", "0"])
+    step = re.search(r"loss is (nan|-?inf) at step (\d+)", err)
+    ck.check(code == 1, "divergence: exit code %d, expected 1" % code,
+             out + err)
+    ck.check(step and int(step.group(2)) > STEPS,
+             "divergence: no message naming a step of epoch 2", err)
+    ck.check(len([l for l in err.splitlines() if l.strip()]) == 1,
+             "divergence: expected one error line", err)
+    ck.check(ckpt in err, "divergence: the message does not name the "
+             "checkpoint kept", err)
+    ck.check(c.read_bytes(ckpt) == before,
+             "divergence: the checkpoint of epoch 1 was changed")
+    ck.check(not [f for f in os.listdir(tmp) if ".tmp." in f],
+             "divergence: a temporary checkpoint file was left behind")
+
+    # Diverging from the start: no checkpoint to keep, and none is written.
+    fresh = os.path.join(tmp, "fresh.ckpt")
+    code, out, err = c.run([gradc, "train", wild, "--data", good, "--epochs",
+                            "2", "--checkpoint", fresh, "--opt-level", "0"])
+    step = re.search(r"loss is (nan|-?inf) at step (\d+)", err)
+    ck.check(code == 1 and step and int(step.group(2)) <= STEPS,
+             "divergence from the start: exit %d, message %r" % (code, err))
+    ck.check(not os.path.exists(fresh),
+             "divergence from the start: a checkpoint was written")
+    ck.check("kept in" not in err, "divergence from the start: the message "
+             "points at a checkpoint that does not exist", err)
+    ck.finish()
+
+
+if __name__ == "__main__":
+    main()
