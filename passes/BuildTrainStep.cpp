@@ -43,8 +43,9 @@ double getF64(DictionaryAttr d, StringRef name, double dflt) {
 
 class TrainStepBuilder {
 public:
-  TrainStepBuilder(ModuleOp module, func::FuncOp predict)
-      : module(module), predict(predict), b(module.getContext()) {}
+  TrainStepBuilder(ModuleOp module, func::FuncOp predict, bool withTrainStep)
+      : module(module), predict(predict), b(module.getContext()),
+        withTrainStep(withTrainStep) {}
 
   LogicalResult build();
 
@@ -59,6 +60,7 @@ private:
   ModuleOp module;
   func::FuncOp predict;
   OpBuilder b;
+  bool withTrainStep;
   DictionaryAttr lossAttr, optAttr;
 };
 
@@ -148,6 +150,11 @@ LogicalResult TrainStepBuilder::build() {
   b.setInsertionPointToEnd(module.getBody());
 
   for (bool training : {false, true}) {
+    // Each function is built once: the fused stage builds @eval_step, the
+    // train stage adds @train_step.
+    if (module.lookupSymbol(training ? "train_step" : "eval_step") ||
+        (training && !withTrainStep))
+      continue;
     // Signature.
     SmallVector<Type> args(paramTypes);
     SmallVector<Type> stateTypes;
@@ -231,6 +238,8 @@ LogicalResult TrainStepBuilder::build() {
 }
 
 struct BuildTrainStep : gradc::impl::BuildTrainStepBase<BuildTrainStep> {
+  using BuildTrainStepBase::BuildTrainStepBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto predict = module.lookupSymbol<func::FuncOp>("predict");
@@ -238,9 +247,7 @@ struct BuildTrainStep : gradc::impl::BuildTrainStepBase<BuildTrainStep> {
       module.emitError() << "expects a @predict function";
       return signalPassFailure();
     }
-    if (module.lookupSymbol("train_step") || module.lookupSymbol("eval_step"))
-      return; // already built
-    if (failed(TrainStepBuilder(module, predict).build()))
+    if (failed(TrainStepBuilder(module, predict, trainStep).build()))
       signalPassFailure();
   }
 };

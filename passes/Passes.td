@@ -37,8 +37,14 @@ def BuildTrainStep : Pass<"gradc-build-train-step", "mlir::ModuleOp"> {
     `@train_step(params..., opt_state..., step, x, labels) -> (loss, new
     params..., new state...)`, with the loss fused with a preceding softmax,
     the backward graph from autodiff, and one update op per parameter.
-    Dropout is active only in `@train_step`.
+    Dropout is active only in `@train_step`. A function that already exists
+    is not built again; with `train-step=false` only `@eval_step` is built
+    (the fused stage shows the loss that way).
   }];
+  let options = [
+    Option<"trainStep", "train-step", "bool", /*default=*/"true",
+           "Build @train_step as well as @eval_step">,
+  ];
   let dependentDialects = ["gradc::nn::NNDialect", "mlir::func::FuncDialect"];
 }
 

@@ -60,12 +60,14 @@ void buildPipeline(OpPassManager &pm, Stage stage, int threads) {
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::NN)
     return;
-  // 2. Fusion: conv2d+relu, softmax+cross-entropy.
+  // 2. Fusion: conv2d+relu; the loss joins the graph in @eval_step, where
+  //    softmax+cross-entropy fuse.
   pm.addPass(createFuseConvActivation());
+  pm.addPass(createBuildTrainStep(BuildTrainStepOptions{/*trainStep=*/false}));
   pm.addPass(createFuseSoftmaxCrossEntropy());
   if (stage == Stage::Fused)
     return;
-  // 3. Training graph: @eval_step, @train_step (autodiff + optimizer).
+  // 3. Training graph: @train_step (autodiff + optimizer).
   pm.addPass(createBuildTrainStep());
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());

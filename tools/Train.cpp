@@ -229,9 +229,18 @@ int runTrain() {
       }(),
       data->train.size(), data->validation.size(), data->test.size(),
       options.batchSize, options.epochs, options.seed);
+  // Compile every batch size the run will need up front (the full batch
+  // and each set's partial last batch), so no step pays for compilation.
   Compiler compiler(session, options.threads);
-  if (auto first = compiler.get(options.batchSize); !first.ok())
-    return fail(first.status());
+  std::vector<int64_t> sizes{options.batchSize};
+  if (!options.dropLast && data->train.size() % options.batchSize)
+    sizes.push_back(data->train.size() % options.batchSize);
+  for (const Dataset *d : {&data->validation, &data->test})
+    if (d->size() % options.batchSize)
+      sizes.push_back(d->size() % options.batchSize);
+  for (int64_t size : sizes)
+    if (auto jit = compiler.get(size); !jit.ok())
+      return fail(jit.status());
   Trainer trainer(model, params,
                   [&](int64_t b) { return compiler.get(b); }, options,
                   std::cout);
