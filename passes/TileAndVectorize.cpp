@@ -50,6 +50,14 @@ int64_t pow2DivisorAtMost(int64_t n, int64_t cap) {
   return d;
 }
 
+/// A vector width for a loop of `n`: a power of two when one of at least 8
+/// divides it, else the largest divisor up to `cap` (50 channels give 10
+/// lanes rather than 2).
+int64_t vectorWidth(int64_t n, int64_t cap) {
+  int64_t p2 = pow2DivisorAtMost(n, cap);
+  return p2 >= 8 ? p2 : std::max(p2, divisorAtMost(n, cap));
+}
+
 struct Plan {
   Operation *op;
   SmallVector<int64_t> tiles;
@@ -98,14 +106,14 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
   if (isConv) {
     // (n, oh, ow, f, kh, kw, c): a row of outputs times a block of filters,
     // accumulated over a block of input channels.
-    p.tiles = {1, 1, divisorAtMost(local[2], 16), pow2DivisorAtMost(local[3], 16),
-               1, 1, pow2DivisorAtMost(local[6], 8)};
+    p.tiles = {1, 1, divisorAtMost(local[2], 16), vectorWidth(local[3], 16),
+               1, 1, vectorWidth(local[6], 8)};
     p.decompose = true;
     return p;
   }
   // (m, n, k)
-  int64_t n = local[1] <= 32 ? local[1] : pow2DivisorAtMost(local[1], 32);
-  p.tiles = {pow2DivisorAtMost(local[0], 8), n, pow2DivisorAtMost(local[2], 16)};
+  int64_t n = local[1] <= 32 ? local[1] : vectorWidth(local[1], 32);
+  p.tiles = {pow2DivisorAtMost(local[0], 8), n, vectorWidth(local[2], 16)};
   return p;
 }
 
