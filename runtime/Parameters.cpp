@@ -224,6 +224,9 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
     return s;
   step = ckpt.step();
   epoch = ckpt.epoch();
+  savedSeed = ckpt.seed();
+  savedThreads = ckpt.threads();
+  savedBatchSize = ckpt.batch_size();
   return absl::OkStatus();
 }
 

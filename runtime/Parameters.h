@@ -31,6 +31,8 @@ struct ParameterStore {
   std::vector<Buffer> state;
   int64_t step = 0;  // optimizer steps taken
   int64_t epoch = 0; // epochs completed
+  /// What the checkpoint was trained with (set by load(); -1 when unknown).
+  int64_t savedSeed = -1, savedThreads = -1, savedBatchSize = -1;
 
   /// Fresh parameters from the model's initializers and `seed`, zero state.
   static ParameterStore initialize(const ResolvedModel &model, uint64_t seed);

@@ -136,7 +136,10 @@ int threadCount() {
 }
 
 int fail(const absl::Status &s) {
-  std::cerr << s.message() << "\n";
+  std::string message(s.message());
+  if (message.find("error:") == std::string::npos)
+    message = "error: " + message;
+  std::cerr << message << "\n";
   return 1;
 }
 
@@ -214,6 +217,17 @@ int runTrain() {
   if (!resume.empty()) {
     if (absl::Status s = params.load(resume, /*weightsOnly=*/false); !s.ok())
       return fail(s);
+    // Shuffling and dropout are functions of the seed: resume with the
+    // checkpoint's unless --seed says otherwise.
+    if (seed < 0 && params.savedSeed >= 0)
+      model.seed = int64_t(options.seed = params.savedSeed);
+    if (params.savedBatchSize > 0 && batchSize <= 0 &&
+        params.savedBatchSize != options.batchSize) {
+      std::cerr << resume << ": error: the checkpoint was trained with batch "
+                << params.savedBatchSize << ", the model file says "
+                << options.batchSize << "; pass --batch-size\n";
+      return 1;
+    }
   } else if (!initFrom.empty()) {
     if (absl::Status s = params.load(initFrom, /*weightsOnly=*/true); !s.ok())
       return fail(s);
