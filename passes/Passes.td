@@ -90,4 +90,13 @@ def TileAndVectorize : Pass<"gradc-tile-and-vectorize", "mlir::ModuleOp"> {
                            "mlir::linalg::LinalgDialect"];
 }
 
+def CopiesToLoops : Pass<"gradc-copies-to-loops", "mlir::ModuleOp"> {
+  let summary = "Turn strided memref.copy into linalg.copy (plain loops)";
+  let description = [{
+    memref.copy between non-contiguous views lowers to a call of a generic
+    runtime routine; linalg.copy lowers to loops LLVM can vectorize.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 #endif // GRADC_PASSES

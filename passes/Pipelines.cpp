@@ -41,6 +41,7 @@ static const char kToLLVM[] =
     "canonicalize,"
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
+    "gradc-copies-to-loops,"
     "convert-linalg-to-loops,"
     "convert-vector-to-scf,"
     "lower-affine,"
