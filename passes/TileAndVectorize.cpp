@@ -91,8 +91,20 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
   bool isConv = isa<linalg::Conv2DNhwcHwcfOp>(op);
   bool isMatmul = isa<linalg::MatmulOp, linalg::MatmulTransposeAOp,
                       linalg::MatmulTransposeBOp>(op);
-  if (!isConv && !isMatmul)
-    return std::nullopt;
+  if (!isConv && !isMatmul) {
+    // Everything else (elementwise, pooling, transposes, row reductions) is
+    // memory-bound: only split its outer parallel loop across threads.
+    int64_t work = 1;
+    for (int64_t r : ranges)
+      work *= r;
+    if (threads <= 1 || work < (1 << 15) || ranges.empty() ||
+        op.getIteratorTypesArray()[0] != utils::IteratorType::parallel)
+      return std::nullopt;
+    p.threadTiles = threadTilesFor(ranges, {0}, threads);
+    if (p.threadTiles.empty())
+      return std::nullopt;
+    return p;
+  }
   // Threads split the batch (or matmul rows), else the output channels (or
   // columns), else the output rows; register tiles then divide what one
   // thread gets.
@@ -144,6 +156,8 @@ std::string buildScript(ArrayRef<Plan> plans) {
                           i, list(p.threadTiles));
       target = llvm::formatv("%f{0}", i);
     }
+    if (p.tiles.empty())
+      continue;
     os << llvm::formatv("  %t{0}, %l{0}:{1} = transform.structured.tile_using_for "
                         "{3} tile_sizes [{2}] : (!transform.any_op) -> "
                         "(!transform.any_op",
@@ -157,6 +171,8 @@ std::string buildScript(ArrayRef<Plan> plans) {
         "  transform.apply_patterns to %funcs { "
         "transform.apply_patterns.canonicalization } : !transform.any_op\n";
   for (auto [i, p] : llvm::enumerate(plans)) {
+    if (p.tiles.empty())
+      continue;
     std::string name = p.op->getName().getStringRef().str();
     os << llvm::formatv("  %r{0} = transform.structured.match ops{{[\"{1}\"]} "
                         "attributes {{{2} = {0} : i64} in %root : "
