@@ -124,8 +124,8 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
     return p;
   }
   // (m, n, k)
-  int64_t n = local[1] <= 32 ? local[1] : vectorWidth(local[1], 32);
-  p.tiles = {pow2DivisorAtMost(local[0], 8), n, vectorWidth(local[2], 16)};
+  int64_t n = local[1] <= 32 ? local[1] : pow2DivisorAtMost(local[1], 32);
+  p.tiles = {pow2DivisorAtMost(local[0], 8), n, pow2DivisorAtMost(local[2], 16)};
   return p;
 }
 
