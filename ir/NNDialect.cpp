@@ -25,3 +25,14 @@ bool gradc::nn::isLossKind(llvm::StringRef name) {
        "mae", "huber", "hinge", "squared_hinge", "categorical_hinge"},
       name);
 }
+
+llvm::SmallVector<llvm::StringRef>
+gradc::nn::optimizerStateSlots(llvm::StringRef kind) {
+  if (kind == "momentum")
+    return {"velocity"};
+  if (kind == "rmsprop")
+    return {"mean_square"};
+  if (kind == "adam")
+    return {"m", "v"};
+  return {};
+}

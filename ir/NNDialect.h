@@ -27,6 +27,10 @@ namespace gradc::nn {
 /// ("mse", "cross_entropy", ...): true when `name` is one.
 bool isLossKind(llvm::StringRef name);
 
+/// The optimizer state slots of one parameter, in @train_step's order:
+/// velocity (momentum), mean_square (rmsprop), m and v (adam), none (sgd).
+llvm::SmallVector<llvm::StringRef> optimizerStateSlots(llvm::StringRef kind);
+
 } // namespace gradc::nn
 
 #endif // GRADC_IR_NNDIALECT_H

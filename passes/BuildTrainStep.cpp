@@ -24,17 +24,6 @@ using namespace gradc;
 
 namespace {
 
-/// The optimizer state slots of one parameter, by optimizer kind.
-SmallVector<StringRef> stateSlots(StringRef kind) {
-  if (kind == "momentum")
-    return {"velocity"};
-  if (kind == "rmsprop")
-    return {"mean_square"};
-  if (kind == "adam")
-    return {"m", "v"};
-  return {};
-}
-
 double getF64(DictionaryAttr d, StringRef name, double dflt) {
   if (auto a = d.getAs<FloatAttr>(name))
     return a.getValueAsDouble();
@@ -145,7 +134,7 @@ LogicalResult TrainStepBuilder::build() {
   Type stepType = RankedTensorType::get({}, b.getI64Type());
   Type countType = RankedTensorType::get({}, b.getI64Type());
   SmallVector<Type> paramTypes(predict.getArgumentTypes().take_front(numParams));
-  SmallVector<StringRef> slots = stateSlots(optKind);
+  SmallVector<StringRef> slots = nn::optimizerStateSlots(optKind);
   Location loc = predict.getLoc();
   b.setInsertionPointToEnd(module.getBody());
 

@@ -2,6 +2,8 @@
 
 #include "runtime/Parameters.h"
 
+#include "ir/NNDialect.h"
+
 #include "checkpoint.pb.h"
 
 #include "absl/status/status.h"
@@ -17,16 +19,6 @@
 #include <unistd.h>
 
 namespace gradc {
-
-std::vector<std::string> optimizerSlots(const std::string &kind) {
-  if (kind == "momentum")
-    return {"velocity"};
-  if (kind == "rmsprop")
-    return {"mean_square"};
-  if (kind == "adam")
-    return {"m", "v"};
-  return {};
-}
 
 namespace {
 
@@ -122,15 +114,15 @@ ParameterStore ParameterStore::initialize(const ResolvedModel &model,
                                           uint64_t seed) {
   ParameterStore store;
   Draws rng(seed);
-  std::vector<std::string> slots = optimizerSlots(model.optimizer.kind);
+  auto slots = nn::optimizerStateSlots(model.optimizer.kind);
   for (const ParamSpec &p : model.params) {
     Buffer b{p.name, p.shape, std::vector<float>(elements(p.shape))};
     bool isKernel = p.name.size() > 7 &&
                     p.name.compare(p.name.size() - 7, 7, ".kernel") == 0;
     gradc::initialize(b, p, isKernel, rng);
     store.params.push_back(std::move(b));
-    for (const std::string &s : slots)
-      store.state.push_back(Buffer{absl::StrCat(p.name, ".", s), p.shape,
+    for (llvm::StringRef s : slots)
+      store.state.push_back(Buffer{absl::StrCat(p.name, ".", s.str()), p.shape,
                                    std::vector<float>(elements(p.shape))});
   }
   return store;

@@ -47,9 +47,6 @@ struct ParameterStore {
   absl::Status load(const std::string &path, bool weightsOnly);
 };
 
-/// Optimizer state slots per parameter, by optimizer kind.
-std::vector<std::string> optimizerSlots(const std::string &kind);
-
 } // namespace gradc
 
 #endif // GRADC_RUNTIME_PARAMETERS_H
