@@ -191,6 +191,14 @@ std::string buildScript(ArrayRef<Plan> plans) {
                           i);
     }
   }
+  // Matmul tiles vectorize to broadcast+mul+multi_reduction; fold them
+  // into vector.contract first so they lower to outer products (FMAs)
+  // rather than per-element reductions.
+  os << "  transform.apply_patterns to %funcs {\n"
+        "    transform.apply_patterns.vector.reduction_to_contract\n"
+        "    transform.apply_patterns.vector.transfer_permutation_patterns\n"
+        "    transform.apply_patterns.canonicalization\n"
+        "  } : !transform.any_op\n";
   os << "  transform.apply_patterns to %funcs {\n"
         "    transform.apply_patterns.vector.lower_contraction "
         "lowering_strategy = \"outerproduct\"\n"

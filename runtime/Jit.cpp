@@ -17,7 +17,12 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
 
+#include "llvm/Object/ELFObjectFile.h"
+#include "llvm/Object/ObjectFile.h"
+
 #include <chrono>
+#include <fstream>
+#include <unistd.h>
 
 namespace gradc {
 
@@ -42,6 +47,56 @@ std::string errorString(llvm::Error err) {
   llvm::raw_string_ostream os(s);
   os << err;
   return s;
+}
+// Appends the JIT-compiled functions to /tmp/perf-PID.map, the file in
+// which `perf report` looks up symbols of anonymous executable memory. The
+// object file is dumped and its text symbols are placed relative to
+// train_step (or eval_step/predict), whose address the engine knows.
+void writePerfMap(mlir::ExecutionEngine &engine) {
+  std::string objPath = absl::StrCat("/tmp/gradc-jit-", getpid(), ".o");
+  engine.dumpToObjectFile(objPath);
+  auto obj = llvm::object::ObjectFile::createObjectFile(objPath);
+  if (!obj) {
+    llvm::consumeError(obj.takeError());
+    return;
+  }
+  struct Sym {
+    std::string name;
+    uint64_t offset, size;
+  };
+  std::vector<Sym> syms;
+  int64_t base = -1;
+  for (const llvm::object::SymbolRef &sym : obj->getBinary()->symbols()) {
+    auto type = sym.getType();
+    auto name = sym.getName();
+    auto value = sym.getValue();
+    if (!type || !name || !value || *type != llvm::object::SymbolRef::ST_Function) {
+      if (!type)
+        llvm::consumeError(type.takeError());
+      if (!name)
+        llvm::consumeError(name.takeError());
+      if (!value)
+        llvm::consumeError(value.takeError());
+      continue;
+    }
+    uint64_t size = llvm::object::ELFSymbolRef(sym).getSize();
+    syms.push_back({name->str(), *value, size});
+    if (base < 0 && (*name == "train_step" || *name == "eval_step" ||
+                     *name == "predict")) {
+      auto addr = engine.lookup(*name);
+      if (addr)
+        base = reinterpret_cast<int64_t>(*addr) - int64_t(*value);
+      else
+        llvm::consumeError(addr.takeError());
+    }
+  }
+  if (base < 0)
+    return;
+  std::ofstream map(absl::StrCat("/tmp/perf-", getpid(), ".map"),
+                    std::ios::app);
+  for (const Sym &s : syms)
+    map << std::hex << base + int64_t(s.offset) << " " << s.size << " "
+        << s.name << std::dec << "\n";
 }
 } // namespace
 
@@ -81,6 +136,10 @@ JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
   engineOptions.sharedLibPaths = libs;
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;
+  // GRADC_PERF_MAP=1: keep the object code so that writePerfMap can name
+  // the JIT-compiled functions for `perf report`.
+  bool perfMap = getenv("GRADC_PERF_MAP") != nullptr;
+  engineOptions.enableObjectDump = perfMap;
 
   auto start = std::chrono::steady_clock::now();
   auto engine =
@@ -96,6 +155,8 @@ JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
     if (auto sym = jit->engine->lookupPacked(absl::StrCat("_mlir_ciface_", fn));
         !sym)
       llvm::consumeError(sym.takeError());
+  if (perfMap)
+    writePerfMap(*jit->engine);
   jit->seconds = std::chrono::duration<double>(
                      std::chrono::steady_clock::now() - start)
                      .count();
