@@ -99,4 +99,19 @@ def CopiesToLoops : Pass<"gradc-copies-to-loops", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def HoistVectorTransfers : Pass<"gradc-hoist-vector-transfers",
+                                "mlir::ModuleOp"> {
+  let summary = "Keep vector accumulators in registers across reduction loops";
+  let description = [{
+    On buffers: moves loop-invariant code out of loops, then hoists each
+    vector.transfer_read/transfer_write pair on loop-invariant indices out
+    of its scf.for (the value travels as an iter_arg instead of through
+    memory). Run after fold-memref-alias-ops so transfers address whole
+    buffers rather than subviews. Only scf.for loops are touched, never the
+    thread-parallel scf.forall loops.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // GRADC_PASSES

@@ -41,6 +41,8 @@ static const char kToLLVM[] =
     "canonicalize,"
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
+    "fold-memref-alias-ops,canonicalize,cse,"
+    "gradc-hoist-vector-transfers,"
     "gradc-copies-to-loops,"
     "convert-linalg-to-loops,"
     "convert-vector-to-scf,"

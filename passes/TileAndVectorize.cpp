@@ -125,7 +125,8 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
   }
   // (m, n, k)
   int64_t n = local[1] <= 32 ? local[1] : pow2DivisorAtMost(local[1], 32);
-  p.tiles = {pow2DivisorAtMost(local[0], 8), n, pow2DivisorAtMost(local[2], 16)};
+  p.tiles = {pow2DivisorAtMost(local[0], 8), n,
+             pow2DivisorAtMost(local[2], 16)};
   return p;
 }
 
@@ -158,10 +159,11 @@ std::string buildScript(ArrayRef<Plan> plans) {
     }
     if (p.tiles.empty())
       continue;
-    os << llvm::formatv("  %t{0}, %l{0}:{1} = transform.structured.tile_using_for "
-                        "{3} tile_sizes [{2}] : (!transform.any_op) -> "
-                        "(!transform.any_op",
-                        i, loops, list(p.tiles), target);
+    os << llvm::formatv(
+        "  %t{0}, %l{0}:{1} = transform.structured.tile_using_for "
+        "{3} tile_sizes [{2}] : (!transform.any_op) -> "
+        "(!transform.any_op",
+        i, loops, list(p.tiles), target);
     for (size_t l = 0; l < loops; ++l)
       os << ", !transform.any_op";
     os << ")\n";
@@ -213,8 +215,7 @@ std::string buildScript(ArrayRef<Plan> plans) {
   return s;
 }
 
-struct TileAndVectorize
-    : gradc::impl::TileAndVectorizeBase<TileAndVectorize> {
+struct TileAndVectorize : gradc::impl::TileAndVectorizeBase<TileAndVectorize> {
   using TileAndVectorizeBase::TileAndVectorizeBase;
 
   void runOnOperation() override {

@@ -26,15 +26,19 @@ cl::SubCommand &compileCommand() {
 namespace {
 cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL"), cl::Required,
                                cl::sub(compileCommand()));
-cl::opt<std::string> emit("emit",
-                          cl::desc("Stage to print: nn, fused, train, linalg, llvm"),
-                          cl::init("nn"), cl::sub(compileCommand()));
+cl::opt<std::string>
+    emit("emit", cl::desc("Stage to print: nn, fused, train, linalg, llvm"),
+         cl::init("nn"), cl::sub(compileCommand()));
 cl::opt<std::string> output("o", cl::desc("Output file (default: stdout)"),
                             cl::value_desc("FILE"), cl::init("-"),
                             cl::sub(compileCommand()));
 cl::opt<int64_t> batchSize("batch-size",
                            cl::desc("Batch size (default: the model's)"),
                            cl::init(0), cl::sub(compileCommand()));
+cl::opt<int> threads("threads",
+                     cl::desc("Threads the code is compiled for (default 1; "
+                              "more adds OpenMP parallel loops)"),
+                     cl::init(1), cl::sub(compileCommand()));
 PipelineFlags flags(compileCommand());
 } // namespace
 
@@ -50,11 +54,16 @@ int runCompile() {
            << "], got " << batchSize << "\n";
     return 1;
   }
+  if (threads < 1 || threads > 256) {
+    errs() << "gradc compile: error: --threads must be in [1, 256], got "
+           << threads << "\n";
+    return 1;
+  }
   Session session;
   auto module = session.import(modelPath, batchSize);
   if (!module)
     return 1;
-  if (failed(session.runPipeline(**module, *stage, flags)))
+  if (failed(session.runPipeline(**module, *stage, &flags, threads)))
     return 1;
   std::string err;
   auto out = openOutputFile(output, &err);

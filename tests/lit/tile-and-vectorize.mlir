@@ -1,0 +1,39 @@
+// RUN: gradc-opt %s --gradc-tile-and-vectorize --split-input-file | FileCheck %s
+// RUN: gradc-opt %s --gradc-tile-and-vectorize=threads=2 --split-input-file | FileCheck %s --check-prefix=THREADS
+
+// A matmul becomes register tiles of 8 rows x 32 columns, each reduction
+// step 8 broadcast FMAs on the host vector width: outer products, not
+// per-element reductions.
+// CHECK-LABEL: func.func @matmul
+// CHECK-NOT:   linalg.matmul
+// CHECK:       scf.for {{.*}} step %c8
+// CHECK:       scf.for {{.*}} step %c16
+// CHECK:       vector.transfer_read {{.*}} vector<8x16xf32>
+// CHECK:       vector.transfer_read {{.*}} vector<16x32xf32>
+// CHECK:       vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT:   vector.reduction
+// CHECK-NOT:   vector.multi_reduction
+// CHECK:       return
+// THREADS-LABEL: func.func @matmul
+// THREADS:       scf.forall ({{.*}}) in (2)
+// THREADS:       vector.fma {{.*}} : vector<32xf32>
+func.func @matmul(%a: tensor<16x64xf32>, %b: tensor<64x32xf32>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<16x64xf32>, tensor<64x32xf32>) outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %0 : tensor<16x32xf32>
+}
+
+// -----
+
+// A convolution: one output row of 11 pixels x 16 filters per tile, the
+// 3x3 window decomposed into 1-D windows, outer products over 8 channels.
+// CHECK-LABEL: func.func @conv
+// CHECK-NOT:   linalg.conv_2d_nhwc_hwcf
+// CHECK:       vector.transfer_read {{.*}} vector<1x11x8xf32>
+// CHECK:       vector.transfer_read {{.*}} vector<1x8x16xf32>
+// CHECK:       vector.fma {{.*}} : vector<16xf32>
+// CHECK-NOT:   vector.reduction
+// CHECK:       return
+func.func @conv(%x: tensor<4x13x13x32xf32>, %w: tensor<3x3x32x64xf32>, %y: tensor<4x11x11x64xf32>) -> tensor<4x11x11x64xf32> {
+  %0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<4x13x13x32xf32>, tensor<3x3x32x64xf32>) outs(%y : tensor<4x11x11x64xf32>) -> tensor<4x11x11x64xf32>
+  return %0 : tensor<4x11x11x64xf32>
+}
