@@ -45,7 +45,7 @@ static const char kToLLVM[] =
     "gradc-hoist-vector-transfers,"
     "gradc-copies-to-loops,"
     "convert-linalg-to-loops,"
-    "convert-vector-to-scf,"
+    "convert-vector-to-scf{full-unroll=true},"
     "lower-affine,"
     "convert-scf-to-cf,"
     "convert-vector-to-llvm,"

@@ -118,8 +118,18 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
   if (isConv) {
     // (n, oh, ow, f, kh, kw, c): a row of outputs times a block of filters,
     // accumulated over a block of input channels.
-    p.tiles = {1, 1, divisorAtMost(local[2], 16), vectorWidth(local[3], 16),
-               1, 1, vectorWidth(local[6], 8)};
+    int64_t ow = divisorAtMost(local[2], 16);
+    int64_t f = vectorWidth(local[3], 16);
+    // Narrow outputs (the filter gradient's convolution has the kernel
+    // width as its output width) get more filters per tile, so that at
+    // least 8 accumulators hide the FMA latency; at most 16 stay live.
+    if (f == 16 && ow < 8)
+      for (int64_t wide = 16 * (16 / ow); wide > 16; wide -= 16)
+        if (local[3] % wide == 0) {
+          f = wide;
+          break;
+        }
+    p.tiles = {1, 1, ow, f, 1, 1, vectorWidth(local[6], 8)};
     p.decompose = true;
     return p;
   }

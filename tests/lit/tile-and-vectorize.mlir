@@ -37,3 +37,15 @@ func.func @conv(%x: tensor<4x13x13x32xf32>, %w: tensor<3x3x32x64xf32>, %y: tenso
   %0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<4x13x13x32xf32>, tensor<3x3x32x64xf32>) outs(%y : tensor<4x11x11x64xf32>) -> tensor<4x11x11x64xf32>
   return %0 : tensor<4x11x11x64xf32>
 }
+
+// -----
+
+// The filter gradient's convolution has the kernel width (3) as its output
+// width: its tiles take 64 filters so that 12 accumulators are live.
+// CHECK-LABEL: func.func @narrow_conv
+// CHECK:       vector.transfer_read {{.*}} vector<1x8x64xf32>
+// CHECK:       vector.fma {{.*}} : vector<64xf32>
+func.func @narrow_conv(%x: tensor<32x13x13x64xf32>, %w: tensor<11x11x64x64xf32>, %y: tensor<32x3x3x64xf32>) -> tensor<32x3x3x64xf32> {
+  %0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<32x13x13x64xf32>, tensor<11x11x64x64xf32>) outs(%y : tensor<32x3x3x64xf32>) -> tensor<32x3x3x64xf32>
+  return %0 : tensor<32x3x3x64xf32>
+}
