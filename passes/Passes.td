@@ -114,4 +114,19 @@ def HoistVectorTransfers : Pass<"gradc-hoist-vector-transfers",
                            "mlir::vector::VectorDialect"];
 }
 
+def FuseElementwise : Pass<"gradc-fuse-elementwise", "mlir::ModuleOp"> {
+  let summary = "Fuse elementwise linalg ops and fold reshapes into them";
+  let description = [{
+    linalg-fuse-elementwise-ops with one difference: reshapes are folded
+    only into linalg.generic ops, never into named ops. Upstream folds a
+    tensor.expand_shape of a matmul's result into the matmul by turning it
+    into a many-dimensional linalg.generic (LeNet's dense-layer input
+    gradient), which is no longer a matmul for the tiling and
+    vectorization that follow.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::affine::AffineDialect"];
+}
+
 #endif // GRADC_PASSES

@@ -83,7 +83,7 @@ void buildLoweringPipeline(OpPassManager &pm, Stage stage, int threads) {
   // 4. nn -> linalg on tensors; fuse elementwise producers and consumers.
   pm.addPass(createLowerNNToLinalg());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createFuseElementwise());
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::Linalg)
