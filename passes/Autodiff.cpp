@@ -27,7 +27,7 @@ namespace gradc {
 /// with respect to each of `wrt` (block arguments or values of the block).
 /// A value the loss does not depend on gets a zero gradient.
 FailureOr<SmallVector<Value>> buildGradients(Block &block, Value loss,
-                                              ArrayRef<Value> wrt) {
+                                             ArrayRef<Value> wrt) {
   // Values that depend on a differentiated value: only these need gradients.
   llvm::DenseSet<Value> active(wrt.begin(), wrt.end());
   for (Operation &op : block.without_terminator())
@@ -43,8 +43,8 @@ FailureOr<SmallVector<Value>> buildGradients(Block &block, Value loss,
     if (!inserted)
       it->second = b.create<nn::AddOp>(g.getLoc(), it->second, g);
   };
-  grads[loss] = b.create<nn::ConstantOp>(loc, loss.getType(),
-                                         b.getF64FloatAttr(1.0));
+  grads[loss] =
+      b.create<nn::ConstantOp>(loc, loss.getType(), b.getF64FloatAttr(1.0));
 
   SmallVector<Operation *> forward;
   for (Operation &op : block.without_terminator())
@@ -113,8 +113,7 @@ LogicalResult differentiateFunction(func::FuncOp fn, ArrayRef<unsigned> wrt) {
   SmallVector<Value> results(ret.getOperands());
   results.append(grads->begin(), grads->end());
   ret->setOperands(results);
-  fn.setFunctionType(FunctionType::get(fn.getContext(),
-                                       fn.getArgumentTypes(),
+  fn.setFunctionType(FunctionType::get(fn.getContext(), fn.getArgumentTypes(),
                                        ValueRange(results).getTypes()));
   eraseDeadOps(block);
   return success();

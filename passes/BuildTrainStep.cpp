@@ -88,9 +88,8 @@ LogicalResult TrainStepBuilder::buildUpdate(Location loc, Value p, Value g,
     newParams.push_back(op.getNewParam());
     newState.push_back(op.getNewVelocity());
   } else if (kind == "rmsprop") {
-    auto op = b.create<nn::RmspropUpdateOp>(loc, t, t, p, g, s[0], lr,
-                                            f("rho", 0.9), f("epsilon", 1e-7),
-                                            wd);
+    auto op = b.create<nn::RmspropUpdateOp>(
+        loc, t, t, p, g, s[0], lr, f("rho", 0.9), f("epsilon", 1e-7), wd);
     newParams.push_back(op.getNewParam());
     newState.push_back(op.getNewMeanSquare());
   } else if (kind == "adam") {
@@ -133,7 +132,8 @@ LogicalResult TrainStepBuilder::build() {
   Type labelsType = RankedTensorType::get({batch}, b.getI32Type());
   Type stepType = RankedTensorType::get({}, b.getI64Type());
   Type countType = RankedTensorType::get({}, b.getI64Type());
-  SmallVector<Type> paramTypes(predict.getArgumentTypes().take_front(numParams));
+  SmallVector<Type> paramTypes(
+      predict.getArgumentTypes().take_front(numParams));
   SmallVector<StringRef> slots = nn::optimizerStateSlots(optKind);
   Location loc = predict.getLoc();
   b.setInsertionPointToEnd(module.getBody());
@@ -156,17 +156,17 @@ LogicalResult TrainStepBuilder::build() {
     }
     args.push_back(xType);
     args.push_back(labelsType);
-    auto fn = b.create<func::FuncOp>(
-        loc, training ? "train_step" : "eval_step",
-        b.getFunctionType(args, {}));
+    auto fn = b.create<func::FuncOp>(loc, training ? "train_step" : "eval_step",
+                                     b.getFunctionType(args, {}));
     for (unsigned i = 0; i < numParams; ++i)
       fn.setArgAttrs(i, predict.getArgAttrDict(i));
     for (unsigned i = 0; i < stateTypes.size(); ++i) {
-      auto pname = predict.getArgAttrOfType<StringAttr>(i / slots.size(),
-                                                        "nn.param");
+      auto pname =
+          predict.getArgAttrOfType<StringAttr>(i / slots.size(), "nn.param");
       std::string name = pname ? pname.str() : "param";
-      fn.setArgAttr(numParams + i, "nn.state",
-                    b.getStringAttr(name + "." + slots[i % slots.size()].str()));
+      fn.setArgAttr(
+          numParams + i, "nn.state",
+          b.getStringAttr(name + "." + slots[i % slots.size()].str()));
     }
     fn.setArgAttrs(args.size() - 2, predict.getArgAttrDict(numParams));
     fn.setArgAttr(args.size() - 1, "nn.labels", b.getUnitAttr());
@@ -219,8 +219,7 @@ LogicalResult TrainStepBuilder::build() {
       results.append(newState);
     }
     ret->setOperands(results);
-    fn.setFunctionType(
-        b.getFunctionType(args, ValueRange(results).getTypes()));
+    fn.setFunctionType(b.getFunctionType(args, ValueRange(results).getTypes()));
     eraseDeadOps(*entry);
   }
   return success();

@@ -27,8 +27,8 @@ struct CopiesToLoops : gradc::impl::CopiesToLoopsBase<CopiesToLoops> {
       auto src = dyn_cast<MemRefType>(op.getSource().getType());
       auto dst = dyn_cast<MemRefType>(op.getTarget().getType());
       // Contiguous copies stay memcpy; only strided ones need loops.
-      if (!src || !dst || (src.getLayout().isIdentity() &&
-                           dst.getLayout().isIdentity()))
+      if (!src || !dst ||
+          (src.getLayout().isIdentity() && dst.getLayout().isIdentity()))
         continue;
       OpBuilder b(op);
       b.create<linalg::CopyOp>(op.getLoc(), op.getSource(), op.getTarget());

@@ -37,7 +37,8 @@ struct FuseConvActivationPattern : OpRewritePattern<ActOp> {
                                 PatternRewriter &rewriter) const override {
     nn::Conv2DOp conv = fusableConv(act.getInput());
     if (!conv)
-      return rewriter.notifyMatchFailure(act, "input is not a single-use conv2d");
+      return rewriter.notifyMatchFailure(act,
+                                         "input is not a single-use conv2d");
     double alpha = 0.0;
     StringRef kind = "relu";
     if constexpr (std::is_same_v<ActOp, nn::LeakyReluOp>) {
@@ -61,7 +62,8 @@ struct FuseConvActivation
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateFuseConvActivationPatterns(patterns);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

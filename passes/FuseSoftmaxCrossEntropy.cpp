@@ -30,7 +30,8 @@ struct FuseSoftmaxCrossEntropyPattern : OpRewritePattern<nn::CrossEntropyOp> {
     // The softmax itself stays while something else (e.g. the returned
     // probabilities) uses it; the loss no longer does.
     rewriter.replaceOpWithNewOp<nn::SoftmaxCrossEntropyOp>(
-        ce, ce.getType(), softmax.getInput(), ce.getLabels(), ce.getDeltaAttr());
+        ce, ce.getType(), softmax.getInput(), ce.getLabels(),
+        ce.getDeltaAttr());
     return success();
   }
 };
@@ -40,7 +41,8 @@ struct FuseSoftmaxCrossEntropy
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateFuseSoftmaxCrossEntropyPatterns(patterns);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -32,7 +32,8 @@ using utils::IteratorType;
 
 namespace {
 
-using BodyFn = function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
+using BodyFn =
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
 
 /// Builds linalg/tensor/arith IR at one location.
 class Emitter {
@@ -60,10 +61,10 @@ public:
     return b.create<linalg::FillOp>(loc, v, empty(shape, t)).getResult(0);
   }
   Value fill(ArrayRef<int64_t> shape, Type t, double v) {
-    return fill(shape, t, isa<FloatType>(t)
-                              ? f(v, t)
-                              : b.create<arith::ConstantOp>(
-                                    loc, b.getIntegerAttr(t, int64_t(v))));
+    return fill(shape, t,
+                isa<FloatType>(t) ? f(v, t)
+                                  : b.create<arith::ConstantOp>(
+                                        loc, b.getIntegerAttr(t, int64_t(v))));
   }
   Value pad(Value x, ArrayRef<int64_t> low, ArrayRef<int64_t> high, double v) {
     if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&
@@ -125,7 +126,8 @@ public:
     unsigned rank = resultType.getRank();
     SmallVector<AffineMap> maps(ins.size() + 1, identity(rank));
     SmallVector<IteratorType> iters(rank, IteratorType::parallel);
-    return generic(ins, empty(resultType.getShape(), resultType.getElementType()),
+    return generic(ins,
+                   empty(resultType.getShape(), resultType.getElementType()),
                    maps, iters, body)[0];
   }
   /// Reduces `x` over its last dimension with `combine(acc, x)`.
@@ -216,8 +218,9 @@ struct S {
   Value sign(Value x) {
     Type t = x.getType();
     Value zero = c(0, t);
-    return select(gt(x, zero), c(1, t),
-                  select(cmp(arith::CmpFPredicate::OLT, x, zero), c(-1, t), zero));
+    return select(
+        gt(x, zero), c(1, t),
+        select(cmp(arith::CmpFPredicate::OLT, x, zero), c(-1, t), zero));
   }
   Value sigmoid(Value x) {
     Type t = x.getType();
@@ -284,9 +287,10 @@ Value lowerConvGradFilter(Emitter &e, nn::Conv2DGradFilterOp op, Value x,
   int64_t wu = usedExtent(ys[2], ws[1], s[1], d[1]);
   if (hu != xs[1] || wu != xs[2])
     xp = e.slice(xp, {0, 0, 0, 0}, {xs[0], hu, wu, xs[3]}, {1, 1, 1, 1});
-  // dW[kh,kw,c,f] = sum_{n,oh,ow} xp[n, oh*s + kh*d, ow*s + kw*d, c] dy[n,oh,ow,f]
-  // is a convolution of xT[c, h, w, n] with dyT[oh, ow, n, f] whose stride
-  // is the forward dilation and whose dilation is the forward stride.
+  // dW[kh,kw,c,f] = sum_{n,oh,ow} xp[n, oh*s + kh*d, ow*s + kw*d, c]
+  // dy[n,oh,ow,f] is a convolution of xT[c, h, w, n] with dyT[oh, ow, n, f]
+  // whose stride is the forward dilation and whose dilation is the forward
+  // stride.
   Value xt = e.transpose(xp, {3, 1, 2, 0});
   Value dyt = e.transpose(dy, {1, 2, 0, 3});
   Type t = e.elem(dy);
@@ -306,25 +310,23 @@ Value lowerConvGradInput(Emitter &e, nn::Conv2DGradInputOp op, Value dy,
   // Spread dy by the stride.
   Value dd = dy;
   if (s[0] > 1 || s[1] > 1) {
-    Value zeros = e.fill({ys[0], (ys[1] - 1) * s[0] + 1, (ys[2] - 1) * s[1] + 1,
-                          ys[3]},
-                         t, 0.0);
+    Value zeros = e.fill(
+        {ys[0], (ys[1] - 1) * s[0] + 1, (ys[2] - 1) * s[1] + 1, ys[3]}, t, 0.0);
     dd = e.insert(dy, zeros, {0, 0, 0, 0}, {1, s[0], s[1], 1});
   }
   int64_t ph = (ws[0] - 1) * d[0], pw = (ws[1] - 1) * d[1];
   Value dp = e.pad(dd, {0, ph, pw, 0}, {0, ph, pw, 0}, 0.0);
-  // Flipped filter with in/out swapped: wf[kh,kw,f,c] = w[KH-1-kh, KW-1-kw, c, f].
+  // Flipped filter with in/out swapped: wf[kh,kw,f,c] = w[KH-1-kh, KW-1-kw, c,
+  // f].
   MLIRContext *ctx = e.ctx;
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
              d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);
   AffineMap flip =
       AffineMap::get(4, 0, {ws[0] - 1 - d0, ws[1] - 1 - d1, d3, d2}, ctx);
-  Value wf = e.generic(w, e.empty({ws[0], ws[1], ws[3], ws[2]}, t),
-                       {flip, e.identity(4)},
-                       SmallVector<IteratorType>(4, IteratorType::parallel),
-                       [](OpBuilder &, Location, ValueRange a) {
-                         return one(a[0]);
-                       })[0];
+  Value wf = e.generic(
+      w, e.empty({ws[0], ws[1], ws[3], ws[2]}, t), {flip, e.identity(4)},
+      SmallVector<IteratorType>(4, IteratorType::parallel),
+      [](OpBuilder &, Location, ValueRange a) { return one(a[0]); })[0];
   int64_t hu = usedExtent(ys[1], ws[0], s[0], d[0]);
   int64_t wu = usedExtent(ys[2], ws[1], s[1], d[1]);
   Value init = e.fill({xs[0], hu, wu, xs[3]}, t, 0.0);
@@ -373,8 +375,8 @@ Value divideByCount(Emitter &e, Value y, ArrayRef<float> counts,
   SmallVector<Attribute> attrs;
   for (float c : counts)
     attrs.push_back(FloatAttr::get(t, c));
-  Value cv = e.b.create<arith::ConstantOp>(e.loc,
-                                           DenseElementsAttr::get(ct, attrs));
+  Value cv =
+      e.b.create<arith::ConstantOp>(e.loc, DenseElementsAttr::get(ct, attrs));
   return e.generic({y, cv}, e.empty(ys, e.elem(y)),
                    {e.identity(4), e.dims(4, {1, 2}), e.identity(4)},
                    SmallVector<IteratorType>(4, IteratorType::parallel),
@@ -428,35 +430,34 @@ Value lowerMaxPoolGrad(Emitter &e, nn::MaxPool2DGradOp op, Value x, Value dy) {
   // The window operand only gives the reduction loops their sizes, as in
   // linalg's named pooling ops.
   Value window = e.empty({k[0], k[1]}, t);
-  Value idx = e.generic({xp, window}, {e.fill(ys, t, ninf), e.fill(ys, i32, 0)},
-                        {in, e.dims(6, {4, 5}), out, out}, iters,
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          S sc{b, l};
-                          Value ih = b.create<linalg::IndexOp>(l, 4);
-                          Value iw = b.create<linalg::IndexOp>(l, 5);
-                          Value kwv = b.create<arith::ConstantIndexOp>(l, kw);
-                          Value flat = b.create<arith::AddIOp>(
-                              l, b.create<arith::MulIOp>(l, ih, kwv), iw);
-                          Value fi = b.create<arith::IndexCastOp>(
-                              l, b.getI32Type(), flat);
-                          Value better = sc.gt(a[0], a[2]);
-                          return SmallVector<Value>{
-                              sc.select(better, a[0], a[2]),
-                              sc.select(better, fi, a[3])};
-                        })[1];
+  Value idx = e.generic(
+      {xp, window}, {e.fill(ys, t, ninf), e.fill(ys, i32, 0)},
+      {in, e.dims(6, {4, 5}), out, out}, iters,
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        S sc{b, l};
+        Value ih = b.create<linalg::IndexOp>(l, 4);
+        Value iw = b.create<linalg::IndexOp>(l, 5);
+        Value kwv = b.create<arith::ConstantIndexOp>(l, kw);
+        Value flat =
+            b.create<arith::AddIOp>(l, b.create<arith::MulIOp>(l, ih, kwv), iw);
+        Value fi = b.create<arith::IndexCastOp>(l, b.getI32Type(), flat);
+        Value better = sc.gt(a[0], a[2]);
+        return SmallVector<Value>{sc.select(better, a[0], a[2]),
+                                  sc.select(better, fi, a[3])};
+      })[1];
   return scatterWindows(e, xs, ys, k, s, p, t, [&](int64_t kh, int64_t kwi) {
     int32_t flat = kh * kw + kwi;
-    return e.generic({idx, dy}, e.empty(ys, t),
-                     {e.identity(4), e.identity(4), e.identity(4)},
-                     SmallVector<IteratorType>(4, IteratorType::parallel),
-                     [&](OpBuilder &b, Location l, ValueRange a) {
-                       S sc{b, l};
-                       Value f = b.create<arith::ConstantOp>(
-                           l, b.getI32IntegerAttr(flat));
-                       Value hit = b.create<arith::CmpIOp>(
-                           l, arith::CmpIPredicate::eq, a[0], f);
-                       return one(sc.select(hit, a[1], sc.c(0, a[1].getType())));
-                     })[0];
+    return e.generic(
+        {idx, dy}, e.empty(ys, t),
+        {e.identity(4), e.identity(4), e.identity(4)},
+        SmallVector<IteratorType>(4, IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          S sc{b, l};
+          Value f = b.create<arith::ConstantOp>(l, b.getI32IntegerAttr(flat));
+          Value hit =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, a[0], f);
+          return one(sc.select(hit, a[1], sc.c(0, a[1].getType())));
+        })[0];
   });
 }
 
@@ -464,8 +465,8 @@ Value lowerPool(Emitter &e, Operation *op, Value x, bool isMax) {
   auto pool = [&](auto o) {
     return std::make_tuple(o.getWindow(), o.getStrides(), o.getPads());
   };
-  auto [k, s, p] = isMax ? pool(cast<nn::MaxPool2DOp>(op))
-                         : pool(cast<nn::AvgPool2DOp>(op));
+  auto [k, s, p] =
+      isMax ? pool(cast<nn::MaxPool2DOp>(op)) : pool(cast<nn::AvgPool2DOp>(op));
   auto outType = cast<RankedTensorType>(op->getResult(0).getType());
   Type t = outType.getElementType();
   double padValue = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
@@ -476,16 +477,15 @@ Value lowerPool(Emitter &e, Operation *op, Value x, bool isMax) {
   auto dil = e.i64Elements({1, 1});
   if (isMax)
     return e.b
-        .create<linalg::PoolingNhwcMaxOp>(e.loc, outType, ValueRange{xp, window},
-                                          init, strides, dil)
+        .create<linalg::PoolingNhwcMaxOp>(
+            e.loc, outType, ValueRange{xp, window}, init, strides, dil)
         ->getResult(0);
-  Value sum = e.b
-                  .create<linalg::PoolingNhwcSumOp>(
-                      e.loc, outType, ValueRange{xp, window}, init, strides, dil)
+  Value sum = e.b.create<linalg::PoolingNhwcSumOp>(
+                     e.loc, outType, ValueRange{xp, window}, init, strides, dil)
                   ->getResult(0);
   auto xs = e.shape(x);
-  auto counts = windowCounts(xs.slice(1, 2), outType.getShape().slice(1, 2), k,
-                             s, p);
+  auto counts =
+      windowCounts(xs.slice(1, 2), outType.getShape().slice(1, 2), k, s, p);
   return divideByCount(e, sum, counts, k);
 }
 
@@ -502,8 +502,7 @@ Value lowerAvgPoolGrad(Emitter &e, nn::AvgPool2DGradOp op, Value x, Value dy) {
 // Dense, matmul, reshapes
 //===----------------------------------------------------------------------===//
 
-Value lowerMatmul(Emitter &e, Value a, Value b, bool ta, bool tb,
-                  Value init) {
+Value lowerMatmul(Emitter &e, Value a, Value b, bool ta, bool tb, Value init) {
   Type resultType = init.getType();
   // A transposed lhs is materialized: its vectorized form (a contraction
   // over the outer dimension of both operands) crashed in the JIT-compiled
@@ -517,7 +516,8 @@ Value lowerMatmul(Emitter &e, Value a, Value b, bool ta, bool tb,
         .create<linalg::MatmulTransposeBOp>(e.loc, resultType, ValueRange{a, b},
                                             init)
         ->getResult(0);
-  return e.b.create<linalg::MatmulOp>(e.loc, resultType, ValueRange{a, b}, init)
+  return e.b
+      .create<linalg::MatmulOp>(e.loc, resultType, ValueRange{a, b}, init)
       ->getResult(0);
 }
 
@@ -531,8 +531,8 @@ Value lowerReshape(Emitter &e, Value x, RankedTensorType to) {
     ReassociationIndices all;
     for (int64_t i = 0; i < from.getRank(); ++i)
       all.push_back(i);
-    flat = e.b.create<tensor::CollapseShapeOp>(e.loc, x,
-                                               ArrayRef<ReassociationIndices>{all});
+    flat = e.b.create<tensor::CollapseShapeOp>(
+        e.loc, x, ArrayRef<ReassociationIndices>{all});
   }
   if (to.getRank() == 1)
     return flat;
@@ -587,16 +587,15 @@ Value lowerActivationGrad(Emitter &e, nn::ActivationGradOp op, Value dy,
   double alpha = op.getAlpha().convertToDouble();
   if (kind == "softmax" || kind == "log_softmax") {
     bool isSoftmax = kind == "softmax";
-    Value prod = isSoftmax
-                     ? e.map({dy, v}, e.type(dy),
-                             [](OpBuilder &b, Location l, ValueRange a) {
-                               return one(S{b, l}.mul(a[0], a[1]));
-                             })
-                     : dy;
-    Value sum = e.reduceLast(prod, 0.0, [](OpBuilder &b, Location l,
-                                           ValueRange a) {
-      return one(S{b, l}.add(a[0], a[1]));
-    });
+    Value prod = isSoftmax ? e.map({dy, v}, e.type(dy),
+                                   [](OpBuilder &b, Location l, ValueRange a) {
+                                     return one(S{b, l}.mul(a[0], a[1]));
+                                   })
+                           : dy;
+    Value sum =
+        e.reduceLast(prod, 0.0, [](OpBuilder &b, Location l, ValueRange a) {
+          return one(S{b, l}.add(a[0], a[1]));
+        });
     unsigned rank = e.type(dy).getRank();
     SmallVector<unsigned> outer;
     for (unsigned i = 0; i + 1 < rank; ++i)
@@ -613,20 +612,21 @@ Value lowerActivationGrad(Emitter &e, nn::ActivationGradOp op, Value dy,
                        return one(s.sub(a[0], s.mul(s.exp(a[1]), a[2])));
                      })[0];
   }
-  return e.map({dy, v}, e.type(dy), [&](OpBuilder &b, Location l,
-                                        ValueRange a) {
-    S s{b, l};
-    Type t = a[0].getType();
-    Value dyv = a[0], y = a[1];
-    if (kind == "relu")
-      return one(s.select(s.gt(y, s.c(0, t)), dyv, s.c(0, t)));
-    if (kind == "leaky_relu")
-      return one(s.select(s.gt(y, s.c(0, t)), dyv, s.mul(dyv, s.c(alpha, t))));
-    if (kind == "sigmoid")
-      return one(s.mul(dyv, s.mul(y, s.sub(s.c(1, t), y))));
-    // tanh
-    return one(s.mul(dyv, s.sub(s.c(1, t), s.mul(y, y))));
-  });
+  return e.map({dy, v}, e.type(dy),
+               [&](OpBuilder &b, Location l, ValueRange a) {
+                 S s{b, l};
+                 Type t = a[0].getType();
+                 Value dyv = a[0], y = a[1];
+                 if (kind == "relu")
+                   return one(s.select(s.gt(y, s.c(0, t)), dyv, s.c(0, t)));
+                 if (kind == "leaky_relu")
+                   return one(s.select(s.gt(y, s.c(0, t)), dyv,
+                                       s.mul(dyv, s.c(alpha, t))));
+                 if (kind == "sigmoid")
+                   return one(s.mul(dyv, s.mul(y, s.sub(s.c(1, t), y))));
+                 // tanh
+                 return one(s.mul(dyv, s.sub(s.c(1, t), s.mul(y, y))));
+               });
 }
 
 Value lowerDropout(Emitter &e, nn::DropoutOp op, Value x, Value stepTensor) {
@@ -672,8 +672,8 @@ Value lowerDropout(Emitter &e, nn::DropoutOp op, Value x, Value stepTensor) {
     Value u = nb.create<arith::UIToFPOp>(l, nb.getF32Type(), bits);
     S s{nb, l};
     u = s.mul(u, s.c(1.0 / 16777216.0, nb.getF32Type()));
-    Value keep = s.cmp(arith::CmpFPredicate::OGE, u,
-                       s.c(keepFrom, nb.getF32Type()));
+    Value keep =
+        s.cmp(arith::CmpFPredicate::OGE, u, s.c(keepFrom, nb.getF32Type()));
     return one(s.select(keep, s.mul(a[0], s.c(scale, t)), s.c(0, t)));
   });
 }
@@ -688,8 +688,7 @@ Value sumOverRows(Emitter &e, Value p, Value labels, double scale,
   Type t = e.elem(p);
   Value acc = e.fill({}, t, 0.0);
   AffineMap none = AffineMap::get(2, 0, {}, e.ctx);
-  Value sum = e.generic({p, labels}, acc,
-                        {e.identity(2), e.dims(2, {0}), none},
+  Value sum = e.generic({p, labels}, acc, {e.identity(2), e.dims(2, {0}), none},
                         {IteratorType::reduction, IteratorType::reduction},
                         [&](OpBuilder &b, Location l, ValueRange a) {
                           Value v = body(b, l, a.take_front(2))[0];
@@ -752,8 +751,9 @@ RowStats hingeStats(Emitter &e, Value p, Value labels) {
         Value isY = s.isClass(a[1], c);
         Value pos = s.select(isY, a[0], a[2]);
         Value better = b.create<arith::AndIOp>(
-            l, b.create<arith::XOrIOp>(
-                   l, isY, b.create<arith::ConstantOp>(l, b.getBoolAttr(true))),
+            l,
+            b.create<arith::XOrIOp>(
+                l, isY, b.create<arith::ConstantOp>(l, b.getBoolAttr(true))),
             s.gt(a[0], a[3]));
         return SmallVector<Value>{pos, s.select(better, a[0], a[3]),
                                   s.select(better, c, a[4])};
@@ -780,17 +780,15 @@ Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
                       });
     Value acc = e.fill({}, t, 0.0);
     AffineMap none = AffineMap::get(2, 0, {}, e.ctx);
-    Value sum = e.generic({p, labels, lse}, acc,
-                          {e.identity(2), e.dims(2, {0}), e.dims(2, {0}), none},
-                          {IteratorType::reduction, IteratorType::reduction},
-                          [&](OpBuilder &b, Location l, ValueRange a) {
-                            S s{b, l};
-                            Value isY = s.isClass(
-                                a[1], b.create<linalg::IndexOp>(l, 1));
-                            return one(s.add(
-                                a[3], s.select(isY, s.sub(a[2], a[0]),
-                                               s.c(0, t))));
-                          })[0];
+    Value sum = e.generic(
+        {p, labels, lse}, acc,
+        {e.identity(2), e.dims(2, {0}), e.dims(2, {0}), none},
+        {IteratorType::reduction, IteratorType::reduction},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          S s{b, l};
+          Value isY = s.isClass(a[1], b.create<linalg::IndexOp>(l, 1));
+          return one(s.add(a[3], s.select(isY, s.sub(a[2], a[0]), s.c(0, t))));
+        })[0];
     return e.map(sum, e.type(sum), [&](OpBuilder &b, Location l, ValueRange a) {
       S s{b, l};
       return one(s.mul(a[0], s.c(perRow, t)));
@@ -800,15 +798,13 @@ Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
     RowStats r = hingeStats(e, p, labels);
     Value acc = e.fill({}, t, 0.0);
     AffineMap none = AffineMap::get(1, 0, {}, e.ctx);
-    Value sum = e.generic({r.pos, r.neg}, acc,
-                          {e.identity(1), e.identity(1), none},
-                          {IteratorType::reduction},
-                          [&](OpBuilder &b, Location l, ValueRange a) {
-                            S s{b, l};
-                            Value m = s.max(s.c(0, t), s.add(s.sub(a[1], a[0]),
-                                                             s.c(1, t)));
-                            return one(s.add(a[2], m));
-                          })[0];
+    Value sum = e.generic(
+        {r.pos, r.neg}, acc, {e.identity(1), e.identity(1), none},
+        {IteratorType::reduction}, [&](OpBuilder &b, Location l, ValueRange a) {
+          S s{b, l};
+          Value m = s.max(s.c(0, t), s.add(s.sub(a[1], a[0]), s.c(1, t)));
+          return one(s.add(a[2], m));
+        })[0];
     return e.map(sum, e.type(sum), [&](OpBuilder &b, Location l, ValueRange a) {
       S s{b, l};
       return one(s.mul(a[0], s.c(perRow, t)));
@@ -830,8 +826,9 @@ Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
         if (kind == "binary_cross_entropy") {
           Value q = s.max(pv, s.c(kProbEps, t));
           q = b.create<arith::MinimumFOp>(l, q, s.c(1 - kProbEps, t));
-          return one(s.neg(s.add(s.mul(tv, s.log(q)),
-                                 s.mul(s.sub(one_, tv), s.log(s.sub(one_, q))))));
+          return one(
+              s.neg(s.add(s.mul(tv, s.log(q)),
+                          s.mul(s.sub(one_, tv), s.log(s.sub(one_, q))))));
         }
         Value d = s.sub(pv, tv);
         if (kind == "mse")
@@ -842,8 +839,8 @@ Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
           Value ad = s.abs(d), dl = s.c(delta, t);
           Value quad = s.mul(s.c(0.5, t), s.mul(d, d));
           Value lin = s.mul(dl, s.sub(ad, s.c(0.5 * delta, t)));
-          return one(s.select(s.cmp(arith::CmpFPredicate::OLE, ad, dl), quad,
-                              lin));
+          return one(
+              s.select(s.cmp(arith::CmpFPredicate::OLE, ad, dl), quad, lin));
         }
         Value tp = s.sub(s.mul(s.c(2, t), tv), one_); // {-1, 1}
         Value m = s.max(zero, s.sub(one_, s.mul(tp, pv)));
@@ -917,14 +914,14 @@ Value lowerLossGrad(Emitter &e, nn::LossGradOp op, Value p, Value labels,
           Value tp = s.sub(s.mul(s.c(2, t), tv), one_);
           Value m = s.sub(one_, s.mul(tp, pv));
           Value active = s.gt(m, zero);
-          Value gr = kind == "hinge" ? s.neg(tp)
-                                     : s.mul(s.c(-2, t), s.mul(tp, m));
+          Value gr =
+              kind == "hinge" ? s.neg(tp) : s.mul(s.c(-2, t), s.mul(tp, m));
           d = s.select(active, gr, zero);
         } else { // categorical_hinge
           Value margin = s.add(s.sub(a[3], a[2]), one_);
           Value active = s.gt(margin, zero);
-          Value isNeg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
-                                                c, a[4]);
+          Value isNeg =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, c, a[4]);
           Value gr = s.sub(s.boolToFloat(isNeg, t), tv);
           d = s.select(active, gr, zero);
         }
@@ -939,38 +936,39 @@ Value lowerCorrectCount(Emitter &e, Value p, Value labels) {
   OpBuilder &b = e.b;
   Value pred;
   if (classes == 1) {
-    pred = e.generic(p, e.fill({n}, b.getIndexType(), 0.0),
-                     {e.identity(2), e.dims(2, {0})},
-                     {IteratorType::parallel, IteratorType::reduction},
-                     [&](OpBuilder &nb, Location l, ValueRange a) {
-                       S s{nb, l};
-                       Value one_ = nb.create<arith::ConstantIndexOp>(l, 1);
-                       Value zero = nb.create<arith::ConstantIndexOp>(l, 0);
-                       return one(s.select(s.gt(a[0], s.c(0.5, t)), one_, zero));
-                     })[0];
+    pred = e.generic(
+        p, e.fill({n}, b.getIndexType(), 0.0), {e.identity(2), e.dims(2, {0})},
+        {IteratorType::parallel, IteratorType::reduction},
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          S s{nb, l};
+          Value one_ = nb.create<arith::ConstantIndexOp>(l, 1);
+          Value zero = nb.create<arith::ConstantIndexOp>(l, 0);
+          return one(s.select(s.gt(a[0], s.c(0.5, t)), one_, zero));
+        })[0];
   } else {
     double ninf = -std::numeric_limits<double>::infinity();
-    pred = e.generic(p, {e.fill({n}, t, ninf), e.fill({n}, b.getIndexType(), 0.0)},
-                     {e.identity(2), e.dims(2, {0}), e.dims(2, {0})},
-                     {IteratorType::parallel, IteratorType::reduction},
-                     [&](OpBuilder &nb, Location l, ValueRange a) {
-                       S s{nb, l};
-                       Value better = s.gt(a[0], a[1]);
-                       Value c = nb.create<linalg::IndexOp>(l, 1);
-                       return SmallVector<Value>{s.select(better, a[0], a[1]),
-                                                 s.select(better, c, a[2])};
-                     })[1];
+    pred =
+        e.generic(p, {e.fill({n}, t, ninf), e.fill({n}, b.getIndexType(), 0.0)},
+                  {e.identity(2), e.dims(2, {0}), e.dims(2, {0})},
+                  {IteratorType::parallel, IteratorType::reduction},
+                  [&](OpBuilder &nb, Location l, ValueRange a) {
+                    S s{nb, l};
+                    Value better = s.gt(a[0], a[1]);
+                    Value c = nb.create<linalg::IndexOp>(l, 1);
+                    return SmallVector<Value>{s.select(better, a[0], a[1]),
+                                              s.select(better, c, a[2])};
+                  })[1];
   }
   AffineMap none = AffineMap::get(1, 0, {}, e.ctx);
-  return e.generic({pred, labels}, e.fill({}, b.getI64Type(), 0.0),
-                   {e.identity(1), e.identity(1), none},
-                   {IteratorType::reduction},
-                   [&](OpBuilder &nb, Location l, ValueRange a) {
-                     S s{nb, l};
-                     Value hit = s.isClass(a[1], a[0]);
-                     Value inc = nb.create<arith::ExtUIOp>(l, nb.getI64Type(), hit);
-                     return one(nb.create<arith::AddIOp>(l, a[2], inc));
-                   })[0];
+  return e.generic(
+      {pred, labels}, e.fill({}, b.getI64Type(), 0.0),
+      {e.identity(1), e.identity(1), none}, {IteratorType::reduction},
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        S s{nb, l};
+        Value hit = s.isClass(a[1], a[0]);
+        Value inc = nb.create<arith::ExtUIOp>(l, nb.getI64Type(), hit);
+        return one(nb.create<arith::AddIOp>(l, a[2], inc));
+      })[0];
 }
 
 //===----------------------------------------------------------------------===//
@@ -1048,11 +1046,11 @@ FailureOr<SmallVector<Value>> lowerOp(Operation *op, ValueRange ops,
                                       OpBuilder &b) {
   Emitter e(b, op->getLoc());
   auto unary = [&](auto fn) {
-    return SmallVector<Value>{e.map(ops[0], e.type(ops[0]),
-                                    [&](OpBuilder &nb, Location l, ValueRange a) {
-                                      S s{nb, l};
-                                      return one(fn(s, a[0]));
-                                    })};
+    return SmallVector<Value>{e.map(
+        ops[0], e.type(ops[0]), [&](OpBuilder &nb, Location l, ValueRange a) {
+          S s{nb, l};
+          return one(fn(s, a[0]));
+        })};
   };
   auto resultType = [&](unsigned i = 0) {
     return cast<RankedTensorType>(op->getResult(i).getType());
@@ -1083,15 +1081,17 @@ FailureOr<SmallVector<Value>> lowerOp(Operation *op, ValueRange ops,
       })
       .Case([&](nn::DenseOp o) -> R {
         auto rt = resultType();
-        Value init = o.getBias() ? e.broadcastLast(ops[2], rt.getShape())
-                                 : e.fill(rt.getShape(), rt.getElementType(), 0.0);
-        return SmallVector<Value>{lowerMatmul(e, ops[0], ops[1], false, false, init)};
+        Value init = o.getBias()
+                         ? e.broadcastLast(ops[2], rt.getShape())
+                         : e.fill(rt.getShape(), rt.getElementType(), 0.0);
+        return SmallVector<Value>{
+            lowerMatmul(e, ops[0], ops[1], false, false, init)};
       })
       .Case([&](nn::MatmulOp o) -> R {
         auto rt = resultType();
         Value init = e.fill(rt.getShape(), rt.getElementType(), 0.0);
-        return SmallVector<Value>{lowerMatmul(e, ops[0], ops[1], o.getTransposeLhs(),
-                                              o.getTransposeRhs(), init)};
+        return SmallVector<Value>{lowerMatmul(
+            e, ops[0], ops[1], o.getTransposeLhs(), o.getTransposeRhs(), init)};
       })
       .Case([&](nn::BiasGradOp) -> R {
         return SmallVector<Value>{lowerBiasGrad(e, ops[0])};
@@ -1100,13 +1100,12 @@ FailureOr<SmallVector<Value>> lowerOp(Operation *op, ValueRange ops,
         return SmallVector<Value>{lowerReshape(e, ops[0], resultType())};
       })
       .Case([&](nn::ReluOp) -> R {
-        return unary([](S &s, Value x) {
-          return s.max(x, s.c(0, x.getType()));
-        });
+        return unary(
+            [](S &s, Value x) { return s.max(x, s.c(0, x.getType())); });
       })
       .Case([&](nn::LeakyReluOp o) -> R {
-        return SmallVector<Value>{activate(e, ops[0], "leaky_relu",
-                                           o.getAlpha().convertToDouble())};
+        return SmallVector<Value>{
+            activate(e, ops[0], "leaky_relu", o.getAlpha().convertToDouble())};
       })
       .Case([&](nn::SigmoidOp) -> R {
         return unary([](S &s, Value x) { return s.sigmoid(x); });
@@ -1136,15 +1135,15 @@ FailureOr<SmallVector<Value>> lowerOp(Operation *op, ValueRange ops,
         Value dy = ops[0], x = ops[1], alpha = ops[2];
         unsigned rank = e.type(x).getRank();
         SmallVector<IteratorType> par(rank, IteratorType::parallel);
-        Value dx = e.generic(
-            {dy, x, alpha}, e.empty(e.shape(x), e.elem(x)),
-            {e.identity(rank), e.identity(rank), e.dims(rank, {rank - 1}),
-             e.identity(rank)},
-            par, [](OpBuilder &nb, Location l, ValueRange a) {
-              S s{nb, l};
-              return one(s.select(s.gt(a[1], s.c(0, a[1].getType())), a[0],
-                                  s.mul(a[0], a[2])));
-            })[0];
+        Value dx =
+            e.generic({dy, x, alpha}, e.empty(e.shape(x), e.elem(x)),
+                      {e.identity(rank), e.identity(rank),
+                       e.dims(rank, {rank - 1}), e.identity(rank)},
+                      par, [](OpBuilder &nb, Location l, ValueRange a) {
+                        S s{nb, l};
+                        return one(s.select(s.gt(a[1], s.c(0, a[1].getType())),
+                                            a[0], s.mul(a[0], a[2])));
+                      })[0];
         SmallVector<IteratorType> red(rank, IteratorType::reduction);
         red.back() = IteratorType::parallel;
         Value da = e.generic(
@@ -1153,7 +1152,8 @@ FailureOr<SmallVector<Value>> lowerOp(Operation *op, ValueRange ops,
             [](OpBuilder &nb, Location l, ValueRange a) {
               S s{nb, l};
               Value zero = s.c(0, a[0].getType());
-              Value contrib = s.select(s.gt(a[1], zero), zero, s.mul(a[1], a[0]));
+              Value contrib =
+                  s.select(s.gt(a[1], zero), zero, s.mul(a[1], a[0]));
               return one(s.add(a[2], contrib));
             })[0];
         return SmallVector<Value>{dx, da};
@@ -1166,17 +1166,18 @@ FailureOr<SmallVector<Value>> lowerOp(Operation *op, ValueRange ops,
             lowerDropout(e, o, ops[0], o.getStep() ? ops[1] : Value())};
       })
       .Case([&](nn::AddOp) -> R {
-        return SmallVector<Value>{e.map(ops, resultType(),
-                                        [](OpBuilder &nb, Location l, ValueRange a) {
-                                          return one(S{nb, l}.add(a[0], a[1]));
-                                        })};
+        return SmallVector<Value>{e.map(
+            ops, resultType(), [](OpBuilder &nb, Location l, ValueRange a) {
+              return one(S{nb, l}.add(a[0], a[1]));
+            })};
       })
       .Case([&](nn::ConstantOp o) -> R {
         auto rt = resultType();
         Value c = b.create<arith::ConstantOp>(
-            o.getLoc(), DenseElementsAttr::get(
-                            rt, b.getFloatAttr(rt.getElementType(),
-                                               o.getValue().convertToDouble())));
+            o.getLoc(),
+            DenseElementsAttr::get(
+                rt, b.getFloatAttr(rt.getElementType(),
+                                   o.getValue().convertToDouble())));
         return SmallVector<Value>{c};
       })
       .Case([&](nn::LossGradOp o) -> R {
@@ -1186,9 +1187,8 @@ FailureOr<SmallVector<Value>> lowerOp(Operation *op, ValueRange ops,
         return SmallVector<Value>{lowerCorrectCount(e, ops[0], ops[1])};
       })
       .Case<nn::SgdUpdateOp, nn::MomentumUpdateOp, nn::RmspropUpdateOp,
-            nn::AdamUpdateOp>([&](Operation *o) -> R {
-        return lowerUpdate(e, o, ops);
-      })
+            nn::AdamUpdateOp>(
+          [&](Operation *o) -> R { return lowerUpdate(e, o, ops); })
       .Default([&](Operation *o) -> R {
         StringRef name = o->getName().stripDialect();
         if (nn::isLossKind(name)) {
@@ -1197,8 +1197,8 @@ FailureOr<SmallVector<Value>> lowerOp(Operation *op, ValueRange ops,
             delta = d.getValueAsDouble();
           return SmallVector<Value>{lowerLoss(e, name, ops[0], ops[1], delta)};
         }
-        return o->emitError() << "no lowering to linalg for '" << o->getName()
-                              << "'";
+        return o->emitError()
+               << "no lowering to linalg for '" << o->getName() << "'";
       });
 }
 
@@ -1211,9 +1211,7 @@ struct LowerNNOp : ConversionPattern {
                   ConversionPatternRewriter &rewriter) const override {
     if (!isa<nn::NNDialect>(op->getDialect()))
       return failure();
-    auto isStatic = [](Type t) {
-      return cast<ShapedType>(t).hasStaticShape();
-    };
+    auto isStatic = [](Type t) { return cast<ShapedType>(t).hasStaticShape(); };
     if (!llvm::all_of(op->getOperandTypes(), isStatic) ||
         !llvm::all_of(op->getResultTypes(), isStatic))
       return op->emitError()

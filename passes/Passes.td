@@ -129,4 +129,19 @@ def FuseElementwise : Pass<"gradc-fuse-elementwise", "mlir::ModuleOp"> {
                            "mlir::affine::AffineDialect"];
 }
 
+def ScalarizeTransferExtracts : Pass<"gradc-scalarize-transfer-extracts",
+                                     "mlir::ModuleOp"> {
+  let summary = "Scalar loads for vector reads used only element by element";
+  let description = [{
+    The left operand of a vectorized outer product is read as a vector and
+    then taken apart element by element for broadcasting; each element
+    becomes a shuffle on the port the FMAs need. When every use of a
+    vector.transfer_read is a scalar vector.extract, this reads each
+    element with its own memref.load instead, which LLVM turns into a
+    broadcast straight from memory.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // GRADC_PASSES

@@ -41,6 +41,7 @@ static const char kToLLVM[] =
     "canonicalize,"
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
+    "gradc-scalarize-transfer-extracts,"
     "fold-memref-alias-ops,canonicalize,cse,"
     "gradc-hoist-vector-transfers,"
     "gradc-copies-to-loops,"
@@ -112,26 +113,18 @@ void registerGradcPassesAndPipelines() {
   registerGradcPasses();
   static bool upstream = (registerAllPasses(), true);
   (void)upstream;
-  PassPipelineRegistration<>("gradc-to-fused",
-                             "Import clean-up and fusion passes",
-                             [](OpPassManager &pm) {
-                               buildPipeline(pm, Stage::Fused);
-                             });
-  PassPipelineRegistration<>("gradc-to-train",
-                             "Everything up to @train_step and @eval_step",
-                             [](OpPassManager &pm) {
-                               buildPipeline(pm, Stage::Train);
-                             });
-  PassPipelineRegistration<>("gradc-to-linalg",
-                             "Everything up to linalg on tensors",
-                             [](OpPassManager &pm) {
-                               buildPipeline(pm, Stage::Linalg);
-                             });
-  PassPipelineRegistration<>("gradc-to-llvm",
-                             "Everything up to the LLVM dialect",
-                             [](OpPassManager &pm) {
-                               buildPipeline(pm, Stage::LLVM);
-                             });
+  PassPipelineRegistration<>(
+      "gradc-to-fused", "Import clean-up and fusion passes",
+      [](OpPassManager &pm) { buildPipeline(pm, Stage::Fused); });
+  PassPipelineRegistration<>(
+      "gradc-to-train", "Everything up to @train_step and @eval_step",
+      [](OpPassManager &pm) { buildPipeline(pm, Stage::Train); });
+  PassPipelineRegistration<>(
+      "gradc-to-linalg", "Everything up to linalg on tensors",
+      [](OpPassManager &pm) { buildPipeline(pm, Stage::Linalg); });
+  PassPipelineRegistration<>(
+      "gradc-to-llvm", "Everything up to the LLVM dialect",
+      [](OpPassManager &pm) { buildPipeline(pm, Stage::LLVM); });
 }
 
 } // namespace gradc

@@ -3,9 +3,9 @@
 // Tiles every convolution and matmul on tensors so that one tile fits in
 // vector registers, decomposes 2-D windows into 1-D ones, and
 // vectorizes the tiles into outer products (FMAs on the host's vector
-// width). Tile sizes are chosen per op from its shape: they always divide
-// the loop extents (partial tiles would need masking) and stay within sizes
-// measured to be safe for LLVM's backend (CODEGEN-NOTES.md). The work is
+// width). Tile sizes are chosen per op from its shape; where a vector-
+// friendly tile does not divide a loop, the loop is peeled into whole tiles
+// and one partial tile of static size (no masking needed). The work is
 // written as a transform-dialect script, one block per op, that the pass
 // builds and interprets. Poolings are left to LLVM: vectorizing them gave
 // no speed-up and, for a 2x2 stride-2 pool of an odd width, wrong memory
@@ -64,6 +64,9 @@ struct Plan {
   bool decompose;
   /// Thread tiles (scf.forall): one loop split in `threads` equal parts.
   SmallVector<int64_t> threadTiles;
+  /// Tile loops whose tile does not divide the extent: peeled into a loop
+  /// of whole tiles and one partial tile of static size.
+  SmallVector<unsigned> peel;
 };
 
 /// Splits the first of `dims` whose extent the thread count divides.
@@ -129,12 +132,24 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
           f = wide;
           break;
         }
+    // Filter counts without a factor of 16 (LeNet's 20 and 50): whole
+    // 16- or 32-lane tiles and one peeled partial tile.
+    if (local[3] % 16 != 0 && local[3] > 16) {
+      f = ow < 8 && local[3] >= 32 ? 32 : 16;
+      p.peel.push_back(3);
+    }
     p.tiles = {1, 1, ow, f, 1, 1, vectorWidth(local[6], 8)};
     p.decompose = true;
     return p;
   }
   // (m, n, k)
+  // Columns without a power-of-two factor of 16 (LeNet's 500) take
+  // 32-column tiles and one peeled partial tile.
   int64_t n = local[1] <= 32 ? local[1] : pow2DivisorAtMost(local[1], 32);
+  if (n < 16) {
+    n = 32;
+    p.peel.push_back(1);
+  }
   p.tiles = {pow2DivisorAtMost(local[0], 8), n,
              pow2DivisorAtMost(local[2], 16)};
   return p;
@@ -177,6 +192,16 @@ std::string buildScript(ArrayRef<Plan> plans) {
     for (size_t l = 0; l < loops; ++l)
       os << ", !transform.any_op";
     os << ")\n";
+    // Innermost first: peeling an outer loop clones (and so invalidates)
+    // the loops inside it.
+    for (unsigned j : llvm::reverse(p.peel))
+      os << llvm::formatv(
+          "  %pc{0}_{1} = transform.cast %l{0}#{1} : !transform.any_op to "
+          "!transform.op<\"scf.for\">\n"
+          "  %pm{0}_{1}, %pr{0}_{1} = transform.loop.peel %pc{0}_{1} : "
+          "(!transform.op<\"scf.for\">) -> (!transform.any_op, "
+          "!transform.any_op)\n",
+          i, j);
   }
   os << "  %funcs = transform.structured.match ops{[\"func.func\"]} in %root : "
         "(!transform.any_op) -> !transform.any_op\n"

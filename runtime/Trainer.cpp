@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -103,8 +104,9 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
         return s;
       for (int64_t i = 0; i < n; ++i) {
         const float *row = probs.data() + i * classes;
-        int64_t best = classes == 1 ? (row[0] > 0.5f)
-                                    : std::max_element(row, row + classes) - row;
+        int64_t best = classes == 1
+                           ? (row[0] > 0.5f)
+                           : std::max_element(row, row + classes) - row;
         int64_t truth = labels[i];
         if (truth >= 0 && truth < classes && best < classes)
           r.confusion[truth * classes + best]++;
@@ -143,7 +145,8 @@ void Trainer::printConfusion(const EvalResult &r) const {
     out << absl::StrFormat("%*s %d", int(width), names[t], int(t));
     for (int64_t p = 0; p < classes; ++p)
       out << absl::StrFormat("%6d", r.confusion[t * classes + p]);
-    double recall = rowTotal ? double(r.confusion[t * classes + t]) / rowTotal : 0;
+    double recall =
+        rowTotal ? double(r.confusion[t * classes + t]) / rowTotal : 0;
     out << absl::StrFormat("   %5.1f%%\n", 100 * recall);
   }
 }
@@ -157,9 +160,9 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
   BatchIterator &it = *itOr;
   int64_t stepsPerEpoch = it.stepsPerEpoch();
   if (stepsPerEpoch == 0)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "error: the training set has ", data.train.size(),
-        " examples, fewer than one batch of ", batch));
+    return absl::InvalidArgumentError(
+        absl::StrCat("error: the training set has ", data.train.size(),
+                     " examples, fewer than one batch of ", batch));
   std::vector<float> x(batch * data.train.exampleSize());
   std::vector<int32_t> labels(batch);
   std::ofstream metrics;
@@ -179,6 +182,9 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
     int64_t correct = 0, seen = 0, stepInEpoch = 0;
     double lastPrint = -1;
     bool stop = false;
+    // Times of the full-batch steps alone: their minimum and median are
+    // robust to the machine's noise, unlike images per second.
+    std::vector<double> stepSeconds;
     while (int64_t n = it.next(x.data(), labels.data())) {
       auto jit = compile(n);
       if (!jit.ok())
@@ -192,8 +198,11 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       args.push_back(ref(labels.data(), {n}));
       args.push_back(ref(&loss, {}));
       args.push_back(ref(&count, {}));
+      auto stepStart = Clock::now();
       if (absl::Status s = (*jit)->call("train_step", args); !s.ok())
         return s;
+      if (n == batch)
+        stepSeconds.push_back(since(stepStart));
       if (!std::isfinite(loss)) {
         // Only point at a checkpoint that exists: none is written before
         // the first epoch ends.
@@ -261,16 +270,24 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
     }
     if (!stop || stepInEpoch == stepsPerEpoch)
       params.epoch = epoch + 1;
+    double stepMin = 0, stepMedian = 0;
+    if (!stepSeconds.empty()) {
+      std::sort(stepSeconds.begin(), stepSeconds.end());
+      stepMin = stepSeconds.front();
+      stepMedian = stepSeconds[stepSeconds.size() / 2];
+    }
     if (metrics.is_open()) {
       metrics << absl::StrFormat(
           "{\"epoch\": %d, \"steps\": %d, \"train_loss\": %.6f, "
           "\"train_accuracy\": %.6f, \"validation_loss\": %.6f, "
           "\"validation_accuracy\": %.6f, \"test_loss\": %.6f, "
           "\"test_accuracy\": %.6f, \"images_per_second\": %.2f, "
-          "\"seconds\": %.3f, \"threads\": %d}\n",
+          "\"seconds\": %.3f, \"step_ms_min\": %.3f, "
+          "\"step_ms_median\": %.3f, \"threads\": %d}\n",
           epoch + 1, stepInEpoch, lossSum / std::max<int64_t>(seen, 1),
           double(correct) / std::max<int64_t>(seen, 1), val.loss, val.accuracy,
-          test.loss, test.accuracy, ips, seconds, options.threads);
+          test.loss, test.accuracy, ips, seconds, 1e3 * stepMin,
+          1e3 * stepMedian, options.threads);
       metrics.flush();
     }
     if (!options.checkpointPath.empty()) {

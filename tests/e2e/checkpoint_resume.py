@@ -33,7 +33,7 @@ STEPS = 14  # ceil(270 / 20): the last batch has 10 images
 LAYERS = c.CNN_LAYERS.replace(
     'layer { name: "out"',
     'layer { name: "drop"  dropout { rate: 0.3 } }\nlayer { name: "out"')
-TIME_FIELDS = ("images_per_second", "seconds")
+TIME_FIELDS = ("images_per_second", "seconds", "step_ms_min", "step_ms_median")
 STEP_FIELD, EPOCH_FIELD = 5, 6  # in runtime/checkpoint.proto
 
 
