@@ -49,3 +49,29 @@ func.func @narrow_conv(%x: tensor<32x13x13x64xf32>, %w: tensor<11x11x64x64xf32>,
   %0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<32x13x13x64xf32>, tensor<11x11x64x64xf32>) outs(%y : tensor<32x3x3x64xf32>) -> tensor<32x3x3x64xf32>
   return %0 : tensor<32x3x3x64xf32>
 }
+
+// -----
+
+// 500 columns have no power-of-two factor of 16: 15 whole 32-column tiles
+// and one peeled tile of the last 20 columns.
+// CHECK-LABEL: func.func @peeled_matmul
+// CHECK:       scf.for {{.*}} = %c0 to %c480 step %c32
+// CHECK:       vector.fma {{.*}} : vector<32xf32>
+// CHECK:       vector.transfer_read {{.*}} vector<16x20xf32>
+// CHECK:       vector.fma {{.*}} : vector<20xf32>
+func.func @peeled_matmul(%a: tensor<64x800xf32>, %b: tensor<800x500xf32>, %c: tensor<64x500xf32>) -> tensor<64x500xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<64x800xf32>, tensor<800x500xf32>) outs(%c : tensor<64x500xf32>) -> tensor<64x500xf32>
+  return %0 : tensor<64x500xf32>
+}
+
+// -----
+
+// 50 filters: whole 16-filter tiles and a peeled tile of the last 2.
+// CHECK-LABEL: func.func @peeled_conv
+// CHECK:       scf.for {{.*}} = %c0 to %c48 step %c16
+// CHECK:       vector.fma {{.*}} : vector<16xf32>
+// CHECK:       vector.fma {{.*}} : vector<2xf32>
+func.func @peeled_conv(%x: tensor<4x12x12x20xf32>, %w: tensor<5x5x20x50xf32>, %y: tensor<4x8x8x50xf32>) -> tensor<4x8x8x50xf32> {
+  %0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<4x12x12x20xf32>, tensor<5x5x20x50xf32>) outs(%y : tensor<4x8x8x50xf32>) -> tensor<4x8x8x50xf32>
+  return %0 : tensor<4x8x8x50xf32>
+}
