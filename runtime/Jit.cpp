@@ -12,9 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
 #include "llvm/Object/ELFObjectFile.h"
@@ -111,8 +115,8 @@ std::string JitModule::hostDescription() {
   return s;
 }
 
-absl::StatusOr<std::unique_ptr<JitModule>>
-JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
+namespace {
+void initializeNativeTarget() {
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
@@ -126,13 +130,28 @@ JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
     return true;
   }();
   (void)initialized;
+}
+
+/// A target machine for the host CPU and its features.
+absl::StatusOr<std::unique_ptr<llvm::TargetMachine>>
+hostTargetMachine(int optLevel) {
+  initializeNativeTarget();
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
     return absl::InternalError(errorString(builder.takeError()));
-  builder->setCodeGenOptLevel(codeGenLevel(options.optLevel));
+  builder->setCodeGenOptLevel(codeGenLevel(optLevel));
   auto tm = builder->createTargetMachine();
   if (!tm)
     return absl::InternalError(errorString(tm.takeError()));
+  return std::move(*tm);
+}
+} // namespace
+
+absl::StatusOr<std::unique_ptr<JitModule>>
+JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
+  auto tm = hostTargetMachine(options.optLevel);
+  if (!tm.ok())
+    return tm.status();
 
   auto transformer =
       mlir::makeOptimizingTransformer(options.optLevel,
@@ -201,6 +220,41 @@ absl::Status JitModule::call(const std::string &function,
           engine->invokePacked(absl::StrCat("_mlir_ciface_", function), packed))
     return absl::InternalError(errorString(std::move(err)));
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> emitNative(mlir::ModuleOp module, NativeKind kind,
+                                       int optLevel) {
+  auto tm = hostTargetMachine(optLevel);
+  if (!tm.ok())
+    return tm.status();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return absl::InternalError("translation to LLVM IR failed");
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  llvmModule->setTargetTriple((*tm)->getTargetTriple().getTriple());
+  // The JIT's own pipeline: ExecutionEngine applies this transformer.
+  auto optimize =
+      mlir::makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, tm->get());
+  if (llvm::Error err = optimize(llvmModule.get()))
+    return absl::InternalError(errorString(std::move(err)));
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (kind == NativeKind::LLVMIR) {
+    llvmModule->print(os, nullptr);
+    return out;
+  }
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream bos(buffer);
+  llvm::legacy::PassManager codegen;
+  if ((*tm)->addPassesToEmitFile(codegen, bos, nullptr,
+                                 kind == NativeKind::Assembly
+                                     ? llvm::CodeGenFileType::AssemblyFile
+                                     : llvm::CodeGenFileType::ObjectFile))
+    return absl::InternalError("the host target cannot emit this file type");
+  codegen.run(*llvmModule);
+  return std::string(buffer.str());
 }
 
 } // namespace gradc

@@ -58,6 +58,15 @@ private:
   double seconds = 0;
 };
 
+/// What `emitNative` writes.
+enum class NativeKind { LLVMIR, Assembly, Object };
+
+/// Translates an LLVM-dialect module to LLVM IR, optimizes it at
+/// `optLevel` for the host CPU exactly as the JIT does, and returns it as
+/// textual LLVM IR, assembly or an ELF object file.
+absl::StatusOr<std::string> emitNative(mlir::ModuleOp module, NativeKind kind,
+                                       int optLevel);
+
 } // namespace gradc
 
 #endif // GRADC_RUNTIME_JIT_H

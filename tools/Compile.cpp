@@ -5,11 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Jit.h"
 #include "tools/Commands.h"
 #include "tools/Session.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 using namespace llvm;
@@ -39,14 +41,29 @@ cl::opt<int> threads("threads",
                      cl::desc("Threads the code is compiled for (default 1; "
                               "more adds OpenMP parallel loops)"),
                      cl::init(1), cl::sub(compileCommand()));
+cl::opt<int> optLevel("opt-level",
+                      cl::desc("LLVM optimization level for llvm-ir, asm and "
+                               "obj (0-3, default 2 as in the JIT)"),
+                      cl::init(2), cl::sub(compileCommand()));
 PipelineFlags flags(compileCommand());
 } // namespace
 
 int runCompile() {
-  auto stage = parseStage(emit);
+  std::optional<NativeKind> native =
+      llvm::StringSwitch<std::optional<NativeKind>>(emit.getValue())
+          .Case("llvm-ir", NativeKind::LLVMIR)
+          .Case("asm", NativeKind::Assembly)
+          .Case("obj", NativeKind::Object)
+          .Default(std::nullopt);
+  auto stage = native ? std::optional<Stage>(Stage::LLVM) : parseStage(emit);
   if (!stage) {
     errs() << "gradc compile: error: unknown --emit=" << emit
-           << " (expected nn, fused, train, linalg, llvm)\n";
+           << " (expected nn, fused, train, linalg, llvm, llvm-ir, asm, obj)\n";
+    return 1;
+  }
+  if (optLevel < 0 || optLevel > 3) {
+    errs() << "gradc compile: error: --opt-level must be in [0, 3], got "
+           << optLevel << "\n";
     return 1;
   }
   if (batchSize < 0 || batchSize > kMaxBatch) {
@@ -65,13 +82,26 @@ int runCompile() {
     return 1;
   if (failed(session.runPipeline(**module, *stage, &flags, threads)))
     return 1;
+  std::string code;
+  if (native) {
+    auto emitted = emitNative(**module, *native, optLevel);
+    if (!emitted.ok()) {
+      errs() << "gradc compile: error: "
+             << std::string(emitted.status().message()) << "\n";
+      return 1;
+    }
+    code = std::move(*emitted);
+  }
   std::string err;
   auto out = openOutputFile(output, &err);
   if (!out) {
     errs() << output << ": error: " << err << "\n";
     return 1;
   }
-  (*module)->print(out->os(), OpPrintingFlags().enableDebugInfo(false));
+  if (native)
+    out->os() << code;
+  else
+    (*module)->print(out->os(), OpPrintingFlags().enableDebugInfo(false));
   out->keep();
   return 0;
 }
