@@ -10,8 +10,8 @@
 
 #include "runtime/Trainer.h"
 
-#include "absl/strings/str_format.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -28,13 +28,12 @@ cl::SubCommand &trainCommand() {
   return sub;
 }
 cl::SubCommand &evalCommand() {
-  static cl::SubCommand sub("eval",
-                            "Evaluate trained weights on the test set");
+  static cl::SubCommand sub("eval", "Evaluate trained weights on the test set");
   return sub;
 }
 cl::SubCommand &predictCommand() {
-  static cl::SubCommand sub("predict",
-                            "Class probabilities for the images of an IDX file");
+  static cl::SubCommand sub(
+      "predict", "Class probabilities for the images of an IDX file");
   return sub;
 }
 
@@ -52,21 +51,20 @@ cl::opt<int64_t> batchSize("batch-size",
                            cl::desc("Batch size (default: the model's)"),
                            cl::init(0), cl::sub(trainCommand()),
                            cl::sub(evalCommand()), cl::sub(predictCommand()));
-cl::opt<int64_t> threads("threads",
-                         cl::desc("Threads (default: all cores)"), cl::init(0),
-                         cl::sub(trainCommand()), cl::sub(evalCommand()),
-                         cl::sub(predictCommand()));
+cl::opt<int64_t> threads("threads", cl::desc("Threads (default: all cores)"),
+                         cl::init(0), cl::sub(trainCommand()),
+                         cl::sub(evalCommand()), cl::sub(predictCommand()));
 cl::opt<int64_t> seed("seed", cl::desc("Seed (default: the model's)"),
                       cl::init(-1), cl::sub(trainCommand()));
-cl::opt<std::string> checkpoint("checkpoint",
-                                cl::desc("Write a checkpoint after every epoch"),
-                                cl::value_desc("FILE"), cl::sub(trainCommand()));
+cl::opt<std::string>
+    checkpoint("checkpoint", cl::desc("Write a checkpoint after every epoch"),
+               cl::value_desc("FILE"), cl::sub(trainCommand()));
 cl::opt<std::string> resume("resume",
                             cl::desc("Resume training from a checkpoint"),
                             cl::value_desc("FILE"), cl::sub(trainCommand()));
-cl::opt<std::string> initFrom("init-from",
-                              cl::desc("Start from a checkpoint's weights only"),
-                              cl::value_desc("FILE"), cl::sub(trainCommand()));
+cl::opt<std::string>
+    initFrom("init-from", cl::desc("Start from a checkpoint's weights only"),
+             cl::value_desc("FILE"), cl::sub(trainCommand()));
 cl::opt<std::string> metricsJson("metrics-json",
                                  cl::desc("Append one JSON object per epoch"),
                                  cl::value_desc("FILE"),
@@ -87,9 +85,9 @@ cl::opt<bool> timing("timing", cl::desc("Report compile times"),
 cl::opt<std::string> weights("weights", cl::desc("Checkpoint with the weights"),
                              cl::value_desc("FILE"), cl::sub(evalCommand()),
                              cl::sub(predictCommand()));
-cl::opt<std::string> inputFile("input",
-                               cl::desc("IDX image file (raw or .gz)"),
-                               cl::value_desc("FILE"), cl::sub(predictCommand()));
+cl::opt<std::string> inputFile("input", cl::desc("IDX image file (raw or .gz)"),
+                               cl::value_desc("FILE"),
+                               cl::sub(predictCommand()));
 
 /// Compiles the loaded model once per batch size, on demand.
 class Compiler {
@@ -107,9 +105,9 @@ public:
       return absl::InvalidArgumentError("error: import failed");
     if (failed(session.runPipeline(**module, Stage::LLVM, nullptr, threads)))
       return absl::InternalError("error: compilation failed");
-    double mlirSeconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+    double mlirSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     JitOptions options;
     options.optLevel = optLevel;
     auto jit = JitModule::create(**module, options);
@@ -176,6 +174,18 @@ std::vector<std::string> classNamesFor(const std::string &dir,
   return {};
 }
 
+/// Evaluates `test`, prints its loss, accuracy and confusion matrix;
+/// returns the exit status.
+int reportTest(Trainer &trainer, const Dataset &test) {
+  auto r = trainer.evaluate(test, /*confusion=*/true);
+  if (!r.ok())
+    return fail(r.status());
+  std::cout << absl::StrFormat("Test: loss %.4f, accuracy %.2f%% (%d images)\n",
+                               r->loss, 100 * r->accuracy, r->examples);
+  trainer.printConfusion(*r);
+  return 0;
+}
+
 } // namespace
 
 int runTrain() {
@@ -235,7 +245,8 @@ int runTrain() {
   std::cout << absl::StrFormat(
       "gradc: training %s: %d parameters, %d train / %d validation / %d test "
       "examples, batch %d, %d epochs, seed %d\n",
-      model.name, [&] {
+      model.name,
+      [&] {
         int64_t n = 0;
         for (auto &b : params.params)
           n += b.data.size();
@@ -255,20 +266,12 @@ int runTrain() {
   for (int64_t size : sizes)
     if (auto jit = compiler.get(size); !jit.ok())
       return fail(jit.status());
-  Trainer trainer(model, params,
-                  [&](int64_t b) { return compiler.get(b); }, options,
-                  std::cout);
+  Trainer trainer(
+      model, params, [&](int64_t b) { return compiler.get(b); }, options,
+      std::cout);
   if (absl::Status s = trainer.train(*data); !s.ok())
     return fail(s);
-  if (data->test.size()) {
-    auto r = trainer.evaluate(data->test, /*confusion=*/true);
-    if (!r.ok())
-      return fail(r.status());
-    std::cout << absl::StrFormat("Test: loss %.4f, accuracy %.2f%% (%d images)\n",
-                                 r->loss, 100 * r->accuracy, r->examples);
-    trainer.printConfusion(*r);
-  }
-  return 0;
+  return data->test.size() ? reportTest(trainer, data->test) : 0;
 }
 
 int runEval() {
@@ -296,15 +299,10 @@ int runEval() {
   TrainOptions options;
   options.batchSize = model.batchSize;
   options.classNames = classNamesFor(dir, model);
-  Trainer trainer(model, params, [&](int64_t b) { return compiler.get(b); },
-                  options, std::cout);
-  auto r = trainer.evaluate(*test, /*confusion=*/true);
-  if (!r.ok())
-    return fail(r.status());
-  std::cout << absl::StrFormat("Test: loss %.4f, accuracy %.2f%% (%d images)\n",
-                               r->loss, 100 * r->accuracy, r->examples);
-  trainer.printConfusion(*r);
-  return 0;
+  Trainer trainer(
+      model, params, [&](int64_t b) { return compiler.get(b); }, options,
+      std::cout);
+  return reportTest(trainer, *test);
 }
 
 int runPredict() {
@@ -328,8 +326,8 @@ int runPredict() {
   if (per != features) {
     std::cerr << absl::StrFormat(
         "%s: error: images are %dx%dx%d, the model input needs %d values\n",
-        std::string(inputFile), images->height, images->width,
-        images->channels, features);
+        std::string(inputFile), images->height, images->width, images->channels,
+        features);
     return 1;
   }
   ParameterStore params = ParameterStore::initialize(model, 0);
