@@ -29,6 +29,7 @@
 #include <limits>
 #include <random>
 #include <sstream>
+#include <unistd.h>
 
 using namespace gradc;
 
@@ -95,7 +96,9 @@ public:
   /// Writes `bytes` to a .pb file and loads it.
   std::vector<std::string> runBinary(const std::string &bytes,
                                      const std::string &origin) {
-    std::string path = testing::TempDir() + "/gradc_mutant.pb";
+    // One file per process: ctest runs the binary-mutant tests in parallel.
+    std::string path =
+        absl::StrCat(testing::TempDir(), "/gradc_mutant.", getpid(), ".pb");
     {
       std::ofstream out(path, std::ios::binary | std::ios::trunc);
       out.write(bytes.data(), bytes.size());
