@@ -287,10 +287,11 @@ Value lowerConvGradFilter(Emitter &e, nn::Conv2DGradFilterOp op, Value x,
   int64_t wu = usedExtent(ys[2], ws[1], s[1], d[1]);
   if (hu != xs[1] || wu != xs[2])
     xp = e.slice(xp, {0, 0, 0, 0}, {xs[0], hu, wu, xs[3]}, {1, 1, 1, 1});
-  // dW[kh,kw,c,f] = sum_{n,oh,ow} xp[n, oh*s + kh*d, ow*s + kw*d, c]
-  // dy[n,oh,ow,f] is a convolution of xT[c, h, w, n] with dyT[oh, ow, n, f]
-  // whose stride is the forward dilation and whose dilation is the forward
-  // stride.
+  // The filter gradient
+  //   dW[kh,kw,c,f] = sum_{n,oh,ow} xp[n, oh*s + kh*d, ow*s + kw*d, c]
+  //                                 * dy[n,oh,ow,f]
+  // is a convolution of xT[c, h, w, n] with dyT[oh, ow, n, f] whose stride
+  // is the forward dilation and whose dilation is the forward stride.
   Value xt = e.transpose(xp, {3, 1, 2, 0});
   Value dyt = e.transpose(dy, {1, 2, 0, 3});
   Type t = e.elem(dy);
@@ -316,8 +317,8 @@ Value lowerConvGradInput(Emitter &e, nn::Conv2DGradInputOp op, Value dy,
   }
   int64_t ph = (ws[0] - 1) * d[0], pw = (ws[1] - 1) * d[1];
   Value dp = e.pad(dd, {0, ph, pw, 0}, {0, ph, pw, 0}, 0.0);
-  // Flipped filter with in/out swapped: wf[kh,kw,f,c] = w[KH-1-kh, KW-1-kw, c,
-  // f].
+  // Flipped filter with in/out swapped:
+  //   wf[kh,kw,f,c] = w[KH-1-kh, KW-1-kw, c, f].
   MLIRContext *ctx = e.ctx;
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
              d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);

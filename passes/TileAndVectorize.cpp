@@ -122,21 +122,21 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
     // (n, oh, ow, f, kh, kw, c): a row of outputs times a block of filters,
     // accumulated over a block of input channels.
     int64_t ow = divisorAtMost(local[2], 16);
-    int64_t f = vectorWidth(local[3], 16);
-    // Narrow outputs (the filter gradient's convolution has the kernel
-    // width as its output width) get more filters per tile, so that at
-    // least 8 accumulators hide the FMA latency; at most 16 stay live.
-    if (f == 16 && ow < 8)
+    int64_t f = std::min<int64_t>(local[3], 16);
+    if (local[3] % 16 != 0 && local[3] > 16) {
+      // Filter counts without a factor of 16 (LeNet's 20 and 50): whole
+      // 16- or 32-lane tiles and one peeled partial tile.
+      f = ow < 8 && local[3] >= 32 ? 32 : 16;
+      p.peel.push_back(3);
+    } else if (f == 16 && ow < 8) {
+      // Narrow outputs (the filter gradient's convolution has the kernel
+      // width as its output width) get more filters per tile, so that at
+      // least 8 accumulators hide the FMA latency; at most 16 stay live.
       for (int64_t wide = 16 * (16 / ow); wide > 16; wide -= 16)
         if (local[3] % wide == 0) {
           f = wide;
           break;
         }
-    // Filter counts without a factor of 16 (LeNet's 20 and 50): whole
-    // 16- or 32-lane tiles and one peeled partial tile.
-    if (local[3] % 16 != 0 && local[3] > 16) {
-      f = ow < 8 && local[3] >= 32 ? 32 : 16;
-      p.peel.push_back(3);
     }
     p.tiles = {1, 1, ow, f, 1, 1, vectorWidth(local[6], 8)};
     p.decompose = true;
