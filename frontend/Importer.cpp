@@ -46,7 +46,7 @@ private:
   const ResolvedModel &m;
   int64_t batch;
   OpBuilder b;
-  SmallVector<Value> params;
+  SmallVector<Value> params, buffers;
 };
 
 Value ModuleBuilder::activation(Location loc, Value x, const ResolvedLayer &l) {
@@ -79,7 +79,7 @@ Value ModuleBuilder::emitLayer(const ResolvedLayer &l, ArrayRef<Value> inputs) {
         loc, outType, inputs[0], params[l.kernel], bias,
         b.getDenseI64ArrayAttr(w.strides), b.getDenseI64ArrayAttr(w.pads),
         b.getDenseI64ArrayAttr(w.dilations), b.getStringAttr("none"),
-        b.getF64FloatAttr(0.0));
+        b.getF64FloatAttr(0.0), b.getI64IntegerAttr(l.groups));
     return activation(loc, y, l);
   }
   case LayerKind::MaxPool:
@@ -111,6 +111,27 @@ Value ModuleBuilder::emitLayer(const ResolvedLayer &l, ArrayRef<Value> inputs) {
                                    b.getF64FloatAttr(l.rate),
                                    b.getI64IntegerAttr(seed));
   }
+  case LayerKind::BatchNorm: {
+    // Without scale (center), gamma (beta) is the constant 1 (0).
+    auto channels = RankedTensorType::get({l.shape.back()}, b.getF32Type());
+    Value gamma = l.kernel >= 0 ? params[l.kernel]
+                                : b.create<nn::ConstantOp>(
+                                      loc, channels, b.getF64FloatAttr(1.0));
+    Value beta = l.bias >= 0 ? params[l.bias]
+                             : b.create<nn::ConstantOp>(
+                                   loc, channels, b.getF64FloatAttr(0.0));
+    return b.create<nn::BatchNormOp>(
+        loc, outType, inputs[0], gamma, beta, buffers[l.movingMean],
+        buffers[l.movingVariance], b.getF64FloatAttr(l.epsilon),
+        b.getF64FloatAttr(l.momentum));
+  }
+  case LayerKind::GlobalAvgPool:
+    return b.create<nn::GlobalAvgPool2DOp>(loc, outType, inputs[0]);
+  case LayerKind::GlobalMaxPool:
+    return b.create<nn::GlobalMaxPool2DOp>(loc, outType, inputs[0]);
+  case LayerKind::Concat:
+    return b.create<nn::ConcatOp>(loc, outType, inputs,
+                                  b.getI64IntegerAttr(l.shape.size()));
   case LayerKind::Add: {
     Value sum = inputs[0];
     for (Value v : inputs.drop_front())
@@ -150,24 +171,33 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
                                           b.getF64FloatAttr(m.huberDelta))}));
   (*module)->setAttr("nn.optimizer", b.getDictionaryAttr(opt));
 
-  // @predict(params..., x), as @train_step and @eval_step take them.
+  // @predict(params..., buffers..., x), as @train_step and @eval_step take
+  // them.
   SmallVector<Type> argTypes;
   for (const ParamSpec &p : m.params)
+    argTypes.push_back(RankedTensorType::get(p.shape, b.getF32Type()));
+  for (const ParamSpec &p : m.buffers)
     argTypes.push_back(RankedTensorType::get(p.shape, b.getF32Type()));
   argTypes.push_back(tensor(m.inputShape));
   Type resultType = tensor(m.outputShape());
   b.setInsertionPointToEnd(module->getBody());
   auto fn = b.create<func::FuncOp>(modelLoc, "predict",
                                    b.getFunctionType(argTypes, {resultType}));
-  size_t numParams = m.params.size();
+  size_t numParams = m.params.size(), numBuffers = m.buffers.size();
   for (size_t i = 0; i < numParams; ++i)
     fn.setArgAttr(i, "nn.param", b.getStringAttr(m.params[i].name));
-  fn.setArgAttr(numParams, "nn.input", b.getStringAttr(m.inputName));
+  for (size_t i = 0; i < numBuffers; ++i)
+    fn.setArgAttr(numParams + i, "nn.buffer",
+                  b.getStringAttr(m.buffers[i].name));
+  fn.setArgAttr(numParams + numBuffers, "nn.input",
+                b.getStringAttr(m.inputName));
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
-  Value input = entry->getArgument(numParams);
+  Value input = entry->getArgument(numParams + numBuffers);
   for (size_t i = 0; i < numParams; ++i)
     params.push_back(entry->getArgument(i));
+  for (size_t i = 0; i < numBuffers; ++i)
+    buffers.push_back(entry->getArgument(numParams + i));
 
   SmallVector<Value> values;
   for (const ResolvedLayer &l : m.layers) {

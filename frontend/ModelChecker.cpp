@@ -81,6 +81,8 @@ private:
   int addParam(const std::string &layer, const char *what,
                std::vector<int64_t> shape, const Initializer &init,
                int64_t fanIn, int64_t fanOut, float constant = 0.0f);
+  int addBuffer(const std::string &layer, const char *what,
+                std::vector<int64_t> shape, float initial);
   bool checkActivation(int i, Activation act, float alpha);
   /// Rejects a parameter or output of more than kMaxElements.
   bool checkElements(int i, const std::string &what,
@@ -107,6 +109,16 @@ int Checker::addParam(const std::string &layer, const char *what,
   p.constant = constant;
   r.params.push_back(std::move(p));
   return r.params.size() - 1;
+}
+
+int Checker::addBuffer(const std::string &layer, const char *what,
+                       std::vector<int64_t> shape, float initial) {
+  ParamSpec b;
+  b.name = absl::StrCat(layer, ".", what);
+  b.shape = std::move(shape);
+  b.constant = initial;
+  r.buffers.push_back(std::move(b));
+  return r.buffers.size() - 1;
 }
 
 void Checker::checkInput() {
@@ -361,16 +373,27 @@ bool Checker::resolveLayer(int i,
     out.shape[2] = c.filters();
     out.activation = c.activation();
     out.alpha = fromFloat(c.alpha());
+    int64_t groups = c.groups() == 0 ? 1 : c.groups();
+    if (groups < 1 || in[2] % groups != 0 || c.filters() % groups != 0) {
+      layerError(i, absl::StrCat("groups ", c.groups(),
+                                 " must be positive and divide both the input "
+                                 "channels ",
+                                 in[2], " and the filters ", c.filters()));
+      return false;
+    }
+    out.groups = groups;
     std::vector<int64_t> kernel = {out.window.size[0], out.window.size[1],
-                                   in[2], c.filters()};
+                                   in[2] / groups, c.filters()};
     if (!checkElements(i, "kernel", kernel))
       return false;
+    // Fans per group, as Keras and PyTorch count them.
     int64_t rf = out.window.size[0] * out.window.size[1];
+    int64_t fanIn = rf * in[2] / groups, fanOut = rf * c.filters() / groups;
     out.kernel = addParam(l.name(), "kernel", std::move(kernel),
-                          c.kernel_initializer(), rf * in[2], rf * c.filters());
+                          c.kernel_initializer(), fanIn, fanOut);
     if (!c.has_use_bias() || c.use_bias())
       out.bias = addParam(l.name(), "bias", {c.filters()}, c.bias_initializer(),
-                          rf * in[2], rf * c.filters());
+                          fanIn, fanOut);
     break;
   }
   case Layer::kMaxPool2D:
@@ -464,6 +487,79 @@ bool Checker::resolveLayer(int i,
         return false;
       }
     out.shape = in;
+    break;
+  }
+  case Layer::kBatchNorm: {
+    const BatchNorm &bn = l.batch_norm();
+    out.kind = LayerKind::BatchNorm;
+    if (!needOneInput())
+      return false;
+    out.momentum = bn.has_momentum() ? fromFloat(bn.momentum()) : 0.99;
+    out.epsilon = bn.has_epsilon() ? fromFloat(bn.epsilon()) : 1e-3;
+    if (!(out.momentum >= 0 && out.momentum < 1)) {
+      layerError(i, absl::StrCat("batch_norm momentum must be in [0, 1), got ",
+                                 out.momentum));
+      return false;
+    }
+    if (!(out.epsilon > 0 && std::isfinite(out.epsilon))) {
+      layerError(i, absl::StrCat("batch_norm epsilon must be positive, got ",
+                                 out.epsilon));
+      return false;
+    }
+    int64_t c = in.back();
+    if (!bn.has_scale() || bn.scale()) {
+      Initializer init = bn.gamma_initializer();
+      if (init.kind_case() == Initializer::KIND_NOT_SET)
+        init.mutable_ones();
+      out.kernel = addParam(l.name(), "gamma", {c}, init, 1, 1);
+    }
+    if (!bn.has_center() || bn.center())
+      out.bias = addParam(l.name(), "beta", {c}, bn.beta_initializer(), 1, 1);
+    out.movingMean = addBuffer(l.name(), "moving_mean", {c}, 0.0f);
+    out.movingVariance = addBuffer(l.name(), "moving_variance", {c}, 1.0f);
+    out.shape = in;
+    break;
+  }
+  case Layer::kGlobalAvgPool2D:
+  case Layer::kGlobalMaxPool2D: {
+    out.kind = l.kind_case() == Layer::kGlobalAvgPool2D
+                   ? LayerKind::GlobalAvgPool
+                   : LayerKind::GlobalMaxPool;
+    if (!needOneInput())
+      return false;
+    if (in.size() != 3) {
+      layerError(i, absl::StrCat("global pooling expects an [H, W, C] input, "
+                                 "got ",
+                                 shapeStr(in)));
+      return false;
+    }
+    out.shape = {in[2]};
+    break;
+  }
+  case Layer::kConcat: {
+    out.kind = LayerKind::Concat;
+    if (inShapes.size() < 2) {
+      layerError(i, absl::StrCat("concat expects at least 2 inputs, got ",
+                                 inShapes.size()));
+      return false;
+    }
+    out.shape = in;
+    for (size_t k = 1; k < inShapes.size(); ++k) {
+      const std::vector<int64_t> &s = inShapes[k];
+      if (s.size() != in.size() ||
+          !std::equal(in.begin(), in.end() - 1, s.begin())) {
+        layerError(i, absl::StrCat("concat expects inputs that agree except "
+                                   "in channels, got ",
+                                   shapeStr(in), " and ", shapeStr(s)));
+        return false;
+      }
+      out.shape.back() += s.back();
+    }
+    if (out.shape.back() > kMaxDim) {
+      layerError(i, absl::StrCat("concat gives ", out.shape.back(),
+                                 " channels, more than ", kMaxDim));
+      return false;
+    }
     break;
   }
   case Layer::KIND_NOT_SET:

@@ -27,7 +27,8 @@ struct ParamSpec {
 };
 
 enum class LayerKind { Conv2D, MaxPool, AvgPool, Flatten, Dense, Activation,
-                       Dropout, Add };
+                       Dropout, Add, BatchNorm, GlobalAvgPool, GlobalMaxPool,
+                       Concat };
 
 struct ResolvedLayer {
   const Layer *layer = nullptr;
@@ -41,7 +42,13 @@ struct ResolvedLayer {
   Activation activation = LINEAR;
   double alpha = 0.0;           // leaky ReLU slope
   double rate = 0.0;            // dropout
-  int kernel = -1, bias = -1, preluAlpha = -1; // indices into `params`
+  int64_t groups = 1;           // conv
+  double epsilon = 1e-3, momentum = 0.99; // batch norm
+  /// Indices into `params` (batch norm: kernel is gamma, bias is beta; -1
+  /// when not learned).
+  int kernel = -1, bias = -1, preluAlpha = -1;
+  /// Indices into `buffers` (batch norm's running statistics).
+  int movingMean = -1, movingVariance = -1;
 };
 
 struct OptimizerSpec {
@@ -58,6 +65,9 @@ struct ResolvedModel {
   std::vector<int64_t> inputShape;
   std::vector<ResolvedLayer> layers; // topological order; the last is the output
   std::vector<ParamSpec> params;
+  /// Non-trainable state updated by training (running statistics), each
+  /// starting at its `constant`.
+  std::vector<ParamSpec> buffers;
   std::string lossKind; // an nn loss op name, e.g. "cross_entropy"
   double huberDelta = 1.0;
   OptimizerSpec optimizer;

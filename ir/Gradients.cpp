@@ -24,10 +24,10 @@ LogicalResult Conv2DOp::buildGradients(OpBuilder &b,
                                     getAlphaAttr());
   operandGrads.push_back(b.create<Conv2DGradInputOp>(
       loc, getInput().getType(), dy, getFilter(), getStridesAttr(),
-      getPadsAttr(), getDilationsAttr()));
+      getPadsAttr(), getDilationsAttr(), getGroupsAttr()));
   operandGrads.push_back(b.create<Conv2DGradFilterOp>(
       loc, getFilter().getType(), getInput(), dy, getStridesAttr(),
-      getPadsAttr(), getDilationsAttr()));
+      getPadsAttr(), getDilationsAttr(), getGroupsAttr()));
   if (getBias())
     operandGrads.push_back(
         b.create<BiasGradOp>(loc, getBias().getType(), dy));

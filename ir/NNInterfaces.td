@@ -28,4 +28,28 @@ def DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
   ];
 }
 
+def TrainingFormOpInterface : OpInterface<"TrainingFormOpInterface"> {
+  let description = [{
+    An op whose training-time form differs from its inference form
+    (dropout's random mask, batch normalization's batch statistics).
+    @predict and @eval_step keep the inference form; the train-step builder
+    asks each such op for its training form. An op that keeps state across
+    steps (running statistics) reads it from buffer operands and reports the
+    updated values, which @train_step returns so that they are written back
+    in place.
+  }];
+  let cppNamespace = "::gradc::nn";
+  let methods = [
+    InterfaceMethod<
+      [{Builds the training form at the builder's insertion point and returns
+        the values that replace the op's results. `step` is the 0-D i64
+        optimizer step. For each buffer operand the training form updates,
+        appends (that operand, its updated value) to `bufferUpdates`.}],
+      "::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>",
+      "buildTrainingForm",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::Value":$step,
+           "::llvm::SmallVectorImpl<std::pair<::mlir::Value, ::mlir::Value>> &":$bufferUpdates)>,
+  ];
+}
+
 #endif // GRADC_NN_INTERFACES

@@ -7,6 +7,7 @@
 
 #include "ir/NNDialect.h"
 #include "ir/ShapeRules.h"
+#include "ir/VerifierUtils.h"
 
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/StringExtras.h"
@@ -18,7 +19,7 @@ using namespace gradc::nn;
 #define GET_OP_CLASSES
 #include "ir/NNOps.cpp.inc"
 
-namespace {
+namespace gradc::nn {
 
 std::string shapeStr(ArrayRef<int64_t> shape) {
   if (shape.empty())
@@ -86,6 +87,10 @@ LogicalResult expectSameElementType(Operation *op) {
   return success();
 }
 
+} // namespace gradc::nn
+
+namespace {
+
 FailureOr<Window2D> windowFrom(Operation *op, ArrayRef<int64_t> size,
                                ArrayRef<int64_t> strides,
                                ArrayRef<int64_t> pads,
@@ -135,16 +140,27 @@ LogicalResult windowOutput(Operation *op, ArrayRef<int64_t> inHW,
 /// output [N,OH,OW,F] (the same for the forward op and both gradients).
 LogicalResult verifyConv(Operation *op, Value input, Value filter,
                          Value output, ArrayRef<int64_t> strides,
-                         ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations) {
+                         ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations,
+                         int64_t groups) {
   if (failed(expectRank(op, input, 4, "input (NHWC)")) ||
       failed(expectRank(op, filter, 4, "filter (HWIO)")) ||
       failed(expectRank(op, output, 4, "output (NHWC)")) ||
       failed(expectSameElementType(op)))
     return failure();
   auto in = shapeOf(input), f = shapeOf(filter);
-  if (!sameDim(f[2], in[3]))
+  if (groups < 1)
+    return op->emitOpError() << "expects groups >= 1, got " << groups;
+  if (!ShapedType::isDynamic(f[3]) && f[3] % groups != 0)
+    return op->emitOpError() << "expects filters " << f[3]
+                             << " to be a multiple of groups " << groups;
+  if (groups == 1 && !sameDim(f[2], in[3]))
     return op->emitOpError() << "expects filter input channels " << f[2]
                              << " to equal input channels " << in[3];
+  if (groups > 1 && !ShapedType::isDynamic(f[2]) &&
+      !sameDim(f[2] * groups, in[3]))
+    return op->emitOpError()
+           << "expects filter input channels " << f[2] << " x groups "
+           << groups << " to equal input channels " << in[3];
   FailureOr<Window2D> w =
       windowFrom(op, f.take_front(2), strides, pads, dilations);
   if (failed(w))
@@ -203,7 +219,7 @@ LogicalResult verifyLossShapes(Operation *op, Value predictions, Value labels,
 
 LogicalResult Conv2DOp::verify() {
   if (failed(verifyConv(*this, getInput(), getFilter(), getOutput(),
-                        getStrides(), getPads(), getDilations())))
+                        getStrides(), getPads(), getDilations(), getGroups())))
     return failure();
   if (getBias() &&
       failed(expectShape(*this, getBias(), {shapeOf(getFilter())[3]}, "bias")))
@@ -278,6 +294,15 @@ LogicalResult PReluOp::verify() {
   return expectShape(*this, getOutput(), in, "output");
 }
 
+FailureOr<SmallVector<Value>> DropoutOp::buildTrainingForm(
+    OpBuilder &b, Value step,
+    SmallVectorImpl<std::pair<Value, Value>> &bufferUpdates) {
+  // The same op, driven by the step: its mask changes every step.
+  auto train = b.create<DropoutOp>(getLoc(), getType(), getInput(), step,
+                                   getRateAttr(), getSeedAttr());
+  return SmallVector<Value>{train.getOutput()};
+}
+
 LogicalResult DropoutOp::verify() {
   double rate = getRate().convertToDouble();
   if (!(rate >= 0 && rate < 1))
@@ -312,12 +337,12 @@ LogicalResult LossGradOp::verify() {
 
 LogicalResult Conv2DGradInputOp::verify() {
   return verifyConv(*this, getGradInput(), getFilter(), getGradOutput(),
-                    getStrides(), getPads(), getDilations());
+                    getStrides(), getPads(), getDilations(), getGroups());
 }
 
 LogicalResult Conv2DGradFilterOp::verify() {
   return verifyConv(*this, getInput(), getGradFilter(), getGradOutput(),
-                    getStrides(), getPads(), getDilations());
+                    getStrides(), getPads(), getDilations(), getGroups());
 }
 
 LogicalResult MaxPool2DGradOp::verify() {

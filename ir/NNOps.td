@@ -29,8 +29,12 @@ class NN_DiffOp<string mnemonic, list<Trait> traits = []>
 def NN_Conv2DOp : NN_DiffOp<"conv2d"> {
   let summary = "2-D convolution, NHWC input and HWIO filter";
   let description = [{
-    `out[n, oh, ow, f] = sum_{kh, kw, c} in[n, oh*sh + kh*dh - pt, ow*sw + kw*dw - pl, c]
+    `out[n, oh, ow, f] = sum_{kh, kw, c} in[n, oh*sh + kh*dh - pt, ow*sw + kw*dw - pl, g*Cg + c]
     * filter[kh, kw, c, f] + bias[f]`, then the optional fused activation.
+    With `groups` G the input channels C and filters F split into G groups;
+    filter `f` belongs to group `g = f / (F/G)` and sees only that group's
+    `Cg = C/G` input channels (the filter is `[KH, KW, C/G, F]`). G = C is a
+    depthwise convolution.
     `pads` is `[top, bottom, left, right]`; the output size is
     `floor((in + pad_begin + pad_end - dilation*(k-1) - 1) / stride) + 1`.
 
@@ -45,7 +49,8 @@ def NN_Conv2DOp : NN_DiffOp<"conv2d"> {
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
       DefaultValuedAttr<StrAttr, "\"none\"">:$activation,
-      DefaultValuedAttr<F64Attr, "0.0">:$alpha);
+      DefaultValuedAttr<F64Attr, "0.0">:$alpha,
+      DefaultValuedAttr<I64Attr, "1">:$groups);
   let results = (outs NN_FloatTensor:$output);
   let assemblyFormat = [{
     $input `,` $filter (`,` $bias^)? attr-dict `:` functional-type(operands, results)
@@ -154,7 +159,8 @@ def NN_PReluOp : NN_DiffOp<"prelu"> {
   let hasVerifier = 1;
 }
 
-def NN_DropoutOp : NN_DiffOp<"dropout", [AllTypesMatch<["input", "output"]>]> {
+def NN_DropoutOp : NN_DiffOp<"dropout", [AllTypesMatch<["input", "output"]>,
+    DeclareOpInterfaceMethods<TrainingFormOpInterface>]> {
   let summary = "inverted dropout, active only when given a step";
   let description = [{
     Without `step` this is the identity (inference). With `step`, each element
@@ -183,6 +189,92 @@ def NN_AddOp : NN_DiffOp<"add", [SameOperandsAndResultType]> {
   let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs);
   let results = (outs NN_FloatTensor:$output);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($output)";
+}
+
+
+class NN_GlobalPoolOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
+  let summary = "global " # what # " pooling: NHWC [N, H, W, C] to [N, C]";
+  let description = [{
+    Pools each channel over the whole H x W plane (Keras's
+    `Global}] # !if(!eq(what, "max"), "Max", "Average") # [{Pooling2D`). The
+    gradient rule reuses the windowed pooling gradient with an H x W window.
+
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %x : (tensor<8x7x7x64xf32>) -> tensor<8x64xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+def NN_GlobalAvgPool2DOp : NN_GlobalPoolOp<"global_avg_pool2d", "average">;
+def NN_GlobalMaxPool2DOp : NN_GlobalPoolOp<"global_max_pool2d", "max">;
+
+def NN_ConcatOp : NN_DiffOp<"concat"> {
+  let summary = "concatenation along one axis (channels for NHWC)";
+  let description = [{
+    Inputs agree in every dimension but `axis`; the result's `axis` size is
+    the sum of theirs. The gradient slices the result's gradient back.
+
+    ```mlir
+    %y = nn.concat %a, %b {axis = 3 : i64}
+        : (tensor<8x7x7x16xf32>, tensor<8x7x7x32xf32>) -> tensor<8x7x7x48xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<NN_FloatTensor>:$inputs, I64Attr:$axis);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_BatchNormOp : NN_Op<"batch_norm", [Pure,
+    DeclareOpInterfaceMethods<TrainingFormOpInterface>]> {
+  let summary = "batch normalization with running statistics (inference form)";
+  let description = [{
+    Normalizes each channel (the last dimension) with the running `mean` and
+    `variance` buffers: `y = (x - mean) / sqrt(variance + epsilon) * gamma +
+    beta`. This is the form of @predict and @eval_step; @train_step replaces
+    it by `nn.batch_norm_train` and updates the buffers with
+    `nn.moving_average` (`momentum` is Keras's: running = momentum * running
+    + (1 - momentum) * batch statistic).
+
+    ```mlir
+    %y = nn.batch_norm %x, %gamma, %beta, %mean, %var {epsilon = 1.0e-03 : f64, momentum = 9.9e-01 : f64}
+        : (tensor<8x7x7x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<8x7x7x16xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$gamma,
+      NN_FloatTensor:$beta, NN_FloatTensor:$mean, NN_FloatTensor:$variance,
+      F64Attr:$epsilon, F64Attr:$momentum);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $beta `,` $mean `,` $variance attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_BatchNormTrainOp : NN_DiffOp<"batch_norm_train"> {
+  let summary = "batch normalization with the batch's statistics (training form)";
+  let description = [{
+    Per channel c (the last dimension), over every other dimension:
+    `mean[c]`, the biased `variance[c]`, and `y = (x - mean) /
+    sqrt(variance + epsilon) * gamma + beta`. Returns y and the two
+    statistics (which feed the running averages).
+
+    ```mlir
+    %y, %mean, %var = nn.batch_norm_train %x, %gamma, %beta {epsilon = 1.0e-03 : f64}
+        : (tensor<8x7x7x16xf32>, tensor<16xf32>, tensor<16xf32>) -> (tensor<8x7x7x16xf32>, tensor<16xf32>, tensor<16xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$gamma,
+      NN_FloatTensor:$beta, F64Attr:$epsilon);
+  let results = (outs NN_FloatTensor:$output, NN_FloatTensor:$batch_mean,
+      NN_FloatTensor:$batch_variance);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -258,7 +350,8 @@ def NN_Conv2DGradInputOp : NN_Op<"conv2d_grad_input", [Pure]> {
   let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$filter,
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
-      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations);
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+      DefaultValuedAttr<I64Attr, "1">:$groups);
   let results = (outs NN_FloatTensor:$grad_input);
   let assemblyFormat = [{
     $grad_output `,` $filter attr-dict `:` functional-type(operands, results)
@@ -276,7 +369,8 @@ def NN_Conv2DGradFilterOp : NN_Op<"conv2d_grad_filter", [Pure]> {
   let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$grad_output,
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
-      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations);
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+      DefaultValuedAttr<I64Attr, "1">:$groups);
   let results = (outs NN_FloatTensor:$grad_filter);
   let assemblyFormat = [{
     $input `,` $grad_output attr-dict `:` functional-type(operands, results)
@@ -341,6 +435,48 @@ def NN_PReluGradOp : NN_Op<"prelu_grad", [Pure]> {
   let assemblyFormat = [{
     $grad_output `,` $input `,` $alpha attr-dict `:` functional-type(operands, results)
   }];
+  let hasVerifier = 1;
+}
+
+
+def NN_BatchNormGradOp : NN_Op<"batch_norm_grad", [Pure]> {
+  let summary = "gradients of batch_norm_train with respect to x, gamma, beta";
+  let description = [{
+    With `xhat = (x - mean) * rstd`, `rstd = 1 / sqrt(variance + epsilon)`
+    and M elements per channel: `dbeta = sum(dy)`, `dgamma = sum(dy * xhat)`,
+    `dx = gamma * rstd / M * (M * dy - dbeta - xhat * dgamma)`.
+
+    ```mlir
+    %dx, %dgamma, %dbeta = nn.batch_norm_grad %dy, %x, %gamma, %mean, %var {epsilon = 1.0e-03 : f64}
+        : (tensor<8x7x7x16xf32>, tensor<8x7x7x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>)
+        -> (tensor<8x7x7x16xf32>, tensor<16xf32>, tensor<16xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$input,
+      NN_FloatTensor:$gamma, NN_FloatTensor:$mean, NN_FloatTensor:$variance,
+      F64Attr:$epsilon);
+  let results = (outs NN_FloatTensor:$grad_input, NN_FloatTensor:$grad_gamma,
+      NN_FloatTensor:$grad_beta);
+  let assemblyFormat = [{
+    $grad_output `,` $input `,` $gamma `,` $mean `,` $variance attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_SliceOp : NN_Op<"slice", [Pure]> {
+  let summary = "a static slice: `size` elements from `offset` along `axis`";
+  let description = [{
+    The gradient of concat, one slice per input.
+
+    ```mlir
+    %a = nn.slice %y {axis = 3 : i64, offset = 16 : i64, size = 32 : i64}
+        : (tensor<8x7x7x48xf32>) -> tensor<8x7x7x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, I64Attr:$axis, I64Attr:$offset,
+      I64Attr:$size);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
@@ -474,6 +610,25 @@ def NN_AdamUpdateOp : NN_UpdateOp<"adam_update", "Adam (bias-corrected)"> {
       F64Attr:$epsilon, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
   let results = (outs NN_FloatTensor:$new_param, NN_FloatTensor:$new_m,
       NN_FloatTensor:$new_v);
+}
+
+def NN_MovingAverageOp : NN_Op<"moving_average", [Pure, AllTypesMatch<["running", "new_running"]>]> {
+  let summary = "running = momentum * running + (1 - momentum) * scale * value";
+  let description = [{
+    Updates a buffer (batch normalization's running mean or variance) in
+    place in @train_step. `scale` turns the batch's biased variance into the
+    unbiased one (M / (M - 1)), as PyTorch keeps it.
+
+    ```mlir
+    %m2 = nn.moving_average %m, %batch_mean {momentum = 9.9e-01 : f64, scale = 1.0 : f64}
+        : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$running, NN_FloatTensor:$value,
+      F64Attr:$momentum, DefaultValuedAttr<F64Attr, "1.0">:$scale);
+  let results = (outs NN_FloatTensor:$new_running);
+  let assemblyFormat = "$running `,` $value attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 #endif // GRADC_NN_OPS

@@ -1,9 +1,13 @@
 //===- BuildTrainStep.cpp - @train_step and @eval_step from @predict ------===//
 //
 // Builds the two training-time entry points from the imported forward graph:
-//   @eval_step(params..., x, labels) -> (loss, correct_count)
-//   @train_step(params..., state..., step, x, labels)
-//       -> (loss, correct_count, new params..., new state...)
+//   @eval_step(params..., buffers..., x, labels) -> (loss, correct_count)
+//   @train_step(params..., buffers..., state..., step, x, labels)
+//       -> (loss, correct_count, new params..., new state..., new buffers...)
+// Parameters and buffers are @predict's arguments tagged nn.param and
+// nn.buffer, in that order. @train_step uses the training form of every op
+// that has one (TrainingFormOpInterface: dropout, batch normalization),
+// and returns the buffers those update.
 // The loss is fused with a preceding softmax before autodiff runs, so the
 // backward pass gets the stable softmax - onehot gradient.
 //
@@ -125,8 +129,22 @@ LogicalResult TrainStepBuilder::build() {
   if (!llvm::is_contained({"sgd", "momentum", "rmsprop", "adam"}, optKind))
     return module.emitError() << "unknown optimizer '" << optKind << "'";
 
-  // @predict(params..., x): the last argument is the input batch.
-  unsigned numParams = predict.getNumArguments() - 1;
+  // @predict(params..., buffers..., x): the last argument is the input batch.
+  unsigned numParams = 0, numBuffers = 0;
+  for (unsigned i = 0; i + 1 < predict.getNumArguments(); ++i) {
+    bool isParam = bool(predict.getArgAttr(i, "nn.param"));
+    bool isBuffer = bool(predict.getArgAttr(i, "nn.buffer"));
+    if (isBuffer && !isParam) {
+      ++numBuffers;
+    } else if (numBuffers) {
+      return predict.emitError()
+             << "expects parameters before buffers (nn.buffer), argument " << i
+             << " is not a buffer";
+    } else {
+      ++numParams;
+    }
+  }
+  unsigned numLeading = numParams + numBuffers;
   Type xType = predict.getArgumentTypes().back();
   int64_t batch = cast<RankedTensorType>(xType).getDimSize(0);
   Type labelsType = RankedTensorType::get({batch}, b.getI32Type());
@@ -134,6 +152,8 @@ LogicalResult TrainStepBuilder::build() {
   Type countType = RankedTensorType::get({}, b.getI64Type());
   SmallVector<Type> paramTypes(
       predict.getArgumentTypes().take_front(numParams));
+  SmallVector<Type> leadingTypes(
+      predict.getArgumentTypes().take_front(numLeading));
   SmallVector<StringRef> slots = nn::optimizerStateSlots(optKind);
   Location loc = predict.getLoc();
   b.setInsertionPointToEnd(module.getBody());
@@ -145,7 +165,7 @@ LogicalResult TrainStepBuilder::build() {
         (training && !withTrainStep))
       continue;
     // Signature.
-    SmallVector<Type> args(paramTypes);
+    SmallVector<Type> args(leadingTypes);
     SmallVector<Type> stateTypes;
     if (training) {
       for (Type t : paramTypes)
@@ -158,37 +178,43 @@ LogicalResult TrainStepBuilder::build() {
     args.push_back(labelsType);
     auto fn = b.create<func::FuncOp>(loc, training ? "train_step" : "eval_step",
                                      b.getFunctionType(args, {}));
-    for (unsigned i = 0; i < numParams; ++i)
+    for (unsigned i = 0; i < numLeading; ++i)
       fn.setArgAttrs(i, predict.getArgAttrDict(i));
     for (unsigned i = 0; i < stateTypes.size(); ++i) {
       auto pname =
           predict.getArgAttrOfType<StringAttr>(i / slots.size(), "nn.param");
       std::string name = pname ? pname.str() : "param";
       fn.setArgAttr(
-          numParams + i, "nn.state",
+          numLeading + i, "nn.state",
           b.getStringAttr(name + "." + slots[i % slots.size()].str()));
     }
-    fn.setArgAttrs(args.size() - 2, predict.getArgAttrDict(numParams));
+    fn.setArgAttrs(args.size() - 2, predict.getArgAttrDict(numLeading));
     fn.setArgAttr(args.size() - 1, "nn.labels", b.getUnitAttr());
     Block *entry = fn.addEntryBlock();
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(entry);
 
-    // Forward graph, with dropout driven by the step in training.
+    // Forward graph; in training, each op with a training form uses it.
     IRMapping mapping;
-    for (unsigned i = 0; i < numParams; ++i)
+    for (unsigned i = 0; i < numLeading; ++i)
       mapping.map(predict.getArgument(i), entry->getArgument(i));
-    mapping.map(predict.getArgument(numParams),
+    mapping.map(predict.getArgument(numLeading),
                 entry->getArgument(args.size() - 2));
     Value step = training ? entry->getArgument(args.size() - 3) : Value();
     Value labels = entry->getArgument(args.size() - 1);
     Operation *predictRet = predict.getBody().front().getTerminator();
+    SmallVector<std::pair<Value, Value>> bufferUpdates;
     for (Operation &op : predict.getBody().front().without_terminator()) {
       Operation *clone = b.clone(op, mapping);
-      if (auto dropout = dyn_cast<nn::DropoutOp>(clone)) {
-        if (training)
-          dropout.getStepMutable().assign(step);
-      }
+      auto modal = dyn_cast<nn::TrainingFormOpInterface>(clone);
+      if (!training || !modal)
+        continue;
+      auto replacement = modal.buildTrainingForm(b, step, bufferUpdates);
+      if (failed(replacement))
+        return failure();
+      for (auto [from, to] : llvm::zip(op.getResults(), *replacement))
+        mapping.map(from, to);
+      clone->erase();
     }
     Value predictions = mapping.lookup(predictRet->getOperand(0));
     Value loss = buildLoss(loc, predictions, labels);
@@ -210,13 +236,21 @@ LogicalResult TrainStepBuilder::build() {
       SmallVector<Value> newParams, newState;
       for (unsigned i = 0; i < numParams; ++i) {
         ValueRange state = entry->getArguments().slice(
-            numParams + i * slots.size(), slots.size());
+            numLeading + i * slots.size(), slots.size());
         if (failed(buildUpdate(params[i].getLoc(), params[i], (*grads)[i],
                                state, step, newParams, newState)))
           return failure();
       }
       results.append(newParams);
       results.append(newState);
+      // Every buffer comes back, updated or as it was.
+      for (unsigned i = 0; i < numBuffers; ++i) {
+        Value buffer = entry->getArgument(numParams + i), updated = buffer;
+        for (auto [from, to] : bufferUpdates)
+          if (from == buffer)
+            updated = to;
+        results.push_back(updated);
+      }
     }
     ret->setOperands(results);
     fn.setFunctionType(b.getFunctionType(args, ValueRange(results).getTypes()));

@@ -125,6 +125,9 @@ ParameterStore ParameterStore::initialize(const ResolvedModel &model,
       store.state.push_back(Buffer{absl::StrCat(p.name, ".", s.str()), p.shape,
                                    std::vector<float>(elements(p.shape))});
   }
+  for (const ParamSpec &p : model.buffers)
+    store.buffers.push_back(Buffer{
+        p.name, p.shape, std::vector<float>(elements(p.shape), p.constant)});
   return store;
 }
 
@@ -146,6 +149,8 @@ absl::Status ParameterStore::save(const std::string &path,
   };
   for (const Buffer &b : params)
     add(b, ckpt.add_param());
+  for (const Buffer &b : buffers)
+    add(b, ckpt.add_buffer());
   for (const Buffer &b : state)
     add(b, ckpt.add_state());
   std::string bytes;
@@ -209,6 +214,8 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
     return absl::OkStatus();
   };
   if (absl::Status s = restore(ckpt.param(), params, "parameter"); !s.ok())
+    return s;
+  if (absl::Status s = restore(ckpt.buffer(), buffers, "buffer"); !s.ok())
     return s;
   if (weightsOnly)
     return absl::OkStatus();

@@ -24,10 +24,13 @@ struct Buffer {
   std::vector<float> data;
 };
 
-/// Parameters in @train_step's order, then the optimizer state in its order
-/// (for each parameter, its slots: velocity; mean_square; or m, v).
+/// Parameters in @train_step's order, the buffers (non-trainable state such
+/// as running statistics) in theirs, then the optimizer state (for each
+/// parameter, its slots: velocity; mean_square; or m, v). The entry points
+/// take them in that order: params, buffers, [state].
 struct ParameterStore {
   std::vector<Buffer> params;
+  std::vector<Buffer> buffers;
   std::vector<Buffer> state;
   int64_t step = 0;  // optimizer steps taken
   int64_t epoch = 0; // epochs completed
@@ -43,7 +46,7 @@ struct ParameterStore {
                     int64_t seed, int64_t threads, int64_t batchSize) const;
   /// Loads a checkpoint written by save(); checks every name and shape
   /// against the model. With `weightsOnly`, optimizer state and position are
-  /// left as they are.
+  /// left as they are (parameters and buffers are the weights).
   absl::Status load(const std::string &path, bool weightsOnly);
 };
 

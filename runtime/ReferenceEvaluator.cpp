@@ -140,6 +140,10 @@ private:
   absl::Status loss(Operation *op, llvm::StringRef kind, double delta);
   absl::Status lossGrad(LossGradOp op);
   absl::Status update(Operation *op);
+  absl::Status globalPool(Operation *op);
+  absl::Status batchNorm(Operation *op, Value x, Value gamma, Value beta,
+                         const Tensor *mean, const Tensor *var, double eps);
+  absl::Status batchNormGrad(BatchNormGradOp op);
 
   const EvalObserver<T> &observer;
   llvm::DenseMap<Value, HostValue<T>> env;
@@ -258,16 +262,16 @@ template <typename T> absl::Status Interpreter<T>::eval(Operation *op) {
         Tensor dx = zeros(op.getGradInput());
         Window g(dx.shape, dy.shape, {f.dim(0), f.dim(1)}, op.getStrides(),
                  op.getPads(), op.getDilations());
-        int64_t nf = f.dim(3);
+        int64_t nf = f.dim(3), cg = f.dim(2), fg = nf / op.getGroups();
         // The transpose of the forward sum: every tap sends dy * w back to
         // the input element it read.
         g.forEachTap([&](int64_t b, int64_t oy, int64_t ox, int64_t ky,
                          int64_t kx, int64_t iy, int64_t ix) {
-          for (int64_t ch = 0; ch < g.c; ++ch)
-            for (int64_t o = 0; o < nf; ++o)
-              dx[g.inIndex(b, iy, ix, ch)] +=
+          for (int64_t o = 0; o < nf; ++o)
+            for (int64_t ch = 0; ch < cg; ++ch)
+              dx[g.inIndex(b, iy, ix, o / fg * cg + ch)] +=
                   dy[((b * g.oh + oy) * g.ow + ox) * nf + o] *
-                  f[((ky * g.kw + kx) * g.c + ch) * nf + o];
+                  f[((ky * g.kw + kx) * cg + ch) * nf + o];
         });
         set(op.getGradInput(), std::move(dx));
         return absl::OkStatus();
@@ -277,13 +281,13 @@ template <typename T> absl::Status Interpreter<T>::eval(Operation *op) {
         Tensor dw = zeros(op.getGradFilter());
         Window g(x.shape, dy.shape, {dw.dim(0), dw.dim(1)}, op.getStrides(),
                  op.getPads(), op.getDilations());
-        int64_t nf = dw.dim(3);
+        int64_t nf = dw.dim(3), cg = dw.dim(2), fg = nf / op.getGroups();
         g.forEachTap([&](int64_t b, int64_t oy, int64_t ox, int64_t ky,
                          int64_t kx, int64_t iy, int64_t ix) {
-          for (int64_t ch = 0; ch < g.c; ++ch)
-            for (int64_t o = 0; o < nf; ++o)
-              dw[((ky * g.kw + kx) * g.c + ch) * nf + o] +=
-                  x[g.inIndex(b, iy, ix, ch)] *
+          for (int64_t o = 0; o < nf; ++o)
+            for (int64_t ch = 0; ch < cg; ++ch)
+              dw[((ky * g.kw + kx) * cg + ch) * nf + o] +=
+                  x[g.inIndex(b, iy, ix, o / fg * cg + ch)] *
                   dy[((b * g.oh + oy) * g.ow + ox) * nf + o];
         });
         set(op.getGradFilter(), std::move(dw));
@@ -457,10 +461,146 @@ template <typename T> absl::Status Interpreter<T>::eval(Operation *op) {
       })
       .template Case<SgdUpdateOp, MomentumUpdateOp, RmspropUpdateOp,
                      AdamUpdateOp>([&](Operation *op) { return update(op); })
+      .template Case<GlobalAvgPool2DOp, GlobalMaxPool2DOp>(
+          [&](Operation *op) { return globalPool(op); })
+      .Case([&](ConcatOp op) {
+        Tensor y = zeros(op.getOutput());
+        // Rows of the axis and everything after it, copied input by input.
+        int64_t axis = op.getAxis(), outer = 1, offset = 0;
+        for (int64_t d = 0; d < axis; ++d)
+          outer *= y.dim(d);
+        int64_t outRow = y.numElements() / outer;
+        for (Value v : op.getInputs()) {
+          const Tensor &x = in(v);
+          int64_t row = x.numElements() / outer;
+          for (int64_t i = 0; i < outer; ++i)
+            for (int64_t j = 0; j < row; ++j)
+              y[i * outRow + offset + j] = x[i * row + j];
+          offset += row;
+        }
+        set(op.getOutput(), std::move(y));
+        return absl::OkStatus();
+      })
+      .Case([&](SliceOp op) {
+        const Tensor &x = in(op.getInput());
+        Tensor y = zeros(op.getOutput());
+        int64_t axis = op.getAxis(), outer = 1, inner = 1;
+        for (int64_t d = 0; d < axis; ++d)
+          outer *= x.dim(d);
+        for (int64_t d = axis + 1; d < x.rank(); ++d)
+          inner *= x.dim(d);
+        int64_t size = op.getSize(), from = op.getOffset() * inner;
+        for (int64_t i = 0; i < outer; ++i)
+          for (int64_t j = 0; j < size * inner; ++j)
+            y[i * size * inner + j] = x[i * x.dim(axis) * inner + from + j];
+        set(op.getOutput(), std::move(y));
+        return absl::OkStatus();
+      })
+      .Case([&](BatchNormOp op) {
+        return batchNorm(op, op.getInput(), op.getGamma(), op.getBeta(),
+                         &in(op.getMean()), &in(op.getVariance()),
+                         f64(op.getEpsilon()));
+      })
+      .Case([&](BatchNormTrainOp op) {
+        return batchNorm(op, op.getInput(), op.getGamma(), op.getBeta(),
+                         nullptr, nullptr, f64(op.getEpsilon()));
+      })
+      .Case([&](BatchNormGradOp op) { return batchNormGrad(op); })
+      .Case([&](MovingAverageOp op) {
+        Tensor r = in(op.getRunning());
+        const Tensor &v = in(op.getValue());
+        T mu = T(f64(op.getMomentum())), k = T(f64(op.getScale()));
+        for (int64_t i = 0; i < r.numElements(); ++i)
+          r[i] = mu * r[i] + (T(1) - mu) * k * v[i];
+        set(op.getNewRunning(), std::move(r));
+        return absl::OkStatus();
+      })
       .Default([&](Operation *op) {
         return absl::UnimplementedError(
             absl::StrCat("reference evaluator: unsupported op ", describe(op)));
       });
+}
+
+template <typename T>
+absl::Status Interpreter<T>::globalPool(Operation *op) {
+  const Tensor &x = in(op->getOperand(0));
+  bool isMax = isa<GlobalMaxPool2DOp>(op);
+  int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
+  Tensor y({n, c});
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      T acc = isMax ? -std::numeric_limits<T>::infinity() : T(0);
+      for (int64_t p = 0; p < hw; ++p) {
+        T v = x[(b * hw + p) * c + ch];
+        acc = isMax ? std::max(acc, v) : acc + v;
+      }
+      y[b * c + ch] = isMax ? acc : acc / T(hw);
+    }
+  set(op->getResult(0), std::move(y));
+  return absl::OkStatus();
+}
+
+/// Per channel (the last dimension): with `mean`/`var` given, normalizes
+/// with them; otherwise with the batch's mean and biased variance, which
+/// become results 1 and 2.
+template <typename T>
+absl::Status Interpreter<T>::batchNorm(Operation *op, Value xv, Value gamma,
+                                       Value beta, const Tensor *mean,
+                                       const Tensor *var, double eps) {
+  const Tensor &x = in(xv), &g = in(gamma), &bt = in(beta);
+  int64_t c = x.shape.back(), m = x.numElements() / c;
+  Tensor mu({c}), sigma2({c});
+  if (mean) {
+    mu = *mean;
+    sigma2 = *var;
+  } else {
+    for (int64_t i = 0; i < x.numElements(); ++i)
+      mu[i % c] += x[i];
+    for (int64_t ch = 0; ch < c; ++ch)
+      mu[ch] /= T(m);
+    for (int64_t i = 0; i < x.numElements(); ++i)
+      sigma2[i % c] += (x[i] - mu[i % c]) * (x[i] - mu[i % c]);
+    for (int64_t ch = 0; ch < c; ++ch)
+      sigma2[ch] /= T(m);
+  }
+  Tensor y(x.shape);
+  for (int64_t i = 0; i < x.numElements(); ++i) {
+    int64_t ch = i % c;
+    y[i] = (x[i] - mu[ch]) / std::sqrt(sigma2[ch] + T(eps)) * g[ch] + bt[ch];
+  }
+  set(op->getResult(0), std::move(y));
+  if (!mean) {
+    set(op->getResult(1), std::move(mu));
+    set(op->getResult(2), std::move(sigma2));
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status Interpreter<T>::batchNormGrad(BatchNormGradOp op) {
+  const Tensor &dy = in(op.getGradOutput()), &x = in(op.getInput()),
+               &g = in(op.getGamma()), &mu = in(op.getMean()),
+               &var = in(op.getVariance());
+  T eps = T(f64(op.getEpsilon()));
+  int64_t c = x.shape.back(), m = x.numElements() / c;
+  Tensor dgamma({c}), dbeta({c}), dx(x.shape);
+  auto xhat = [&](int64_t i) {
+    return (x[i] - mu[i % c]) / std::sqrt(var[i % c] + eps);
+  };
+  for (int64_t i = 0; i < x.numElements(); ++i) {
+    dbeta[i % c] += dy[i];
+    dgamma[i % c] += dy[i] * xhat(i);
+  }
+  for (int64_t i = 0; i < x.numElements(); ++i) {
+    int64_t ch = i % c;
+    T rstd = T(1) / std::sqrt(var[ch] + eps);
+    dx[i] = g[ch] * rstd / T(m) *
+            (T(m) * dy[i] - dbeta[ch] - xhat(i) * dgamma[ch]);
+  }
+  set(op.getGradInput(), std::move(dx));
+  set(op.getGradGamma(), std::move(dgamma));
+  set(op.getGradBeta(), std::move(dbeta));
+  return absl::OkStatus();
 }
 
 template <typename T> absl::Status Interpreter<T>::conv2d(Conv2DOp op) {
@@ -468,14 +608,15 @@ template <typename T> absl::Status Interpreter<T>::conv2d(Conv2DOp op) {
   Tensor y = zeros(op.getOutput());
   Window g(x.shape, y.shape, {f.dim(0), f.dim(1)}, op.getStrides(),
            op.getPads(), op.getDilations());
-  int64_t nf = f.dim(3);
+  // Filter o of group o / fg reads that group's cg input channels.
+  int64_t nf = f.dim(3), cg = f.dim(2), fg = nf / op.getGroups();
   g.forEachTap([&](int64_t b, int64_t oy, int64_t ox, int64_t ky, int64_t kx,
                    int64_t iy, int64_t ix) {
     for (int64_t o = 0; o < nf; ++o) {
       T sum = 0;
-      for (int64_t ch = 0; ch < g.c; ++ch)
-        sum += x[g.inIndex(b, iy, ix, ch)] *
-               f[((ky * g.kw + kx) * g.c + ch) * nf + o];
+      for (int64_t ch = 0; ch < cg; ++ch)
+        sum += x[g.inIndex(b, iy, ix, o / fg * cg + ch)] *
+               f[((ky * g.kw + kx) * cg + ch) * nf + o];
       y[((b * g.oh + oy) * g.ow + ox) * nf + o] += sum;
     }
   });

@@ -60,6 +60,8 @@ std::vector<BufferRef> Trainer::paramRefs(bool withState) {
   std::vector<BufferRef> refs;
   for (Buffer &b : params.params)
     refs.push_back(ref(b.data.data(), b.shape));
+  for (Buffer &b : params.buffers)
+    refs.push_back(ref(b.data.data(), b.shape));
   if (withState)
     for (Buffer &b : params.state)
       refs.push_back(ref(b.data.data(), b.shape));
@@ -98,7 +100,7 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
     correct += count;
     r.examples += n;
     if (confusion) {
-      args.resize(params.params.size() + 1);
+      args.resize(params.params.size() + params.buffers.size() + 1);
       args.push_back(ref(probs.data(), {n, classes}));
       if (absl::Status s = (*jit)->call("predict", args); !s.ok())
         return s;

@@ -346,12 +346,13 @@ int runPredict() {
     if (!jit.ok())
       return fail(jit.status());
     std::vector<BufferRef> args;
-    for (Buffer &b : params.params) {
-      BufferRef r;
-      r.data = b.data.data();
-      r.shape.assign(b.shape.begin(), b.shape.end());
-      args.push_back(r);
-    }
+    for (auto *group : {&params.params, &params.buffers})
+      for (Buffer &b : *group) {
+        BufferRef r;
+        r.data = b.data.data();
+        r.shape.assign(b.shape.begin(), b.shape.end());
+        args.push_back(r);
+      }
     BufferRef xr, pr;
     xr.data = x.data();
     xr.shape.push_back(n);

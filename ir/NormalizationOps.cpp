@@ -1,0 +1,129 @@
+//===- NormalizationOps.cpp - batch normalization: verifiers, gradients ---===//
+//
+// The normalization family: nn.batch_norm (inference form, running
+// statistics), nn.batch_norm_train (batch statistics), its fused gradient
+// nn.batch_norm_grad, and nn.moving_average (the running-statistic update).
+// The shape rule: every per-channel operand has the input's last dimension.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/NNDialect.h"
+#include "ir/VerifierUtils.h"
+
+using namespace mlir;
+using namespace gradc::nn;
+
+namespace {
+
+/// Input of rank >= 2 whose channels (last dimension) every per-channel
+/// operand matches.
+LogicalResult verifyPerChannel(Operation *op, Value input,
+                               ArrayRef<std::pair<Value, StringRef>> channels,
+                               double epsilon) {
+  auto in = shapeOf(input);
+  if (in.size() < 2)
+    return op->emitOpError()
+           << "expects input of rank >= 2, got " << shapeStr(in);
+  for (auto [v, what] : channels)
+    if (failed(expectShape(op, v, {in.back()}, what)))
+      return failure();
+  if (!(epsilon > 0))
+    return op->emitOpError() << "expects a positive epsilon, got " << epsilon;
+  return expectSameElementType(op);
+}
+
+} // namespace
+
+LogicalResult BatchNormOp::verify() {
+  double momentum = getMomentum().convertToDouble();
+  if (!(momentum >= 0 && momentum <= 1))
+    return emitOpError() << "expects momentum in [0, 1], got " << momentum;
+  if (failed(verifyPerChannel(*this, getInput(),
+                              {{getGamma(), "gamma"},
+                               {getBeta(), "beta"},
+                               {getMean(), "mean"},
+                               {getVariance(), "variance"}},
+                              getEpsilon().convertToDouble())))
+    return failure();
+  return expectShape(*this, getOutput(), shapeOf(getInput()), "output");
+}
+
+LogicalResult BatchNormTrainOp::verify() {
+  if (failed(verifyPerChannel(*this, getInput(),
+                              {{getGamma(), "gamma"},
+                               {getBeta(), "beta"},
+                               {getBatchMean(), "batch mean"},
+                               {getBatchVariance(), "batch variance"}},
+                              getEpsilon().convertToDouble())))
+    return failure();
+  return expectShape(*this, getOutput(), shapeOf(getInput()), "output");
+}
+
+LogicalResult BatchNormGradOp::verify() {
+  if (failed(verifyPerChannel(*this, getInput(),
+                              {{getGamma(), "gamma"},
+                               {getMean(), "mean"},
+                               {getVariance(), "variance"},
+                               {getGradGamma(), "gamma gradient"},
+                               {getGradBeta(), "beta gradient"}},
+                              getEpsilon().convertToDouble())) ||
+      failed(expectShape(*this, getGradOutput(), shapeOf(getInput()),
+                         "output gradient")))
+    return failure();
+  return expectShape(*this, getGradInput(), shapeOf(getInput()),
+                     "input gradient");
+}
+
+LogicalResult MovingAverageOp::verify() {
+  double momentum = getMomentum().convertToDouble();
+  if (!(momentum >= 0 && momentum <= 1))
+    return emitOpError() << "expects momentum in [0, 1], got " << momentum;
+  if (failed(expectShape(*this, getValue(), shapeOf(getRunning()), "value")))
+    return failure();
+  return expectSameElementType(*this);
+}
+
+FailureOr<SmallVector<Value>> BatchNormOp::buildTrainingForm(
+    OpBuilder &b, Value step,
+    SmallVectorImpl<std::pair<Value, Value>> &bufferUpdates) {
+  Location loc = getLoc();
+  Type stat = getMean().getType();
+  auto train =
+      b.create<BatchNormTrainOp>(loc, getType(), stat, stat, getInput(),
+                                 getGamma(), getBeta(), getEpsilonAttr());
+  // The running variance is the unbiased one, as in PyTorch (and ONNX).
+  auto in = shapeOf(getInput());
+  int64_t count = 1;
+  for (int64_t d : in.drop_back())
+    count *= d;
+  double unbiased = count > 1 ? double(count) / double(count - 1) : 1.0;
+  auto mean =
+      b.create<MovingAverageOp>(loc, getMean(), train.getBatchMean(),
+                                getMomentumAttr(), b.getF64FloatAttr(1.0));
+  auto var =
+      b.create<MovingAverageOp>(loc, getVariance(), train.getBatchVariance(),
+                                getMomentumAttr(), b.getF64FloatAttr(unbiased));
+  bufferUpdates.push_back({getMean(), mean});
+  bufferUpdates.push_back({getVariance(), var});
+  return SmallVector<Value>{train.getOutput()};
+}
+
+LogicalResult
+BatchNormTrainOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                 SmallVectorImpl<Value> &operandGrads) {
+  // Only the normalized output carries a gradient to the loss; the batch
+  // statistics feed the running averages.
+  Value dy = resultGrads[0];
+  if (!dy) {
+    operandGrads.append(3, Value());
+    return success();
+  }
+  Type stat = getGamma().getType();
+  auto grad = b.create<BatchNormGradOp>(
+      getLoc(), getInput().getType(), stat, stat, dy, getInput(), getGamma(),
+      getBatchMean(), getBatchVariance(), getEpsilonAttr());
+  operandGrads.push_back(grad.getGradInput());
+  operandGrads.push_back(grad.getGradGamma());
+  operandGrads.push_back(grad.getGradBeta());
+  return success();
+}

@@ -1,0 +1,181 @@
+//===- ConvLowering.cpp - conv2d and its gradients to linalg -===//
+//
+// conv2d becomes linalg.conv_2d_nhwc_hwcf on the padded input. The backward
+// convolutions are convolutions too: the filter gradient convolves the
+// transposed input with the transposed output gradient (strides and
+// dilations swap roles), the input gradient convolves the stride-dilated,
+// padded output gradient with the flipped filter.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/lowering/LinalgEmitter.h"
+
+using namespace mlir;
+
+namespace gradc::lowering {
+namespace {
+
+/// The channels [g * size, (g + 1) * size) of the last dimension of x.
+Value channelSlice(Emitter &e, Value x, int64_t g, int64_t size) {
+  SmallVector<int64_t> offsets(e.shape(x).size(), 0), sizes(e.shape(x));
+  offsets.back() = g * size;
+  sizes.back() = size;
+  return e.slice(x, offsets, sizes, SmallVector<int64_t>(sizes.size(), 1));
+}
+
+/// Writes `part` into the channels [g * size, ...) of `whole`.
+Value insertChannels(Emitter &e, Value part, Value whole, int64_t g) {
+  SmallVector<int64_t> offsets(e.shape(whole).size(), 0);
+  offsets.back() = g * e.shape(part).back();
+  return e.insert(part, whole, offsets,
+                  SmallVector<int64_t>(offsets.size(), 1));
+}
+
+Value lowerConv(Emitter &e, nn::Conv2DOp op, Value x, Value w, Value bias) {
+  auto p = op.getPads();
+  Value xp = e.pad(x, {0, p[0], p[2], 0}, {0, p[1], p[3], 0}, 0.0);
+  auto outType = cast<RankedTensorType>(op.getType());
+  Value init = bias ? e.broadcastLast(bias, outType.getShape())
+                    : e.fill(outType.getShape(), outType.getElementType(), 0.0);
+  int64_t groups = op.getGroups();
+  auto ws = e.shape(w); // KH KW C/G F
+  Value y;
+  if (groups == 1) {
+    y = e.conv(xp, w, init, op.getStrides(), op.getDilations());
+  } else if (ws[2] == 1 && ws[3] == groups) {
+    // Depthwise (one filter per channel): linalg's depthwise convolution on
+    // the filter viewed as [KH, KW, C].
+    Value w3 = e.b.create<tensor::CollapseShapeOp>(
+        e.loc, w, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+    y = e.b.create<linalg::DepthwiseConv2DNhwcHwcOp>(
+               e.loc, outType, ValueRange{xp, w3}, init,
+               e.i64Elements(op.getStrides()), e.i64Elements(op.getDilations()))
+            ->getResult(0);
+  } else {
+    // One convolution per group on its channels and filters.
+    int64_t cg = ws[2], fg = ws[3] / groups;
+    y = init;
+    for (int64_t g = 0; g < groups; ++g) {
+      Value yg = e.conv(channelSlice(e, xp, g, cg), channelSlice(e, w, g, fg),
+                        channelSlice(e, init, g, fg), op.getStrides(),
+                        op.getDilations());
+      y = insertChannels(e, yg, y, g);
+    }
+  }
+  return activate(e, y, op.getActivation(), op.getAlpha().convertToDouble());
+}
+
+Value lowerConvGradFilter(Emitter &e, nn::Conv2DGradFilterOp op, Value x,
+                          Value dy, ArrayRef<int64_t> ws) {
+  auto p = op.getPads();
+  auto s = op.getStrides(), d = op.getDilations(); // ws: KH KW C F
+  auto ys = e.shape(dy);                           // N OH OW F
+  Value xp = e.pad(x, {0, p[0], p[2], 0}, {0, p[1], p[3], 0}, 0.0);
+  auto xs = e.shape(xp);
+  int64_t hu = usedExtent(ys[1], ws[0], s[0], d[0]);
+  int64_t wu = usedExtent(ys[2], ws[1], s[1], d[1]);
+  if (hu != xs[1] || wu != xs[2])
+    xp = e.slice(xp, {0, 0, 0, 0}, {xs[0], hu, wu, xs[3]}, {1, 1, 1, 1});
+  // The filter gradient
+  //   dW[kh,kw,c,f] = sum_{n,oh,ow} xp[n, oh*s + kh*d, ow*s + kw*d, c]
+  //                                 * dy[n,oh,ow,f]
+  // is a convolution of xT[c, h, w, n] with dyT[oh, ow, n, f] whose stride
+  // is the forward dilation and whose dilation is the forward stride.
+  Value xt = e.transpose(xp, {3, 1, 2, 0});
+  Value dyt = e.transpose(dy, {1, 2, 0, 3});
+  Type t = e.elem(dy);
+  Value init = e.fill({ws[2], ws[0], ws[1], ws[3]}, t, 0.0);
+  Value dwt = e.conv(xt, dyt, init, d, s);
+  return e.transpose(dwt, {1, 2, 0, 3});
+}
+
+Value lowerConvGradInput(Emitter &e, nn::Conv2DGradInputOp op, Value dy,
+                         Value w, ArrayRef<int64_t> xs) {
+  auto p = op.getPads();
+  auto s = op.getStrides(), d = op.getDilations(); // xs: N H W C
+  auto ws = e.shape(w);                            // KH KW C F
+  auto ys = e.shape(dy);                           // N OH OW F
+  Type t = e.elem(dy);
+  // Spread dy by the stride.
+  Value dd = dy;
+  if (s[0] > 1 || s[1] > 1) {
+    Value zeros = e.fill(
+        {ys[0], (ys[1] - 1) * s[0] + 1, (ys[2] - 1) * s[1] + 1, ys[3]}, t, 0.0);
+    dd = e.insert(dy, zeros, {0, 0, 0, 0}, {1, s[0], s[1], 1});
+  }
+  int64_t ph = (ws[0] - 1) * d[0], pw = (ws[1] - 1) * d[1];
+  Value dp = e.pad(dd, {0, ph, pw, 0}, {0, ph, pw, 0}, 0.0);
+  // Flipped filter with in/out swapped:
+  //   wf[kh,kw,f,c] = w[KH-1-kh, KW-1-kw, c, f].
+  MLIRContext *ctx = e.ctx;
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);
+  AffineMap flip =
+      AffineMap::get(4, 0, {ws[0] - 1 - d0, ws[1] - 1 - d1, d3, d2}, ctx);
+  Value wf = e.generic(
+      w, e.empty({ws[0], ws[1], ws[3], ws[2]}, t), {flip, e.identity(4)},
+      SmallVector<IteratorType>(4, IteratorType::parallel),
+      [](OpBuilder &, Location, ValueRange a) { return one(a[0]); })[0];
+  int64_t hu = usedExtent(ys[1], ws[0], s[0], d[0]);
+  int64_t wu = usedExtent(ys[2], ws[1], s[1], d[1]);
+  Value init = e.fill({xs[0], hu, wu, xs[3]}, t, 0.0);
+  Value dxu = e.conv(dp, wf, init, {1, 1}, d);
+  // Back to the padded input's extent (untouched rows get zero), then crop.
+  int64_t hp = xs[1] + p[0] + p[1], wp = xs[2] + p[2] + p[3];
+  Value dxp = e.pad(dxu, {0, 0, 0, 0}, {0, hp - hu, wp - wu, 0}, 0.0);
+  if (p[0] == 0 && p[2] == 0 && hp == xs[1] && wp == xs[2])
+    return dxp;
+  return e.slice(dxp, {0, p[0], p[2], 0}, xs, {1, 1, 1, 1});
+}
+
+} // namespace
+
+void populateConvLoweringPatterns(RewritePatternSet &patterns) {
+  using R = FailureOr<SmallVector<Value>>;
+  addLowering<nn::Conv2DOp>(
+      patterns, [](nn::Conv2DOp o, ValueRange ops, Emitter &e) -> R {
+        return one(
+            lowerConv(e, o, ops[0], ops[1], o.getBias() ? ops[2] : Value()));
+      });
+  addLowering<nn::Conv2DGradFilterOp>(
+      patterns, [](nn::Conv2DGradFilterOp o, ValueRange ops, Emitter &e) -> R {
+        auto ws = cast<RankedTensorType>(o.getType()).getShape();
+        int64_t groups = o.getGroups();
+        if (groups == 1)
+          return one(lowerConvGradFilter(e, o, ops[0], ops[1], ws));
+        // Per group: its input channels and output-gradient channels give
+        // its filters.
+        int64_t cg = ws[2], fg = ws[3] / groups;
+        SmallVector<int64_t> wgs{ws[0], ws[1], cg, fg};
+        Value dw = e.empty(ws, e.elem(ops[1]));
+        for (int64_t g = 0; g < groups; ++g)
+          dw = insertChannels(
+              e,
+              lowerConvGradFilter(e, o, channelSlice(e, ops[0], g, cg),
+                                  channelSlice(e, ops[1], g, fg), wgs),
+              dw, g);
+        return one(dw);
+      });
+  addLowering<nn::Conv2DGradInputOp>(
+      patterns, [](nn::Conv2DGradInputOp o, ValueRange ops, Emitter &e) -> R {
+        auto xs = cast<RankedTensorType>(o.getType()).getShape();
+        int64_t groups = o.getGroups();
+        if (groups == 1)
+          return one(lowerConvGradInput(e, o, ops[0], ops[1], xs));
+        // Per group: its output-gradient channels through its filters give
+        // its input channels.
+        auto ws = e.shape(ops[1]);
+        int64_t cg = ws[2], fg = ws[3] / groups;
+        SmallVector<int64_t> xgs{xs[0], xs[1], xs[2], cg};
+        Value dx = e.empty(xs, e.elem(ops[0]));
+        for (int64_t g = 0; g < groups; ++g)
+          dx = insertChannels(
+              e,
+              lowerConvGradInput(e, o, channelSlice(e, ops[0], g, fg),
+                                 channelSlice(e, ops[1], g, fg), xgs),
+              dx, g);
+        return one(dx);
+      });
+}
+
+} // namespace gradc::lowering

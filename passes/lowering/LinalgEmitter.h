@@ -1,0 +1,329 @@
+//===- LinalgEmitter.h - helpers shared by the nn-to-linalg patterns -*- C++
+//-*-===//
+//
+// Emitter builds linalg/tensor/arith IR at one location (fills, pads,
+// slices, generics, convolutions); S builds scalar arith/math inside linalg
+// bodies. Every family of lowering patterns (conv, pooling, linear, shape,
+// elementwise, normalization, losses, optimizers) uses them, and
+// LowerOpPattern<OpT> turns one lowering function into an
+// OpConversionPattern for one op.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_PASSES_LOWERING_LINALGEMITTER_H
+#define GRADC_PASSES_LOWERING_LINALGEMITTER_H
+
+#include "ir/NNDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <functional>
+#include <limits>
+
+namespace gradc::lowering {
+
+using namespace mlir;
+using utils::IteratorType;
+
+using BodyFn =
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
+
+/// Builds linalg/tensor/arith IR at one location.
+class Emitter {
+public:
+  Emitter(OpBuilder &b, Location loc) : b(b), loc(loc), ctx(b.getContext()) {}
+
+  OpBuilder &b;
+  Location loc;
+  MLIRContext *ctx;
+
+  RankedTensorType type(Value v) { return cast<RankedTensorType>(v.getType()); }
+  ArrayRef<int64_t> shape(Value v) { return type(v).getShape(); }
+  Type elem(Value v) { return type(v).getElementType(); }
+
+  Value f(double v, Type t) {
+    return b.create<arith::ConstantOp>(loc, b.getFloatAttr(t, v));
+  }
+  Value i64(int64_t v) {
+    return b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(v));
+  }
+  Value empty(ArrayRef<int64_t> shape, Type t) {
+    return b.create<tensor::EmptyOp>(loc, shape, t);
+  }
+  Value fill(ArrayRef<int64_t> shape, Type t, Value v) {
+    return b.create<linalg::FillOp>(loc, v, empty(shape, t)).getResult(0);
+  }
+  Value fill(ArrayRef<int64_t> shape, Type t, double v) {
+    return fill(shape, t,
+                isa<FloatType>(t) ? f(v, t)
+                                  : b.create<arith::ConstantOp>(
+                                        loc, b.getIntegerAttr(t, int64_t(v))));
+  }
+  Value pad(Value x, ArrayRef<int64_t> low, ArrayRef<int64_t> high, double v) {
+    if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&
+        llvm::all_of(high, [](int64_t p) { return p == 0; }))
+      return x;
+    SmallVector<int64_t> padded(shape(x));
+    for (size_t i = 0; i < padded.size(); ++i)
+      padded[i] += low[i] + high[i];
+    auto t = RankedTensorType::get(padded, elem(x));
+    SmallVector<OpFoldResult> lo, hi;
+    for (size_t i = 0; i < low.size(); ++i) {
+      lo.push_back(b.getIndexAttr(low[i]));
+      hi.push_back(b.getIndexAttr(high[i]));
+    }
+    return b.create<tensor::PadOp>(loc, t, x, lo, hi, f(v, elem(x)));
+  }
+  Value slice(Value x, ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes,
+              ArrayRef<int64_t> strides) {
+    return b.create<tensor::ExtractSliceOp>(
+        loc, RankedTensorType::get(sizes, elem(x)), x, ValueRange{},
+        ValueRange{}, ValueRange{}, offsets, sizes, strides);
+  }
+  Value insert(Value src, Value dst, ArrayRef<int64_t> offsets,
+               ArrayRef<int64_t> strides) {
+    return b.create<tensor::InsertSliceOp>(loc, src, dst, ValueRange{},
+                                           ValueRange{}, ValueRange{}, offsets,
+                                           shape(src), strides);
+  }
+  Value transpose(Value x, ArrayRef<int64_t> perm) {
+    SmallVector<int64_t> s;
+    for (int64_t p : perm)
+      s.push_back(shape(x)[p]);
+    return b.create<linalg::TransposeOp>(loc, x, empty(s, elem(x)), perm)
+        ->getResult(0);
+  }
+  AffineMap identity(unsigned rank) {
+    return AffineMap::getMultiDimIdentityMap(rank, ctx);
+  }
+  AffineMap dims(unsigned rank, ArrayRef<unsigned> which) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d : which)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+    return AffineMap::get(rank, 0, exprs, ctx);
+  }
+  /// linalg.generic with the given inputs, outputs (init values), maps and
+  /// iterators.
+  SmallVector<Value> generic(ValueRange ins, ValueRange outs,
+                             ArrayRef<AffineMap> maps,
+                             ArrayRef<IteratorType> iters, BodyFn body) {
+    auto op = b.create<linalg::GenericOp>(
+        loc, ValueRange(outs).getTypes(), ins, outs, maps, iters,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          nb.create<linalg::YieldOp>(nloc, body(nb, nloc, args));
+        });
+    return op->getResults();
+  }
+  /// Elementwise map of same-shaped inputs into a new tensor of `resultType`.
+  Value map(ValueRange ins, RankedTensorType resultType, BodyFn body) {
+    unsigned rank = resultType.getRank();
+    SmallVector<AffineMap> maps(ins.size() + 1, identity(rank));
+    SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+    return generic(ins,
+                   empty(resultType.getShape(), resultType.getElementType()),
+                   maps, iters, body)[0];
+  }
+  /// Reduces `x` over its last dimension with `combine(acc, x)`.
+  Value reduceLast(Value x, double init, BodyFn combine) {
+    unsigned rank = type(x).getRank();
+    SmallVector<unsigned> outer;
+    for (unsigned i = 0; i + 1 < rank; ++i)
+      outer.push_back(i);
+    SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+    iters.back() = IteratorType::reduction;
+    return generic(x, fill(shape(x).drop_back(), elem(x), init),
+                   {identity(rank), dims(rank, outer)}, iters, combine)[0];
+  }
+  /// Broadcasts a vector of the last dimension's size to `shape`.
+  Value broadcastLast(Value v, ArrayRef<int64_t> shape) {
+    unsigned rank = shape.size();
+    return generic(v, empty(shape, elem(v)),
+                   {dims(rank, {rank - 1}), identity(rank)},
+                   SmallVector<IteratorType>(rank, IteratorType::parallel),
+                   [](OpBuilder &, Location, ValueRange a) {
+                     return SmallVector<Value>{a[0]};
+                   })[0];
+  }
+  /// Map over x ([.., C]) with a per-row value r ([..]) broadcast.
+  Value mapWithRow(Value x, ValueRange rows, BodyFn body) {
+    unsigned rank = type(x).getRank();
+    SmallVector<unsigned> outer;
+    for (unsigned i = 0; i + 1 < rank; ++i)
+      outer.push_back(i);
+    SmallVector<Value> ins{x};
+    ins.append(rows.begin(), rows.end());
+    SmallVector<AffineMap> maps{identity(rank)};
+    for (size_t i = 0; i < rows.size(); ++i)
+      maps.push_back(dims(rank, outer));
+    maps.push_back(identity(rank));
+    return generic(ins, empty(shape(x), elem(x)), maps,
+                   SmallVector<IteratorType>(rank, IteratorType::parallel),
+                   body)[0];
+  }
+  DenseIntElementsAttr i64Elements(ArrayRef<int64_t> values) {
+    return DenseIntElementsAttr::get(
+        RankedTensorType::get({int64_t(values.size())}, b.getI64Type()),
+        values);
+  }
+  Value conv(Value x, Value w, Value init, ArrayRef<int64_t> strides,
+             ArrayRef<int64_t> dilations) {
+    return b
+        .create<linalg::Conv2DNhwcHwcfOp>(loc, init.getType(), ValueRange{x, w},
+                                          init, i64Elements(strides),
+                                          i64Elements(dilations))
+        ->getResult(0);
+  }
+  Value extractScalar(Value t) {
+    return b.create<tensor::ExtractOp>(loc, t, ValueRange{});
+  }
+  Value index(OpBuilder &nb, Location nloc, unsigned dim) {
+    return nb.create<linalg::IndexOp>(nloc, dim);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Scalar helpers used inside linalg bodies.
+//===----------------------------------------------------------------------===//
+
+struct S {
+  OpBuilder &b;
+  Location loc;
+  Value add(Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<arith::SubFOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y); }
+  Value div(Value x, Value y) { return b.create<arith::DivFOp>(loc, x, y); }
+  Value neg(Value x) { return b.create<arith::NegFOp>(loc, x); }
+  Value max(Value x, Value y) { return b.create<arith::MaximumFOp>(loc, x, y); }
+  Value exp(Value x) { return b.create<math::ExpOp>(loc, x); }
+  Value log(Value x) { return b.create<math::LogOp>(loc, x); }
+  Value sqrt(Value x) { return b.create<math::SqrtOp>(loc, x); }
+  Value abs(Value x) { return b.create<math::AbsFOp>(loc, x); }
+  Value c(double v, Type t) {
+    return b.create<arith::ConstantOp>(loc, b.getFloatAttr(t, v));
+  }
+  Value cmp(arith::CmpFPredicate p, Value x, Value y) {
+    return b.create<arith::CmpFOp>(loc, p, x, y);
+  }
+  Value gt(Value x, Value y) { return cmp(arith::CmpFPredicate::OGT, x, y); }
+  Value select(Value cond, Value x, Value y) {
+    return b.create<arith::SelectOp>(loc, cond, x, y);
+  }
+  Value sign(Value x) {
+    Type t = x.getType();
+    Value zero = c(0, t);
+    return select(
+        gt(x, zero), c(1, t),
+        select(cmp(arith::CmpFPredicate::OLT, x, zero), c(-1, t), zero));
+  }
+  Value sigmoid(Value x) {
+    Type t = x.getType();
+    return div(c(1, t), add(c(1, t), exp(neg(x))));
+  }
+  Value tanh(Value x) {
+    // 1 - 2 / (exp(2x) + 1): saturates correctly at both ends.
+    Type t = x.getType();
+    return sub(c(1, t), div(c(2, t), add(exp(add(x, x)), c(1, t))));
+  }
+  /// `labelIndex == class index` for an i32 label and an index.
+  Value isClass(Value label, Value cls) {
+    Value l = b.create<arith::IndexCastOp>(loc, b.getIndexType(), label);
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, l, cls);
+  }
+  Value boolToFloat(Value cond, Type t) {
+    return select(cond, c(1, t), c(0, t));
+  }
+};
+
+inline SmallVector<Value> one(Value v) { return {v}; }
+
+/// Rows/columns of the padded input that some window touches.
+inline int64_t usedExtent(int64_t out, int64_t k, int64_t stride,
+                          int64_t dilation) {
+  return stride * (out - 1) + dilation * (k - 1) + 1;
+}
+
+/// The fused activation of conv2d and the leaky_relu op: "none", "relu" or
+/// "leaky_relu" with slope `alpha`.
+inline Value activate(Emitter &e, Value y, StringRef kind, double alpha) {
+  if (kind == "none")
+    return y;
+  return e.map(y, e.type(y), [&](OpBuilder &b, Location l, ValueRange a) {
+    S s{b, l};
+    Value zero = s.c(0, a[0].getType());
+    if (kind == "relu")
+      return one(s.max(a[0], zero));
+    return one(s.select(s.cmp(arith::CmpFPredicate::OGE, a[0], zero), a[0],
+                        s.mul(a[0], s.c(alpha, a[0].getType()))));
+  });
+}
+
+/// Lowers one op: its (converted) operands in, its replacement values out.
+template <typename OpT>
+using LowerFn =
+    std::function<FailureOr<SmallVector<Value>>(OpT, ValueRange, Emitter &)>;
+
+/// One OpConversionPattern per op. The linalg lowering needs static shapes.
+template <typename OpT> class LowerOpPattern : public OpConversionPattern<OpT> {
+public:
+  LowerOpPattern(MLIRContext *ctx, LowerFn<OpT> fn)
+      : OpConversionPattern<OpT>(ctx), fn(std::move(fn)) {}
+
+  LogicalResult
+  matchAndRewrite(OpT op, typename OpT::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto isStatic = [](Type t) { return cast<ShapedType>(t).hasStaticShape(); };
+    if (!llvm::all_of(op->getOperandTypes(), isStatic) ||
+        !llvm::all_of(op->getResultTypes(), isStatic))
+      return op->emitError()
+             << "the linalg lowering needs static shapes; import the model "
+                "with a fixed batch size";
+    Emitter e(rewriter, op.getLoc());
+    auto results = fn(op, adaptor.getOperands(), e);
+    if (failed(results))
+      return failure();
+    rewriter.replaceOp(op, *results);
+    return success();
+  }
+
+private:
+  LowerFn<OpT> fn;
+};
+
+/// Registers `fn` as the lowering of OpT.
+template <typename OpT, typename F>
+void addLowering(RewritePatternSet &patterns, F &&fn) {
+  patterns.add<LowerOpPattern<OpT>>(patterns.getContext(),
+                                    LowerFn<OpT>(std::forward<F>(fn)));
+}
+
+/// One lowering function for several ops that return one value.
+template <typename... OpTs, typename F>
+void addLoweringForEach(RewritePatternSet &patterns, F fn) {
+  (addLowering<OpTs>(patterns,
+                     [fn](OpTs op, ValueRange ops,
+                          Emitter &e) -> FailureOr<SmallVector<Value>> {
+                       return fn(op.getOperation(), ops, e);
+                     }),
+   ...);
+}
+
+//===----------------------------------------------------------------------===//
+// The families: each registers the lowering of its ops.
+//===----------------------------------------------------------------------===//
+
+void populateConvLoweringPatterns(RewritePatternSet &patterns);
+void populatePoolingLoweringPatterns(RewritePatternSet &patterns);
+void populateLinearLoweringPatterns(RewritePatternSet &patterns);
+void populateShapeLoweringPatterns(RewritePatternSet &patterns);
+void populateElementwiseLoweringPatterns(RewritePatternSet &patterns);
+void populateNormalizationLoweringPatterns(RewritePatternSet &patterns);
+void populateLossLoweringPatterns(RewritePatternSet &patterns);
+void populateOptimizerLoweringPatterns(RewritePatternSet &patterns);
+
+} // namespace gradc::lowering
+
+#endif // GRADC_PASSES_LOWERING_LINALGEMITTER_H

@@ -1,0 +1,68 @@
+//===- ShapeLowering.cpp - reshapes to tensor ops -===//
+//
+// flatten and reshape collapse to 1-D and expand to the target shape;
+// concat inserts each input into an empty result, slice extracts one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/lowering/LinalgEmitter.h"
+
+using namespace mlir;
+
+namespace gradc::lowering {
+namespace {
+
+Value lowerReshape(Emitter &e, Value x, RankedTensorType to) {
+  auto from = e.type(x);
+  if (from.getShape() == to.getShape())
+    return x;
+  // Through a 1-D tensor: collapse everything, then expand to the target.
+  Value flat = x;
+  if (from.getRank() != 1) {
+    ReassociationIndices all;
+    for (int64_t i = 0; i < from.getRank(); ++i)
+      all.push_back(i);
+    flat = e.b.create<tensor::CollapseShapeOp>(
+        e.loc, x, ArrayRef<ReassociationIndices>{all});
+  }
+  if (to.getRank() == 1)
+    return flat;
+  ReassociationIndices all;
+  for (int64_t i = 0; i < to.getRank(); ++i)
+    all.push_back(i);
+  return e.b.create<tensor::ExpandShapeOp>(e.loc, to, flat,
+                                           ArrayRef<ReassociationIndices>{all});
+}
+
+} // namespace
+
+void populateShapeLoweringPatterns(RewritePatternSet &patterns) {
+  addLoweringForEach<nn::FlattenOp, nn::ReshapeOp>(
+      patterns,
+      [](Operation *op, ValueRange ops,
+         Emitter &e) -> FailureOr<SmallVector<Value>> {
+        return one(lowerReshape(
+            e, ops[0], cast<RankedTensorType>(op->getResult(0).getType())));
+      });
+  using R = FailureOr<SmallVector<Value>>;
+  addLowering<nn::ConcatOp>(
+      patterns, [](nn::ConcatOp o, ValueRange ops, Emitter &e) -> R {
+        auto rt = cast<RankedTensorType>(o.getType());
+        Value out = e.empty(rt.getShape(), rt.getElementType());
+        SmallVector<int64_t> offsets(rt.getRank(), 0), strides(rt.getRank(), 1);
+        for (Value v : ops) {
+          out = e.insert(v, out, offsets, strides);
+          offsets[o.getAxis()] += e.shape(v)[o.getAxis()];
+        }
+        return one(out);
+      });
+  addLowering<nn::SliceOp>(
+      patterns, [](nn::SliceOp o, ValueRange ops, Emitter &e) -> R {
+        auto rt = cast<RankedTensorType>(o.getType());
+        SmallVector<int64_t> offsets(rt.getRank(), 0), strides(rt.getRank(), 1);
+        offsets[o.getAxis()] = o.getOffset();
+        return one(e.slice(ops[0], offsets, rt.getShape(), strides));
+      });
+}
+
+} // namespace gradc::lowering
