@@ -60,9 +60,9 @@ private:
   }
   void layerError(int i, const std::string &msg) {
     const std::string &name = m.layer(i).name();
-    error(file.layerLocs[i],
-          name.empty() ? absl::StrCat("layer #", i + 1, ": ", msg)
-                       : absl::StrCat("layer '", name, "': ", msg));
+    error(file.layerLocs[i], name.empty()
+                                 ? absl::StrCat("layer #", i + 1, ": ", msg)
+                                 : absl::StrCat("layer '", name, "': ", msg));
   }
 
   void checkInput();
@@ -83,7 +83,10 @@ private:
                int64_t fanIn, int64_t fanOut, float constant = 0.0f);
   int addBuffer(const std::string &layer, const char *what,
                 std::vector<int64_t> shape, float initial);
-  bool checkActivation(int i, Activation act, float alpha);
+  /// Checks the activation and resolves its slope into out.alpha: the
+  /// given one, or Keras's default (LEAKY_RELU 0.3, PRELU's initial 0.25).
+  bool checkActivation(int i, Activation act, bool hasAlpha, float alpha,
+                       ResolvedLayer &out);
   /// Rejects a parameter or output of more than kMaxElements.
   bool checkElements(int i, const std::string &what,
                      const std::vector<int64_t> &shape);
@@ -123,8 +126,8 @@ int Checker::addBuffer(const std::string &layer, const char *what,
 
 void Checker::checkInput() {
   if (m.input_size() != 1) {
-    error(file.modelLoc, absl::StrCat("expects exactly one input, got ",
-                                      m.input_size()));
+    error(file.modelLoc,
+          absl::StrCat("expects exactly one input, got ", m.input_size()));
     return;
   }
   const Input &in = m.input(0);
@@ -172,8 +175,9 @@ bool Checker::orderLayers(std::vector<int> &order,
       ok = false;
     }
     if (!byName.emplace(name, i).second) {
-      layerError(i, absl::StrCat("duplicate layer name (first defined as layer #",
-                                 byName[name] + 1, ")"));
+      layerError(i,
+                 absl::StrCat("duplicate layer name (first defined as layer #",
+                              byName[name] + 1, ")"));
       ok = false;
     }
   }
@@ -226,7 +230,8 @@ bool Checker::orderLayers(std::vector<int> &order,
         for (; it != stack.end(); ++it)
           cycle.push_back(m.layer(it->first).name());
         cycle.push_back(m.layer(p).name());
-        layerError(p, absl::StrCat("cycle through ", absl::StrJoin(cycle, " -> ")));
+        layerError(
+            p, absl::StrCat("cycle through ", absl::StrJoin(cycle, " -> ")));
         return false;
       }
       state[p] = 1;
@@ -252,13 +257,15 @@ bool Checker::resolveWindow(
       return true;
     }
     if (f.size() > 2) {
-      layerError(i, absl::StrCat(name, " expects 1 or 2 values, got ", f.size()));
+      layerError(i,
+                 absl::StrCat(name, " expects 1 or 2 values, got ", f.size()));
       return false;
     }
     dst = {f[0], f.size() == 2 ? f[1] : f[0]};
     for (int64_t v : dst)
       if (v <= 0 || v > kMaxDim) {
-        layerError(i, absl::StrCat(name, " must be in [1, ", kMaxDim, "], got ", v));
+        layerError(
+            i, absl::StrCat(name, " must be in [1, ", kMaxDim, "], got ", v));
         return false;
       }
     return true;
@@ -284,8 +291,9 @@ bool Checker::resolveWindow(
   }
   if (pads.size() != 0) {
     if (pads.size() != 4) {
-      layerError(i, absl::StrCat("pads expects [top, bottom, left, right], got ",
-                                 pads.size(), " values"));
+      layerError(i,
+                 absl::StrCat("pads expects [top, bottom, left, right], got ",
+                              pads.size(), " values"));
       return false;
     }
     for (int k = 0; k < 4; ++k) {
@@ -321,16 +329,27 @@ bool Checker::resolveWindow(
   return true;
 }
 
-bool Checker::checkActivation(int i, Activation act, float alpha) {
+bool Checker::checkActivation(int i, Activation act, bool hasAlpha, float alpha,
+                              ResolvedLayer &out) {
   if (!Activation_IsValid(act)) {
     layerError(i, absl::StrCat("unknown activation ", static_cast<int>(act)));
     return false;
   }
-  double slope = fromFloat(alpha);
+  double slope = hasAlpha            ? fromFloat(alpha)
+                 : act == LEAKY_RELU ? 0.3
+                 : act == PRELU      ? 0.25
+                                     : 0.0;
   if (act == LEAKY_RELU && !(slope >= 0 && slope < 1)) {
-    layerError(i, absl::StrCat("leaky ReLU alpha must be in [0, 1), got ", slope));
+    layerError(i,
+               absl::StrCat("leaky ReLU alpha must be in [0, 1), got ", slope));
     return false;
   }
+  if (act == PRELU && !std::isfinite(slope)) {
+    layerError(i, absl::StrCat("PReLU alpha must be finite, got ", slope));
+    return false;
+  }
+  out.activation = act;
+  out.alpha = slope;
   return true;
 }
 
@@ -368,11 +387,9 @@ bool Checker::resolveLayer(int i,
     }
     if (!resolveWindow(i, in, c.kernel_size(), c.strides(), c.dilations(),
                        c.padding(), c.pads(), /*isPool=*/false, out) ||
-        !checkActivation(i, c.activation(), c.alpha()))
+        !checkActivation(i, c.activation(), c.has_alpha(), c.alpha(), out))
       return false;
     out.shape[2] = c.filters();
-    out.activation = c.activation();
-    out.alpha = fromFloat(c.alpha());
     int64_t groups = c.groups() == 0 ? 1 : c.groups();
     if (groups < 1 || in[2] % groups != 0 || c.filters() % groups != 0) {
       layerError(i, absl::StrCat("groups ", c.groups(),
@@ -435,11 +452,9 @@ bool Checker::resolveLayer(int i,
                                  d.units()));
       return false;
     }
-    if (!checkActivation(i, d.activation(), d.alpha()))
+    if (!checkActivation(i, d.activation(), d.has_alpha(), d.alpha(), out))
       return false;
     out.shape = {d.units()};
-    out.activation = d.activation();
-    out.alpha = fromFloat(d.alpha());
     if (!checkElements(i, "kernel", {in[0], d.units()}))
       return false;
     out.kernel = addParam(l.name(), "kernel", {in[0], d.units()},
@@ -452,10 +467,9 @@ bool Checker::resolveLayer(int i,
   case Layer::kActivation: {
     out.kind = LayerKind::Activation;
     if (!needOneInput() ||
-        !checkActivation(i, l.activation().kind(), l.activation().alpha()))
+        !checkActivation(i, l.activation().kind(), l.activation().has_alpha(),
+                         l.activation().alpha(), out))
       return false;
-    out.activation = l.activation().kind();
-    out.alpha = fromFloat(l.activation().alpha());
     out.shape = in;
     break;
   }
@@ -481,9 +495,9 @@ bool Checker::resolveLayer(int i,
     }
     for (size_t k = 1; k < inShapes.size(); ++k)
       if (inShapes[k] != in) {
-        layerError(i, absl::StrCat("add expects inputs of one shape, got ",
-                                   shapeStr(in), " and ",
-                                   shapeStr(inShapes[k])));
+        layerError(i,
+                   absl::StrCat("add expects inputs of one shape, got ",
+                                shapeStr(in), " and ", shapeStr(inShapes[k])));
         return false;
       }
     out.shape = in;
@@ -576,10 +590,9 @@ bool Checker::resolveLayer(int i,
   // PReLU as a layer activation or an activation layer learns one alpha per
   // channel.
   if (out.activation == PRELU) {
-    float init = out.alpha != 0.0 ? float(out.alpha) : 0.25f;
     Initializer none;
     out.preluAlpha = addParam(l.name(), "alpha", {out.shape.back()}, none, 1, 1,
-                              init);
+                              float(out.alpha));
   }
   return true;
 }
@@ -606,10 +619,11 @@ void Checker::checkLoss() {
     break;
   case Loss::kHuber:
     r.lossKind = "huber";
-    r.huberDelta = loss.huber().delta() == 0 ? 1.0 : fromFloat(loss.huber().delta());
+    r.huberDelta =
+        loss.huber().delta() == 0 ? 1.0 : fromFloat(loss.huber().delta());
     if (!(r.huberDelta > 0))
-      error(file.lossLoc, absl::StrCat("huber delta must be positive, got ",
-                                       r.huberDelta));
+      error(file.lossLoc,
+            absl::StrCat("huber delta must be positive, got ", r.huberDelta));
     break;
   case Loss::kHinge:
     r.lossKind = "hinge";
@@ -654,7 +668,9 @@ void Checker::checkLoss() {
 void Checker::checkOptimizer() {
   OptimizerSpec &o = r.optimizer;
   const Optimizer &opt = m.optimizer();
-  auto orDefault = [](float v, double d) { return v == 0.0f ? d : fromFloat(v); };
+  auto orDefault = [](float v, double d) {
+    return v == 0.0f ? d : fromFloat(v);
+  };
   switch (opt.kind_case()) {
   case Optimizer::kSgd:
     o.kind = "sgd";
@@ -720,8 +736,9 @@ void Checker::checkTraining() {
     error(file.trainingLoc,
           absl::StrCat("epochs must be in [1, 1000000], got ", r.epochs));
   if (!(r.validationSplit >= 0 && r.validationSplit < 1))
-    error(file.trainingLoc, absl::StrCat("validation_split must be in [0, 1), got ",
-                                         r.validationSplit));
+    error(file.trainingLoc,
+          absl::StrCat("validation_split must be in [0, 1), got ",
+                       r.validationSplit));
   if (m.data().has_idx())
     r.dataDir = m.data().idx().dir();
 }
@@ -764,7 +781,8 @@ absl::StatusOr<ResolvedModel> Checker::run() {
       position[i] = r.layers.size();
       r.layers.push_back(std::move(out));
     }
-    bool allResolved = std::find(failed.begin(), failed.end(), true) == failed.end();
+    bool allResolved =
+        std::find(failed.begin(), failed.end(), true) == failed.end();
     if (allResolved) {
       // The output is the last layer of the file; every layer must feed it.
       int outIdx = m.layer_size() - 1;

@@ -37,13 +37,12 @@ ArrayRef<int64_t> shapeOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getShape();
 }
 
-LogicalResult expectRank(Operation *op, Value v, int64_t rank,
-                         StringRef what) {
+LogicalResult expectRank(Operation *op, Value v, int64_t rank, StringRef what) {
   int64_t actual = cast<RankedTensorType>(v.getType()).getRank();
   if (actual != rank)
-    return op->emitOpError() << "expects " << what << " of rank " << rank
-                             << ", got rank " << actual << " ("
-                             << shapeStr(shapeOf(v)) << ")";
+    return op->emitOpError()
+           << "expects " << what << " of rank " << rank << ", got rank "
+           << actual << " (" << shapeStr(shapeOf(v)) << ")";
   return success();
 }
 
@@ -65,9 +64,9 @@ bool sameShape(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
 LogicalResult expectShape(Operation *op, Value v, ArrayRef<int64_t> expected,
                           StringRef what) {
   if (!sameShape(shapeOf(v), expected))
-    return op->emitOpError() << "expects " << what << " of shape "
-                             << shapeStr(expected) << ", got "
-                             << shapeStr(shapeOf(v));
+    return op->emitOpError()
+           << "expects " << what << " of shape " << shapeStr(expected)
+           << ", got " << shapeStr(shapeOf(v));
   return success();
 }
 
@@ -80,8 +79,8 @@ LogicalResult expectSameElementType(Operation *op) {
     if (!isa<FloatType>(t))
       continue;
     if (elem && elem != t)
-      return op->emitOpError() << "expects one float element type, got "
-                               << elem << " and " << t;
+      return op->emitOpError()
+             << "expects one float element type, got " << elem << " and " << t;
     elem = t;
   }
   return success();
@@ -120,28 +119,26 @@ FailureOr<Window2D> windowFrom(Operation *op, ArrayRef<int64_t> size,
 LogicalResult windowOutput(Operation *op, ArrayRef<int64_t> inHW,
                            const Window2D &w, std::array<int64_t, 2> &hw) {
   for (int i = 0; i < 2; ++i) {
-    hw[i] = ShapedType::isDynamic(inHW[i])
-                ? ShapedType::kDynamic
-                : windowOutputSize(inHW[i], w.size[i], w.strides[i],
-                                   w.dilations[i], w.pads[2 * i],
-                                   w.pads[2 * i + 1]);
+    hw[i] =
+        ShapedType::isDynamic(inHW[i])
+            ? ShapedType::kDynamic
+            : windowOutputSize(inHW[i], w.size[i], w.strides[i], w.dilations[i],
+                               w.pads[2 * i], w.pads[2 * i + 1]);
     if (hw[i] < 0 && !ShapedType::isDynamic(hw[i]))
       return op->emitOpError()
              << "expects window " << w.size[0] << "x" << w.size[1]
              << " (dilation " << w.dilations[0] << "x" << w.dilations[1]
-             << ") to fit input " << shapeStr(inHW) << " (padding "
-             << w.pads[0] << "," << w.pads[1] << "," << w.pads[2] << ","
-             << w.pads[3] << ")";
+             << ") to fit input " << shapeStr(inHW) << " (padding " << w.pads[0]
+             << "," << w.pads[1] << "," << w.pads[2] << "," << w.pads[3] << ")";
   }
   return success();
 }
 
 /// Checks the shapes of a convolution: input [N,H,W,C], filter [KH,KW,C,F],
 /// output [N,OH,OW,F] (the same for the forward op and both gradients).
-LogicalResult verifyConv(Operation *op, Value input, Value filter,
-                         Value output, ArrayRef<int64_t> strides,
-                         ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations,
-                         int64_t groups) {
+LogicalResult verifyConv(Operation *op, Value input, Value filter, Value output,
+                         ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                         ArrayRef<int64_t> dilations, int64_t groups) {
   if (failed(expectRank(op, input, 4, "input (NHWC)")) ||
       failed(expectRank(op, filter, 4, "filter (HWIO)")) ||
       failed(expectRank(op, output, 4, "output (NHWC)")) ||
@@ -159,8 +156,8 @@ LogicalResult verifyConv(Operation *op, Value input, Value filter,
   if (groups > 1 && !ShapedType::isDynamic(f[2]) &&
       !sameDim(f[2] * groups, in[3]))
     return op->emitOpError()
-           << "expects filter input channels " << f[2] << " x groups "
-           << groups << " to equal input channels " << in[3];
+           << "expects filter input channels " << f[2] << " x groups " << groups
+           << " to equal input channels " << in[3];
   FailureOr<Window2D> w =
       windowFrom(op, f.take_front(2), strides, pads, dilations);
   if (failed(w))
@@ -202,9 +199,9 @@ LogicalResult verifyLossShapes(Operation *op, Value predictions, Value labels,
     return failure();
   auto p = shapeOf(predictions);
   if (!sameDim(shapeOf(labels)[0], p[0]))
-    return op->emitOpError() << "expects " << p[0] << " labels to match "
-                             << p[0] << " predictions, got "
-                             << shapeOf(labels)[0];
+    return op->emitOpError()
+           << "expects " << p[0] << " labels to match " << p[0]
+           << " predictions, got " << shapeOf(labels)[0];
   bool needsClasses = kind == "cross_entropy" ||
                       kind == "softmax_cross_entropy" ||
                       kind == "categorical_hinge";
@@ -228,6 +225,28 @@ LogicalResult Conv2DOp::verify() {
   if (act != "none" && act != "relu" && act != "leaky_relu")
     return emitOpError() << "expects activation none, relu or leaky_relu, got "
                          << act;
+  return success();
+}
+
+LogicalResult Conv2DBatchNormOp::verify() {
+  if (failed(verifyConv(*this, getInput(), getFilter(), getOutput(),
+                        getStrides(), getPads(), getDilations(), getGroups())))
+    return failure();
+  int64_t filters = shapeOf(getFilter())[3];
+  for (auto [v, what] : {std::pair<Value, StringRef>{getBias(), "bias"},
+                         {getGamma(), "gamma"},
+                         {getBeta(), "beta"},
+                         {getMean(), "mean"},
+                         {getVariance(), "variance"}})
+    if (failed(expectShape(*this, v, {filters}, what)))
+      return failure();
+  StringRef act = getActivation();
+  if (act != "none" && act != "relu" && act != "leaky_relu")
+    return emitOpError() << "expects activation none, relu or leaky_relu, got "
+                         << act;
+  if (!(getEpsilon().convertToDouble() > 0))
+    return emitOpError() << "expects a positive epsilon, got "
+                         << getEpsilon().convertToDouble();
   return success();
 }
 
@@ -257,8 +276,7 @@ LogicalResult DenseOp::verify() {
 LogicalResult FlattenOp::verify() {
   auto in = shapeOf(getInput());
   if (in.size() < 2)
-    return emitOpError() << "expects input of rank >= 2, got "
-                         << shapeStr(in);
+    return emitOpError() << "expects input of rank >= 2, got " << shapeStr(in);
   int64_t features = 1;
   for (int64_t d : in.drop_front()) {
     if (ShapedType::isDynamic(d)) {
@@ -278,8 +296,9 @@ LogicalResult ReshapeOp::verify() {
   if (in.hasStaticShape() && out.hasStaticShape() &&
       in.getNumElements() != out.getNumElements())
     return emitOpError() << "expects " << in.getNumElements()
-                         << " elements in the output (" << shapeStr(in.getShape())
-                         << "), got " << out.getNumElements() << " ("
+                         << " elements in the output ("
+                         << shapeStr(in.getShape()) << "), got "
+                         << out.getNumElements() << " ("
                          << shapeStr(out.getShape()) << ")";
   return expectSameElementType(*this);
 }
@@ -346,24 +365,24 @@ LogicalResult Conv2DGradFilterOp::verify() {
 }
 
 LogicalResult MaxPool2DGradOp::verify() {
-  if (failed(expectShape(*this, getGradInput(), shapeOf(getInput()),
-                         "gradient")))
+  if (failed(
+          expectShape(*this, getGradInput(), shapeOf(getInput()), "gradient")))
     return failure();
   return verifyPool(*this, getInput(), getGradOutput(), getWindow(),
                     getStrides(), getPads());
 }
 LogicalResult AvgPool2DGradOp::verify() {
-  if (failed(expectShape(*this, getGradInput(), shapeOf(getInput()),
-                         "gradient")))
+  if (failed(
+          expectShape(*this, getGradInput(), shapeOf(getInput()), "gradient")))
     return failure();
   return verifyPool(*this, getInput(), getGradOutput(), getWindow(),
                     getStrides(), getPads());
 }
 
 LogicalResult ActivationGradOp::verify() {
-  if (!llvm::is_contained({"relu", "leaky_relu", "sigmoid", "tanh", "softmax",
-                           "log_softmax"},
-                          getKind()))
+  if (!llvm::is_contained(
+          {"relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax"},
+          getKind()))
     return emitOpError() << "expects kind relu, leaky_relu, sigmoid, tanh, "
                             "softmax or log_softmax, got '"
                          << getKind() << "'";
@@ -425,10 +444,10 @@ LogicalResult verifyUpdate(Operation *op, Value param, ValueRange sameAsParam,
   llvm::append_range(values, op->getResults());
   for (Value v : values)
     if (!sameShape(shapeOf(v), shapeOf(param)))
-      return op->emitOpError() << "expects every operand and result to have "
-                                  "the parameter's shape "
-                               << shapeStr(shapeOf(param)) << ", got "
-                               << shapeStr(shapeOf(v));
+      return op->emitOpError()
+             << "expects every operand and result to have "
+                "the parameter's shape "
+             << shapeStr(shapeOf(param)) << ", got " << shapeStr(shapeOf(v));
   if (!(lr > 0))
     return op->emitOpError() << "expects a positive learning rate, got " << lr;
   return success();

@@ -254,6 +254,40 @@ def NN_BatchNormOp : NN_Op<"batch_norm", [Pure,
   let hasVerifier = 1;
 }
 
+def NN_Conv2DBatchNormOp : NN_Op<"conv2d_batch_norm", [Pure,
+    DeclareOpInterfaceMethods<TrainingFormOpInterface>]> {
+  let summary = "conv2d followed by inference-form batch norm, folded";
+  let description = [{
+    `batch_norm(conv2d(x, filter, bias))` with the running statistics, then
+    the optional activation. Its lowering folds the normalization into the
+    convolution: `filter' = filter * s`, `bias' = (bias - mean) * s + beta`
+    with `s = gamma / sqrt(variance + epsilon)` per filter, so @predict and
+    @eval_step make one pass over the output. @train_step unfolds it into
+    conv2d, nn.batch_norm_train and the running averages. A conv without
+    bias has a zero `nn.constant` bias.
+
+    ```mlir
+    %y = nn.conv2d_batch_norm %x, %w, %b, %gamma, %beta, %mean, %var {activation = "relu", epsilon = 1.0e-03 : f64, momentum = 9.9e-01 : f64}
+        : (tensor<8x28x28x1xf32>, tensor<3x3x1x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<8x26x26x16xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$filter,
+      NN_FloatTensor:$bias, NN_FloatTensor:$gamma, NN_FloatTensor:$beta,
+      NN_FloatTensor:$mean, NN_FloatTensor:$variance,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+      DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+      DefaultValuedAttr<I64Attr, "1">:$groups,
+      DefaultValuedAttr<StrAttr, "\"none\"">:$activation,
+      DefaultValuedAttr<F64Attr, "0.0">:$alpha,
+      F64Attr:$epsilon, F64Attr:$momentum);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $filter `,` $bias `,` $gamma `,` $beta `,` $mean `,` $variance attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def NN_BatchNormTrainOp : NN_DiffOp<"batch_norm_train"> {
   let summary = "batch normalization with the batch's statistics (training form)";
   let description = [{

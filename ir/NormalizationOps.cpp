@@ -108,6 +108,35 @@ FailureOr<SmallVector<Value>> BatchNormOp::buildTrainingForm(
   return SmallVector<Value>{train.getOutput()};
 }
 
+FailureOr<SmallVector<Value>> Conv2DBatchNormOp::buildTrainingForm(
+    OpBuilder &b, Value step,
+    SmallVectorImpl<std::pair<Value, Value>> &bufferUpdates) {
+  Location loc = getLoc();
+  // The zero bias of a conv that had none stays out of the training graph.
+  Value bias = getBias();
+  if (auto c = bias.getDefiningOp<ConstantOp>();
+      c && c.getValue().convertToDouble() == 0.0)
+    bias = Value();
+  auto conv = b.create<Conv2DOp>(loc, getType(), getInput(), getFilter(), bias,
+                                 getStridesAttr(), getPadsAttr(),
+                                 getDilationsAttr(), b.getStringAttr("none"),
+                                 b.getF64FloatAttr(0.0), getGroupsAttr());
+  // The unfolded batch norm's own training form.
+  auto bn = b.create<BatchNormOp>(loc, getType(), conv.getOutput(), getGamma(),
+                                  getBeta(), getMean(), getVariance(),
+                                  getEpsilonAttr(), getMomentumAttr());
+  auto train = bn.buildTrainingForm(b, step, bufferUpdates);
+  bn->erase();
+  if (failed(train))
+    return failure();
+  Value y = (*train)[0];
+  if (getActivation() == "relu")
+    y = b.create<ReluOp>(loc, y);
+  else if (getActivation() == "leaky_relu")
+    y = b.create<LeakyReluOp>(loc, y, getAlphaAttr());
+  return SmallVector<Value>{y};
+}
+
 LogicalResult
 BatchNormTrainOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                  SmallVectorImpl<Value> &operandGrads) {

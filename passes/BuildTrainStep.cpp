@@ -218,8 +218,15 @@ LogicalResult TrainStepBuilder::build() {
     }
     Value predictions = mapping.lookup(predictRet->getOperand(0));
     Value loss = buildLoss(loc, predictions, labels);
-    auto ret = b.create<func::ReturnOp>(loc, ValueRange{loss});
+    // The updated buffers are returned from the start, so that the loss
+    // fusion's clean-up does not erase them as dead.
+    SmallVector<Value> live{loss};
+    for (auto [buffer, updated] : bufferUpdates)
+      live.push_back(updated);
+    auto ret = b.create<func::ReturnOp>(loc, live);
     fuseLoss(fn);
+    for (size_t k = 0; k < bufferUpdates.size(); ++k)
+      bufferUpdates[k].second = ret.getOperand(k + 1);
     // The loss op's predictions (logits after fusion) give the same argmax.
     loss = ret.getOperand(0);
     Operation *lossOp = loss.getDefiningOp();

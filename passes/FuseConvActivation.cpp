@@ -20,12 +20,14 @@ using namespace gradc;
 
 namespace {
 
-/// The conv2d that `act` can absorb: no activation yet, and `act` its only
-/// user.
-nn::Conv2DOp fusableConv(Value actInput) {
-  auto conv = actInput.getDefiningOp<nn::Conv2DOp>();
-  if (!conv || conv.getActivation() != "none" || !conv->hasOneUse())
-    return {};
+/// The conv2d (or conv2d_batch_norm) that `act` can absorb: no activation
+/// yet, and `act` its only user.
+Operation *fusableConv(Value actInput) {
+  Operation *conv = actInput.getDefiningOp();
+  if (!conv || !isa<nn::Conv2DOp, nn::Conv2DBatchNormOp>(conv) ||
+      conv->getAttrOfType<StringAttr>("activation").getValue() != "none" ||
+      !conv->hasOneUse())
+    return nullptr;
   return conv;
 }
 
@@ -35,7 +37,7 @@ struct FuseConvActivationPattern : OpRewritePattern<ActOp> {
 
   LogicalResult matchAndRewrite(ActOp act,
                                 PatternRewriter &rewriter) const override {
-    nn::Conv2DOp conv = fusableConv(act.getInput());
+    Operation *conv = fusableConv(act.getInput());
     if (!conv)
       return rewriter.notifyMatchFailure(act,
                                          "input is not a single-use conv2d");
@@ -48,11 +50,11 @@ struct FuseConvActivationPattern : OpRewritePattern<ActOp> {
         return rewriter.notifyMatchFailure(act, "negative alpha");
     }
     rewriter.modifyOpInPlace(conv, [&] {
-      conv.setActivation(kind);
-      conv.setAlphaAttr(rewriter.getF64FloatAttr(alpha));
-      conv->setLoc(rewriter.getFusedLoc({conv.getLoc(), act.getLoc()}));
+      conv->setAttr("activation", rewriter.getStringAttr(kind));
+      conv->setAttr("alpha", rewriter.getF64FloatAttr(alpha));
+      conv->setLoc(rewriter.getFusedLoc({conv->getLoc(), act.getLoc()}));
     });
-    rewriter.replaceOp(act, conv.getOutput());
+    rewriter.replaceOp(act, conv->getResult(0));
     return success();
   }
 };

@@ -13,8 +13,21 @@ def FuseConvActivation : Pass<"gradc-fuse-conv-activation", "mlir::ModuleOp"> {
   let summary = "Fuse nn.relu / nn.leaky_relu into the nn.conv2d that feeds it";
   let description = [{
     An `nn.conv2d` without activation whose only user is `nn.relu` (or
-    `nn.leaky_relu` with alpha >= 0) becomes one `nn.conv2d {activation = ...}`.
+    `nn.leaky_relu` with alpha >= 0) becomes one `nn.conv2d {activation = ...}`;
+    likewise for `nn.conv2d_batch_norm`.
     A conv whose result has other users is left alone.
+  }];
+  let dependentDialects = ["gradc::nn::NNDialect"];
+}
+
+def FoldBatchNorm : Pass<"gradc-fold-batch-norm", "mlir::ModuleOp"> {
+  let summary = "Fold nn.batch_norm into the nn.conv2d that feeds it";
+  let description = [{
+    An `nn.batch_norm` (inference form) whose input is an `nn.conv2d`
+    without activation and with no other user becomes one
+    `nn.conv2d_batch_norm`, whose lowering scales the filter and bias by the
+    normalization instead of making a second pass over the output. The
+    train-step builder unfolds it again for training.
   }];
   let dependentDialects = ["gradc::nn::NNDialect"];
 }

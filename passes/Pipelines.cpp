@@ -64,8 +64,9 @@ void buildPipeline(OpPassManager &pm, Stage stage, int threads) {
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::NN)
     return;
-  // 2. Fusion: conv2d+relu; the loss joins the graph in @eval_step, where
-  //    softmax+cross-entropy fuse.
+  // 2. Fusion: conv2d+batch_norm, conv2d+relu; the loss joins the graph in
+  //    @eval_step, where softmax+cross-entropy fuse.
+  pm.addPass(createFoldBatchNorm());
   pm.addPass(createFuseConvActivation());
   pm.addPass(createBuildTrainStep(BuildTrainStepOptions{/*trainStep=*/false}));
   pm.addPass(createFuseSoftmaxCrossEntropy());

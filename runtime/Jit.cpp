@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -126,7 +127,9 @@ void initializeNativeTarget() {
     // keep blocks up to 32 MiB (glibc's maximum) in the heap and do not
     // return freed memory to the system.
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    // A step's working set (a ResNet's at batch 128: several hundred MiB)
+    // may exceed any fixed threshold; once grown, the heap stays.
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
     return true;
   }();
   (void)initialized;

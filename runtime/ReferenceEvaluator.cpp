@@ -127,7 +127,9 @@ private:
   Tensor zeros(Value like) { return Tensor(shapeOf(like)); }
 
   // Op groups that share a loop nest.
-  absl::Status conv2d(Conv2DOp op);
+  /// conv2d, or conv2d_batch_norm (normalized with the running statistics
+  /// after the bias, before the activation).
+  template <typename OpT> absl::Status conv2d(OpT op);
   absl::Status pool(Operation *op, Value input, llvm::ArrayRef<int64_t> window,
                     llvm::ArrayRef<int64_t> strides,
                     llvm::ArrayRef<int64_t> pads, bool isMax);
@@ -257,6 +259,7 @@ Interpreter<T>::run(func::FuncOp fn, std::vector<HostValue<T>> args,
 template <typename T> absl::Status Interpreter<T>::eval(Operation *op) {
   return llvm::TypeSwitch<Operation *, absl::Status>(op)
       .Case([&](Conv2DOp op) { return conv2d(op); })
+      .Case([&](Conv2DBatchNormOp op) { return conv2d(op); })
       .Case([&](Conv2DGradInputOp op) {
         const Tensor &dy = in(op.getGradOutput()), &f = in(op.getFilter());
         Tensor dx = zeros(op.getGradInput());
@@ -521,8 +524,7 @@ template <typename T> absl::Status Interpreter<T>::eval(Operation *op) {
       });
 }
 
-template <typename T>
-absl::Status Interpreter<T>::globalPool(Operation *op) {
+template <typename T> absl::Status Interpreter<T>::globalPool(Operation *op) {
   const Tensor &x = in(op->getOperand(0));
   bool isMax = isa<GlobalMaxPool2DOp>(op);
   int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
@@ -594,8 +596,8 @@ absl::Status Interpreter<T>::batchNormGrad(BatchNormGradOp op) {
   for (int64_t i = 0; i < x.numElements(); ++i) {
     int64_t ch = i % c;
     T rstd = T(1) / std::sqrt(var[ch] + eps);
-    dx[i] = g[ch] * rstd / T(m) *
-            (T(m) * dy[i] - dbeta[ch] - xhat(i) * dgamma[ch]);
+    dx[i] =
+        g[ch] * rstd / T(m) * (T(m) * dy[i] - dbeta[ch] - xhat(i) * dgamma[ch]);
   }
   set(op.getGradInput(), std::move(dx));
   set(op.getGradGamma(), std::move(dgamma));
@@ -603,7 +605,9 @@ absl::Status Interpreter<T>::batchNormGrad(BatchNormGradOp op) {
   return absl::OkStatus();
 }
 
-template <typename T> absl::Status Interpreter<T>::conv2d(Conv2DOp op) {
+template <typename T>
+template <typename OpT>
+absl::Status Interpreter<T>::conv2d(OpT op) {
   const Tensor &x = in(op.getInput()), &f = in(op.getFilter());
   Tensor y = zeros(op.getOutput());
   Window g(x.shape, y.shape, {f.dim(0), f.dim(1)}, op.getStrides(),
@@ -625,6 +629,14 @@ template <typename T> absl::Status Interpreter<T>::conv2d(Conv2DOp op) {
   for (int64_t i = 0; i < y.numElements(); ++i) {
     if (bias)
       y[i] += (*bias)[i % nf];
+    if constexpr (std::is_same_v<OpT, Conv2DBatchNormOp>) {
+      int64_t o = i % nf;
+      T eps = T(f64(op.getEpsilon()));
+      y[i] = (y[i] - in(op.getMean())[o]) /
+                 std::sqrt(in(op.getVariance())[o] + eps) *
+                 in(op.getGamma())[o] +
+             in(op.getBeta())[o];
+    }
     y[i] = activate<T>(op.getActivation(), y[i], alpha);
   }
   set(op.getOutput(), std::move(y));

@@ -31,17 +31,30 @@ Value insertChannels(Emitter &e, Value part, Value whole, int64_t g) {
                   SmallVector<int64_t>(offsets.size(), 1));
 }
 
-Value lowerConv(Emitter &e, nn::Conv2DOp op, Value x, Value w, Value bias) {
-  auto p = op.getPads();
+/// The forward convolution's attributes (conv2d and conv2d_batch_norm).
+struct ConvAttrs {
+  ArrayRef<int64_t> strides, pads, dilations;
+  int64_t groups;
+  StringRef activation;
+  double alpha;
+};
+
+template <typename OpT> ConvAttrs attrsOf(OpT op) {
+  return {op.getStrides(), op.getPads(),       op.getDilations(),
+          op.getGroups(),  op.getActivation(), op.getAlpha().convertToDouble()};
+}
+
+Value lowerConv(Emitter &e, RankedTensorType outType, Value x, Value w,
+                Value bias, const ConvAttrs &a) {
+  auto p = a.pads;
   Value xp = e.pad(x, {0, p[0], p[2], 0}, {0, p[1], p[3], 0}, 0.0);
-  auto outType = cast<RankedTensorType>(op.getType());
   Value init = bias ? e.broadcastLast(bias, outType.getShape())
                     : e.fill(outType.getShape(), outType.getElementType(), 0.0);
-  int64_t groups = op.getGroups();
+  int64_t groups = a.groups;
   auto ws = e.shape(w); // KH KW C/G F
   Value y;
   if (groups == 1) {
-    y = e.conv(xp, w, init, op.getStrides(), op.getDilations());
+    y = e.conv(xp, w, init, a.strides, a.dilations);
   } else if (ws[2] == 1 && ws[3] == groups) {
     // Depthwise (one filter per channel): linalg's depthwise convolution on
     // the filter viewed as [KH, KW, C].
@@ -49,7 +62,7 @@ Value lowerConv(Emitter &e, nn::Conv2DOp op, Value x, Value w, Value bias) {
         e.loc, w, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
     y = e.b.create<linalg::DepthwiseConv2DNhwcHwcOp>(
                e.loc, outType, ValueRange{xp, w3}, init,
-               e.i64Elements(op.getStrides()), e.i64Elements(op.getDilations()))
+               e.i64Elements(a.strides), e.i64Elements(a.dilations))
             ->getResult(0);
   } else {
     // One convolution per group on its channels and filters.
@@ -57,12 +70,39 @@ Value lowerConv(Emitter &e, nn::Conv2DOp op, Value x, Value w, Value bias) {
     y = init;
     for (int64_t g = 0; g < groups; ++g) {
       Value yg = e.conv(channelSlice(e, xp, g, cg), channelSlice(e, w, g, fg),
-                        channelSlice(e, init, g, fg), op.getStrides(),
-                        op.getDilations());
+                        channelSlice(e, init, g, fg), a.strides, a.dilations);
       y = insertChannels(e, yg, y, g);
     }
   }
-  return activate(e, y, op.getActivation(), op.getAlpha().convertToDouble());
+  return activate(e, y, a.activation, a.alpha);
+}
+
+/// conv2d_batch_norm: with s = gamma / sqrt(variance + epsilon) per filter,
+/// the convolution with filter * s and bias (bias - mean) * s + beta.
+Value lowerConvBatchNorm(Emitter &e, nn::Conv2DBatchNormOp op, ValueRange ops) {
+  Value w = ops[1], bias = ops[2], gamma = ops[3], beta = ops[4], mean = ops[5],
+        var = ops[6];
+  Type t = e.elem(w);
+  double eps = op.getEpsilon().convertToDouble();
+  Value scale = e.map({gamma, var}, e.type(gamma),
+                      [&](OpBuilder &b, Location l, ValueRange a) {
+                        S s{b, l};
+                        Value den = s.sqrt(s.add(a[1], s.c(eps, t)));
+                        return one(s.div(a[0], den));
+                      });
+  Value wf = e.generic({w, scale}, e.empty(e.shape(w), t),
+                       {e.identity(4), e.dims(4, {3}), e.identity(4)},
+                       SmallVector<IteratorType>(4, IteratorType::parallel),
+                       [](OpBuilder &b, Location l, ValueRange a) {
+                         return one(S{b, l}.mul(a[0], a[1]));
+                       })[0];
+  Value bf = e.map({bias, mean, scale, beta}, e.type(bias),
+                   [](OpBuilder &b, Location l, ValueRange a) {
+                     S s{b, l};
+                     return one(s.add(s.mul(s.sub(a[0], a[1]), a[2]), a[3]));
+                   });
+  return lowerConv(e, cast<RankedTensorType>(op.getType()), ops[0], wf, bf,
+                   attrsOf(op));
 }
 
 Value lowerConvGradFilter(Emitter &e, nn::Conv2DGradFilterOp op, Value x,
@@ -134,8 +174,13 @@ void populateConvLoweringPatterns(RewritePatternSet &patterns) {
   using R = FailureOr<SmallVector<Value>>;
   addLowering<nn::Conv2DOp>(
       patterns, [](nn::Conv2DOp o, ValueRange ops, Emitter &e) -> R {
-        return one(
-            lowerConv(e, o, ops[0], ops[1], o.getBias() ? ops[2] : Value()));
+        return one(lowerConv(e, cast<RankedTensorType>(o.getType()), ops[0],
+                             ops[1], o.getBias() ? ops[2] : Value(),
+                             attrsOf(o)));
+      });
+  addLowering<nn::Conv2DBatchNormOp>(
+      patterns, [](nn::Conv2DBatchNormOp o, ValueRange ops, Emitter &e) -> R {
+        return one(lowerConvBatchNorm(e, o, ops));
       });
   addLowering<nn::Conv2DGradFilterOp>(
       patterns, [](nn::Conv2DGradFilterOp o, ValueRange ops, Emitter &e) -> R {

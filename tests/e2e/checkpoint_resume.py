@@ -2,7 +2,7 @@
 #===- checkpoint_resume.py - checkpoints, resume, eval, predict -*- python -*-===#
 """End-to-end checkpointing on synthetic data.
 
-A model with dropout, Adam, a validation split and a partial last batch
+A model with batch norm, dropout, Adam, a validation split and a partial last batch
 (270 training images in batches of 20) is trained:
   A: 2 epochs, --checkpoint a.ckpt;
   B: 1 epoch, --checkpoint b.ckpt, then --resume b.ckpt --epochs 2
@@ -30,9 +30,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_common as c  # noqa: E402
 
 STEPS = 14  # ceil(270 / 20): the last batch has 10 images
+# Batch norm's running statistics are buffers: saved, restored on resume.
 LAYERS = c.CNN_LAYERS.replace(
     'layer { name: "out"',
-    'layer { name: "drop"  dropout { rate: 0.3 } }\nlayer { name: "out"')
+    'layer { name: "drop"  dropout { rate: 0.3 } }\nlayer { name: "out"').replace(
+    'layer { name: "pool1"',
+    'layer { name: "bn1"   batch_norm {} }\nlayer { name: "pool1"')
 TIME_FIELDS = ("images_per_second", "seconds", "step_ms_min", "step_ms_median")
 STEP_FIELD, EPOCH_FIELD = 5, 6  # in runtime/checkpoint.proto
 

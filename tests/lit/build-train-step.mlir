@@ -136,3 +136,63 @@ module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "sgd"}} {
     return %0 : tensor<2x3xf32>
   }
 }
+
+// -----
+
+// Batch norm: @eval_step normalizes with the running statistics (buffers);
+// @train_step with the batch's, updates the buffers with moving averages
+// (the variance unbiased: 2*3 = 6 elements per channel, scale 6/5) and
+// returns them after the optimizer state.
+module attributes {nn.loss = {kind = "mse", delta = 1.0 : f64}, nn.optimizer = {kind = "sgd", learning_rate = 0.1 : f64, weight_decay = 0.0 : f64}} {
+  func.func @predict(%g: tensor<4xf32> {nn.param = "bn.gamma"}, %b: tensor<4xf32> {nn.param = "bn.beta"},
+                     %m: tensor<4xf32> {nn.buffer = "bn.moving_mean"}, %v: tensor<4xf32> {nn.buffer = "bn.moving_variance"},
+                     %x: tensor<2x3x4xf32> {nn.input = "x"}) -> tensor<2x12xf32> {
+    %y = nn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.0e-3 : f64, momentum = 0.9 : f64}
+        : (tensor<2x3x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+    %f = nn.flatten %y : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
+    return %f : tensor<2x12xf32>
+  }
+}
+
+// CHECK-LABEL: func.func @eval_step
+// CHECK-SAME:  {nn.buffer = "bn.moving_mean"}
+// CHECK:       nn.batch_norm %{{.*}}, %arg0, %arg1, %arg2, %arg3
+// CHECK-NOT:   nn.moving_average
+
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME:  %arg2: tensor<4xf32> {nn.buffer = "bn.moving_mean"}, %arg3: tensor<4xf32> {nn.buffer = "bn.moving_variance"}
+// CHECK-NOT:   nn.batch_norm %
+// CHECK:       %[[Y:.*]], %[[MEAN:.*]], %[[VAR:.*]] = nn.batch_norm_train %{{.*}}, %arg0, %arg1 {epsilon = 1.000000e-03 : f64}
+// CHECK-DAG:   %[[M2:.*]] = nn.moving_average %arg2, %[[MEAN]] {momentum = 9.000000e-01 : f64} :
+// CHECK-DAG:   %[[V2:.*]] = nn.moving_average %arg3, %[[VAR]] {momentum = 9.000000e-01 : f64, scale = 1.200000e+00 : f64}
+// CHECK:       nn.batch_norm_grad
+// CHECK:       %[[G2:.*]] = nn.sgd_update %arg0
+// CHECK:       %[[B2:.*]] = nn.sgd_update %arg1
+// CHECK:       return %{{.*}}, %{{.*}}, %[[G2]], %[[B2]], %[[M2]], %[[V2]]
+
+// -----
+
+// A folded conv2d_batch_norm stays folded in @eval_step and unfolds in
+// @train_step into conv2d (without the zero bias), batch_norm_train, the
+// running averages and the ReLU.
+module attributes {nn.loss = {kind = "mse", delta = 1.0 : f64}, nn.optimizer = {kind = "sgd", learning_rate = 0.1 : f64, weight_decay = 0.0 : f64}} {
+  func.func @predict(%w: tensor<1x1x2x2xf32> {nn.param = "c.kernel"}, %g: tensor<2xf32> {nn.param = "bn.gamma"}, %b: tensor<2xf32> {nn.param = "bn.beta"},
+                     %m: tensor<2xf32> {nn.buffer = "bn.moving_mean"}, %v: tensor<2xf32> {nn.buffer = "bn.moving_variance"},
+                     %x: tensor<2x1x1x2xf32> {nn.input = "x"}) -> tensor<2x2xf32> {
+    %zero = nn.constant 0.0 : tensor<2xf32>
+    %y = nn.conv2d_batch_norm %x, %w, %zero, %g, %b, %m, %v {activation = "relu", epsilon = 1.0e-3 : f64, momentum = 0.9 : f64}
+        : (tensor<2x1x1x2xf32>, tensor<1x1x2x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<2x1x1x2xf32>
+    %f = nn.flatten %y : (tensor<2x1x1x2xf32>) -> tensor<2x2xf32>
+    return %f : tensor<2x2xf32>
+  }
+}
+
+// CHECK-LABEL: func.func @eval_step
+// CHECK:       nn.conv2d_batch_norm
+// CHECK-LABEL: func.func @train_step
+// CHECK-NOT:   nn.conv2d_batch_norm
+// CHECK:       %[[C:.*]] = nn.conv2d %{{.*}}, %arg0 : (tensor<2x1x1x2xf32>, tensor<1x1x2x2xf32>) -> tensor<2x1x1x2xf32>
+// CHECK:       nn.batch_norm_train %[[C]], %arg1, %arg2
+// CHECK:       nn.moving_average %arg3
+// CHECK:       nn.moving_average %arg4
+// CHECK:       nn.relu

@@ -479,3 +479,69 @@ func.func @sgd_negative_learning_rate(%p: tensor<10xf32>, %g: tensor<10xf32>) {
   %0 = nn.sgd_update %p, %g {learning_rate = -0.1 : f64} : (tensor<10xf32>, tensor<10xf32>) -> tensor<10xf32>
   return
 }
+
+// -----
+
+func.func @conv_groups_channels(%x: tensor<1x8x8x4xf32>, %w: tensor<3x3x3x6xf32>) {
+  // expected-error @+1 {{expects filter input channels 3 x groups 2 to equal input channels 4}}
+  %0 = nn.conv2d %x, %w {groups = 2 : i64} : (tensor<1x8x8x4xf32>, tensor<3x3x3x6xf32>) -> tensor<1x6x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_groups_filters(%x: tensor<1x8x8x4xf32>, %w: tensor<3x3x1x6xf32>) {
+  // expected-error @+1 {{expects filters 6 to be a multiple of groups 4}}
+  %0 = nn.conv2d %x, %w {groups = 4 : i64} : (tensor<1x8x8x4xf32>, tensor<3x3x1x6xf32>) -> tensor<1x6x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @global_pool_output(%x: tensor<2x5x5x3xf32>) {
+  // expected-error @+1 {{expects output of shape 2x3, got 2x5}}
+  %0 = nn.global_avg_pool2d %x : (tensor<2x5x5x3xf32>) -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @concat_mismatch(%a: tensor<2x4x4x3xf32>, %b: tensor<2x5x4x3xf32>) {
+  // expected-error @+1 {{expects inputs to agree except on axis 3, got 2x4x4x3 and 2x5x4x3}}
+  %0 = nn.concat %a, %b {axis = 3 : i64} : (tensor<2x4x4x3xf32>, tensor<2x5x4x3xf32>) -> tensor<2x4x4x6xf32>
+  return
+}
+
+// -----
+
+func.func @slice_out_of_range(%a: tensor<2x8xf32>) {
+  // expected-error @+1 {{expects slice [6, 10) within axis 1 of size 8}}
+  %0 = nn.slice %a {axis = 1 : i64, offset = 6 : i64, size = 4 : i64} : (tensor<2x8xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_channels(%x: tensor<2x4x4x3xf32>, %g: tensor<4xf32>, %v: tensor<3xf32>) {
+  // expected-error @+1 {{expects gamma of shape 3, got 4}}
+  %0 = nn.batch_norm %x, %g, %v, %v, %v {epsilon = 1.0e-3 : f64, momentum = 0.99 : f64}
+      : (tensor<2x4x4x3xf32>, tensor<4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x4x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_epsilon(%x: tensor<2x3xf32>, %v: tensor<3xf32>) {
+  // expected-error @+1 {{expects a positive epsilon, got 0}}
+  %0:3 = nn.batch_norm_train %x, %v, %v {epsilon = 0.0 : f64}
+      : (tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>)
+  return
+}
+
+// -----
+
+func.func @moving_average_momentum(%v: tensor<3xf32>) {
+  // expected-error @+1 {{expects momentum in [0, 1], got 2}}
+  %0 = nn.moving_average %v, %v {momentum = 2.0 : f64} : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return
+}

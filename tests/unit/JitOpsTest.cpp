@@ -192,6 +192,10 @@ std::vector<int> inPlaceArguments(mlir::func::FuncOp fn) {
       mlir::Value operand = v.getDefiningOp()->getOperand(r == 0 ? 0 : r + 1);
       if (auto arg = mlir::dyn_cast<mlir::BlockArgument>(operand))
         a = int(arg.getArgNumber());
+    } else if (auto avg = mlir::dyn_cast_or_null<nn::MovingAverageOp>(
+                   v.getDefiningOp())) {
+      if (auto arg = mlir::dyn_cast<mlir::BlockArgument>(avg.getRunning()))
+        a = int(arg.getArgNumber());
     }
     alias.push_back(a);
   }
@@ -893,8 +897,15 @@ std::vector<Value32> modelArgs(mlir::func::FuncOp fn, std::mt19937_64 &rng) {
                (mlir::isa<nn::AdamUpdateOp>(u.getOwner()) &&
                 u.getOperandNumber() == 3);
       });
-      double lo = isImage || secondMoment ? 0.0 : -0.3;
-      double hi = isImage ? 1.0 : secondMoment ? 0.01 : 0.3;
+      // Running variances of batch norm's inference form: positive.
+      bool variance = llvm::any_of(a.getUses(), [](mlir::OpOperand &u) {
+        return (mlir::isa<nn::BatchNormOp>(u.getOwner()) &&
+                u.getOperandNumber() == 4) ||
+               (mlir::isa<nn::Conv2DBatchNormOp>(u.getOwner()) &&
+                u.getOperandNumber() == 6);
+      });
+      double lo = isImage || secondMoment ? 0.0 : variance ? 0.5 : -0.3;
+      double hi = isImage ? 1.0 : secondMoment ? 0.01 : variance ? 1.5 : 0.3;
       std::uniform_real_distribution<double> u(lo, hi);
       for (float &x : t->data)
         x = float(u(rng));

@@ -307,6 +307,50 @@ TEST(CheckerShapes, ResidualPreluAndDefaults) {
   EXPECT_TRUE(m.shuffle);
 }
 
+TEST(CheckerShapes, ModernCnnLayers) {
+  Checked c = check(model(
+      "layer { name: \"c\" conv2d { filters: 6 kernel_size: [3, 3] } }\n"
+      "layer { name: \"g\" conv2d { filters: 4 kernel_size: [1, 1] groups: 2 "
+      "} }\n"
+      "layer { name: \"bn\" batch_norm { scale: false } }\n"
+      "layer { name: \"cat\" concat {} inputs: [\"c\", \"bn\"] }\n"
+      "layer { name: \"gap\" global_max_pool2d {} }\n" +
+      std::string(kOutput)));
+  ASSERT_TRUE(c.model.ok()) << c.model.status().message();
+  const ResolvedModel &m = *c.model;
+  EXPECT_EQ(findLayer(m, "g")->groups, 2);
+  EXPECT_EQ(findParam(m, "g.kernel")->shape, (Shape{1, 1, 3, 4}));
+  EXPECT_EQ(findLayer(m, "cat")->shape, (Shape{6, 6, 10}));
+  EXPECT_EQ(findLayer(m, "gap")->shape, (Shape{10}));
+  // Keras's defaults; without scale there is no gamma.
+  EXPECT_EQ(findLayer(m, "bn")->momentum, 0.99);
+  EXPECT_EQ(findLayer(m, "bn")->epsilon, double(1e-3));
+  EXPECT_EQ(findParam(m, "bn.gamma"), nullptr);
+  ASSERT_NE(findParam(m, "bn.beta"), nullptr);
+  ASSERT_EQ(m.buffers.size(), 2u);
+  EXPECT_EQ(m.buffers[0].name, "bn.moving_mean");
+  EXPECT_EQ(m.buffers[0].constant, 0.0f);
+  EXPECT_EQ(m.buffers[1].name, "bn.moving_variance");
+  EXPECT_EQ(m.buffers[1].constant, 1.0f);
+}
+
+TEST(CheckerShapes, ActivationSlopeDefaults) {
+  // Keras's LeakyReLU slope 0.3 and PReLU's initial 0.25 when not given; an
+  // explicit 0 is kept.
+  Checked c = check(
+      model("layer { name: \"a\" activation { kind: LEAKY_RELU } }\n"
+            "layer { name: \"b\" activation { kind: LEAKY_RELU alpha: 0 } }\n"
+            "layer { name: \"p\" activation { kind: PRELU } }\n"
+            "layer { name: \"q\" activation { kind: PRELU alpha: 0 } }\n"
+            "layer { name: \"f\" flatten {} }\n" +
+            std::string(kOutput)));
+  ASSERT_TRUE(c.model.ok()) << c.model.status().message();
+  EXPECT_EQ(findLayer(*c.model, "a")->alpha, 0.3);
+  EXPECT_EQ(findLayer(*c.model, "b")->alpha, 0.0);
+  EXPECT_EQ(findParam(*c.model, "p.alpha")->constant, 0.25f);
+  EXPECT_EQ(findParam(*c.model, "q.alpha")->constant, 0.0f);
+}
+
 TEST(CheckerShapes, LayersMayBeListedBeforeTheirInputs) {
   Checked c = check(model(
       "layer { name: \"f\" flatten {} inputs: [\"c\"] }\n"
@@ -371,6 +415,33 @@ std::vector<MessageCase> messageCases() {
        layerLine("layer { name: \"c\" conv2d { filters: 0 kernel_size: [3, 3] "
                  "} }\n"),
        L3, "filters must be in [1, 1048576], got 0"},
+      {"conv groups",
+       layerLine("layer { name: \"c\" conv2d { filters: 4 kernel_size: [3, 3] "
+                 "groups: 3 } }\n"),
+       L3,
+       "groups 3 must be positive and divide both the input channels 1 and "
+       "the filters 4"},
+      {"batch norm momentum",
+       layerLine("layer { name: \"c\" batch_norm { momentum: 1.5 } }\n"), L3,
+       "batch_norm momentum must be in [0, 1), got 1.5"},
+      {"batch norm epsilon",
+       layerLine("layer { name: \"c\" batch_norm { epsilon: nan } }\n"), L3,
+       "batch_norm epsilon must be positive, got nan"},
+      {"global pool of features",
+       model("layer { name: \"f\" flatten {} }\n"
+             "layer { name: \"c\" global_avg_pool2d {} }\n" +
+             std::string(kOutput)),
+       "model.pbtxt:4:1: error: layer 'c': ",
+       "global pooling expects an [H, W, C] input, got [64]"},
+      {"concat of one input", layerLine("layer { name: \"c\" concat {} }\n"),
+       L3, "concat expects at least 2 inputs, got 1"},
+      {"concat of different sizes",
+       layerLine("layer { name: \"p\" max_pool2d { pool_size: [2, 2] } }\n"
+                 "layer { name: \"c\" concat {} inputs: [\"image\", "
+                 "\"p\"] }\n"),
+       "model.pbtxt:4:1: error: layer 'c': ",
+       "concat expects inputs that agree except in channels, got [8, 8, 1] "
+       "and [4, 4, 1]"},
       {"negative units",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"out\" dense { units: -3 activation: SOFTMAX } "
