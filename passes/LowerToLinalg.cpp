@@ -35,9 +35,9 @@ struct LowerNNToLinalg : gradc::impl::LowerNNToLinalgBase<LowerNNToLinalg> {
                                       std::move(patterns))))
       return signalPassFailure();
     // The runtime calls the entry points through their C interface.
-    for (auto fn : getOperation().getOps<func::FuncOp>())
-      if (fn.isPublic() && !fn.isExternal())
-        fn->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+    func::FuncOp fn = getOperation();
+    if (fn.isPublic() && !fn.isExternal())
+      fn->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
   }
 };
 

@@ -9,7 +9,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def FuseConvActivation : Pass<"gradc-fuse-conv-activation", "mlir::ModuleOp"> {
+def FuseConvActivation : Pass<"gradc-fuse-conv-activation", "mlir::func::FuncOp"> {
   let summary = "Fuse nn.relu / nn.leaky_relu into the nn.conv2d that feeds it";
   let description = [{
     An `nn.conv2d` without activation whose only user is `nn.relu` (or
@@ -20,7 +20,7 @@ def FuseConvActivation : Pass<"gradc-fuse-conv-activation", "mlir::ModuleOp"> {
   let dependentDialects = ["gradc::nn::NNDialect"];
 }
 
-def FoldBatchNorm : Pass<"gradc-fold-batch-norm", "mlir::ModuleOp"> {
+def FoldBatchNorm : Pass<"gradc-fold-batch-norm", "mlir::func::FuncOp"> {
   let summary = "Fold nn.batch_norm into the nn.conv2d that feeds it";
   let description = [{
     An `nn.batch_norm` (inference form) whose input is an `nn.conv2d`
@@ -32,7 +32,7 @@ def FoldBatchNorm : Pass<"gradc-fold-batch-norm", "mlir::ModuleOp"> {
   let dependentDialects = ["gradc::nn::NNDialect"];
 }
 
-def FuseSoftmaxCrossEntropy : Pass<"gradc-fuse-softmax-cross-entropy", "mlir::ModuleOp"> {
+def FuseSoftmaxCrossEntropy : Pass<"gradc-fuse-softmax-cross-entropy", "mlir::func::FuncOp"> {
   let summary = "Fuse nn.softmax feeding nn.cross_entropy into nn.softmax_cross_entropy";
   let description = [{
     `nn.cross_entropy(nn.softmax(logits))` becomes
@@ -72,7 +72,7 @@ def Autodiff : Pass<"gradc-autodiff", "mlir::ModuleOp"> {
   let dependentDialects = ["gradc::nn::NNDialect", "mlir::func::FuncDialect"];
 }
 
-def LowerNNToLinalg : Pass<"gradc-lower-nn-to-linalg", "mlir::ModuleOp"> {
+def LowerNNToLinalg : Pass<"gradc-lower-nn-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lower every nn op to linalg on tensors";
   let description = [{
     Named linalg ops where they fit (conv_2d_nhwc_hwcf, pooling_nhwc_max/sum,
@@ -127,7 +127,7 @@ def HoistVectorTransfers : Pass<"gradc-hoist-vector-transfers",
                            "mlir::vector::VectorDialect"];
 }
 
-def FuseElementwise : Pass<"gradc-fuse-elementwise", "mlir::ModuleOp"> {
+def FuseElementwise : Pass<"gradc-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuse elementwise linalg ops and fold reshapes into them";
   let description = [{
     linalg-fuse-elementwise-ops with one difference: reshapes are folded

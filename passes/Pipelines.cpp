@@ -30,34 +30,55 @@ void registerGradcDialects(DialectRegistry &registry) {
 }
 
 /// Bufferization and conversion to the LLVM dialect. Function results that
-/// alias an argument (the updated parameters and optimizer state) are
-/// dropped, so the step updates the runtime's buffers in place; the rest
-/// (loss, count, probabilities) become out-parameters.
-static const char kToLLVM[] =
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "drop-equivalent-buffer-results,"
-    "buffer-results-to-out-params{hoist-static-allocs},"
-    "canonicalize,"
-    "buffer-deallocation-pipeline,"
-    "convert-bufferization-to-memref,"
-    "gradc-scalarize-transfer-extracts,"
-    "fold-memref-alias-ops,canonicalize,cse,"
-    "gradc-hoist-vector-transfers,"
-    "gradc-copies-to-loops,"
-    "convert-linalg-to-loops,"
-    "convert-vector-to-scf{full-unroll=true},"
-    "lower-affine,"
-    "convert-scf-to-cf,"
-    "convert-vector-to-llvm,"
-    "convert-math-to-llvm,"
-    "expand-strided-metadata,"
-    "lower-affine,"
-    "finalize-memref-to-llvm,"
-    "convert-func-to-llvm,"
-    "convert-arith-to-llvm,"
-    "convert-cf-to-llvm,"
-    "reconcile-unrealized-casts";
+/// alias an argument (the updated parameters, optimizer state and buffers)
+/// are dropped, so the step updates the runtime's buffers in place; the rest
+/// (loss, count, probabilities) become out-parameters. With threads > 1 the
+/// thread-parallel tiles (scf.forall) become OpenMP parallel loops.
+static void buildToLLVM(OpPassManager &pm, int threads) {
+  bufferization::OneShotBufferizationOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.setFunctionBoundaryTypeConversion(
+      bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  bufferization::BufferResultsToOutParamsOpts outParams;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::buildBufferDeallocationPipeline(
+      pm, bufferization::BufferDeallocationPipelineOptions());
+  pm.addPass(createBufferizationToMemRefPass());
+  pm.addPass(createScalarizeTransferExtracts());
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createHoistVectorTransfers());
+  pm.addPass(createCopiesToLoops());
+  if (threads > 1)
+    pm.addPass(createForallToParallelLoopPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  if (threads > 1) {
+    ConvertSCFToOpenMPPassOptions omp;
+    omp.numThreads = threads;
+    pm.addPass(createConvertSCFToOpenMPPass(omp));
+    pm.addPass(createCanonicalizerPass());
+  }
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll(true)));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  if (threads > 1)
+    pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
 
 void buildPipeline(OpPassManager &pm, Stage stage, int threads) {
   // 1. Clean up the imported graph.
@@ -66,10 +87,10 @@ void buildPipeline(OpPassManager &pm, Stage stage, int threads) {
     return;
   // 2. Fusion: conv2d+batch_norm, conv2d+relu; the loss joins the graph in
   //    @eval_step, where softmax+cross-entropy fuse.
-  pm.addPass(createFoldBatchNorm());
-  pm.addPass(createFuseConvActivation());
+  pm.addNestedPass<func::FuncOp>(createFoldBatchNorm());
+  pm.addNestedPass<func::FuncOp>(createFuseConvActivation());
   pm.addPass(createBuildTrainStep(BuildTrainStepOptions{/*trainStep=*/false}));
-  pm.addPass(createFuseSoftmaxCrossEntropy());
+  pm.addNestedPass<func::FuncOp>(createFuseSoftmaxCrossEntropy());
   if (stage == Stage::Fused)
     return;
   // 3. Training graph: @train_step (autodiff + optimizer).
@@ -83,9 +104,9 @@ void buildPipeline(OpPassManager &pm, Stage stage, int threads) {
 
 void buildLoweringPipeline(OpPassManager &pm, Stage stage, int threads) {
   // 4. nn -> linalg on tensors; fuse elementwise producers and consumers.
-  pm.addPass(createLowerNNToLinalg());
+  pm.addNestedPass<func::FuncOp>(createLowerNNToLinalg());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createFuseElementwise());
+  pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::Linalg)
@@ -94,38 +115,38 @@ void buildLoweringPipeline(OpPassManager &pm, Stage stage, int threads) {
   pm.addPass(createTileAndVectorize(TileAndVectorizeOptions{threads}));
   pm.addPass(createCanonicalizerPass());
   // 6. Bufferize and lower to the LLVM dialect.
-  std::string toLLVM = kToLLVM;
-  if (threads > 1) {
-    // The thread-parallel tiles (scf.forall) become OpenMP parallel loops.
-    toLLVM.replace(toLLVM.find("convert-linalg-to-loops,"),
-                   strlen("convert-linalg-to-loops,"),
-                   "scf-forall-to-parallel,convert-linalg-to-loops,"
-                   "convert-scf-to-openmp{num-threads=" +
-                       std::to_string(threads) + "},canonicalize,");
-    toLLVM.replace(toLLVM.find("reconcile-unrealized-casts"),
-                   strlen("reconcile-unrealized-casts"),
-                   "convert-openmp-to-llvm,reconcile-unrealized-casts");
-  }
-  if (failed(parsePassPipeline(toLLVM, pm)))
-    llvm::report_fatal_error("gradc: bad built-in LLVM pipeline");
+  buildToLLVM(pm, threads);
 }
+
+/// Options of the gradc-to-* pipelines in gradc-opt.
+struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+  Option<int> threads{*this, "threads",
+                      llvm::cl::desc("OpenMP threads of the compiled step "
+                                     "(gradc-to-llvm)"),
+                      llvm::cl::init(1)};
+};
 
 void registerGradcPassesAndPipelines() {
   registerGradcPasses();
   static bool upstream = (registerAllPasses(), true);
   (void)upstream;
-  PassPipelineRegistration<>(
+  auto stagePipeline = [](Stage stage) {
+    return [stage](OpPassManager &pm, const PipelineOptions &options) {
+      buildPipeline(pm, stage, options.threads);
+    };
+  };
+  PassPipelineRegistration<PipelineOptions>(
       "gradc-to-fused", "Import clean-up and fusion passes",
-      [](OpPassManager &pm) { buildPipeline(pm, Stage::Fused); });
-  PassPipelineRegistration<>(
+      stagePipeline(Stage::Fused));
+  PassPipelineRegistration<PipelineOptions>(
       "gradc-to-train", "Everything up to @train_step and @eval_step",
-      [](OpPassManager &pm) { buildPipeline(pm, Stage::Train); });
-  PassPipelineRegistration<>(
+      stagePipeline(Stage::Train));
+  PassPipelineRegistration<PipelineOptions>(
       "gradc-to-linalg", "Everything up to linalg on tensors",
-      [](OpPassManager &pm) { buildPipeline(pm, Stage::Linalg); });
-  PassPipelineRegistration<>(
+      stagePipeline(Stage::Linalg));
+  PassPipelineRegistration<PipelineOptions>(
       "gradc-to-llvm", "Everything up to the LLVM dialect",
-      [](OpPassManager &pm) { buildPipeline(pm, Stage::LLVM); });
+      stagePipeline(Stage::LLVM));
 }
 
 } // namespace gradc
