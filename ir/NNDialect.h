@@ -15,6 +15,11 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+namespace gradc {
+/// The values a reference kernel reads and writes (runtime/kernels).
+template <typename T> class KernelEnv;
+} // namespace gradc
+
 #include "ir/NNDialect.h.inc"
 #include "ir/NNInterfaces.h.inc"
 

@@ -52,4 +52,23 @@ def TrainingFormOpInterface : OpInterface<"TrainingFormOpInterface"> {
   ];
 }
 
+def ReferenceKernelOpInterface : OpInterface<"ReferenceKernelOpInterface"> {
+  let description = [{
+    The reference kernel of an op: loops that follow the op's definition
+    literally, run by the reference evaluator (the oracle of the gradient
+    checks and of the JIT). The kernels live in the runtime
+    (runtime/kernels/, one file per family) and are attached to the ops as
+    external models; an op without one is an error naming it.
+  }];
+  let cppNamespace = "::gradc::nn";
+  let methods = [
+    InterfaceMethod<"Computes the op's results in float.",
+      "::mlir::LogicalResult", "evaluateF32",
+      (ins "::gradc::KernelEnv<float> &":$env)>,
+    InterfaceMethod<"Computes the op's results in double.",
+      "::mlir::LogicalResult", "evaluateF64",
+      (ins "::gradc::KernelEnv<double> &":$env)>,
+  ];
+}
+
 #endif // GRADC_NN_INTERFACES

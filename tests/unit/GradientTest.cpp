@@ -69,6 +69,21 @@ TEST(EvaluatorSemantics, ConvPadsShiftTheInputDownAndRight) {
   expectNear(out[0], {2.5, 4.5, 6.5, 8.5, 11.5, 14.5, 14.5, 20.5, 23.5});
 }
 
+TEST(EvaluatorSemantics, AnOpWithoutAKernelIsAnErrorNamingIt) {
+  auto ctx = makeContext();
+  auto module =
+      parse(*ctx, fn("%x: tensor<2xf32>", "arith.addf %x, %x : tensor<2xf32>",
+                     "tensor<2xf32>"));
+  ASSERT_TRUE(module);
+  auto result = evaluate<double>(module->lookupSymbol<mlir::func::FuncOp>("f"),
+                                 {Tensor({2}, {1, 2})});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(std::string(result.status().message())
+                .find("no reference kernel for 'arith.addf'"),
+            std::string::npos)
+      << result.status().message();
+}
+
 TEST(EvaluatorSemantics, ConvStrideAndDilation) {
   // x[r][c] = 5r + c; taps (0,0) and (1,1) dilated by 2, stride 2:
   // out[y][x] = x[2y][2x] + x[2y+2][2x+2].
