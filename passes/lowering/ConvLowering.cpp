@@ -17,6 +17,8 @@ namespace {
 
 /// The channels [g * size, (g + 1) * size) of the last dimension of x.
 Value channelSlice(Emitter &e, Value x, int64_t g, int64_t size) {
+  if (size == e.shape(x).back())
+    return x;
   SmallVector<int64_t> offsets(e.shape(x).size(), 0), sizes(e.shape(x));
   offsets.back() = g * size;
   sizes.back() = size;
@@ -29,6 +31,22 @@ Value insertChannels(Emitter &e, Value part, Value whole, int64_t g) {
   offsets.back() = g * e.shape(part).back();
   return e.insert(part, whole, offsets,
                   SmallVector<int64_t>(offsets.size(), 1));
+}
+
+/// A result of `shape` whose last dimension splits into `groups` parts,
+/// part g computed by `part(g)` (the whole result when there is one group).
+Value perGroup(Emitter &e, ArrayRef<int64_t> shape, int64_t groups,
+               function_ref<Value(int64_t)> part) {
+  if (groups == 1)
+    return part(0);
+  Value whole;
+  for (int64_t g = 0; g < groups; ++g) {
+    Value pg = part(g);
+    if (!whole)
+      whole = e.empty(shape, e.elem(pg));
+    whole = insertChannels(e, pg, whole, g);
+  }
+  return whole;
 }
 
 /// The forward convolution's attributes (conv2d and conv2d_batch_norm).
@@ -182,44 +200,28 @@ void populateConvLoweringPatterns(RewritePatternSet &patterns) {
       patterns, [](nn::Conv2DBatchNormOp o, ValueRange ops, Emitter &e) -> R {
         return one(lowerConvBatchNorm(e, o, ops));
       });
+  // Grouped gradients: one per group, on that group's channels of each
+  // operand, written into the group's channels of the result.
   addLowering<nn::Conv2DGradFilterOp>(
       patterns, [](nn::Conv2DGradFilterOp o, ValueRange ops, Emitter &e) -> R {
         auto ws = cast<RankedTensorType>(o.getType()).getShape();
-        int64_t groups = o.getGroups();
-        if (groups == 1)
-          return one(lowerConvGradFilter(e, o, ops[0], ops[1], ws));
-        // Per group: its input channels and output-gradient channels give
-        // its filters.
-        int64_t cg = ws[2], fg = ws[3] / groups;
-        SmallVector<int64_t> wgs{ws[0], ws[1], cg, fg};
-        Value dw = e.empty(ws, e.elem(ops[1]));
-        for (int64_t g = 0; g < groups; ++g)
-          dw = insertChannels(
-              e,
-              lowerConvGradFilter(e, o, channelSlice(e, ops[0], g, cg),
-                                  channelSlice(e, ops[1], g, fg), wgs),
-              dw, g);
-        return one(dw);
+        int64_t groups = o.getGroups(), cg = ws[2], fg = ws[3] / groups;
+        return one(perGroup(e, ws, groups, [&](int64_t g) {
+          return lowerConvGradFilter(e, o, channelSlice(e, ops[0], g, cg),
+                                     channelSlice(e, ops[1], g, fg),
+                                     {ws[0], ws[1], cg, fg});
+        }));
       });
   addLowering<nn::Conv2DGradInputOp>(
       patterns, [](nn::Conv2DGradInputOp o, ValueRange ops, Emitter &e) -> R {
         auto xs = cast<RankedTensorType>(o.getType()).getShape();
-        int64_t groups = o.getGroups();
-        if (groups == 1)
-          return one(lowerConvGradInput(e, o, ops[0], ops[1], xs));
-        // Per group: its output-gradient channels through its filters give
-        // its input channels.
         auto ws = e.shape(ops[1]);
-        int64_t cg = ws[2], fg = ws[3] / groups;
-        SmallVector<int64_t> xgs{xs[0], xs[1], xs[2], cg};
-        Value dx = e.empty(xs, e.elem(ops[0]));
-        for (int64_t g = 0; g < groups; ++g)
-          dx = insertChannels(
-              e,
-              lowerConvGradInput(e, o, channelSlice(e, ops[0], g, fg),
-                                 channelSlice(e, ops[1], g, fg), xgs),
-              dx, g);
-        return one(dx);
+        int64_t groups = o.getGroups(), cg = ws[2], fg = ws[3] / groups;
+        return one(perGroup(e, xs, groups, [&](int64_t g) {
+          return lowerConvGradInput(e, o, channelSlice(e, ops[0], g, fg),
+                                    channelSlice(e, ops[1], g, fg),
+                                    {xs[0], xs[1], xs[2], cg});
+        }));
       });
 }
 
