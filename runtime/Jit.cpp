@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -173,6 +174,14 @@ JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
   bool perfMap = getenv("GRADC_PERF_MAP") != nullptr;
   engineOptions.enableObjectDump = perfMap;
 
+  // The C interfaces take one memref descriptor per buffer.
+  std::map<std::string, size_t> arity;
+  module.walk([&](mlir::LLVM::LLVMFuncOp fn) {
+    llvm::StringRef name = fn.getName();
+    if (name.consume_front("_mlir_ciface_"))
+      arity[name.str()] = fn.getNumArguments();
+  });
+
   auto start = std::chrono::steady_clock::now();
   auto engine =
       mlir::ExecutionEngine::create(module, engineOptions, std::move(*tm));
@@ -181,6 +190,7 @@ JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
                                             errorString(engine.takeError())));
   std::unique_ptr<JitModule> jit(new JitModule());
   jit->engine = std::move(*engine);
+  jit->arity = std::move(arity);
   // Materialize everything now so that compile time is not charged to the
   // first step.
   for (const char *fn : {"train_step", "eval_step", "predict"})
@@ -197,6 +207,14 @@ JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
 
 absl::Status JitModule::call(const std::string &function,
                              llvm::ArrayRef<BufferRef> args) const {
+  auto it = arity.find(function);
+  if (it == arity.end())
+    return absl::NotFoundError(
+        absl::StrCat("internal error: the compiled module has no @", function));
+  if (args.size() != it->second)
+    return absl::InvalidArgumentError(
+        absl::StrCat("internal error: @", function, " takes ", it->second,
+                     " buffers, got ", args.size()));
   std::vector<std::vector<int64_t>> descriptors;
   descriptors.reserve(args.size());
   for (const BufferRef &a : args) {

@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -42,7 +43,9 @@ public:
   create(mlir::ModuleOp module, const JitOptions &options = {});
 
   /// Calls `function` (one of @train_step, @eval_step, @predict after
-  /// bufferization: arguments, then out-parameters) with `args`.
+  /// bufferization: arguments, then out-parameters) with `args`. A function
+  /// the module does not export, or a number of buffers other than its
+  /// arity, is an error, not a call.
   absl::Status call(const std::string &function,
                     llvm::ArrayRef<BufferRef> args) const;
 
@@ -55,6 +58,8 @@ public:
 private:
   JitModule() = default;
   std::unique_ptr<mlir::ExecutionEngine> engine;
+  /// Buffers each exported function takes (its C interface's arguments).
+  std::map<std::string, size_t> arity;
   double seconds = 0;
 };
 

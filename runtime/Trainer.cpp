@@ -56,7 +56,7 @@ Trainer::Trainer(const ResolvedModel &model, ParameterStore &params,
     : model(model), params(params), compile(std::move(compile)),
       options(std::move(options)), out(out) {}
 
-std::vector<BufferRef> Trainer::paramRefs(bool withState) {
+std::vector<BufferRef> entryArguments(ParameterStore &params, bool withState) {
   std::vector<BufferRef> refs;
   for (Buffer &b : params.params)
     refs.push_back(ref(b.data.data(), b.shape));
@@ -89,7 +89,7 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
       return jit.status();
     float loss = 0;
     int64_t count = 0;
-    std::vector<BufferRef> args = paramRefs(false);
+    std::vector<BufferRef> args = entryArguments(params, false);
     args.push_back(ref(x.data(), batchShape(n, model.inputShape)));
     args.push_back(ref(labels.data(), {n}));
     args.push_back(ref(&loss, {}));
@@ -194,7 +194,7 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       float loss = 0;
       int64_t count = 0;
       int64_t step = params.step;
-      std::vector<BufferRef> args = paramRefs(true);
+      std::vector<BufferRef> args = entryArguments(params, true);
       args.push_back(ref(&step, {}));
       args.push_back(ref(x.data(), batchShape(n, model.inputShape)));
       args.push_back(ref(labels.data(), {n}));

@@ -63,14 +63,17 @@ public:
   void printConfusion(const EvalResult &r) const;
 
 private:
-  std::vector<BufferRef> paramRefs(bool withState);
-
   const ResolvedModel &model;
   ParameterStore &params;
   CompileFn compile;
   TrainOptions options;
   std::ostream &out;
 };
+
+/// The leading arguments of every entry point, in the order the train-step
+/// builder derives from @predict's tags: parameters (nn.param), buffers
+/// (nn.buffer) and, for @train_step, the optimizer state.
+std::vector<BufferRef> entryArguments(ParameterStore &params, bool withState);
 
 /// Fashion-MNIST's class names.
 std::vector<std::string> fashionMnistClassNames();

@@ -345,14 +345,7 @@ int runPredict() {
     auto jit = compiler.get(n);
     if (!jit.ok())
       return fail(jit.status());
-    std::vector<BufferRef> args;
-    for (auto *group : {&params.params, &params.buffers})
-      for (Buffer &b : *group) {
-        BufferRef r;
-        r.data = b.data.data();
-        r.shape.assign(b.shape.begin(), b.shape.end());
-        args.push_back(r);
-      }
+    std::vector<BufferRef> args = entryArguments(params, false);
     BufferRef xr, pr;
     xr.data = x.data();
     xr.shape.push_back(n);

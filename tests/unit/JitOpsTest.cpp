@@ -313,6 +313,28 @@ std::ostream &operator<<(std::ostream &os, const ConvGeom &g) {
 
 class JitConv : public ::testing::TestWithParam<ConvGeom> {};
 
+TEST(JitCall, ChecksTheEntryPointAndItsArity) {
+  auto ctx = makeContext();
+  auto module = parse(*ctx, "func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> "
+                            "{\n  %y = nn.relu %x : tensor<2xf32>\n  return "
+                            "%y : tensor<2xf32>\n}\n");
+  ASSERT_TRUE(module);
+  auto jit = lowerAndJit(*module, [](mlir::OpPassManager &pm) {
+    buildLoweringPipeline(pm, Stage::LLVM);
+  });
+  ASSERT_TRUE(jit);
+  FloatTensor x({2}, {-1.0f, 2.0f}), y({2});
+  Value32 xv = x, yv = y;
+  absl::Status missing = jit->call("f", {refTo(xv)});
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(std::string(missing.message()).find("@f takes 2 buffers, got 1"),
+            std::string::npos)
+      << missing.message();
+  EXPECT_FALSE(jit->call("train_step", {refTo(xv), refTo(yv)}).ok());
+  ASSERT_TRUE(jit->call("f", {refTo(xv), refTo(yv)}).ok());
+  EXPECT_EQ(std::get<FloatTensor>(yv).data, (std::vector<float>{0.0f, 2.0f}));
+}
+
 TEST_P(JitConv, Forward) {
   const ConvGeom &g = GetParam();
   std::string args = "%x: " + tt(g.x()) + ", %w: " + tt(g.filter());
