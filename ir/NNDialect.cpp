@@ -20,10 +20,10 @@ void NNDialect::initialize() {
 }
 
 bool gradc::nn::isLossKind(llvm::StringRef name) {
-  return llvm::is_contained(
-      {"cross_entropy", "softmax_cross_entropy", "binary_cross_entropy", "mse",
-       "mae", "huber", "hinge", "squared_hinge", "categorical_hinge"},
-      name);
+  return llvm::is_contained({"cross_entropy", "softmax_cross_entropy",
+                             "binary_cross_entropy", "mse", "mae", "huber",
+                             "hinge", "squared_hinge", "categorical_hinge"},
+                            name);
 }
 
 llvm::SmallVector<llvm::StringRef>

@@ -8,9 +8,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "ir/NNDialect.h"
+#include "ir/ShapeRules.h"
 #include "ir/VerifierUtils.h"
 
 using namespace mlir;
+using namespace gradc;
 using namespace gradc::nn;
 
 namespace {

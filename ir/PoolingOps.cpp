@@ -7,12 +7,37 @@
 //===----------------------------------------------------------------------===//
 
 #include "ir/NNDialect.h"
+#include "ir/ShapeRules.h"
 #include "ir/VerifierUtils.h"
 
 using namespace mlir;
+using namespace gradc;
 using namespace gradc::nn;
 
 namespace {
+
+LogicalResult verifyPool(Operation *op, Value input, Value output,
+                         ArrayRef<int64_t> window, ArrayRef<int64_t> strides,
+                         ArrayRef<int64_t> pads) {
+  if (failed(expectRank(op, input, 4, "input (NHWC)")) ||
+      failed(expectRank(op, output, 4, "output (NHWC)")))
+    return failure();
+  FailureOr<Window2D> w = windowFrom(op, window, strides, pads, {1, 1});
+  if (failed(w))
+    return failure();
+  for (int i = 0; i < 4; ++i)
+    if (w->pads[i] >= w->size[i / 2])
+      return op->emitOpError()
+             << "expects pads smaller than the window " << window[0] << "x"
+             << window[1] << ", got " << pads[0] << "," << pads[1] << ","
+             << pads[2] << "," << pads[3];
+  auto in = shapeOf(input);
+  std::array<int64_t, 2> hw;
+  if (failed(windowOutput(op, in.slice(1, 2), *w, hw)) ||
+      failed(expectSameElementType(op)))
+    return failure();
+  return expectShape(op, output, {in[0], hw[0], hw[1], in[3]}, "output");
+}
 
 LogicalResult verifyGlobalPool(Operation *op, Value input, Value output) {
   if (failed(expectRank(op, input, 4, "input (NHWC)")) ||
@@ -57,5 +82,47 @@ GlobalMaxPool2DOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                   SmallVectorImpl<Value> &operandGrads) {
   globalPoolGrad<MaxPool2DGradOp>(b, getLoc(), getInput(), resultGrads[0],
                                   operandGrads);
+  return success();
+}
+
+LogicalResult MaxPool2DOp::verify() {
+  return verifyPool(*this, getInput(), getOutput(), getWindow(), getStrides(),
+                    getPads());
+}
+LogicalResult AvgPool2DOp::verify() {
+  return verifyPool(*this, getInput(), getOutput(), getWindow(), getStrides(),
+                    getPads());
+}
+
+LogicalResult MaxPool2DGradOp::verify() {
+  if (failed(
+          expectShape(*this, getGradInput(), shapeOf(getInput()), "gradient")))
+    return failure();
+  return verifyPool(*this, getInput(), getGradOutput(), getWindow(),
+                    getStrides(), getPads());
+}
+LogicalResult AvgPool2DGradOp::verify() {
+  if (failed(
+          expectShape(*this, getGradInput(), shapeOf(getInput()), "gradient")))
+    return failure();
+  return verifyPool(*this, getInput(), getGradOutput(), getWindow(),
+                    getStrides(), getPads());
+}
+
+LogicalResult
+MaxPool2DOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                            SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(b.create<MaxPool2DGradOp>(
+      getLoc(), getInput().getType(), getInput(), resultGrads[0],
+      getWindowAttr(), getStridesAttr(), getPadsAttr()));
+  return success();
+}
+
+LogicalResult
+AvgPool2DOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                            SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(b.create<AvgPool2DGradOp>(
+      getLoc(), getInput().getType(), getInput(), resultGrads[0],
+      getWindowAttr(), getStridesAttr(), getPadsAttr()));
   return success();
 }

@@ -6,9 +6,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "ir/NNDialect.h"
+#include "ir/ShapeRules.h"
 #include "ir/VerifierUtils.h"
 
 using namespace mlir;
+using namespace gradc;
 using namespace gradc::nn;
 
 LogicalResult ConcatOp::verify() {
@@ -70,4 +72,50 @@ LogicalResult SliceOp::verify() {
   if (failed(expectSameElementType(*this)))
     return failure();
   return expectShape(*this, getOutput(), out, "output");
+}
+
+LogicalResult FlattenOp::verify() {
+  auto in = shapeOf(getInput());
+  if (in.size() < 2)
+    return emitOpError() << "expects input of rank >= 2, got " << shapeStr(in);
+  int64_t features = 1;
+  for (int64_t d : in.drop_front()) {
+    if (ShapedType::isDynamic(d)) {
+      features = ShapedType::kDynamic;
+      break;
+    }
+    features *= d;
+  }
+  if (failed(expectSameElementType(*this)))
+    return failure();
+  return expectShape(*this, getOutput(), {in[0], features}, "output");
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getOutput().getType());
+  if (in.hasStaticShape() && out.hasStaticShape() &&
+      in.getNumElements() != out.getNumElements())
+    return emitOpError() << "expects " << in.getNumElements()
+                         << " elements in the output ("
+                         << shapeStr(in.getShape()) << "), got "
+                         << out.getNumElements() << " ("
+                         << shapeStr(out.getShape()) << ")";
+  return expectSameElementType(*this);
+}
+
+LogicalResult FlattenOp::buildGradients(OpBuilder &b,
+                                        ArrayRef<Value> resultGrads,
+                                        SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      b.create<ReshapeOp>(getLoc(), getInput().getType(), resultGrads[0]));
+  return success();
+}
+
+LogicalResult ReshapeOp::buildGradients(OpBuilder &b,
+                                        ArrayRef<Value> resultGrads,
+                                        SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      b.create<ReshapeOp>(getLoc(), getInput().getType(), resultGrads[0]));
+  return success();
 }

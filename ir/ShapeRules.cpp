@@ -73,9 +73,9 @@ bool windowOutputHW(llvm::ArrayRef<int64_t> inHW, const Window2D &w,
   if (!error.empty())
     return false;
   for (int i = 0; i < 2; ++i) {
-    outHW[i] = windowOutputSize(inHW[i], w.size[i], w.strides[i],
-                                w.dilations[i], w.pads[2 * i],
-                                w.pads[2 * i + 1]);
+    outHW[i] =
+        windowOutputSize(inHW[i], w.size[i], w.strides[i], w.dilations[i],
+                         w.pads[2 * i], w.pads[2 * i + 1]);
     if (outHW[i] < 0) {
       error = llvm::formatv(
           "expects window {0}x{1} (dilation {2}x{3}) to fit input {4}x{5} "

@@ -10,6 +10,8 @@
 #ifndef GRADC_IR_VERIFIERUTILS_H
 #define GRADC_IR_VERIFIERUTILS_H
 
+#include "ir/ShapeRules.h"
+
 #include "mlir/IR/Operation.h"
 #include "mlir/Support/LogicalResult.h"
 
@@ -30,6 +32,17 @@ mlir::LogicalResult expectShape(mlir::Operation *op, mlir::Value v,
                                 llvm::StringRef what);
 /// Every float operand and result has one element type.
 mlir::LogicalResult expectSameElementType(mlir::Operation *op);
+
+/// The window of a conv or pooling op from its attributes, checked.
+mlir::FailureOr<Window2D> windowFrom(mlir::Operation *op,
+                                     llvm::ArrayRef<int64_t> size,
+                                     llvm::ArrayRef<int64_t> strides,
+                                     llvm::ArrayRef<int64_t> pads,
+                                     llvm::ArrayRef<int64_t> dilations);
+/// Output height and width of a window; unknown where the input size is.
+mlir::LogicalResult windowOutput(mlir::Operation *op,
+                                 llvm::ArrayRef<int64_t> inHW,
+                                 const Window2D &w, std::array<int64_t, 2> &hw);
 
 } // namespace gradc::nn
 

@@ -1,0 +1,121 @@
+//===- ConvOps.cpp - convolutions: verifiers and gradients
+//------------------===//
+//
+// conv2d (grouped, with a fused activation), conv2d_batch_norm and the
+// backward convolutions. The shape rule: output = the window rule of
+// ShapeRules over the input, with F filters of C/groups channels each.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/NNDialect.h"
+#include "ir/ShapeRules.h"
+#include "ir/VerifierUtils.h"
+
+using namespace mlir;
+using namespace gradc;
+using namespace gradc::nn;
+
+namespace {
+
+/// Checks the shapes of a convolution: input [N,H,W,C], filter [KH,KW,C,F],
+/// output [N,OH,OW,F] (the same for the forward op and both gradients).
+LogicalResult verifyConv(Operation *op, Value input, Value filter, Value output,
+                         ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                         ArrayRef<int64_t> dilations, int64_t groups) {
+  if (failed(expectRank(op, input, 4, "input (NHWC)")) ||
+      failed(expectRank(op, filter, 4, "filter (HWIO)")) ||
+      failed(expectRank(op, output, 4, "output (NHWC)")) ||
+      failed(expectSameElementType(op)))
+    return failure();
+  auto in = shapeOf(input), f = shapeOf(filter);
+  if (groups < 1)
+    return op->emitOpError() << "expects groups >= 1, got " << groups;
+  if (!ShapedType::isDynamic(f[3]) && f[3] % groups != 0)
+    return op->emitOpError() << "expects filters " << f[3]
+                             << " to be a multiple of groups " << groups;
+  if (groups == 1 && !sameDim(f[2], in[3]))
+    return op->emitOpError() << "expects filter input channels " << f[2]
+                             << " to equal input channels " << in[3];
+  if (groups > 1 && !ShapedType::isDynamic(f[2]) &&
+      !sameDim(f[2] * groups, in[3]))
+    return op->emitOpError()
+           << "expects filter input channels " << f[2] << " x groups " << groups
+           << " to equal input channels " << in[3];
+  FailureOr<Window2D> w =
+      windowFrom(op, f.take_front(2), strides, pads, dilations);
+  if (failed(w))
+    return failure();
+  std::array<int64_t, 2> hw;
+  if (failed(windowOutput(op, in.slice(1, 2), *w, hw)))
+    return failure();
+  return expectShape(op, output, {in[0], hw[0], hw[1], f[3]}, "output");
+}
+
+} // namespace
+
+LogicalResult Conv2DOp::verify() {
+  if (failed(verifyConv(*this, getInput(), getFilter(), getOutput(),
+                        getStrides(), getPads(), getDilations(), getGroups())))
+    return failure();
+  if (getBias() &&
+      failed(expectShape(*this, getBias(), {shapeOf(getFilter())[3]}, "bias")))
+    return failure();
+  StringRef act = getActivation();
+  if (act != "none" && act != "relu" && act != "leaky_relu")
+    return emitOpError() << "expects activation none, relu or leaky_relu, got "
+                         << act;
+  return success();
+}
+
+LogicalResult Conv2DBatchNormOp::verify() {
+  if (failed(verifyConv(*this, getInput(), getFilter(), getOutput(),
+                        getStrides(), getPads(), getDilations(), getGroups())))
+    return failure();
+  int64_t filters = shapeOf(getFilter())[3];
+  for (auto [v, what] : {std::pair<Value, StringRef>{getBias(), "bias"},
+                         {getGamma(), "gamma"},
+                         {getBeta(), "beta"},
+                         {getMean(), "mean"},
+                         {getVariance(), "variance"}})
+    if (failed(expectShape(*this, v, {filters}, what)))
+      return failure();
+  StringRef act = getActivation();
+  if (act != "none" && act != "relu" && act != "leaky_relu")
+    return emitOpError() << "expects activation none, relu or leaky_relu, got "
+                         << act;
+  if (!(getEpsilon().convertToDouble() > 0))
+    return emitOpError() << "expects a positive epsilon, got "
+                         << getEpsilon().convertToDouble();
+  return success();
+}
+
+LogicalResult Conv2DGradInputOp::verify() {
+  return verifyConv(*this, getGradInput(), getFilter(), getGradOutput(),
+                    getStrides(), getPads(), getDilations(), getGroups());
+}
+
+LogicalResult Conv2DGradFilterOp::verify() {
+  return verifyConv(*this, getInput(), getGradFilter(), getGradOutput(),
+                    getStrides(), getPads(), getDilations(), getGroups());
+}
+
+LogicalResult Conv2DOp::buildGradients(OpBuilder &b,
+                                       ArrayRef<Value> resultGrads,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value dy = resultGrads[0];
+  // The fused activation's output has the sign of its input (alpha >= 0), so
+  // its gradient can be taken from the output.
+  if (getActivation() != "none")
+    dy = b.create<ActivationGradOp>(loc, dy, getOutput(), getActivationAttr(),
+                                    getAlphaAttr());
+  operandGrads.push_back(b.create<Conv2DGradInputOp>(
+      loc, getInput().getType(), dy, getFilter(), getStridesAttr(),
+      getPadsAttr(), getDilationsAttr(), getGroupsAttr()));
+  operandGrads.push_back(b.create<Conv2DGradFilterOp>(
+      loc, getFilter().getType(), getInput(), dy, getStridesAttr(),
+      getPadsAttr(), getDilationsAttr(), getGroupsAttr()));
+  if (getBias())
+    operandGrads.push_back(b.create<BiasGradOp>(loc, getBias().getType(), dy));
+  return success();
+}

@@ -1,0 +1,70 @@
+//===- LinearOps.cpp - dense, matmul, bias_grad: verifiers and gradients
+//----===//
+//
+// dense's gradients are matmuls (dx = dy W^T, dW = x^T dy) and a bias_grad.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/NNDialect.h"
+#include "ir/ShapeRules.h"
+#include "ir/VerifierUtils.h"
+
+using namespace mlir;
+using namespace gradc;
+using namespace gradc::nn;
+
+LogicalResult DenseOp::verify() {
+  if (failed(expectRank(*this, getInput(), 2, "input [N, K]")) ||
+      failed(expectRank(*this, getWeight(), 2, "weight [K, M]")) ||
+      failed(expectSameElementType(*this)))
+    return failure();
+  auto in = shapeOf(getInput()), w = shapeOf(getWeight());
+  if (!sameDim(w[0], in[1]))
+    return emitOpError() << "expects weight rows " << w[0]
+                         << " to equal input features " << in[1];
+  if (getBias() && failed(expectShape(*this, getBias(), {w[1]}, "bias")))
+    return failure();
+  return expectShape(*this, getOutput(), {in[0], w[1]}, "output");
+}
+
+LogicalResult MatmulOp::verify() {
+  if (failed(expectRank(*this, getLhs(), 2, "lhs")) ||
+      failed(expectRank(*this, getRhs(), 2, "rhs")) ||
+      failed(expectSameElementType(*this)))
+    return failure();
+  auto a = shapeOf(getLhs()), b = shapeOf(getRhs());
+  int64_t m = getTransposeLhs() ? a[1] : a[0];
+  int64_t ka = getTransposeLhs() ? a[0] : a[1];
+  int64_t kb = getTransposeRhs() ? b[1] : b[0];
+  int64_t n = getTransposeRhs() ? b[0] : b[1];
+  if (!sameDim(ka, kb))
+    return emitOpError() << "expects contracted sizes to match, got " << ka
+                         << " and " << kb;
+  return expectShape(*this, getOutput(), {m, n}, "output");
+}
+
+LogicalResult BiasGradOp::verify() {
+  auto in = shapeOf(getGradOutput());
+  if (in.empty())
+    return emitOpError() << "expects input of rank >= 1";
+  if (failed(expectSameElementType(*this)))
+    return failure();
+  return expectShape(*this, getGradBias(), {in.back()}, "bias gradient");
+}
+
+LogicalResult DenseOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value dy = resultGrads[0];
+  // dx = dy W^T, dW = x^T dy, db = sum over the batch of dy.
+  operandGrads.push_back(b.create<MatmulOp>(
+      loc, getInput().getType(), dy, getWeight(), /*transpose_lhs=*/false,
+      /*transpose_rhs=*/true));
+  operandGrads.push_back(b.create<MatmulOp>(loc, getWeight().getType(),
+                                            getInput(), dy,
+                                            /*transpose_lhs=*/true,
+                                            /*transpose_rhs=*/false));
+  if (getBias())
+    operandGrads.push_back(b.create<BiasGradOp>(loc, getBias().getType(), dy));
+  return success();
+}
