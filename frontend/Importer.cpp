@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/Importer.h"
+#include "frontend/LayerDef.h"
 #include "ir/NNDialect.h"
 
 #include "absl/status/status.h"
@@ -36,12 +37,10 @@ private:
   }
   Location layerLoc(const ResolvedLayer &l) {
     SourceLoc src = m.file->layerLocs[l.fileIndex];
-    Location fileLoc = FileLineColLoc::get(&ctx, m.file->path, src.line, src.col);
+    Location fileLoc =
+        FileLineColLoc::get(&ctx, m.file->path, src.line, src.col);
     return NameLoc::get(b.getStringAttr(l.layer->name()), fileLoc);
   }
-  Value activation(Location loc, Value x, const ResolvedLayer &l);
-  Value emitLayer(const ResolvedLayer &l, ArrayRef<Value> inputs);
-
   MLIRContext &ctx;
   const ResolvedModel &m;
   int64_t batch;
@@ -49,103 +48,9 @@ private:
   SmallVector<Value> params, buffers;
 };
 
-Value ModuleBuilder::activation(Location loc, Value x, const ResolvedLayer &l) {
-  switch (l.activation) {
-  case RELU:
-    return b.create<nn::ReluOp>(loc, x);
-  case LEAKY_RELU:
-    return b.create<nn::LeakyReluOp>(loc, x, b.getF64FloatAttr(l.alpha));
-  case PRELU:
-    return b.create<nn::PReluOp>(loc, x.getType(), x, params[l.preluAlpha]);
-  case SIGMOID:
-    return b.create<nn::SigmoidOp>(loc, x);
-  case TANH:
-    return b.create<nn::TanhOp>(loc, x);
-  case SOFTMAX:
-    return b.create<nn::SoftmaxOp>(loc, x);
-  default:
-    return x;
-  }
-}
-
-Value ModuleBuilder::emitLayer(const ResolvedLayer &l, ArrayRef<Value> inputs) {
-  Location loc = layerLoc(l);
-  Type outType = tensor(l.shape);
-  const Window2D &w = l.window;
-  Value bias = l.bias >= 0 ? params[l.bias] : Value();
-  switch (l.kind) {
-  case LayerKind::Conv2D: {
-    Value y = b.create<nn::Conv2DOp>(
-        loc, outType, inputs[0], params[l.kernel], bias,
-        b.getDenseI64ArrayAttr(w.strides), b.getDenseI64ArrayAttr(w.pads),
-        b.getDenseI64ArrayAttr(w.dilations), b.getStringAttr("none"),
-        b.getF64FloatAttr(0.0), b.getI64IntegerAttr(l.groups));
-    return activation(loc, y, l);
-  }
-  case LayerKind::MaxPool:
-    return b.create<nn::MaxPool2DOp>(loc, outType, inputs[0],
-                                     b.getDenseI64ArrayAttr(w.size),
-                                     b.getDenseI64ArrayAttr(w.strides),
-                                     b.getDenseI64ArrayAttr(w.pads));
-  case LayerKind::AvgPool:
-    return b.create<nn::AvgPool2DOp>(loc, outType, inputs[0],
-                                     b.getDenseI64ArrayAttr(w.size),
-                                     b.getDenseI64ArrayAttr(w.strides),
-                                     b.getDenseI64ArrayAttr(w.pads));
-  case LayerKind::Flatten:
-    return b.create<nn::FlattenOp>(loc, outType, inputs[0]);
-  case LayerKind::Dense: {
-    Value y = b.create<nn::DenseOp>(loc, outType, inputs[0], params[l.kernel],
-                                    bias);
-    return activation(loc, y, l);
-  }
-  case LayerKind::Activation:
-    return activation(loc, inputs[0], l);
-  case LayerKind::Dropout: {
-    // Each dropout layer draws its own mask stream from the model's seed
-    // (wrapping, not overflowing, for any int64 seed).
-    uint64_t mixed = static_cast<uint64_t>(m.seed) * 1000003u +
-                     static_cast<uint64_t>(l.fileIndex);
-    int64_t seed = static_cast<int64_t>(mixed);
-    return b.create<nn::DropoutOp>(loc, outType, inputs[0], Value(),
-                                   b.getF64FloatAttr(l.rate),
-                                   b.getI64IntegerAttr(seed));
-  }
-  case LayerKind::BatchNorm: {
-    // Without scale (center), gamma (beta) is the constant 1 (0).
-    auto channels = RankedTensorType::get({l.shape.back()}, b.getF32Type());
-    Value gamma = l.kernel >= 0 ? params[l.kernel]
-                                : b.create<nn::ConstantOp>(
-                                      loc, channels, b.getF64FloatAttr(1.0));
-    Value beta = l.bias >= 0 ? params[l.bias]
-                             : b.create<nn::ConstantOp>(
-                                   loc, channels, b.getF64FloatAttr(0.0));
-    return b.create<nn::BatchNormOp>(
-        loc, outType, inputs[0], gamma, beta, buffers[l.movingMean],
-        buffers[l.movingVariance], b.getF64FloatAttr(l.epsilon),
-        b.getF64FloatAttr(l.momentum));
-  }
-  case LayerKind::GlobalAvgPool:
-    return b.create<nn::GlobalAvgPool2DOp>(loc, outType, inputs[0]);
-  case LayerKind::GlobalMaxPool:
-    return b.create<nn::GlobalMaxPool2DOp>(loc, outType, inputs[0]);
-  case LayerKind::Concat:
-    return b.create<nn::ConcatOp>(loc, outType, inputs,
-                                  b.getI64IntegerAttr(l.shape.size()));
-  case LayerKind::Add: {
-    Value sum = inputs[0];
-    for (Value v : inputs.drop_front())
-      sum = b.create<nn::AddOp>(loc, sum, v);
-    return sum;
-  }
-  }
-  return {};
-}
-
 OwningOpRef<ModuleOp> ModuleBuilder::build() {
-  Location modelLoc = FileLineColLoc::get(&ctx, m.file->path,
-                                          m.file->modelLoc.line,
-                                          m.file->modelLoc.col);
+  Location modelLoc = FileLineColLoc::get(
+      &ctx, m.file->path, m.file->modelLoc.line, m.file->modelLoc.col);
   OwningOpRef<ModuleOp> module = ModuleOp::create(modelLoc);
   const OptimizerSpec &o = m.optimizer;
   SmallVector<NamedAttribute> opt{
@@ -166,9 +71,9 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
   (*module)->setAttr("nn.model", b.getStringAttr(m.name));
   (*module)->setAttr(
       "nn.loss",
-      b.getDictionaryAttr({b.getNamedAttr("kind", b.getStringAttr(m.lossKind)),
-                           b.getNamedAttr("delta",
-                                          b.getF64FloatAttr(m.huberDelta))}));
+      b.getDictionaryAttr(
+          {b.getNamedAttr("kind", b.getStringAttr(m.lossKind)),
+           b.getNamedAttr("delta", b.getF64FloatAttr(m.huberDelta))}));
   (*module)->setAttr("nn.optimizer", b.getDictionaryAttr(opt));
 
   // @predict(params..., buffers..., x), as @train_step and @eval_step take
@@ -204,7 +109,9 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
     SmallVector<Value> inputs;
     for (int p : l.inputs)
       inputs.push_back(p < 0 ? input : values[p]);
-    values.push_back(emitLayer(l, inputs));
+    LayerEmit emit{b,      layerLoc(l),     l,      m,
+                   inputs, tensor(l.shape), params, buffers};
+    values.push_back(findLayerDef(l.kind)->emit(emit));
   }
   b.create<func::ReturnOp>(modelLoc, values.back());
   return module;

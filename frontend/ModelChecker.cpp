@@ -8,45 +8,17 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/ModelChecker.h"
+#include "frontend/LayerDef.h"
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-#include "llvm/Support/MathExtras.h"
-
-#include <charconv>
 #include <cmath>
 
 namespace gradc {
 namespace {
-
-/// The double a user meant by a float field: 0.001f is 0.001, not
-/// 0.0010000000474974513. The shortest text that reads back as `f` keeps
-/// every float apart (0.99999994f stays below 1).
-double fromFloat(float f) {
-  char buffer[32];
-  *std::to_chars(buffer, buffer + sizeof(buffer) - 1, f).ptr = '\0';
-  return std::strtod(buffer, nullptr);
-}
-
-/// Largest tensor accepted, in elements (per example for activations): 8 GiB
-/// of floats, and far from overflowing any size computed from it.
-constexpr int64_t kMaxElements = int64_t(1) << 31;
-
-/// The number of elements of `shape`, or -1 when above kMaxElements.
-int64_t elementsOf(const std::vector<int64_t> &shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    if (llvm::MulOverflow(n, d, n) || n > kMaxElements)
-      return -1;
-  return n;
-}
-
-std::string shapeStr(const std::vector<int64_t> &shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
 
 class Checker {
 public:
@@ -71,25 +43,6 @@ private:
   /// Resolves one layer given its inputs' shapes; false on error.
   bool resolveLayer(int i, const std::vector<std::vector<int64_t>> &inShapes,
                     ResolvedLayer &out);
-  bool resolveWindow(int i, const std::vector<int64_t> &in,
-                     const google::protobuf::RepeatedField<int64_t> &size,
-                     const google::protobuf::RepeatedField<int64_t> &strides,
-                     const google::protobuf::RepeatedField<int64_t> &dilations,
-                     Padding padding,
-                     const google::protobuf::RepeatedField<int64_t> &pads,
-                     bool isPool, ResolvedLayer &out);
-  int addParam(const std::string &layer, const char *what,
-               std::vector<int64_t> shape, const Initializer &init,
-               int64_t fanIn, int64_t fanOut, float constant = 0.0f);
-  int addBuffer(const std::string &layer, const char *what,
-                std::vector<int64_t> shape, float initial);
-  /// Checks the activation and resolves its slope into out.alpha: the
-  /// given one, or Keras's default (LEAKY_RELU 0.3, PRELU's initial 0.25).
-  bool checkActivation(int i, Activation act, bool hasAlpha, float alpha,
-                       ResolvedLayer &out);
-  /// Rejects a parameter or output of more than kMaxElements.
-  bool checkElements(int i, const std::string &what,
-                     const std::vector<int64_t> &shape);
   void checkLoss();
   void checkOptimizer();
   void checkTraining();
@@ -99,30 +52,6 @@ private:
   ResolvedModel r;
   std::vector<std::string> errors;
 };
-
-int Checker::addParam(const std::string &layer, const char *what,
-                      std::vector<int64_t> shape, const Initializer &init,
-                      int64_t fanIn, int64_t fanOut, float constant) {
-  ParamSpec p;
-  p.name = absl::StrCat(layer, ".", what);
-  p.shape = std::move(shape);
-  p.init = init;
-  p.fanIn = fanIn;
-  p.fanOut = fanOut;
-  p.constant = constant;
-  r.params.push_back(std::move(p));
-  return r.params.size() - 1;
-}
-
-int Checker::addBuffer(const std::string &layer, const char *what,
-                       std::vector<int64_t> shape, float initial) {
-  ParamSpec b;
-  b.name = absl::StrCat(layer, ".", what);
-  b.shape = std::move(shape);
-  b.constant = initial;
-  r.buffers.push_back(std::move(b));
-  return r.buffers.size() - 1;
-}
 
 void Checker::checkInput() {
   if (m.input_size() != 1) {
@@ -241,359 +170,25 @@ bool Checker::orderLayers(std::vector<int> &order,
   return true;
 }
 
-bool Checker::resolveWindow(
-    int i, const std::vector<int64_t> &in,
-    const google::protobuf::RepeatedField<int64_t> &size,
-    const google::protobuf::RepeatedField<int64_t> &strides,
-    const google::protobuf::RepeatedField<int64_t> &dilations, Padding padding,
-    const google::protobuf::RepeatedField<int64_t> &pads, bool isPool,
-    ResolvedLayer &out) {
-  const char *what = isPool ? "pool_size" : "kernel_size";
-  auto pair = [&](const google::protobuf::RepeatedField<int64_t> &f,
-                  const char *name, std::array<int64_t, 2> dflt,
-                  std::array<int64_t, 2> &dst) {
-    if (f.size() == 0) {
-      dst = dflt;
-      return true;
-    }
-    if (f.size() > 2) {
-      layerError(i,
-                 absl::StrCat(name, " expects 1 or 2 values, got ", f.size()));
-      return false;
-    }
-    dst = {f[0], f.size() == 2 ? f[1] : f[0]};
-    for (int64_t v : dst)
-      if (v <= 0 || v > kMaxDim) {
-        layerError(
-            i, absl::StrCat(name, " must be in [1, ", kMaxDim, "], got ", v));
-        return false;
-      }
-    return true;
-  };
-  Window2D &w = out.window;
-  if (size.size() == 0) {
-    layerError(i, absl::StrCat("needs ", what));
-    return false;
-  }
-  if (!pair(size, what, {1, 1}, w.size) ||
-      !pair(strides, "strides", isPool ? w.size : std::array<int64_t, 2>{1, 1},
-            w.strides) ||
-      !pair(dilations, "dilations", {1, 1}, w.dilations))
-    return false;
-  if (in.size() != 3) {
-    layerError(i, absl::StrCat("expects a 4-D input [N, H, W, C], got [N, ",
-                               absl::StrJoin(in, ", "), "]"));
-    return false;
-  }
-  if (!Padding_IsValid(padding)) {
-    layerError(i, absl::StrCat("unknown padding ", static_cast<int>(padding)));
-    return false;
-  }
-  if (pads.size() != 0) {
-    if (pads.size() != 4) {
-      layerError(i,
-                 absl::StrCat("pads expects [top, bottom, left, right], got ",
-                              pads.size(), " values"));
-      return false;
-    }
-    for (int k = 0; k < 4; ++k) {
-      if (pads[k] < 0 || pads[k] > kMaxDim) {
-        layerError(i, absl::StrCat("pads must be in [0, ", kMaxDim, "], got ",
-                                   pads[k]));
-        return false;
-      }
-      w.pads[k] = pads[k];
-    }
-  } else if (padding == SAME) {
-    for (int d = 0; d < 2; ++d) {
-      auto p = samePadding(in[d], w.size[d], w.strides[d], w.dilations[d]);
-      w.pads[2 * d] = p[0];
-      w.pads[2 * d + 1] = p[1];
-    }
-  }
-  if (isPool)
-    for (int k = 0; k < 4; ++k)
-      if (w.pads[k] >= w.size[k / 2]) {
-        layerError(i, absl::StrCat("padding ", w.pads[k],
-                                   " must be smaller than the pool window ",
-                                   w.size[0], "x", w.size[1]));
-        return false;
-      }
-  std::array<int64_t, 2> hw;
-  std::string err;
-  if (!windowOutputHW({in[0], in[1]}, w, hw, err)) {
-    layerError(i, err);
-    return false;
-  }
-  out.shape = {hw[0], hw[1], in[2]};
-  return true;
-}
-
-bool Checker::checkActivation(int i, Activation act, bool hasAlpha, float alpha,
-                              ResolvedLayer &out) {
-  if (!Activation_IsValid(act)) {
-    layerError(i, absl::StrCat("unknown activation ", static_cast<int>(act)));
-    return false;
-  }
-  double slope = hasAlpha            ? fromFloat(alpha)
-                 : act == LEAKY_RELU ? 0.3
-                 : act == PRELU      ? 0.25
-                                     : 0.0;
-  if (act == LEAKY_RELU && !(slope >= 0 && slope < 1)) {
-    layerError(i,
-               absl::StrCat("leaky ReLU alpha must be in [0, 1), got ", slope));
-    return false;
-  }
-  if (act == PRELU && !std::isfinite(slope)) {
-    layerError(i, absl::StrCat("PReLU alpha must be finite, got ", slope));
-    return false;
-  }
-  out.activation = act;
-  out.alpha = slope;
-  return true;
-}
-
-bool Checker::checkElements(int i, const std::string &what,
-                            const std::vector<int64_t> &shape) {
-  if (elementsOf(shape) >= 0)
-    return true;
-  layerError(i, absl::StrCat(what, " ", shapeStr(shape), " has more than ",
-                             kMaxElements, " elements"));
-  return false;
-}
-
 bool Checker::resolveLayer(int i,
                            const std::vector<std::vector<int64_t>> &inShapes,
                            ResolvedLayer &out) {
-  const Layer &l = m.layer(i);
-  const std::vector<int64_t> &in = inShapes[0];
-  auto needOneInput = [&]() {
-    if (inShapes.size() != 1) {
-      layerError(i, absl::StrCat("expects one input, got ", inShapes.size()));
-      return false;
-    }
-    return true;
-  };
-  switch (l.kind_case()) {
-  case Layer::kConv2D: {
-    const Conv2D &c = l.conv2d();
-    out.kind = LayerKind::Conv2D;
-    if (!needOneInput())
-      return false;
-    if (c.filters() <= 0 || c.filters() > kMaxDim) {
-      layerError(i, absl::StrCat("filters must be in [1, ", kMaxDim, "], got ",
-                                 c.filters()));
-      return false;
-    }
-    if (!resolveWindow(i, in, c.kernel_size(), c.strides(), c.dilations(),
-                       c.padding(), c.pads(), /*isPool=*/false, out) ||
-        !checkActivation(i, c.activation(), c.has_alpha(), c.alpha(), out))
-      return false;
-    out.shape[2] = c.filters();
-    int64_t groups = c.groups() == 0 ? 1 : c.groups();
-    if (groups < 1 || in[2] % groups != 0 || c.filters() % groups != 0) {
-      layerError(i, absl::StrCat("groups ", c.groups(),
-                                 " must be positive and divide both the input "
-                                 "channels ",
-                                 in[2], " and the filters ", c.filters()));
-      return false;
-    }
-    out.groups = groups;
-    std::vector<int64_t> kernel = {out.window.size[0], out.window.size[1],
-                                   in[2] / groups, c.filters()};
-    if (!checkElements(i, "kernel", kernel))
-      return false;
-    // Fans per group, as Keras and PyTorch count them.
-    int64_t rf = out.window.size[0] * out.window.size[1];
-    int64_t fanIn = rf * in[2] / groups, fanOut = rf * c.filters() / groups;
-    out.kernel = addParam(l.name(), "kernel", std::move(kernel),
-                          c.kernel_initializer(), fanIn, fanOut);
-    if (!c.has_use_bias() || c.use_bias())
-      out.bias = addParam(l.name(), "bias", {c.filters()}, c.bias_initializer(),
-                          fanIn, fanOut);
-    break;
-  }
-  case Layer::kMaxPool2D:
-  case Layer::kAvgPool2D: {
-    bool isMax = l.kind_case() == Layer::kMaxPool2D;
-    const Pool2D &p = isMax ? l.max_pool2d() : l.avg_pool2d();
-    out.kind = isMax ? LayerKind::MaxPool : LayerKind::AvgPool;
-    if (!needOneInput() ||
-        !resolveWindow(i, in, p.pool_size(), p.strides(), {}, p.padding(),
-                       p.pads(), /*isPool=*/true, out))
-      return false;
-    break;
-  }
-  case Layer::kFlatten: {
-    out.kind = LayerKind::Flatten;
-    if (!needOneInput())
-      return false;
-    int64_t n = 1;
-    for (int64_t d : in)
-      n *= d;
-    out.shape = {n};
-    break;
-  }
-  case Layer::kDense: {
-    const Dense &d = l.dense();
-    out.kind = LayerKind::Dense;
-    if (!needOneInput())
-      return false;
-    if (in.size() != 1) {
-      layerError(i, absl::StrCat("dense expects a 2-D input [N, features], got "
-                                 "a ",
-                                 in.size() + 1, "-D input [N, ",
-                                 absl::StrJoin(in, ", "),
-                                 "]; add a flatten layer before it"));
-      return false;
-    }
-    if (d.units() <= 0 || d.units() > kMaxDim) {
-      layerError(i, absl::StrCat("units must be in [1, ", kMaxDim, "], got ",
-                                 d.units()));
-      return false;
-    }
-    if (!checkActivation(i, d.activation(), d.has_alpha(), d.alpha(), out))
-      return false;
-    out.shape = {d.units()};
-    if (!checkElements(i, "kernel", {in[0], d.units()}))
-      return false;
-    out.kernel = addParam(l.name(), "kernel", {in[0], d.units()},
-                          d.kernel_initializer(), in[0], d.units());
-    if (!d.has_use_bias() || d.use_bias())
-      out.bias = addParam(l.name(), "bias", {d.units()}, d.bias_initializer(),
-                          in[0], d.units());
-    break;
-  }
-  case Layer::kActivation: {
-    out.kind = LayerKind::Activation;
-    if (!needOneInput() ||
-        !checkActivation(i, l.activation().kind(), l.activation().has_alpha(),
-                         l.activation().alpha(), out))
-      return false;
-    out.shape = in;
-    break;
-  }
-  case Layer::kDropout: {
-    out.kind = LayerKind::Dropout;
-    if (!needOneInput())
-      return false;
-    double rate = fromFloat(l.dropout().rate());
-    if (!(rate >= 0 && rate < 1)) {
-      layerError(i, absl::StrCat("dropout rate must be in [0, 1), got ", rate));
-      return false;
-    }
-    out.rate = rate;
-    out.shape = in;
-    break;
-  }
-  case Layer::kAdd: {
-    out.kind = LayerKind::Add;
-    if (inShapes.size() < 2) {
-      layerError(i, absl::StrCat("add expects at least 2 inputs, got ",
-                                 inShapes.size()));
-      return false;
-    }
-    for (size_t k = 1; k < inShapes.size(); ++k)
-      if (inShapes[k] != in) {
-        layerError(i,
-                   absl::StrCat("add expects inputs of one shape, got ",
-                                shapeStr(in), " and ", shapeStr(inShapes[k])));
-        return false;
-      }
-    out.shape = in;
-    break;
-  }
-  case Layer::kBatchNorm: {
-    const BatchNorm &bn = l.batch_norm();
-    out.kind = LayerKind::BatchNorm;
-    if (!needOneInput())
-      return false;
-    out.momentum = bn.has_momentum() ? fromFloat(bn.momentum()) : 0.99;
-    out.epsilon = bn.has_epsilon() ? fromFloat(bn.epsilon()) : 1e-3;
-    if (!(out.momentum >= 0 && out.momentum < 1)) {
-      layerError(i, absl::StrCat("batch_norm momentum must be in [0, 1), got ",
-                                 out.momentum));
-      return false;
-    }
-    if (!(out.epsilon > 0 && std::isfinite(out.epsilon))) {
-      layerError(i, absl::StrCat("batch_norm epsilon must be positive, got ",
-                                 out.epsilon));
-      return false;
-    }
-    int64_t c = in.back();
-    if (!bn.has_scale() || bn.scale()) {
-      Initializer init = bn.gamma_initializer();
-      if (init.kind_case() == Initializer::KIND_NOT_SET)
-        init.mutable_ones();
-      out.kernel = addParam(l.name(), "gamma", {c}, init, 1, 1);
-    }
-    if (!bn.has_center() || bn.center())
-      out.bias = addParam(l.name(), "beta", {c}, bn.beta_initializer(), 1, 1);
-    out.movingMean = addBuffer(l.name(), "moving_mean", {c}, 0.0f);
-    out.movingVariance = addBuffer(l.name(), "moving_variance", {c}, 1.0f);
-    out.shape = in;
-    break;
-  }
-  case Layer::kGlobalAvgPool2D:
-  case Layer::kGlobalMaxPool2D: {
-    out.kind = l.kind_case() == Layer::kGlobalAvgPool2D
-                   ? LayerKind::GlobalAvgPool
-                   : LayerKind::GlobalMaxPool;
-    if (!needOneInput())
-      return false;
-    if (in.size() != 3) {
-      layerError(i, absl::StrCat("global pooling expects an [H, W, C] input, "
-                                 "got ",
-                                 shapeStr(in)));
-      return false;
-    }
-    out.shape = {in[2]};
-    break;
-  }
-  case Layer::kConcat: {
-    out.kind = LayerKind::Concat;
-    if (inShapes.size() < 2) {
-      layerError(i, absl::StrCat("concat expects at least 2 inputs, got ",
-                                 inShapes.size()));
-      return false;
-    }
-    out.shape = in;
-    for (size_t k = 1; k < inShapes.size(); ++k) {
-      const std::vector<int64_t> &s = inShapes[k];
-      if (s.size() != in.size() ||
-          !std::equal(in.begin(), in.end() - 1, s.begin())) {
-        layerError(i, absl::StrCat("concat expects inputs that agree except "
-                                   "in channels, got ",
-                                   shapeStr(in), " and ", shapeStr(s)));
-        return false;
-      }
-      out.shape.back() += s.back();
-    }
-    if (out.shape.back() > kMaxDim) {
-      layerError(i, absl::StrCat("concat gives ", out.shape.back(),
-                                 " channels, more than ", kMaxDim));
-      return false;
-    }
-    break;
-  }
-  case Layer::KIND_NOT_SET:
-    layerError(i, "has no layer kind (conv2d, dense, ...)");
+  LayerCheck c(file, i, r, errors, inShapes, out);
+  out.kind = c.layer.kind_case();
+  const LayerDef *def = findLayerDef(out.kind);
+  if (!def)
+    return c.fail("has no layer kind (conv2d, dense, ...)");
+  if (!def->check(c))
     return false;
-  }
   // Padding grows sizes; bound them before a flatten multiplies them.
-  if (elementsOf(out.shape) < 0) {
-    layerError(i, absl::StrCat("output [N, ", absl::StrJoin(out.shape, ", "),
+  if (elementsOf(out.shape) < 0)
+    return c.fail(absl::StrCat("output [N, ", absl::StrJoin(out.shape, ", "),
                                "] has more than ", kMaxElements,
                                " elements per example"));
-    return false;
-  }
   // PReLU as a layer activation or an activation layer learns one alpha per
   // channel.
-  if (out.activation == PRELU) {
-    Initializer none;
-    out.preluAlpha = addParam(l.name(), "alpha", {out.shape.back()}, none, 1, 1,
-                              float(out.alpha));
-  }
+  if (out.activation == PRELU)
+    c.param("alpha", {out.shape.back()}, Initializer(), 1, 1, float(out.alpha));
   return true;
 }
 

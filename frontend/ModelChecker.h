@@ -12,6 +12,7 @@
 #include "frontend/ModelLoader.h"
 #include "ir/ShapeRules.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,34 +22,38 @@ namespace gradc {
 struct ParamSpec {
   std::string name;
   std::vector<int64_t> shape;
-  Initializer init;      // kind unset: the parameter's default
+  Initializer init; // kind unset: the parameter's default
   int64_t fanIn = 1, fanOut = 1;
   float constant = 0.0f; // value for a constant initializer (PReLU alpha)
 };
 
-enum class LayerKind { Conv2D, MaxPool, AvgPool, Flatten, Dense, Activation,
-                       Dropout, Add, BatchNorm, GlobalAvgPool, GlobalMaxPool,
-                       Concat };
-
 struct ResolvedLayer {
   const Layer *layer = nullptr;
   int fileIndex = 0;
-  LayerKind kind = LayerKind::Flatten;
+  Layer::KindCase kind = Layer::KIND_NOT_SET;
   /// Producers: -1 is the model input, otherwise an index into `layers`.
   std::vector<int> inputs;
   /// Output shape per example (no batch dimension).
   std::vector<int64_t> shape;
-  Window2D window;              // conv and pooling
+  Window2D window; // conv and pooling
   Activation activation = LINEAR;
-  double alpha = 0.0;           // leaky ReLU slope
-  double rate = 0.0;            // dropout
-  int64_t groups = 1;           // conv
-  double epsilon = 1e-3, momentum = 0.99; // batch norm
-  /// Indices into `params` (batch norm: kernel is gamma, bias is beta; -1
-  /// when not learned).
-  int kernel = -1, bias = -1, preluAlpha = -1;
-  /// Indices into `buffers` (batch norm's running statistics).
-  int movingMean = -1, movingVariance = -1;
+  double alpha = 0.0; // leaky ReLU slope, PReLU's initial alpha
+  /// The layer's other settings with their defaults resolved, by field name
+  /// ("rate", "groups", "epsilon", ...).
+  std::map<std::string, double> attrs;
+  /// Indices into ResolvedModel::params and ::buffers by role ("kernel",
+  /// "bias", "gamma", "moving_mean", ...).
+  std::map<std::string, int> params, buffers;
+
+  double attr(const std::string &name) const { return attrs.at(name); }
+  int param(const std::string &role) const {
+    auto it = params.find(role);
+    return it == params.end() ? -1 : it->second;
+  }
+  int buffer(const std::string &role) const {
+    auto it = buffers.find(role);
+    return it == buffers.end() ? -1 : it->second;
+  }
 };
 
 struct OptimizerSpec {
@@ -63,7 +68,8 @@ struct ResolvedModel {
   std::string name;
   std::string inputName;
   std::vector<int64_t> inputShape;
-  std::vector<ResolvedLayer> layers; // topological order; the last is the output
+  std::vector<ResolvedLayer>
+      layers; // topological order; the last is the output
   std::vector<ParamSpec> params;
   /// Non-trainable state updated by training (running statistics), each
   /// starting at its `constant`.
@@ -76,7 +82,9 @@ struct ResolvedModel {
   double validationSplit = 0.0;
   std::string dataDir;
 
-  const std::vector<int64_t> &outputShape() const { return layers.back().shape; }
+  const std::vector<int64_t> &outputShape() const {
+    return layers.back().shape;
+  }
   int64_t numClasses() const { return outputShape().back(); }
 };
 
@@ -87,6 +95,9 @@ absl::StatusOr<ResolvedModel> checkModel(const ModelFile &file);
 /// Largest size accepted for one dimension, and for the batch.
 constexpr int64_t kMaxDim = 1 << 20;
 constexpr int64_t kMaxBatch = 1 << 16;
+/// Largest tensor accepted, in elements (per example for activations): 8 GiB
+/// of floats, and far from overflowing any size computed from it.
+constexpr int64_t kMaxElements = int64_t(1) << 31;
 
 } // namespace gradc
 

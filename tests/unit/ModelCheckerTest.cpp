@@ -154,7 +154,7 @@ TEST(CheckerExamples, FashionCnnResolves) {
   EXPECT_EQ(m.params[0].fanOut, 9 * 32);
   EXPECT_EQ(findLayer(m, "conv1")->activation, RELU);
   EXPECT_EQ(findLayer(m, "out")->activation, SOFTMAX);
-  EXPECT_EQ(findLayer(m, "drop")->rate, 0.5);
+  EXPECT_EQ(findLayer(m, "drop")->attr("rate"), 0.5);
   EXPECT_EQ(findLayer(m, "pool1")->window.strides,
             (std::array<int64_t, 2>{2, 2}));
   EXPECT_EQ(m.lossKind, "cross_entropy");
@@ -318,13 +318,13 @@ TEST(CheckerShapes, ModernCnnLayers) {
       std::string(kOutput)));
   ASSERT_TRUE(c.model.ok()) << c.model.status().message();
   const ResolvedModel &m = *c.model;
-  EXPECT_EQ(findLayer(m, "g")->groups, 2);
+  EXPECT_EQ(findLayer(m, "g")->attr("groups"), 2);
   EXPECT_EQ(findParam(m, "g.kernel")->shape, (Shape{1, 1, 3, 4}));
   EXPECT_EQ(findLayer(m, "cat")->shape, (Shape{6, 6, 10}));
   EXPECT_EQ(findLayer(m, "gap")->shape, (Shape{10}));
   // Keras's defaults; without scale there is no gamma.
-  EXPECT_EQ(findLayer(m, "bn")->momentum, 0.99);
-  EXPECT_EQ(findLayer(m, "bn")->epsilon, double(1e-3));
+  EXPECT_EQ(findLayer(m, "bn")->attr("momentum"), 0.99);
+  EXPECT_EQ(findLayer(m, "bn")->attr("epsilon"), double(1e-3));
   EXPECT_EQ(findParam(m, "bn.gamma"), nullptr);
   ASSERT_NE(findParam(m, "bn.beta"), nullptr);
   ASSERT_EQ(m.buffers.size(), 2u);
@@ -1018,7 +1018,7 @@ TEST(CheckerLimits, DropoutRateJustBelowOneImports) {
                           "alpha: 0.9999999 } }\n" +
                           std::string(kOutput)));
   ASSERT_TRUE(c.model.ok()) << c.model.status().message();
-  EXPECT_LT(findLayer(*c.model, "d")->rate, 1.0);
+  EXPECT_LT(findLayer(*c.model, "d")->attr("rate"), 1.0);
   EXPECT_LT(findLayer(*c.model, "a")->alpha, 1.0);
   mlir::MLIRContext ctx;
   ctx.loadDialect<gradc::nn::NNDialect, mlir::func::FuncDialect>();

@@ -1,0 +1,68 @@
+//===- ConvLayers.cpp - conv2d
+//---------------------------------------------===//
+//
+// Keras's Conv2D over NHWC with an HWIO kernel, with groups (depthwise when
+// groups = input channels) and a fused activation.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/LayerDef.h"
+#include "ir/NNDialect.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace gradc {
+namespace {
+
+bool checkConv2D(LayerCheck &c) {
+  const Conv2D &conv = c.layer.conv2d();
+  if (!c.oneInput() || !c.positiveDim("filters", conv.filters()) ||
+      !c.window(conv.kernel_size(), conv.strides(), conv.dilations(),
+                conv.padding(), conv.pads(), /*isPool=*/false) ||
+      !c.activation(conv.activation(), conv.has_alpha(), conv.alpha()))
+    return false;
+  const Shape &in = c.in[0];
+  int64_t filters = conv.filters();
+  c.out.shape[2] = filters;
+  int64_t groups = conv.groups() == 0 ? 1 : conv.groups();
+  if (groups < 1 || in[2] % groups != 0 || filters % groups != 0)
+    return c.fail(absl::StrCat("groups ", conv.groups(),
+                               " must be positive and divide both the input "
+                               "channels ",
+                               in[2], " and the filters ", filters));
+  c.out.attrs["groups"] = groups;
+  const Window2D &w = c.out.window;
+  Shape kernel = {w.size[0], w.size[1], in[2] / groups, filters};
+  if (!c.elements("kernel", kernel))
+    return false;
+  // Fans per group, as Keras and PyTorch count them.
+  int64_t rf = w.size[0] * w.size[1];
+  int64_t fanIn = rf * in[2] / groups, fanOut = rf * filters / groups;
+  c.param("kernel", std::move(kernel), conv.kernel_initializer(), fanIn,
+          fanOut);
+  if (!conv.has_use_bias() || conv.use_bias())
+    c.param("bias", {filters}, conv.bias_initializer(), fanIn, fanOut);
+  return true;
+}
+
+mlir::Value emitConv2D(const LayerEmit &e) {
+  const Window2D &w = e.l.window;
+  mlir::OpBuilder &b = e.b;
+  mlir::Value y = b.create<nn::Conv2DOp>(
+      e.loc, e.outType, e.inputs[0], e.param("kernel"), e.param("bias"),
+      b.getDenseI64ArrayAttr(w.strides), b.getDenseI64ArrayAttr(w.pads),
+      b.getDenseI64ArrayAttr(w.dilations), b.getStringAttr("none"),
+      b.getF64FloatAttr(0.0),
+      b.getI64IntegerAttr(static_cast<int64_t>(e.l.attr("groups"))));
+  return e.activate(y);
+}
+
+const LayerDef kConvLayers[] = {
+    {Layer::kConv2D, checkConv2D, emitConv2D},
+};
+
+} // namespace
+
+llvm::ArrayRef<LayerDef> convLayers() { return kConvLayers; }
+
+} // namespace gradc

@@ -1,0 +1,73 @@
+//===- NormalizationLayers.cpp - batch_norm
+//--------------------------------===//
+//
+// Keras's BatchNormalization over the channel axis: gamma and beta are
+// trainable (unless scale/center are off), the running mean and variance
+// are buffers updated by training and read by eval and predict.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/LayerDef.h"
+#include "ir/NNDialect.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <cmath>
+
+namespace gradc {
+namespace {
+
+bool checkBatchNorm(LayerCheck &c) {
+  const BatchNorm &bn = c.layer.batch_norm();
+  if (!c.oneInput())
+    return false;
+  double momentum = bn.has_momentum() ? fromFloat(bn.momentum()) : 0.99;
+  double epsilon = bn.has_epsilon() ? fromFloat(bn.epsilon()) : 1e-3;
+  if (!(momentum >= 0 && momentum < 1))
+    return c.fail(
+        absl::StrCat("batch_norm momentum must be in [0, 1), got ", momentum));
+  if (!(epsilon > 0 && std::isfinite(epsilon)))
+    return c.fail(
+        absl::StrCat("batch_norm epsilon must be positive, got ", epsilon));
+  c.out.attrs["momentum"] = momentum;
+  c.out.attrs["epsilon"] = epsilon;
+  int64_t channels = c.in[0].back();
+  if (!bn.has_scale() || bn.scale()) {
+    Initializer init = bn.gamma_initializer();
+    if (init.kind_case() == Initializer::KIND_NOT_SET)
+      init.mutable_ones();
+    c.param("gamma", {channels}, init, 1, 1);
+  }
+  if (!bn.has_center() || bn.center())
+    c.param("beta", {channels}, bn.beta_initializer(), 1, 1);
+  c.buffer("moving_mean", {channels}, 0.0f);
+  c.buffer("moving_variance", {channels}, 1.0f);
+  c.out.shape = c.in[0];
+  return true;
+}
+
+mlir::Value emitBatchNorm(const LayerEmit &e) {
+  // Without scale (center), gamma (beta) is the constant 1 (0).
+  auto channels =
+      mlir::RankedTensorType::get({e.l.shape.back()}, e.b.getF32Type());
+  auto orConstant = [&](mlir::Value v, double c) -> mlir::Value {
+    return v ? v
+             : e.b.create<nn::ConstantOp>(e.loc, channels,
+                                          e.b.getF64FloatAttr(c));
+  };
+  return e.b.create<nn::BatchNormOp>(
+      e.loc, e.outType, e.inputs[0], orConstant(e.param("gamma"), 1.0),
+      orConstant(e.param("beta"), 0.0), e.buffer("moving_mean"),
+      e.buffer("moving_variance"), e.b.getF64FloatAttr(e.l.attr("epsilon")),
+      e.b.getF64FloatAttr(e.l.attr("momentum")));
+}
+
+const LayerDef kNormalizationLayers[] = {
+    {Layer::kBatchNorm, checkBatchNorm, emitBatchNorm},
+};
+
+} // namespace
+
+llvm::ArrayRef<LayerDef> normalizationLayers() { return kNormalizationLayers; }
+
+} // namespace gradc

@@ -1,0 +1,52 @@
+//===- PoolingLayers.cpp - max/avg pooling and global pooling -------------===//
+
+#include "frontend/LayerDef.h"
+#include "ir/NNDialect.h"
+
+namespace gradc {
+namespace {
+
+bool checkPool2D(LayerCheck &c) {
+  const Pool2D &p = c.layer.kind_case() == Layer::kMaxPool2D
+                        ? c.layer.max_pool2d()
+                        : c.layer.avg_pool2d();
+  return c.oneInput() && c.window(p.pool_size(), p.strides(), {}, p.padding(),
+                                  p.pads(), /*isPool=*/true);
+}
+
+template <typename OpT> mlir::Value emitPool2D(const LayerEmit &e) {
+  const Window2D &w = e.l.window;
+  return e.b.create<OpT>(
+      e.loc, e.outType, e.inputs[0], e.b.getDenseI64ArrayAttr(w.size),
+      e.b.getDenseI64ArrayAttr(w.strides), e.b.getDenseI64ArrayAttr(w.pads));
+}
+
+/// Keras's GlobalAveragePooling2D / GlobalMaxPooling2D: [H, W, C] to [C].
+bool checkGlobalPool2D(LayerCheck &c) {
+  if (!c.oneInput())
+    return false;
+  if (c.in[0].size() != 3)
+    return c.fail("global pooling expects an [H, W, C] input, got " +
+                  shapeStr(c.in[0]));
+  c.out.shape = {c.in[0][2]};
+  return true;
+}
+
+template <typename OpT> mlir::Value emitGlobalPool2D(const LayerEmit &e) {
+  return e.b.create<OpT>(e.loc, e.outType, e.inputs[0]);
+}
+
+const LayerDef kPoolingLayers[] = {
+    {Layer::kMaxPool2D, checkPool2D, emitPool2D<nn::MaxPool2DOp>},
+    {Layer::kAvgPool2D, checkPool2D, emitPool2D<nn::AvgPool2DOp>},
+    {Layer::kGlobalAvgPool2D, checkGlobalPool2D,
+     emitGlobalPool2D<nn::GlobalAvgPool2DOp>},
+    {Layer::kGlobalMaxPool2D, checkGlobalPool2D,
+     emitGlobalPool2D<nn::GlobalMaxPool2DOp>},
+};
+
+} // namespace
+
+llvm::ArrayRef<LayerDef> poolingLayers() { return kPoolingLayers; }
+
+} // namespace gradc

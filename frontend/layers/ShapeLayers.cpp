@@ -1,0 +1,62 @@
+//===- ShapeLayers.cpp - flatten and concat
+//--------------------------------===//
+
+#include "frontend/LayerDef.h"
+#include "ir/NNDialect.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace gradc {
+namespace {
+
+bool checkFlatten(LayerCheck &c) {
+  if (!c.oneInput())
+    return false;
+  int64_t n = 1;
+  for (int64_t d : c.in[0])
+    n *= d; // bounded: every input shape is under kMaxElements
+  c.out.shape = {n};
+  return true;
+}
+
+mlir::Value emitFlatten(const LayerEmit &e) {
+  return e.b.create<nn::FlattenOp>(e.loc, e.outType, e.inputs[0]);
+}
+
+/// Concatenation along the channel (last) axis of two or more inputs.
+bool checkConcat(LayerCheck &c) {
+  if (!c.atLeastTwoInputs("concat"))
+    return false;
+  const Shape &first = c.in[0];
+  c.out.shape = first;
+  for (size_t k = 1; k < c.in.size(); ++k) {
+    const Shape &s = c.in[k];
+    if (s.size() != first.size() ||
+        !std::equal(first.begin(), first.end() - 1, s.begin()))
+      return c.fail(absl::StrCat("concat expects inputs that agree except in "
+                                 "channels, got ",
+                                 shapeStr(first), " and ", shapeStr(s)));
+    c.out.shape.back() += s.back();
+  }
+  if (c.out.shape.back() > kMaxDim)
+    return c.fail(absl::StrCat("concat gives ", c.out.shape.back(),
+                               " channels, more than ", kMaxDim));
+  return true;
+}
+
+mlir::Value emitConcat(const LayerEmit &e) {
+  return e.b.create<nn::ConcatOp>(
+      e.loc, e.outType, e.inputs,
+      e.b.getI64IntegerAttr(static_cast<int64_t>(e.l.shape.size())));
+}
+
+const LayerDef kShapeLayers[] = {
+    {Layer::kFlatten, checkFlatten, emitFlatten},
+    {Layer::kConcat, checkConcat, emitConcat},
+};
+
+} // namespace
+
+llvm::ArrayRef<LayerDef> shapeLayers() { return kShapeLayers; }
+
+} // namespace gradc
