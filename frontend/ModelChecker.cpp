@@ -46,6 +46,7 @@ private:
   void checkLoss();
   void checkOptimizer();
   void checkTraining();
+  void checkSchedule(const LearningRateSchedule &ls);
 
   const ModelFile &file;
   const Model &m;
@@ -336,6 +337,45 @@ void Checker::checkTraining() {
                        r.validationSplit));
   if (m.data().has_idx())
     r.dataDir = m.data().idx().dir();
+  checkSchedule(t.lr_schedule());
+}
+
+void Checker::checkSchedule(const LearningRateSchedule &ls) {
+  ScheduleSpec &s = r.schedule;
+  auto check = [&](bool ok, const std::string &msg) {
+    if (!ok)
+      error(file.trainingLoc, absl::StrCat("lr_schedule ", s.kind, ": ", msg));
+  };
+  switch (ls.kind_case()) {
+  case LearningRateSchedule::kStepDecay:
+    s.kind = "step";
+    s.stepEpochs = ls.step_decay().step_epochs();
+    s.gamma = ls.step_decay().has_gamma() ? fromFloat(ls.step_decay().gamma())
+                                          : 0.1;
+    check(s.stepEpochs >= 1,
+          absl::StrCat("step_epochs must be >= 1, got ", s.stepEpochs));
+    check(s.gamma > 0 && s.gamma <= 1,
+          absl::StrCat("gamma must be in (0, 1], got ", s.gamma));
+    break;
+  case LearningRateSchedule::kExponentialDecay:
+    s.kind = "exponential";
+    s.gamma = fromFloat(ls.exponential_decay().gamma());
+    check(s.gamma > 0 && s.gamma <= 1,
+          absl::StrCat("gamma must be in (0, 1], got ", s.gamma));
+    break;
+  case LearningRateSchedule::kCosineDecay:
+    s.kind = "cosine";
+    s.warmupEpochs = fromFloat(ls.cosine_decay().warmup_epochs());
+    s.alpha = fromFloat(ls.cosine_decay().alpha());
+    check(s.warmupEpochs >= 0 && s.warmupEpochs < r.epochs,
+          absl::StrCat("warmup_epochs must be in [0, epochs = ", r.epochs,
+                       "), got ", s.warmupEpochs));
+    check(s.alpha >= 0 && s.alpha <= 1,
+          absl::StrCat("alpha must be in [0, 1], got ", s.alpha));
+    break;
+  case LearningRateSchedule::KIND_NOT_SET:
+    break;
+  }
 }
 
 absl::StatusOr<ResolvedModel> Checker::run() {

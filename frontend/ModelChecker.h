@@ -63,6 +63,13 @@ struct OptimizerSpec {
   bool nesterov = false;
 };
 
+/// The learning-rate schedule with its defaults resolved (model.proto).
+struct ScheduleSpec {
+  std::string kind = "constant"; // step, exponential, cosine
+  int64_t stepEpochs = 1;
+  double gamma = 0.1, warmupEpochs = 0.0, alpha = 0.0;
+};
+
 struct ResolvedModel {
   const ModelFile *file = nullptr;
   std::string name;
@@ -77,6 +84,7 @@ struct ResolvedModel {
   std::string lossKind; // an nn loss op name, e.g. "cross_entropy"
   double huberDelta = 1.0;
   OptimizerSpec optimizer;
+  ScheduleSpec schedule;
   int64_t batchSize = 32, epochs = 1, seed = 0;
   bool shuffle = true, dropLast = false;
   double validationSplit = 0.0;

@@ -580,6 +580,9 @@ def NN_CorrectCountOp : NN_Op<"correct_count", [Pure]> {
 
 class NN_UpdateOp<string mnemonic, string what> : NN_Op<mnemonic, [Pure]> {
   let summary = what # " update of one parameter";
+  // The learning rate is either the attribute `learning_rate` (a constant)
+  // or the last operand `lr`, a 0-d tensor: @train_step takes it as an input
+  // so that a schedule changes it without a recompile.
   let hasVerifier = 1;
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
@@ -593,7 +596,8 @@ def NN_SgdUpdateOp : NN_UpdateOp<"sgd_update", "SGD"> {
     ```
   }];
   let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
-      F64Attr:$learning_rate, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+      OptionalAttr<F64Attr>:$learning_rate,
+      DefaultValuedAttr<F64Attr, "0.0">:$weight_decay, Optional<NN_Scalar>:$lr);
   let results = (outs NN_FloatTensor:$new_param);
 }
 
@@ -608,8 +612,9 @@ def NN_MomentumUpdateOp : NN_UpdateOp<"momentum_update", "momentum (or Nesterov)
     ```
   }];
   let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
-      NN_FloatTensor:$velocity, F64Attr:$learning_rate, F64Attr:$momentum,
-      UnitAttr:$nesterov, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+      NN_FloatTensor:$velocity, OptionalAttr<F64Attr>:$learning_rate,
+      F64Attr:$momentum, UnitAttr:$nesterov,
+      DefaultValuedAttr<F64Attr, "0.0">:$weight_decay, Optional<NN_Scalar>:$lr);
   let results = (outs NN_FloatTensor:$new_param, NN_FloatTensor:$new_velocity);
 }
 
@@ -623,8 +628,9 @@ def NN_RmspropUpdateOp : NN_UpdateOp<"rmsprop_update", "RMSprop"> {
     ```
   }];
   let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
-      NN_FloatTensor:$mean_square, F64Attr:$learning_rate, F64Attr:$rho,
-      F64Attr:$epsilon, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+      NN_FloatTensor:$mean_square, OptionalAttr<F64Attr>:$learning_rate,
+      F64Attr:$rho, F64Attr:$epsilon,
+      DefaultValuedAttr<F64Attr, "0.0">:$weight_decay, Optional<NN_Scalar>:$lr);
   let results = (outs NN_FloatTensor:$new_param, NN_FloatTensor:$new_mean_square);
 }
 
@@ -640,8 +646,9 @@ def NN_AdamUpdateOp : NN_UpdateOp<"adam_update", "Adam (bias-corrected)"> {
   }];
   let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
       NN_FloatTensor:$m, NN_FloatTensor:$v, NN_StepTensor:$step,
-      F64Attr:$learning_rate, F64Attr:$beta_1, F64Attr:$beta_2,
-      F64Attr:$epsilon, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+      OptionalAttr<F64Attr>:$learning_rate, F64Attr:$beta_1, F64Attr:$beta_2,
+      F64Attr:$epsilon, DefaultValuedAttr<F64Attr, "0.0">:$weight_decay,
+      Optional<NN_Scalar>:$lr);
   let results = (outs NN_FloatTensor:$new_param, NN_FloatTensor:$new_m,
       NN_FloatTensor:$new_v);
 }

@@ -16,7 +16,7 @@ using namespace gradc::nn;
 namespace {
 /// An update's state operands and all its results have the parameter's type.
 LogicalResult verifyUpdate(Operation *op, Value param, ValueRange sameAsParam,
-                           double lr) {
+                           std::optional<APFloat> lrAttr, Value lr) {
   if (failed(expectSameElementType(op)))
     return failure();
   SmallVector<Value> values(sameAsParam);
@@ -27,25 +27,31 @@ LogicalResult verifyUpdate(Operation *op, Value param, ValueRange sameAsParam,
              << "expects every operand and result to have "
                 "the parameter's shape "
              << shapeStr(shapeOf(param)) << ", got " << shapeStr(shapeOf(v));
-  if (!(lr > 0))
-    return op->emitOpError() << "expects a positive learning rate, got " << lr;
+  if (bool(lrAttr) == bool(lr))
+    return op->emitOpError() << "expects the learning rate either as the "
+                                "attribute learning_rate or as the operand "
+                                "lr, not "
+                             << (lr ? "both" : "neither");
+  if (lrAttr && !(lrAttr->convertToDouble() > 0))
+    return op->emitOpError() << "expects a positive learning rate, got "
+                             << lrAttr->convertToDouble();
   return success();
 }
 } // namespace
 
 LogicalResult SgdUpdateOp::verify() {
   return verifyUpdate(*this, getParam(), {getGrad()},
-                      getLearningRate().convertToDouble());
+                      getLearningRate(), getLr());
 }
 LogicalResult MomentumUpdateOp::verify() {
   return verifyUpdate(*this, getParam(), {getGrad(), getVelocity()},
-                      getLearningRate().convertToDouble());
+                      getLearningRate(), getLr());
 }
 LogicalResult RmspropUpdateOp::verify() {
   return verifyUpdate(*this, getParam(), {getGrad(), getMeanSquare()},
-                      getLearningRate().convertToDouble());
+                      getLearningRate(), getLr());
 }
 LogicalResult AdamUpdateOp::verify() {
   return verifyUpdate(*this, getParam(), {getGrad(), getM(), getV()},
-                      getLearningRate().convertToDouble());
+                      getLearningRate(), getLr());
 }

@@ -2,7 +2,7 @@
 //
 // Builds the two training-time entry points from the imported forward graph:
 //   @eval_step(params..., buffers..., x, labels) -> (loss, correct_count)
-//   @train_step(params..., buffers..., state..., step, x, labels)
+//   @train_step(params..., buffers..., state..., step, lr, x, labels)
 //       -> (loss, correct_count, new params..., new state..., new buffers...)
 // Parameters and buffers are @predict's arguments tagged nn.param and
 // nn.buffer, in that order. @train_step uses the training form of every op
@@ -45,7 +45,7 @@ public:
 private:
   Value buildLoss(Location loc, Value predictions, Value labels);
   LogicalResult buildUpdate(Location loc, Value param, Value grad,
-                            ValueRange state, Value step,
+                            ValueRange state, Value step, Value lr,
                             SmallVectorImpl<Value> &newParams,
                             SmallVectorImpl<Value> &newState);
   void fuseLoss(func::FuncOp fn);
@@ -71,35 +71,38 @@ Value TrainStepBuilder::buildLoss(Location loc, Value predictions,
 
 LogicalResult TrainStepBuilder::buildUpdate(Location loc, Value p, Value g,
                                             ValueRange s, Value step,
+                                            Value lr,
                                             SmallVectorImpl<Value> &newParams,
                                             SmallVectorImpl<Value> &newState) {
   StringRef kind = optAttr.getAs<StringAttr>("kind").getValue();
-  auto lr = b.getF64FloatAttr(getF64(optAttr, "learning_rate", 0.001));
+  // The learning rate is @train_step's `lr` argument, not an attribute.
+  FloatAttr noAttr;
   auto wd = b.getF64FloatAttr(getF64(optAttr, "weight_decay", 0.0));
   auto f = [&](StringRef name, double dflt) {
     return b.getF64FloatAttr(getF64(optAttr, name, dflt));
   };
   Type t = p.getType();
   if (kind == "sgd") {
-    newParams.push_back(b.create<nn::SgdUpdateOp>(loc, t, p, g, lr, wd));
+    newParams.push_back(b.create<nn::SgdUpdateOp>(loc, t, p, g, noAttr, wd, lr));
   } else if (kind == "momentum") {
     bool nesterov = false;
     if (auto n = optAttr.getAs<BoolAttr>("nesterov"))
       nesterov = n.getValue();
     auto op = b.create<nn::MomentumUpdateOp>(
-        loc, t, t, p, g, s[0], lr, f("momentum", 0.9),
-        nesterov ? b.getUnitAttr() : UnitAttr(), wd);
+        loc, t, t, p, g, s[0], noAttr, f("momentum", 0.9),
+        nesterov ? b.getUnitAttr() : UnitAttr(), wd, lr);
     newParams.push_back(op.getNewParam());
     newState.push_back(op.getNewVelocity());
   } else if (kind == "rmsprop") {
     auto op = b.create<nn::RmspropUpdateOp>(
-        loc, t, t, p, g, s[0], lr, f("rho", 0.9), f("epsilon", 1e-7), wd);
+        loc, t, t, p, g, s[0], noAttr, f("rho", 0.9), f("epsilon", 1e-7), wd,
+        lr);
     newParams.push_back(op.getNewParam());
     newState.push_back(op.getNewMeanSquare());
   } else if (kind == "adam") {
     auto op = b.create<nn::AdamUpdateOp>(
-        loc, t, t, t, p, g, s[0], s[1], step, lr, f("beta_1", 0.9),
-        f("beta_2", 0.999), f("epsilon", 1e-7), wd);
+        loc, t, t, t, p, g, s[0], s[1], step, noAttr, f("beta_1", 0.9),
+        f("beta_2", 0.999), f("epsilon", 1e-7), wd, lr);
     newParams.push_back(op.getNewParam());
     newState.push_back(op.getNewM());
     newState.push_back(op.getNewV());
@@ -150,6 +153,7 @@ LogicalResult TrainStepBuilder::build() {
   Type labelsType = RankedTensorType::get({batch}, b.getI32Type());
   Type stepType = RankedTensorType::get({}, b.getI64Type());
   Type countType = RankedTensorType::get({}, b.getI64Type());
+  Type lrType = RankedTensorType::get({}, b.getF32Type());
   SmallVector<Type> paramTypes(
       predict.getArgumentTypes().take_front(numParams));
   SmallVector<Type> leadingTypes(
@@ -173,6 +177,7 @@ LogicalResult TrainStepBuilder::build() {
           stateTypes.push_back(t);
       args.append(stateTypes);
       args.push_back(stepType);
+      args.push_back(lrType);
     }
     args.push_back(xType);
     args.push_back(labelsType);
@@ -190,6 +195,10 @@ LogicalResult TrainStepBuilder::build() {
     }
     fn.setArgAttrs(args.size() - 2, predict.getArgAttrDict(numLeading));
     fn.setArgAttr(args.size() - 1, "nn.labels", b.getUnitAttr());
+    if (training) {
+      fn.setArgAttr(args.size() - 4, "nn.step", b.getUnitAttr());
+      fn.setArgAttr(args.size() - 3, "nn.learning_rate", b.getUnitAttr());
+    }
     Block *entry = fn.addEntryBlock();
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(entry);
@@ -200,7 +209,8 @@ LogicalResult TrainStepBuilder::build() {
       mapping.map(predict.getArgument(i), entry->getArgument(i));
     mapping.map(predict.getArgument(numLeading),
                 entry->getArgument(args.size() - 2));
-    Value step = training ? entry->getArgument(args.size() - 3) : Value();
+    Value step = training ? entry->getArgument(args.size() - 4) : Value();
+    Value lr = training ? entry->getArgument(args.size() - 3) : Value();
     Value labels = entry->getArgument(args.size() - 1);
     Operation *predictRet = predict.getBody().front().getTerminator();
     SmallVector<std::pair<Value, Value>> bufferUpdates;
@@ -245,7 +255,7 @@ LogicalResult TrainStepBuilder::build() {
         ValueRange state = entry->getArguments().slice(
             numLeading + i * slots.size(), slots.size());
         if (failed(buildUpdate(params[i].getLoc(), params[i], (*grads)[i],
-                               state, step, newParams, newState)))
+                               state, step, lr, newParams, newState)))
           return failure();
       }
       results.append(newParams);

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Trainer.h"
+#include "runtime/LearningRate.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -175,6 +176,7 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
           absl::StrCat(options.metricsPath, ": error: cannot write metrics"));
   }
   int64_t totalSteps = 0;
+  float lastLr = float(model.optimizer.learningRate);
   for (int64_t epoch = params.epoch; epoch < options.epochs; ++epoch) {
     // Resuming mid-way is not needed: checkpoints are taken at epoch ends.
     if (absl::Status s = it.seek(epoch, 0); !s.ok())
@@ -194,8 +196,13 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       float loss = 0;
       int64_t count = 0;
       int64_t step = params.step;
+      float lr = float(learningRateAt(model.schedule,
+                                      model.optimizer.learningRate, step,
+                                      stepsPerEpoch, options.epochs));
+      lastLr = lr;
       std::vector<BufferRef> args = entryArguments(params, true);
       args.push_back(ref(&step, {}));
+      args.push_back(ref(&lr, {}));
       args.push_back(ref(x.data(), batchShape(n, model.inputShape)));
       args.push_back(ref(labels.data(), {n}));
       args.push_back(ref(&loss, {}));
@@ -253,6 +260,9 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
     }
     double seconds = since(start);
     double ips = seen / std::max(seconds, 1e-9);
+    if (model.schedule.kind != "constant")
+      out << absl::StrFormat("  learning rate: %.4g (%s schedule)\n", lastLr,
+                             model.schedule.kind);
     EvalResult val, test;
     if (data.validation.size()) {
       auto r = evaluate(data.validation, false);
@@ -285,11 +295,12 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
           "\"validation_accuracy\": %.6f, \"test_loss\": %.6f, "
           "\"test_accuracy\": %.6f, \"images_per_second\": %.2f, "
           "\"seconds\": %.3f, \"step_ms_min\": %.3f, "
-          "\"step_ms_median\": %.3f, \"threads\": %d}\n",
+          "\"step_ms_median\": %.3f, \"threads\": %d, "
+          "\"learning_rate\": %.9g}\n",
           epoch + 1, stepInEpoch, lossSum / std::max<int64_t>(seen, 1),
           double(correct) / std::max<int64_t>(seen, 1), val.loss, val.accuracy,
           test.loss, test.accuracy, ips, seconds, 1e3 * stepMin,
-          1e3 * stepMedian, options.threads);
+          1e3 * stepMedian, options.threads, lastLr);
       metrics.flush();
     }
     if (!options.checkpointPath.empty()) {

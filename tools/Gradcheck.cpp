@@ -156,6 +156,8 @@ int runGradcheck() {
         return 1;
       }
       params.push_back({name.str(), i, update->getOperand(1)});
+    } else if (fn.getArgAttr(i, "nn.learning_rate")) {
+      args.push_back(Tensor(shape, model->optimizer.learningRate));
     } else if (fn.getArgAttr(i, "nn.input")) {
       Tensor t(shape);
       for (double &v : t.data)

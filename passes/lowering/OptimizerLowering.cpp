@@ -20,12 +20,23 @@ SmallVector<Value> lowerUpdate(Emitter &e, Operation *op, ValueRange operands) {
   auto attr = [&](StringRef name) {
     return cast<FloatAttr>(op->getAttr(name)).getValueAsDouble();
   };
-  double lr = attr("learning_rate"), wd = attr("weight_decay");
+  double wd = attr("weight_decay");
   SmallVector<Value> outs{p};
   for (Value s : operands.drop_front(2))
     if (isa<RankedTensorType>(s.getType()) && e.type(s).getRank() == rank &&
         e.type(s) == e.type(p))
       outs.push_back(s);
+  // The learning rate: the attribute, or the `lr` operand read once.
+  Value lrIn;
+  if (!op->getAttr("learning_rate")) {
+    lrIn = e.extractScalar(operands.back());
+    unsigned from = lrIn.getType().getIntOrFloatBitWidth(),
+             to = t.getIntOrFloatBitWidth();
+    if (from > to)
+      lrIn = e.b.create<arith::TruncFOp>(e.loc, t, lrIn);
+    else if (from < to)
+      lrIn = e.b.create<arith::ExtFOp>(e.loc, t, lrIn);
+  }
   Value bc1, bc2;
   if (auto adam = dyn_cast<nn::AdamUpdateOp>(op)) {
     // Bias corrections 1 - beta^t with t = step + 1, in double.
@@ -50,7 +61,7 @@ SmallVector<Value> lowerUpdate(Emitter &e, Operation *op, ValueRange operands) {
         Value gv = a[0], pv = a[1];
         if (wd != 0)
           gv = s.add(gv, s.mul(s.c(wd, t), pv));
-        Value lrv = s.c(lr, t);
+        Value lrv = lrIn ? lrIn : s.c(attr("learning_rate"), t);
         if (isa<nn::SgdUpdateOp>(op))
           return {s.sub(pv, s.mul(lrv, gv))};
         if (auto m = dyn_cast<nn::MomentumUpdateOp>(op)) {

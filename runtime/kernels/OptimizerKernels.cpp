@@ -22,7 +22,11 @@ template <typename T> absl::Status update(KernelEnv<T> &env, Operation *op) {
   };
   Tensor p = env.in(op->getOperand(0));
   const Tensor &g = env.in(op->getOperand(1));
-  T lr = attr("learning_rate"), wd = attr("weight_decay");
+  // The learning rate: the attribute, or the last operand `lr`.
+  T lr = op->getAttr("learning_rate")
+             ? attr("learning_rate")
+             : env.in(op->getOperand(op->getNumOperands() - 1))[0];
+  T wd = attr("weight_decay");
   int64_t n = p.numElements();
   // g' = g + wd * p: weight decay as L2 added to the gradient.
   std::vector<T> gd(n);

@@ -34,7 +34,7 @@ module attributes {nn.loss = {kind = "cross_entropy", delta = 1.0 : f64}, nn.opt
 // CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %[[B:[a-z0-9]+]]: tensor<3xf32> {nn.param = "fc.bias"},
 // CHECK-SAME:  %[[WM:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.m"}, %[[WV:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.v"},
 // CHECK-SAME:  %[[BM:[a-z0-9]+]]: tensor<3xf32> {nn.state = "fc.bias.m"}, %[[BV:[a-z0-9]+]]: tensor<3xf32> {nn.state = "fc.bias.v"},
-// CHECK-SAME:  %[[STEP:[a-z0-9]+]]: tensor<i64>, %[[X:[a-z0-9]+]]: tensor<2x4xf32> {nn.input = "x"}, %[[L:[a-z0-9]+]]: tensor<2xi32> {nn.labels})
+// CHECK-SAME:  %[[STEP:[a-z0-9]+]]: tensor<i64> {nn.step}, %[[LR:[a-z0-9]+]]: tensor<f32> {nn.learning_rate}, %[[X:[a-z0-9]+]]: tensor<2x4xf32> {nn.input = "x"}, %[[L:[a-z0-9]+]]: tensor<2xi32> {nn.labels})
 // CHECK-SAME:  -> (tensor<f32>, tensor<i64>, tensor<4x3xf32>, tensor<3xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>)
 // CHECK:       %[[D:.+]] = nn.dropout %[[X]], %[[STEP]] {rate = 2.500000e-01 : f64, seed = 9 : i64} : tensor<2x4xf32>, tensor<i64>
 // CHECK:       %[[Y:.+]] = nn.dense %[[D]], %[[W]], %[[B]]
@@ -43,8 +43,8 @@ module attributes {nn.loss = {kind = "cross_entropy", delta = 1.0 : f64}, nn.opt
 // CHECK:       %[[DY:.+]] = nn.loss_grad %[[Y]], %[[L]], %{{.+}} {kind = "softmax_cross_entropy"}
 // CHECK-DAG:   %[[DW:.+]] = nn.matmul %[[D]], %[[DY]] {transpose_lhs}
 // CHECK-DAG:   %[[DB:.+]] = nn.bias_grad %[[DY]]
-// CHECK:       %[[W2:.+]], %[[WM2:.+]], %[[WV2:.+]] = nn.adam_update %[[W]], %[[DW]], %[[WM]], %[[WV]], %[[STEP]] {beta_1 = 9.000000e-01 : f64, beta_2 = 0.99899999999999999 : f64, epsilon = 9.9999999999999995E-8 : f64, learning_rate = 1.000000e-03 : f64}
-// CHECK:       %[[B2:.+]], %[[BM2:.+]], %[[BV2:.+]] = nn.adam_update %[[B]], %[[DB]], %[[BM]], %[[BV]], %[[STEP]]
+// CHECK:       %[[W2:.+]], %[[WM2:.+]], %[[WV2:.+]] = nn.adam_update %[[W]], %[[DW]], %[[WM]], %[[WV]], %[[STEP]], %[[LR]] {beta_1 = 9.000000e-01 : f64, beta_2 = 0.99899999999999999 : f64, epsilon = 9.9999999999999995E-8 : f64}
+// CHECK:       %[[B2:.+]], %[[BM2:.+]], %[[BV2:.+]] = nn.adam_update %[[B]], %[[DB]], %[[BM]], %[[BV]], %[[STEP]], %[[LR]]
 // CHECK:       return %[[LOSS]], %[[N]], %[[W2]], %[[B2]], %[[WM2]], %[[WV2]], %[[BM2]], %[[BV2]]
 
 // -----
@@ -59,11 +59,11 @@ module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "sgd", learn
 // CHECK-LABEL: func.func @eval_step
 // CHECK:       nn.mse
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %{{[a-z0-9]+}}: tensor<i64>, %{{[a-z0-9]+}}: tensor<2x4xf32> {nn.input = "x"}, %{{[a-z0-9]+}}: tensor<2xi32> {nn.labels})
+// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %{{[a-z0-9]+}}: tensor<i64> {nn.step}, %[[LR:[a-z0-9]+]]: tensor<f32> {nn.learning_rate}, %{{[a-z0-9]+}}: tensor<2x4xf32> {nn.input = "x"}, %{{[a-z0-9]+}}: tensor<2xi32> {nn.labels})
 // CHECK-SAME:  -> (tensor<f32>, tensor<i64>, tensor<4x3xf32>)
 // CHECK:       %[[G:.+]] = nn.loss_grad {{.*}} {kind = "mse"}
 // CHECK:       %[[DW:.+]] = nn.matmul %{{[^ ,]+}}, %[[G]] {transpose_lhs}
-// CHECK:       %[[W2:.+]] = nn.sgd_update %[[W]], %[[DW]] {learning_rate = 1.000000e-01 : f64, weight_decay = 1.000000e-04 : f64}
+// CHECK:       %[[W2:.+]] = nn.sgd_update %[[W]], %[[DW]], %[[LR]] {weight_decay = 1.000000e-04 : f64}
 // CHECK:       return %{{[^ ,]+}}, %{{[^ ,]+}}, %[[W2]] :
 
 // -----
@@ -76,9 +76,9 @@ module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "momentum", 
   }
 }
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %[[V:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.velocity"}, %{{[a-z0-9]+}}: tensor<i64>,
+// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %[[V:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.velocity"}, %{{[a-z0-9]+}}: tensor<i64> {nn.step}, %[[LR:[a-z0-9]+]]: tensor<f32> {nn.learning_rate},
 // CHECK-SAME:  -> (tensor<f32>, tensor<i64>, tensor<4x3xf32>, tensor<4x3xf32>)
-// CHECK:       %[[W2:.+]], %[[V2:.+]] = nn.momentum_update %[[W]], %{{[^ ,]+}}, %[[V]] {learning_rate = 1.000000e-02 : f64, momentum = 9.000000e-01 : f64, nesterov}
+// CHECK:       %[[W2:.+]], %[[V2:.+]] = nn.momentum_update %[[W]], %{{[^ ,]+}}, %[[V]], %[[LR]] {momentum = 9.000000e-01 : f64, nesterov}
 // CHECK:       return %{{[^ ,]+}}, %{{[^ ,]+}}, %[[W2]], %[[V2]] :
 
 // -----
@@ -91,7 +91,7 @@ module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "momentum", 
   }
 }
 // CHECK-LABEL: func.func @train_step
-// CHECK:       nn.momentum_update {{.*}} {learning_rate = 1.000000e-02 : f64, momentum = 5.000000e-01 : f64} :
+// CHECK:       nn.momentum_update {{.*}} {momentum = 5.000000e-01 : f64} :
 
 // -----
 
@@ -103,8 +103,8 @@ module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "rmsprop", l
   }
 }
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %[[S:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.mean_square"}, %{{[a-z0-9]+}}: tensor<i64>,
-// CHECK:       %[[W2:.+]], %[[S2:.+]] = nn.rmsprop_update %[[W]], %{{[^ ,]+}}, %[[S]] {epsilon = 9.9999999999999995E-7 : f64, learning_rate = 1.000000e-03 : f64, rho = 8.000000e-01 : f64}
+// CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %[[S:[a-z0-9]+]]: tensor<4x3xf32> {nn.state = "fc.kernel.mean_square"}, %{{[a-z0-9]+}}: tensor<i64> {nn.step}, %[[LR:[a-z0-9]+]]: tensor<f32> {nn.learning_rate},
+// CHECK:       %[[W2:.+]], %[[S2:.+]] = nn.rmsprop_update %[[W]], %{{[^ ,]+}}, %[[S]], %[[LR]] {epsilon = 9.9999999999999995E-7 : f64, rho = 8.000000e-01 : f64}
 // CHECK:       return %{{[^ ,]+}}, %{{[^ ,]+}}, %[[W2]], %[[S2]] :
 
 // -----

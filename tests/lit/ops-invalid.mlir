@@ -474,6 +474,22 @@ func.func @rmsprop_learning_rate(%p: tensor<10xf32>, %g: tensor<10xf32>, %s: ten
 
 // -----
 
+func.func @sgd_two_learning_rates(%p: tensor<10xf32>, %g: tensor<10xf32>, %lr: tensor<f32>) {
+  // expected-error @+1 {{expects the learning rate either as the attribute learning_rate or as the operand lr, not both}}
+  %0 = nn.sgd_update %p, %g, %lr {learning_rate = 0.1 : f64} : (tensor<10xf32>, tensor<10xf32>, tensor<f32>) -> tensor<10xf32>
+  return
+}
+
+// -----
+
+func.func @adam_no_learning_rate(%p: tensor<10xf32>, %g: tensor<10xf32>, %s: tensor<i64>) {
+  // expected-error @+1 {{expects the learning rate either as the attribute learning_rate or as the operand lr, not neither}}
+  %0:3 = nn.adam_update %p, %g, %p, %p, %s {beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-7 : f64} : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<i64>) -> (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>)
+  return
+}
+
+// -----
+
 func.func @sgd_negative_learning_rate(%p: tensor<10xf32>, %g: tensor<10xf32>) {
   // expected-error @+1 {{expects a positive learning rate, got -1.000000e-01}}
   %0 = nn.sgd_update %p, %g {learning_rate = -0.1 : f64} : (tensor<10xf32>, tensor<10xf32>) -> tensor<10xf32>

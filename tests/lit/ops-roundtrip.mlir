@@ -150,3 +150,18 @@ func.func @metrics_and_updates(%p: tensor<4x3xf32>, %l: tensor<4xi32>,
         tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>,
         tensor<10xf32>
 }
+
+// The learning rate as an operand, as @train_step passes it.
+// CHECK-LABEL: func.func @updates_with_lr_operand
+func.func @updates_with_lr_operand(%w: tensor<10xf32>, %g: tensor<10xf32>,
+                                   %m: tensor<10xf32>, %step: tensor<i64>,
+                                   %lr: tensor<f32>)
+    -> (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) {
+  // CHECK: nn.sgd_update %{{.*}}, %{{.*}}, %{{.*}} : (tensor<10xf32>, tensor<10xf32>, tensor<f32>) -> tensor<10xf32>
+  %0 = nn.sgd_update %w, %g, %lr : (tensor<10xf32>, tensor<10xf32>, tensor<f32>) -> tensor<10xf32>
+  // CHECK: nn.adam_update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {beta_1
+  // CHECK-SAME: (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<i64>, tensor<f32>)
+  %1:3 = nn.adam_update %w, %g, %m, %m, %step, %lr {beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-07 : f64}
+      : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<i64>, tensor<f32>) -> (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>)
+  return %0, %1#0, %1#1, %1#2 : tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>
+}

@@ -29,7 +29,8 @@ const std::vector<double> kState2 = {0.1, 0.3, 0.02, 0.0};
 template <typename T>
 std::vector<std::vector<double>>
 step(const std::string &op, const std::string &attrs,
-     const std::vector<std::vector<double>> &state, int64_t stepValue = 0) {
+     const std::vector<std::vector<double>> &state, int64_t stepValue = 0,
+     double lrOperand = 0) {
   int numState = int(state.size());
   std::string t = "tensor<4xf32>";
   std::string args = "%p: " + t + ", %g: " + t, operands = "%p, %g",
@@ -45,6 +46,11 @@ step(const std::string &op, const std::string &attrs,
     args += ", %step: tensor<i64>";
     operands += ", %step";
     types += ", tensor<i64>";
+  }
+  if (lrOperand > 0) {
+    args += ", %lr: tensor<f32>";
+    operands += ", %lr";
+    types += ", tensor<f32>";
   }
   int numResults = 1 + numState;
   std::string resultTypes, returned;
@@ -69,6 +75,8 @@ step(const std::string &op, const std::string &attrs,
     in.push_back(vec(s));
   if (adam)
     in.push_back(HostTensor<int64_t>({}, {stepValue}));
+  if (lrOperand > 0)
+    in.push_back(HostTensor<T>({}, {T(lrOperand)}));
   auto results = valueOrFail(
       evaluate<T>(module->lookupSymbol<mlir::func::FuncOp>("f"), in));
   std::vector<std::vector<double>> out;
@@ -209,6 +217,41 @@ TEST(Optimizer, FloatMatchesDouble) {
   ASSERT_EQ(f.size(), 3u);
   for (int k = 0; k < 3; ++k)
     expectNear(f[k], d[k], 1e-6);
+}
+
+// @train_step passes the learning rate as an operand; it must act as the
+// attribute does, for every optimizer.
+TEST(Optimizer, LearningRateOperandActsAsTheAttribute) {
+  struct Case {
+    const char *op, *attrs;
+    int state;
+  } cases[] = {
+      {"sgd_update", "weight_decay = 0.01 : f64", 0},
+      {"momentum_update", "momentum = 0.9 : f64, nesterov", 1},
+      {"rmsprop_update", "rho = 0.9 : f64, epsilon = 1.0e-7 : f64", 1},
+      {"adam_update",
+       "beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-7 : f64", 2},
+  };
+  for (const Case &c : cases) {
+    // A velocity or first moment, then a mean square (RMSprop's only state).
+    std::vector<std::vector<double>> state;
+    if (c.state == 1)
+      state = {std::string(c.op) == "rmsprop_update" ? kState2 : kState1};
+    if (c.state == 2)
+      state = {kState1, kState2};
+    auto withAttr = step<double>(
+        c.op, std::string("{learning_rate = 0.05 : f64, ") + c.attrs + "}",
+        state, 3);
+    auto withOperand = step<double>(c.op, std::string("{") + c.attrs + "}",
+                                    state, 3, 0.05);
+    ASSERT_FALSE(withAttr.empty()) << c.op;
+    ASSERT_EQ(withAttr.size(), withOperand.size()) << c.op;
+    for (size_t r = 0; r < withAttr.size(); ++r)
+      for (size_t i = 0; i < withAttr[r].size(); ++i)
+        EXPECT_NEAR(withAttr[r][i], withOperand[r][i], 1e-9)
+            << c.op << " result " << r << " element " << i;
+    EXPECT_NE(withAttr[0], kParam) << c.op << " did not move the parameter";
+  }
 }
 
 } // namespace
