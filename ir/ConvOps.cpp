@@ -60,10 +60,11 @@ LogicalResult Conv2DOp::verify() {
   if (getBias() &&
       failed(expectShape(*this, getBias(), {shapeOf(getFilter())[3]}, "bias")))
     return failure();
-  StringRef act = getActivation();
-  if (act != "none" && act != "relu" && act != "leaky_relu")
+  ActivationKind act = getActivation();
+  if (act != ActivationKind::None && act != ActivationKind::Relu &&
+      act != ActivationKind::LeakyRelu)
     return emitOpError() << "expects activation none, relu or leaky_relu, got "
-                         << act;
+                         << stringifyActivationKind(act);
   return success();
 }
 
@@ -79,10 +80,11 @@ LogicalResult Conv2DBatchNormOp::verify() {
                          {getVariance(), "variance"}})
     if (failed(expectShape(*this, v, {filters}, what)))
       return failure();
-  StringRef act = getActivation();
-  if (act != "none" && act != "relu" && act != "leaky_relu")
+  ActivationKind act = getActivation();
+  if (act != ActivationKind::None && act != ActivationKind::Relu &&
+      act != ActivationKind::LeakyRelu)
     return emitOpError() << "expects activation none, relu or leaky_relu, got "
-                         << act;
+                         << stringifyActivationKind(act);
   if (!(getEpsilon().convertToDouble() > 0))
     return emitOpError() << "expects a positive epsilon, got "
                          << getEpsilon().convertToDouble();
@@ -106,7 +108,7 @@ LogicalResult Conv2DOp::buildGradients(OpBuilder &b,
   Value dy = resultGrads[0];
   // The fused activation's output has the sign of its input (alpha >= 0), so
   // its gradient can be taken from the output.
-  if (getActivation() != "none")
+  if (getActivation() != ActivationKind::None)
     dy = b.create<ActivationGradOp>(loc, dy, getOutput(), getActivationAttr(),
                                     getAlphaAttr());
   operandGrads.push_back(b.create<Conv2DGradInputOp>(

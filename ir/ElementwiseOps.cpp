@@ -41,12 +41,8 @@ LogicalResult DropoutOp::verify() {
 }
 
 LogicalResult ActivationGradOp::verify() {
-  if (!llvm::is_contained(
-          {"relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax"},
-          getKind()))
-    return emitOpError() << "expects kind relu, leaky_relu, sigmoid, tanh, "
-                            "softmax or log_softmax, got '"
-                         << getKind() << "'";
+  if (getKind() == ActivationKind::None)
+    return emitOpError() << "expects an activation kind other than none";
   return success();
 }
 
@@ -66,16 +62,17 @@ namespace {
 /// Gradient of an activation through nn.activation_grad; `value` is the
 /// forward input or output, whichever the rule of `kind` needs.
 Value activationGrad(OpBuilder &b, Location loc, Value dy, Value value,
-                     StringRef kind, double alpha = 0.0) {
-  return b.create<ActivationGradOp>(loc, dy, value, b.getStringAttr(kind),
-                                    b.getF64FloatAttr(alpha));
+                     ActivationKind kind, double alpha = 0.0) {
+  return b.create<ActivationGradOp>(
+      loc, dy, value, ActivationKindAttr::get(b.getContext(), kind),
+      b.getF64FloatAttr(alpha));
 }
 } // namespace
 
 LogicalResult ReluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                      SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.push_back(
-      activationGrad(b, getLoc(), resultGrads[0], getInput(), "relu"));
+  operandGrads.push_back(activationGrad(b, getLoc(), resultGrads[0], getInput(),
+                                        ActivationKind::Relu));
   return success();
 }
 
@@ -83,7 +80,7 @@ LogicalResult
 LeakyReluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                             SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(activationGrad(b, getLoc(), resultGrads[0], getInput(),
-                                        "leaky_relu",
+                                        ActivationKind::LeakyRelu,
                                         getAlpha().convertToDouble()));
   return success();
 }
@@ -95,10 +92,10 @@ LeakyReluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
         activationGrad(b, getLoc(), resultGrads[0], getOutput(), kind));       \
     return success();                                                          \
   }
-GRADC_OUTPUT_ACTIVATION_GRAD(SigmoidOp, "sigmoid")
-GRADC_OUTPUT_ACTIVATION_GRAD(TanhOp, "tanh")
-GRADC_OUTPUT_ACTIVATION_GRAD(SoftmaxOp, "softmax")
-GRADC_OUTPUT_ACTIVATION_GRAD(LogSoftmaxOp, "log_softmax")
+GRADC_OUTPUT_ACTIVATION_GRAD(SigmoidOp, ActivationKind::Sigmoid)
+GRADC_OUTPUT_ACTIVATION_GRAD(TanhOp, ActivationKind::Tanh)
+GRADC_OUTPUT_ACTIVATION_GRAD(SoftmaxOp, ActivationKind::Softmax)
+GRADC_OUTPUT_ACTIVATION_GRAD(LogSoftmaxOp, ActivationKind::LogSoftmax)
 #undef GRADC_OUTPUT_ACTIVATION_GRAD
 
 LogicalResult PReluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,

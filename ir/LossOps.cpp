@@ -56,9 +56,8 @@ GRADC_LOSS_VERIFIER(CategoricalHingeOp, "categorical_hinge")
 #undef GRADC_LOSS_VERIFIER
 
 LogicalResult LossGradOp::verify() {
-  if (!isLossKind(getKind()))
-    return emitOpError() << "expects a loss kind, got '" << getKind() << "'";
-  if (failed(verifyLossShapes(*this, getPredictions(), getLabels(), getKind(),
+  if (failed(verifyLossShapes(*this, getPredictions(), getLabels(),
+                              stringifyLossKind(getKind()),
                               getDelta().convertToDouble())))
     return failure();
   return expectShape(*this, getGrad(), shapeOf(getPredictions()), "gradient");
@@ -77,7 +76,9 @@ LogicalResult CorrectCountOp::verify() {
                                    SmallVectorImpl<Value> &operandGrads) {     \
     operandGrads.push_back(b.create<LossGradOp>(                               \
         getLoc(), getPredictions().getType(), getPredictions(), getLabels(),   \
-        resultGrads[0], b.getStringAttr(kind), getDeltaAttr()));               \
+        resultGrads[0],                                                        \
+        LossKindAttr::get(b.getContext(), *symbolizeLossKind(kind)),           \
+        getDeltaAttr()));                                                      \
     operandGrads.push_back(Value());                                           \
     return success();                                                          \
   }

@@ -9,7 +9,13 @@
 using namespace mlir;
 using namespace gradc::nn;
 
-#include "ir/NNDialect.cpp.inc"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include "ir/NNEnums.cpp.inc"
+#include "ir/NNOpsDialect.cpp.inc"
+#define GET_ATTRDEF_CLASSES
+#include "ir/NNAttrs.cpp.inc"
 #include "ir/NNInterfaces.cpp.inc"
 
 void NNDialect::initialize() {
@@ -17,13 +23,14 @@ void NNDialect::initialize() {
 #define GET_OP_LIST
 #include "ir/NNOps.cpp.inc"
       >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "ir/NNAttrs.cpp.inc"
+      >();
 }
 
 bool gradc::nn::isLossKind(llvm::StringRef name) {
-  return llvm::is_contained({"cross_entropy", "softmax_cross_entropy",
-                             "binary_cross_entropy", "mse", "mae", "huber",
-                             "hinge", "squared_hinge", "categorical_hinge"},
-                            name);
+  return symbolizeLossKind(name).has_value();
 }
 
 llvm::SmallVector<llvm::StringRef>

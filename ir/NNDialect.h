@@ -20,7 +20,10 @@ namespace gradc {
 template <typename T> class KernelEnv;
 } // namespace gradc
 
-#include "ir/NNDialect.h.inc"
+#include "ir/NNEnums.h.inc"
+#include "ir/NNOpsDialect.h.inc"
+#define GET_ATTRDEF_CLASSES
+#include "ir/NNAttrs.h.inc"
 #include "ir/NNInterfaces.h.inc"
 
 #define GET_OP_CLASSES

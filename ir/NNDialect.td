@@ -21,6 +21,7 @@ def NN_Dialect : Dialect {
     `DifferentiableOpInterface`.
   }];
   let cppNamespace = "::gradc::nn";
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class NN_Op<string mnemonic, list<Trait> traits = []>

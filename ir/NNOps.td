@@ -9,6 +9,7 @@
 #define GRADC_NN_OPS
 
 include "NNDialect.td"
+include "NNAttrs.td"
 include "NNInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -39,7 +40,7 @@ def NN_Conv2DOp : NN_DiffOp<"conv2d"> {
     `floor((in + pad_begin + pad_end - dilation*(k-1) - 1) / stride) + 1`.
 
     ```mlir
-    %y = nn.conv2d %x, %w, %b {activation = "relu", strides = array<i64: 1, 1>}
+    %y = nn.conv2d %x, %w, %b {activation = #nn.activation<relu>, strides = array<i64: 1, 1>}
         : (tensor<8x28x28x1xf32>, tensor<3x3x1x32xf32>, tensor<32xf32>) -> tensor<8x26x26x32xf32>
     ```
   }];
@@ -48,7 +49,7 @@ def NN_Conv2DOp : NN_DiffOp<"conv2d"> {
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
-      DefaultValuedAttr<StrAttr, "\"none\"">:$activation,
+      DefaultValuedAttr<NN_ActivationKindAttr, "::gradc::nn::ActivationKind::None">:$activation,
       DefaultValuedAttr<F64Attr, "0.0">:$alpha,
       DefaultValuedAttr<I64Attr, "1">:$groups);
   let results = (outs NN_FloatTensor:$output);
@@ -267,7 +268,7 @@ def NN_Conv2DBatchNormOp : NN_Op<"conv2d_batch_norm", [Pure,
     bias has a zero `nn.constant` bias.
 
     ```mlir
-    %y = nn.conv2d_batch_norm %x, %w, %b, %gamma, %beta, %mean, %var {activation = "relu", epsilon = 1.0e-03 : f64, momentum = 9.9e-01 : f64}
+    %y = nn.conv2d_batch_norm %x, %w, %b, %gamma, %beta, %mean, %var {activation = #nn.activation<relu>, epsilon = 1.0e-03 : f64, momentum = 9.9e-01 : f64}
         : (tensor<8x28x28x1xf32>, tensor<3x3x1x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<8x26x26x16xf32>
     ```
   }];
@@ -278,7 +279,7 @@ def NN_Conv2DBatchNormOp : NN_Op<"conv2d_batch_norm", [Pure,
       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
       DefaultValuedAttr<I64Attr, "1">:$groups,
-      DefaultValuedAttr<StrAttr, "\"none\"">:$activation,
+      DefaultValuedAttr<NN_ActivationKindAttr, "::gradc::nn::ActivationKind::None">:$activation,
       DefaultValuedAttr<F64Attr, "0.0">:$alpha,
       F64Attr:$epsilon, F64Attr:$momentum);
   let results = (outs NN_FloatTensor:$output);
@@ -354,16 +355,16 @@ def NN_CategoricalHingeOp : NN_LossOp<"categorical_hinge",
 def NN_LossGradOp : NN_Op<"loss_grad", [Pure]> {
   let summary = "gradient of a loss op with respect to its predictions";
   let description = [{
-    `kind` names the loss op (`"mse"`, `"softmax_cross_entropy"`, ...);
+    `kind` names the loss op (`#nn.loss<mse>`, `#nn.loss<softmax_cross_entropy>`, ...);
     `dloss` is the 0-D gradient flowing into the loss.
 
     ```mlir
-    %dp = nn.loss_grad %p, %labels, %dl {kind = "mse"}
+    %dp = nn.loss_grad %p, %labels, %dl {kind = #nn.loss<mse>}
         : (tensor<8x10xf32>, tensor<8xi32>, tensor<f32>) -> tensor<8x10xf32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$predictions, NN_LabelTensor:$labels,
-      NN_Scalar:$dloss, StrAttr:$kind, DefaultValuedAttr<F64Attr, "1.0">:$delta);
+      NN_Scalar:$dloss, NN_LossKindAttr:$kind, DefaultValuedAttr<F64Attr, "1.0">:$delta);
   let results = (outs NN_FloatTensor:$grad);
   let assemblyFormat = [{
     $predictions `,` $labels `,` $dloss attr-dict `:` functional-type(operands, results)
@@ -445,11 +446,11 @@ def NN_ActivationGradOp : NN_Op<"activation_grad", [Pure,
     `leaky_relu`, and the forward output for the others.
 
     ```mlir
-    %dx = nn.activation_grad %dy, %y {kind = "sigmoid"} : tensor<8x10xf32>
+    %dx = nn.activation_grad %dy, %y {kind = #nn.activation<sigmoid>} : tensor<8x10xf32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$value,
-      StrAttr:$kind, DefaultValuedAttr<F64Attr, "0.0">:$alpha);
+      NN_ActivationKindAttr:$kind, DefaultValuedAttr<F64Attr, "0.0">:$alpha);
   let results = (outs NN_FloatTensor:$grad_input);
   let assemblyFormat = "$grad_output `,` $value attr-dict `:` type($grad_output)";
   let hasVerifier = 1;

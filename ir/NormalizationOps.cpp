@@ -119,10 +119,11 @@ FailureOr<SmallVector<Value>> Conv2DBatchNormOp::buildTrainingForm(
   if (auto c = bias.getDefiningOp<ConstantOp>();
       c && c.getValue().convertToDouble() == 0.0)
     bias = Value();
-  auto conv = b.create<Conv2DOp>(loc, getType(), getInput(), getFilter(), bias,
-                                 getStridesAttr(), getPadsAttr(),
-                                 getDilationsAttr(), b.getStringAttr("none"),
-                                 b.getF64FloatAttr(0.0), getGroupsAttr());
+  auto conv = b.create<Conv2DOp>(
+      loc, getType(), getInput(), getFilter(), bias, getStridesAttr(),
+      getPadsAttr(), getDilationsAttr(),
+      ActivationKindAttr::get(b.getContext(), ActivationKind::None),
+      b.getF64FloatAttr(0.0), getGroupsAttr());
   // The unfolded batch norm's own training form.
   auto bn = b.create<BatchNormOp>(loc, getType(), conv.getOutput(), getGamma(),
                                   getBeta(), getMean(), getVariance(),
@@ -132,9 +133,9 @@ FailureOr<SmallVector<Value>> Conv2DBatchNormOp::buildTrainingForm(
   if (failed(train))
     return failure();
   Value y = (*train)[0];
-  if (getActivation() == "relu")
+  if (getActivation() == ActivationKind::Relu)
     y = b.create<ReluOp>(loc, y);
-  else if (getActivation() == "leaky_relu")
+  else if (getActivation() == ActivationKind::LeakyRelu)
     y = b.create<LeakyReluOp>(loc, y, getAlphaAttr());
   return SmallVector<Value>{y};
 }

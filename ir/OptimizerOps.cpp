@@ -40,8 +40,8 @@ LogicalResult verifyUpdate(Operation *op, Value param, ValueRange sameAsParam,
 } // namespace
 
 LogicalResult SgdUpdateOp::verify() {
-  return verifyUpdate(*this, getParam(), {getGrad()},
-                      getLearningRate(), getLr());
+  return verifyUpdate(*this, getParam(), {getGrad()}, getLearningRate(),
+                      getLr());
 }
 LogicalResult MomentumUpdateOp::verify() {
   return verifyUpdate(*this, getParam(), {getGrad(), getVelocity()},

@@ -70,8 +70,7 @@ Value TrainStepBuilder::buildLoss(Location loc, Value predictions,
 }
 
 LogicalResult TrainStepBuilder::buildUpdate(Location loc, Value p, Value g,
-                                            ValueRange s, Value step,
-                                            Value lr,
+                                            ValueRange s, Value step, Value lr,
                                             SmallVectorImpl<Value> &newParams,
                                             SmallVectorImpl<Value> &newState) {
   StringRef kind = optAttr.getAs<StringAttr>("kind").getValue();
@@ -83,7 +82,8 @@ LogicalResult TrainStepBuilder::buildUpdate(Location loc, Value p, Value g,
   };
   Type t = p.getType();
   if (kind == "sgd") {
-    newParams.push_back(b.create<nn::SgdUpdateOp>(loc, t, p, g, noAttr, wd, lr));
+    newParams.push_back(
+        b.create<nn::SgdUpdateOp>(loc, t, p, g, noAttr, wd, lr));
   } else if (kind == "momentum") {
     bool nesterov = false;
     if (auto n = optAttr.getAs<BoolAttr>("nesterov"))
@@ -94,9 +94,9 @@ LogicalResult TrainStepBuilder::buildUpdate(Location loc, Value p, Value g,
     newParams.push_back(op.getNewParam());
     newState.push_back(op.getNewVelocity());
   } else if (kind == "rmsprop") {
-    auto op = b.create<nn::RmspropUpdateOp>(
-        loc, t, t, p, g, s[0], noAttr, f("rho", 0.9), f("epsilon", 1e-7), wd,
-        lr);
+    auto op = b.create<nn::RmspropUpdateOp>(loc, t, t, p, g, s[0], noAttr,
+                                            f("rho", 0.9), f("epsilon", 1e-7),
+                                            wd, lr);
     newParams.push_back(op.getNewParam());
     newState.push_back(op.getNewMeanSquare());
   } else if (kind == "adam") {

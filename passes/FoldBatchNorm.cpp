@@ -27,7 +27,8 @@ struct FoldBatchNormPattern : OpRewritePattern<nn::BatchNormOp> {
   LogicalResult matchAndRewrite(nn::BatchNormOp bn,
                                 PatternRewriter &rewriter) const override {
     auto conv = bn.getInput().getDefiningOp<nn::Conv2DOp>();
-    if (!conv || conv.getActivation() != "none" || !conv->hasOneUse())
+    if (!conv || conv.getActivation() != nn::ActivationKind::None ||
+        !conv->hasOneUse())
       return rewriter.notifyMatchFailure(
           bn, "input is not a single-use conv2d without activation");
     Value bias = conv.getBias();
@@ -39,8 +40,10 @@ struct FoldBatchNormPattern : OpRewritePattern<nn::BatchNormOp> {
         conv.getInput(), conv.getFilter(), bias, bn.getGamma(), bn.getBeta(),
         bn.getMean(), bn.getVariance(), conv.getStridesAttr(),
         conv.getPadsAttr(), conv.getDilationsAttr(), conv.getGroupsAttr(),
-        rewriter.getStringAttr("none"), rewriter.getF64FloatAttr(0.0),
-        bn.getEpsilonAttr(), bn.getMomentumAttr());
+        nn::ActivationKindAttr::get(rewriter.getContext(),
+                                    nn::ActivationKind::None),
+        rewriter.getF64FloatAttr(0.0), bn.getEpsilonAttr(),
+        bn.getMomentumAttr());
     rewriter.replaceOp(bn, fused.getOutput());
     rewriter.eraseOp(conv);
     return success();

@@ -25,7 +25,8 @@ namespace {
 Operation *fusableConv(Value actInput) {
   Operation *conv = actInput.getDefiningOp();
   if (!conv || !isa<nn::Conv2DOp, nn::Conv2DBatchNormOp>(conv) ||
-      conv->getAttrOfType<StringAttr>("activation").getValue() != "none" ||
+      conv->getAttrOfType<nn::ActivationKindAttr>("activation").getValue() !=
+          nn::ActivationKind::None ||
       !conv->hasOneUse())
     return nullptr;
   return conv;
@@ -42,15 +43,16 @@ struct FuseConvActivationPattern : OpRewritePattern<ActOp> {
       return rewriter.notifyMatchFailure(act,
                                          "input is not a single-use conv2d");
     double alpha = 0.0;
-    StringRef kind = "relu";
+    nn::ActivationKind kind = nn::ActivationKind::Relu;
     if constexpr (std::is_same_v<ActOp, nn::LeakyReluOp>) {
       alpha = act.getAlpha().convertToDouble();
-      kind = "leaky_relu";
+      kind = nn::ActivationKind::LeakyRelu;
       if (alpha < 0)
         return rewriter.notifyMatchFailure(act, "negative alpha");
     }
     rewriter.modifyOpInPlace(conv, [&] {
-      conv->setAttr("activation", rewriter.getStringAttr(kind));
+      conv->setAttr("activation",
+                    nn::ActivationKindAttr::get(rewriter.getContext(), kind));
       conv->setAttr("alpha", rewriter.getF64FloatAttr(alpha));
       conv->setLoc(rewriter.getFusedLoc({conv->getLoc(), act.getLoc()}));
     });

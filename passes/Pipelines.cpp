@@ -135,18 +135,18 @@ void registerGradcPassesAndPipelines() {
       buildPipeline(pm, stage, options.threads);
     };
   };
-  PassPipelineRegistration<PipelineOptions>(
-      "gradc-to-fused", "Import clean-up and fusion passes",
-      stagePipeline(Stage::Fused));
+  PassPipelineRegistration<PipelineOptions>("gradc-to-fused",
+                                            "Import clean-up and fusion passes",
+                                            stagePipeline(Stage::Fused));
   PassPipelineRegistration<PipelineOptions>(
       "gradc-to-train", "Everything up to @train_step and @eval_step",
       stagePipeline(Stage::Train));
   PassPipelineRegistration<PipelineOptions>(
       "gradc-to-linalg", "Everything up to linalg on tensors",
       stagePipeline(Stage::Linalg));
-  PassPipelineRegistration<PipelineOptions>(
-      "gradc-to-llvm", "Everything up to the LLVM dialect",
-      stagePipeline(Stage::LLVM));
+  PassPipelineRegistration<PipelineOptions>("gradc-to-llvm",
+                                            "Everything up to the LLVM dialect",
+                                            stagePipeline(Stage::LLVM));
 }
 
 } // namespace gradc

@@ -192,13 +192,13 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
   if (!ckpt.ParseFromString(ss.str()))
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": error: not a gradc checkpoint"));
-  auto restore = [&](const google::protobuf::RepeatedPtrField<NamedTensor> &from,
-                     std::vector<Buffer> &to,
-                     const char *what) -> absl::Status {
+  auto restore =
+      [&](const google::protobuf::RepeatedPtrField<NamedTensor> &from,
+          std::vector<Buffer> &to, const char *what) -> absl::Status {
     if (from.size() != int(to.size()))
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": error: checkpoint has ", from.size(), " ", what,
-          " tensors, the model needs ", to.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": error: checkpoint has ", from.size(), " ", what,
+                       " tensors, the model needs ", to.size()));
     for (int i = 0; i < from.size(); ++i) {
       const NamedTensor &t = from[i];
       Buffer &b = to[i];
@@ -207,8 +207,8 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
           t.data_size() != int64_t(b.data.size()))
         return absl::InvalidArgumentError(absl::StrCat(
             path, ": error: checkpoint tensor '", t.name(), "' [",
-            absl::StrJoin(shape, "x"), "] does not match the model's '",
-            b.name, "' [", absl::StrJoin(b.shape, "x"), "]"));
+            absl::StrJoin(shape, "x"), "] does not match the model's '", b.name,
+            "' [", absl::StrJoin(b.shape, "x"), "]"));
       std::copy(t.data().begin(), t.data().end(), b.data.begin());
     }
     return absl::OkStatus();

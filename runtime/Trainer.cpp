@@ -196,9 +196,9 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       float loss = 0;
       int64_t count = 0;
       int64_t step = params.step;
-      float lr = float(learningRateAt(model.schedule,
-                                      model.optimizer.learningRate, step,
-                                      stepsPerEpoch, options.epochs));
+      float lr =
+          float(learningRateAt(model.schedule, model.optimizer.learningRate,
+                               step, stepsPerEpoch, options.epochs));
       lastLr = lr;
       std::vector<BufferRef> args = entryArguments(params, true);
       args.push_back(ref(&step, {}));

@@ -16,10 +16,8 @@ using namespace llvm;
 namespace gradc {
 ArrayRef<Command> commands() {
   static const Command all[] = {
-      {compileCommand(), runCompile},
-      {gradcheckCommand(), runGradcheck},
-      {trainCommand(), runTrain},
-      {evalCommand(), runEval},
+      {compileCommand(), runCompile}, {gradcheckCommand(), runGradcheck},
+      {trainCommand(), runTrain},     {evalCommand(), runEval},
       {predictCommand(), runPredict},
   };
   return all;
@@ -30,7 +28,8 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   if (!cl::ParseCommandLineOptions(
           argc, argv,
-          "gradc: a training compiler for neural networks on the CPU\n", &errs()))
+          "gradc: a training compiler for neural networks on the CPU\n",
+          &errs()))
     return 1;
   for (const gradc::Command &c : gradc::commands())
     if (c.sub)

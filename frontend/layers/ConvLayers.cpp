@@ -51,7 +51,8 @@ mlir::Value emitConv2D(const LayerEmit &e) {
   mlir::Value y = b.create<nn::Conv2DOp>(
       e.loc, e.outType, e.inputs[0], e.param("kernel"), e.param("bias"),
       b.getDenseI64ArrayAttr(w.strides), b.getDenseI64ArrayAttr(w.pads),
-      b.getDenseI64ArrayAttr(w.dilations), b.getStringAttr("none"),
+      b.getDenseI64ArrayAttr(w.dilations),
+      nn::ActivationKindAttr::get(b.getContext(), nn::ActivationKind::None),
       b.getF64FloatAttr(0.0),
       b.getI64IntegerAttr(static_cast<int64_t>(e.l.attr("groups"))));
   return e.activate(y);

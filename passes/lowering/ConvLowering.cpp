@@ -58,8 +58,12 @@ struct ConvAttrs {
 };
 
 template <typename OpT> ConvAttrs attrsOf(OpT op) {
-  return {op.getStrides(), op.getPads(),       op.getDilations(),
-          op.getGroups(),  op.getActivation(), op.getAlpha().convertToDouble()};
+  return {op.getStrides(),
+          op.getPads(),
+          op.getDilations(),
+          op.getGroups(),
+          nn::stringifyActivationKind(op.getActivation()),
+          op.getAlpha().convertToDouble()};
 }
 
 Value lowerConv(Emitter &e, RankedTensorType outType, Value x, Value w,

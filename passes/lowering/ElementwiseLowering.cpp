@@ -38,7 +38,7 @@ Value lowerSoftmax(Emitter &e, Value x, bool log) {
 
 Value lowerActivationGrad(Emitter &e, nn::ActivationGradOp op, Value dy,
                           Value v) {
-  StringRef kind = op.getKind();
+  StringRef kind = nn::stringifyActivationKind(op.getKind());
   double alpha = op.getAlpha().convertToDouble();
   if (kind == "softmax" || kind == "log_softmax") {
     bool isSoftmax = kind == "softmax";

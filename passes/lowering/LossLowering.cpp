@@ -182,7 +182,7 @@ Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
 
 Value lowerLossGrad(Emitter &e, nn::LossGradOp op, Value p, Value labels,
                     Value dloss) {
-  StringRef kind = op.getKind();
+  StringRef kind = nn::stringifyLossKind(op.getKind());
   double delta = op.getDelta().convertToDouble();
   auto ps = e.shape(p);
   int64_t n = ps[0], classes = ps[1];

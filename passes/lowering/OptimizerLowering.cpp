@@ -21,14 +21,17 @@ SmallVector<Value> lowerUpdate(Emitter &e, Operation *op, ValueRange operands) {
     return cast<FloatAttr>(op->getAttr(name)).getValueAsDouble();
   };
   double wd = attr("weight_decay");
+  // State operands are those of the parameter's type; the `lr` operand is
+  // never one, even when the parameter is 0-d as it is.
+  bool lrOperand = !op->getAttr("learning_rate");
   SmallVector<Value> outs{p};
-  for (Value s : operands.drop_front(2))
+  for (Value s : operands.drop_front(2).drop_back(lrOperand ? 1 : 0))
     if (isa<RankedTensorType>(s.getType()) && e.type(s).getRank() == rank &&
         e.type(s) == e.type(p))
       outs.push_back(s);
   // The learning rate: the attribute, or the `lr` operand read once.
   Value lrIn;
-  if (!op->getAttr("learning_rate")) {
+  if (lrOperand) {
     lrIn = e.extractScalar(operands.back());
     unsigned from = lrIn.getType().getIntOrFloatBitWidth(),
              to = t.getIntOrFloatBitWidth();

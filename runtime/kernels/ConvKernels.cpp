@@ -47,7 +47,8 @@ absl::Status conv2d(KernelEnv<T> &env, OpT op) {
                  env.in(op.getGamma())[o] +
              env.in(op.getBeta())[o];
     }
-    y[i] = activate<T>(op.getActivation(), y[i], alpha);
+    y[i] =
+        activate<T>(stringifyActivationKind(op.getActivation()), y[i], alpha);
   }
   env.set(op.getOutput(), std::move(y));
   return absl::OkStatus();

@@ -40,7 +40,7 @@ absl::Status activationGrad(KernelEnv<T> &env, ActivationGradOp op) {
   using Tensor = HostTensor<T>;
   const Tensor &dy = env.in(op.getGradOutput()), &v = env.in(op.getValue());
   Tensor dx = env.zeros(op.getGradInput());
-  llvm::StringRef kind = op.getKind();
+  llvm::StringRef kind = stringifyActivationKind(op.getKind());
   T alpha = T(f64(op.getAlpha()));
   int64_t n = dy.numElements(), c = dy.shape.empty() ? 1 : dy.shape.back();
   if (kind == "softmax" || kind == "log_softmax") {

@@ -122,8 +122,8 @@ template <typename T> absl::Status lossGrad(KernelEnv<T> &env, LossGradOp op) {
     return s;
   Tensor dp = env.zeros(op.getGrad());
   for (int64_t i = 0; i < n; ++i)
-    rowLoss<T>(op.getKind(), &p[i * c], c, y[i], T(f64(op.getDelta())),
-               &dp[i * c]);
+    rowLoss<T>(stringifyLossKind(op.getKind()), &p[i * c], c, y[i],
+               T(f64(op.getDelta())), &dp[i * c]);
   for (T &g : dp.data)
     g = g / T(n) * dloss;
   env.set(op.getGrad(), std::move(dp));

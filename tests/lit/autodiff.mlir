@@ -10,8 +10,8 @@
 // CHECK:       %[[R:.+]] = nn.relu %[[Y]]
 // CHECK:       %[[LOSS:.+]] = nn.mse %[[R]], %[[L]]
 // CHECK:       %[[ONE:.+]] = nn.constant 1.000000e+00 : tensor<f32>
-// CHECK:       %[[DR:.+]] = nn.loss_grad %[[R]], %[[L]], %[[ONE]] {kind = "mse"}
-// CHECK:       %[[DY:.+]] = nn.activation_grad %[[DR]], %[[Y]] {kind = "relu"}
+// CHECK:       %[[DR:.+]] = nn.loss_grad %[[R]], %[[L]], %[[ONE]] {kind = #nn.loss<mse>}
+// CHECK:       %[[DY:.+]] = nn.activation_grad %[[DR]], %[[Y]] {kind = #nn.activation<relu>}
 // CHECK-DAG:   %[[DX:.+]] = nn.matmul %[[DY]], %[[W]] {transpose_rhs} : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
 // CHECK-DAG:   %[[DW:.+]] = nn.matmul %[[X]], %[[DY]] {transpose_lhs} : (tensor<2x4xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
 // CHECK-DAG:   %[[DB:.+]] = nn.bias_grad %[[DY]] : (tensor<2x3xf32>) -> tensor<3xf32>
@@ -31,8 +31,8 @@ func.func @dense_relu_mse(%w: tensor<4x3xf32>, %b: tensor<3xf32>, %x: tensor<2x4
 // CHECK-SAME:  (%[[X:[a-z0-9]+]]: tensor<2x3xf32>, %{{.*}}: tensor<3xf32>, %{{.*}}: tensor<2xi32>)
 // CHECK-DAG:   %[[S:.+]] = nn.sigmoid %[[X]]
 // CHECK-DAG:   %[[T:.+]] = nn.tanh %[[X]]
-// CHECK-DAG:   %[[GT:.+]] = nn.activation_grad %{{.*}}, %[[T]] {kind = "tanh"}
-// CHECK-DAG:   %[[GS:.+]] = nn.activation_grad %{{.*}}, %[[S]] {kind = "sigmoid"}
+// CHECK-DAG:   %[[GT:.+]] = nn.activation_grad %{{.*}}, %[[T]] {kind = #nn.activation<tanh>}
+// CHECK-DAG:   %[[GS:.+]] = nn.activation_grad %{{.*}}, %[[S]] {kind = #nn.activation<sigmoid>}
 // CHECK:       %[[DX:.+]] = nn.add %[[GT]], %[[GS]] : tensor<2x3xf32>
 // CHECK:       %[[ZERO:.+]] = nn.constant 0.000000e+00 : tensor<3xf32>
 // CHECK:       return %{{.*}}, %[[DX]], %[[ZERO]]
@@ -65,20 +65,20 @@ func.func @add_to_itself(%x: tensor<2x3xf32>, %l: tensor<2xi32>) -> tensor<f32> 
 // CHECK-LABEL: func.func @cnn
 // CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<3x3x1x2xf32>, %[[B:[a-z0-9]+]]: tensor<2xf32>, %[[A:[a-z0-9]+]]: tensor<8xf32>, %[[X:[a-z0-9]+]]: tensor<1x6x6x1xf32>, %[[STEP:[a-z0-9]+]]: tensor<i64>, %[[L:[a-z0-9]+]]: tensor<1xi32>)
 // CHECK-SAME:  -> (tensor<f32>, tensor<3x3x1x2xf32>, tensor<2xf32>, tensor<8xf32>, tensor<1x6x6x1xf32>)
-// CHECK:       %[[C:.+]] = nn.conv2d %[[X]], %[[W]], %[[B]] {activation = "relu"}
+// CHECK:       %[[C:.+]] = nn.conv2d %[[X]], %[[W]], %[[B]] {activation = #nn.activation<relu>}
 // CHECK:       %[[D:.+]] = nn.dropout %{{.*}}, %[[STEP]]
-// CHECK:       %[[DP:.+]] = nn.loss_grad %{{.*}}, %[[L]], %{{.*}} {kind = "softmax_cross_entropy"}
+// CHECK:       %[[DP:.+]] = nn.loss_grad %{{.*}}, %[[L]], %{{.*}} {kind = #nn.loss<softmax_cross_entropy>}
 // CHECK:       %[[GI:.+]], %[[GA:.+]] = nn.prelu_grad %[[DP]], %[[D]], %[[A]]
 // CHECK:       %[[GD:.+]] = nn.dropout %[[GI]], %[[STEP]] {rate = 5.000000e-01 : f64, seed = 3 : i64}
 // CHECK:       %[[GF:.+]] = nn.reshape %[[GD]] : (tensor<1x8xf32>) -> tensor<1x2x2x2xf32>
 // CHECK:       %[[GP:.+]] = nn.max_pool2d_grad %[[C]], %[[GF]]
-// CHECK:       %[[GC:.+]] = nn.activation_grad %[[GP]], %[[C]] {kind = "relu"}
+// CHECK:       %[[GC:.+]] = nn.activation_grad %[[GP]], %[[C]] {kind = #nn.activation<relu>}
 // CHECK-DAG:   %[[GX:.+]] = nn.conv2d_grad_input %[[GC]], %[[W]]
 // CHECK-DAG:   %[[GW:.+]] = nn.conv2d_grad_filter %[[X]], %[[GC]]
 // CHECK-DAG:   %[[GB:.+]] = nn.bias_grad %[[GC]]
 // CHECK:       return %{{.*}}, %[[GW]], %[[GB]], %[[GA]], %[[GX]]
 func.func @cnn(%w: tensor<3x3x1x2xf32>, %b: tensor<2xf32>, %a: tensor<8xf32>, %x: tensor<1x6x6x1xf32>, %step: tensor<i64>, %l: tensor<1xi32>) -> tensor<f32> attributes {nn.differentiate} {
-  %0 = nn.conv2d %x, %w, %b {activation = "relu"} : (tensor<1x6x6x1xf32>, tensor<3x3x1x2xf32>, tensor<2xf32>) -> tensor<1x4x4x2xf32>
+  %0 = nn.conv2d %x, %w, %b {activation = #nn.activation<relu>} : (tensor<1x6x6x1xf32>, tensor<3x3x1x2xf32>, tensor<2xf32>) -> tensor<1x4x4x2xf32>
   %1 = nn.max_pool2d %0 {window = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x4x4x2xf32>) -> tensor<1x2x2x2xf32>
   %2 = nn.flatten %1 : (tensor<1x2x2x2xf32>) -> tensor<1x8xf32>
   %3 = nn.dropout %2, %step {rate = 0.5 : f64, seed = 3 : i64} : tensor<1x8xf32>, tensor<i64>

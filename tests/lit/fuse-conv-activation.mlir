@@ -2,7 +2,7 @@
 
 // CHECK-LABEL: func.func @relu_with_bias
 // CHECK-SAME:  (%[[X:[a-z0-9]+]]: tensor<1x8x8x1xf32>, %[[W:[a-z0-9]+]]: tensor<3x3x1x4xf32>, %[[B:[a-z0-9]+]]: tensor<4xf32>)
-// CHECK:       %[[Y:.+]] = nn.conv2d %[[X]], %[[W]], %[[B]] {activation = "relu"} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>, tensor<4xf32>) -> tensor<1x6x6x4xf32>
+// CHECK:       %[[Y:.+]] = nn.conv2d %[[X]], %[[W]], %[[B]] {activation = #nn.activation<relu>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>, tensor<4xf32>) -> tensor<1x6x6x4xf32>
 // CHECK-NOT:   nn.relu
 // CHECK:       return %[[Y]]
 func.func @relu_with_bias(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>, %b: tensor<4xf32>) -> tensor<1x6x6x4xf32> {
@@ -14,7 +14,7 @@ func.func @relu_with_bias(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>, %b: 
 // -----
 
 // CHECK-LABEL: func.func @relu_without_bias
-// CHECK:       %[[Y:.+]] = nn.conv2d %{{[^ ,]+}}, %{{[^ ,]+}} {activation = "relu", strides = array<i64: 2, 2>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x3x3x4xf32>
+// CHECK:       %[[Y:.+]] = nn.conv2d %{{[^ ,]+}}, %{{[^ ,]+}} {activation = #nn.activation<relu>, strides = array<i64: 2, 2>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x3x3x4xf32>
 // CHECK-NOT:   nn.relu
 // CHECK:       return %[[Y]]
 func.func @relu_without_bias(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) -> tensor<1x3x3x4xf32> {
@@ -26,7 +26,7 @@ func.func @relu_without_bias(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) -
 // -----
 
 // CHECK-LABEL: func.func @leaky_relu
-// CHECK:       %[[Y:.+]] = nn.conv2d %{{[^ ,]+}}, %{{[^ ,]+}}, %{{[^ ,]+}} {activation = "leaky_relu", alpha = 1.000000e-01 : f64}
+// CHECK:       %[[Y:.+]] = nn.conv2d %{{[^ ,]+}}, %{{[^ ,]+}}, %{{[^ ,]+}} {activation = #nn.activation<leaky_relu>, alpha = 1.000000e-01 : f64}
 // CHECK-NOT:   nn.leaky_relu
 // CHECK:       return %[[Y]]
 func.func @leaky_relu(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>, %b: tensor<4xf32>) -> tensor<1x6x6x4xf32> {
@@ -80,10 +80,10 @@ func.func @two_activations(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) -> 
 
 // A conv that already carries an activation does not take a second one.
 // CHECK-LABEL: func.func @already_fused
-// CHECK:       %[[C:.+]] = nn.conv2d %{{[^ ,]+}}, %{{[^ ,]+}} {activation = "relu"}
+// CHECK:       %[[C:.+]] = nn.conv2d %{{[^ ,]+}}, %{{[^ ,]+}} {activation = #nn.activation<relu>}
 // CHECK:       nn.relu %[[C]]
 func.func @already_fused(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32> {
-  %0 = nn.conv2d %x, %w {activation = "relu"} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32>
+  %0 = nn.conv2d %x, %w {activation = #nn.activation<relu>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32>
   %1 = nn.relu %0 : tensor<1x6x6x4xf32>
   return %1 : tensor<1x6x6x4xf32>
 }

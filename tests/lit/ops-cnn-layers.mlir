@@ -111,10 +111,10 @@ func.func @batch_norm_grad(%dy: tensor<2x4x4x3xf32>, %x: tensor<2x4x4x3xf32>, %g
 // CHECK-LABEL: func.func @conv2d_batch_norm
 // LINALG-LABEL: func.func @conv2d_batch_norm
 func.func @conv2d_batch_norm(%x: tensor<2x6x6x4xf32>, %w: tensor<3x3x1x4xf32>, %c: tensor<4xf32>) -> tensor<2x4x4x4xf32> {
-  // CHECK: nn.conv2d_batch_norm %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {activation = "leaky_relu", alpha = 1.000000e-01 : f64, epsilon = 1.000000e-05 : f64, groups = 4 : i64, momentum = 0.000000e+00 : f64}
+  // CHECK: nn.conv2d_batch_norm %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {activation = #nn.activation<leaky_relu>, alpha = 1.000000e-01 : f64, epsilon = 1.000000e-05 : f64, groups = 4 : i64, momentum = 0.000000e+00 : f64}
   // LINALG: linalg.depthwise_conv_2d_nhwc_hwc
   // LINALG-NOT: nn.
-  %y = nn.conv2d_batch_norm %x, %w, %c, %c, %c, %c, %c {activation = "leaky_relu", alpha = 0.1 : f64, epsilon = 1.0e-5 : f64, groups = 4 : i64, momentum = 0.0 : f64}
+  %y = nn.conv2d_batch_norm %x, %w, %c, %c, %c, %c, %c {activation = #nn.activation<leaky_relu>, alpha = 0.1 : f64, epsilon = 1.0e-5 : f64, groups = 4 : i64, momentum = 0.0 : f64}
       : (tensor<2x6x6x4xf32>, tensor<3x3x1x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
   return %y : tensor<2x4x4x4xf32>
 }

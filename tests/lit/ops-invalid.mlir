@@ -100,7 +100,7 @@ func.func @conv_bias_shape(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>, %b:
 
 func.func @conv_activation(%x: tensor<1x8x8x1xf32>, %w: tensor<3x3x1x4xf32>) {
   // expected-error @+1 {{expects activation none, relu or leaky_relu, got sigmoid}}
-  %0 = nn.conv2d %x, %w {activation = "sigmoid"} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32>
+  %0 = nn.conv2d %x, %w {activation = #nn.activation<sigmoid>} : (tensor<1x8x8x1xf32>, tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32>
   return
 }
 
@@ -307,8 +307,9 @@ func.func @loss_element_type(%p: tensor<4x3xf32>, %l: tensor<4xi32>) {
 // -----
 
 func.func @loss_grad_kind(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32>) {
-  // expected-error @+1 {{expects a loss kind, got 'relu'}}
-  %0 = nn.loss_grad %p, %l, %d {kind = "relu"} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
+  // expected-error @+2 {{expected ::gradc::nn::LossKind to be one of: cross_entropy, softmax_cross_entropy, binary_cross_entropy, mse, mae, huber, hinge, squared_hinge, categorical_hinge}}
+  // expected-error @+1 {{failed to parse NN_LossKindAttr parameter 'value'}}
+  %0 = nn.loss_grad %p, %l, %d {kind = #nn.loss<relu>} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
   return
 }
 
@@ -316,7 +317,7 @@ func.func @loss_grad_kind(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32
 
 func.func @loss_grad_shape(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32>) {
   // expected-error @+1 {{expects gradient of shape 4x3, got 3x4}}
-  %0 = nn.loss_grad %p, %l, %d {kind = "mse"} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<3x4xf32>
+  %0 = nn.loss_grad %p, %l, %d {kind = #nn.loss<mse>} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<3x4xf32>
   return
 }
 
@@ -324,15 +325,24 @@ func.func @loss_grad_shape(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f3
 
 func.func @loss_grad_huber_delta(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32>) {
   // expected-error @+1 {{expects a positive delta, got -1.000000e+00}}
-  %0 = nn.loss_grad %p, %l, %d {kind = "huber", delta = -1.0 : f64} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
+  %0 = nn.loss_grad %p, %l, %d {kind = #nn.loss<huber>, delta = -1.0 : f64} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
   return
 }
 
 // -----
 
 func.func @activation_grad_kind(%dy: tensor<4x3xf32>, %y: tensor<4x3xf32>) {
-  // expected-error @+1 {{expects kind relu, leaky_relu, sigmoid, tanh, softmax or log_softmax, got 'gelu'}}
-  %0 = nn.activation_grad %dy, %y {kind = "gelu"} : tensor<4x3xf32>
+  // expected-error @+2 {{expected ::gradc::nn::ActivationKind to be one of: none, relu, leaky_relu, sigmoid, tanh, softmax, log_softmax}}
+  // expected-error @+1 {{failed to parse NN_ActivationKindAttr parameter 'value'}}
+  %0 = nn.activation_grad %dy, %y {kind = #nn.activation<gelu>} : tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @activation_grad_none(%dy: tensor<4x3xf32>, %y: tensor<4x3xf32>) {
+  // expected-error @+1 {{expects an activation kind other than none}}
+  %0 = nn.activation_grad %dy, %y {kind = #nn.activation<none>} : tensor<4x3xf32>
   return
 }
 

@@ -9,8 +9,8 @@ func.func @forward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
                    %b: tensor<4xf32>, %dw: tensor<36x10xf32>,
                    %db: tensor<10xf32>, %alpha: tensor<10xf32>,
                    %step: tensor<i64>) -> tensor<2x10xf32> {
-  // CHECK: nn.conv2d %{{.*}}, %{{.*}}, %{{.*}} {activation = "relu", pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
-  %c = nn.conv2d %x, %w, %b {activation = "relu", strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>}
+  // CHECK: nn.conv2d %{{.*}}, %{{.*}}, %{{.*}} {activation = #nn.activation<relu>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
+  %c = nn.conv2d %x, %w, %b {activation = #nn.activation<relu>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>}
       : (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
   // CHECK: nn.conv2d %{{.*}}, %{{.*}} {dilations = array<i64: 2, 2>} : (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<2x4x4x4xf32>
   %c2 = nn.conv2d %x, %w {dilations = array<i64: 2, 2>}
@@ -88,8 +88,8 @@ func.func @backward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
     -> (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<2x6x6x4xf32>,
         tensor<2x6x6x4xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>,
         tensor<3xf32>, tensor<8x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<f32>) {
-  // CHECK: nn.loss_grad %{{.*}}, %{{.*}}, %{{.*}} {delta = 2.000000e+00 : f64, kind = "huber"} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
-  %lg = nn.loss_grad %p, %l, %dl {kind = "huber", delta = 2.0 : f64}
+  // CHECK: nn.loss_grad %{{.*}}, %{{.*}}, %{{.*}} {delta = 2.000000e+00 : f64, kind = #nn.loss<huber>} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
+  %lg = nn.loss_grad %p, %l, %dl {kind = #nn.loss<huber>, delta = 2.0 : f64}
       : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
   // CHECK: nn.conv2d_grad_input %{{.*}}, %{{.*}} : (tensor<2x6x6x4xf32>, tensor<3x3x3x4xf32>) -> tensor<2x8x8x3xf32>
   %dx = nn.conv2d_grad_input %dy, %w : (tensor<2x6x6x4xf32>, tensor<3x3x3x4xf32>) -> tensor<2x8x8x3xf32>
@@ -102,10 +102,10 @@ func.func @backward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
   // CHECK: nn.avg_pool2d_grad %{{.*}}, %{{.*}} {pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 3, 3>, window = array<i64: 2, 2>} : (tensor<2x6x6x4xf32>, tensor<2x3x3x4xf32>) -> tensor<2x6x6x4xf32>
   %dap = nn.avg_pool2d_grad %dy, %pooled {window = array<i64: 2, 2>, strides = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>}
       : (tensor<2x6x6x4xf32>, tensor<2x3x3x4xf32>) -> tensor<2x6x6x4xf32>
-  // CHECK: nn.activation_grad %{{.*}}, %{{.*}} {alpha = 2.000000e-01 : f64, kind = "leaky_relu"} : tensor<4x3xf32>
-  %ag = nn.activation_grad %lg, %px {kind = "leaky_relu", alpha = 0.2 : f64} : tensor<4x3xf32>
-  // CHECK: nn.activation_grad %{{.*}}, %{{.*}} {kind = "softmax"} : tensor<4x3xf32>
-  %ag2 = nn.activation_grad %ag, %px {kind = "softmax"} : tensor<4x3xf32>
+  // CHECK: nn.activation_grad %{{.*}}, %{{.*}} {alpha = 2.000000e-01 : f64, kind = #nn.activation<leaky_relu>} : tensor<4x3xf32>
+  %ag = nn.activation_grad %lg, %px {kind = #nn.activation<leaky_relu>, alpha = 0.2 : f64} : tensor<4x3xf32>
+  // CHECK: nn.activation_grad %{{.*}}, %{{.*}} {kind = #nn.activation<softmax>} : tensor<4x3xf32>
+  %ag2 = nn.activation_grad %ag, %px {kind = #nn.activation<softmax>} : tensor<4x3xf32>
   // CHECK: nn.prelu_grad %{{.*}}, %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
   %pgx, %pga = nn.prelu_grad %ag2, %px, %alpha
       : (tensor<4x3xf32>, tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)

@@ -233,13 +233,14 @@ TEST(EvaluatorSemantics, LossValues) {
 }
 
 TEST(EvaluatorSemantics, ClampedCrossEntropyHasNoGradient) {
-  auto out = run(fn("%p: tensor<1x2xf32>, %l: tensor<1xi32>, %d: tensor<f32>",
-                    "nn.loss_grad %p, %l, %d {kind = \"cross_entropy\"} : "
-                    "(tensor<1x2xf32>, tensor<1xi32>, tensor<f32>) -> "
-                    "tensor<1x2xf32>",
-                    "tensor<1x2xf32>"),
-                 {Tensor({1, 2}, {1.0, 1e-9}), HostTensor<int32_t>({1}, {1}),
-                  Tensor::scalar(1.0)});
+  auto out =
+      run(fn("%p: tensor<1x2xf32>, %l: tensor<1xi32>, %d: tensor<f32>",
+             "nn.loss_grad %p, %l, %d {kind = #nn.loss<cross_entropy>} : "
+             "(tensor<1x2xf32>, tensor<1xi32>, tensor<f32>) -> "
+             "tensor<1x2xf32>",
+             "tensor<1x2xf32>"),
+          {Tensor({1, 2}, {1.0, 1e-9}), HostTensor<int32_t>({1}, {1}),
+           Tensor::scalar(1.0)});
   ASSERT_EQ(out.size(), 1u);
   expectNear(out[0], {0, 0});
 }
@@ -352,15 +353,16 @@ TEST(ConvGradient, Dilation2) {
 }
 
 TEST(ConvGradient, FusedRelu) {
-  expectOpGradientsMatch(
-      conv("2x5x5x2", "3x3x2x3", true, "2x3x3x3", "{activation = \"relu\"}"));
+  expectOpGradientsMatch(conv("2x5x5x2", "3x3x2x3", true, "2x3x3x3",
+                              "{activation = #nn.activation<relu>}"));
 }
 
 TEST(ConvGradient, FusedLeakyRelu) {
-  expectOpGradientsMatch(conv("2x6x5x2", "3x3x2x2", true, "2x3x3x2",
-                              "{activation = \"leaky_relu\", alpha = 2.0e-01 "
-                              ": f64, strides = array<i64: 2, 2>, pads = "
-                              "array<i64: 0, 1, 1, 1>}"));
+  expectOpGradientsMatch(
+      conv("2x6x5x2", "3x3x2x2", true, "2x3x3x2",
+           "{activation = #nn.activation<leaky_relu>, alpha = 2.0e-01 "
+           ": f64, strides = array<i64: 2, 2>, pads = "
+           "array<i64: 0, 1, 1, 1>}"));
 }
 
 /// A pooling op `op` over `x` to `y` with `attrs`.
@@ -539,7 +541,7 @@ TEST(GraphGradient, SmallConvNet) {
                  %a: tensor<3xf32>, %w2: tensor<12x4xf32>, %b2: tensor<4xf32>,
                  %s: tensor<i64>, %x: tensor<2x6x5x2xf32>, %l: tensor<2xi32>)
         -> tensor<f32> {
-      %c = nn.conv2d %x, %w1, %b1 {activation = "leaky_relu", alpha = 1.0e-01 : f64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+      %c = nn.conv2d %x, %w1, %b1 {activation = #nn.activation<leaky_relu>, alpha = 1.0e-01 : f64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
           : (tensor<2x6x5x2xf32>, tensor<3x3x2x3xf32>, tensor<3xf32>) -> tensor<2x3x3x3xf32>
       %p = nn.prelu %c, %a : (tensor<2x3x3x3xf32>, tensor<3xf32>) -> tensor<2x3x3x3xf32>
       %m = nn.max_pool2d %p {window = array<i64: 2, 2>, strides = array<i64: 1, 1>}

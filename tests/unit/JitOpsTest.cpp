@@ -302,7 +302,8 @@ struct ConvGeom {
     std::string a = "{strides = " + ints(strides) + ", pads = " + ints(pads) +
                     ", dilations = " + ints(dilations);
     if (forward)
-      a += ", activation = \"" + activation + "\", alpha = 2.0e-01 : f64";
+      a += ", activation = #nn.activation<" + activation +
+           ">, alpha = 2.0e-01 : f64";
     return a + "}";
   }
 };
@@ -645,7 +646,7 @@ TEST(JitOps, ActivationGrads) {
       JitCase c;
       c.opts.ranges[1] = {k.lo, k.hi};
       std::string attrs =
-          "{kind = \"" + k.kind + "\"" +
+          "{kind = #nn.activation<" + k.kind + ">" +
           (k.kind == "leaky_relu" ? std::string(", alpha = 3.000000e-01 : f64")
                                   : std::string()) +
           "}";
@@ -792,9 +793,9 @@ TEST(JitOps, LossGrads) {
                      const std::string &l) {
     jc.opts.ranges[2] = {0.5, 2.0};
     expectJitMatches(single("%p: " + p + ", %l: " + l + ", %d: tensor<f32>",
-                            "nn.loss_grad %p, %l, %d {kind = \"" + k.kind +
-                                "\", " + deltaAttr(k.delta) + "} : (" + p +
-                                ", " + l + ", tensor<f32>) -> " + p,
+                            "nn.loss_grad %p, %l, %d {kind = #nn.loss<" +
+                                k.kind + ">, " + deltaAttr(k.delta) + "} : (" +
+                                p + ", " + l + ", tensor<f32>) -> " + p,
                             p),
                      jc);
   });

@@ -98,8 +98,8 @@ TEST(LearningRate, CosineDecayIsCosineAnnealingLR) {
   ScheduleSpec s;
   s.kind = "cosine";
   s.alpha = 0.1;
-  expectMatchesTorch(
-      s, "S.CosineAnnealingLR(opt, T_max=42, eta_min=0.1 * 0.1)", true);
+  expectMatchesTorch(s, "S.CosineAnnealingLR(opt, T_max=42, eta_min=0.1 * 0.1)",
+                     true);
 }
 
 TEST(LearningRate, CosineWarmUpIsLinearThenCosineAnnealing) {

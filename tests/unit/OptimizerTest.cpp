@@ -242,8 +242,8 @@ TEST(Optimizer, LearningRateOperandActsAsTheAttribute) {
     auto withAttr = step<double>(
         c.op, std::string("{learning_rate = 0.05 : f64, ") + c.attrs + "}",
         state, 3);
-    auto withOperand = step<double>(c.op, std::string("{") + c.attrs + "}",
-                                    state, 3, 0.05);
+    auto withOperand =
+        step<double>(c.op, std::string("{") + c.attrs + "}", state, 3, 0.05);
     ASSERT_FALSE(withAttr.empty()) << c.op;
     ASSERT_EQ(withAttr.size(), withOperand.size()) << c.op;
     for (size_t r = 0; r < withAttr.size(); ++r)
