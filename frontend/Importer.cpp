@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
@@ -27,7 +28,7 @@ public:
   ModuleBuilder(MLIRContext &ctx, const ResolvedModel &model, int64_t batch)
       : ctx(ctx), m(model), batch(batch), b(&ctx) {}
 
-  OwningOpRef<ModuleOp> build();
+  absl::StatusOr<OwningOpRef<ModuleOp>> build();
 
 private:
   RankedTensorType tensor(const std::vector<int64_t> &perExample) {
@@ -48,7 +49,7 @@ private:
   SmallVector<Value> params, buffers;
 };
 
-OwningOpRef<ModuleOp> ModuleBuilder::build() {
+absl::StatusOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
   Location modelLoc = FileLineColLoc::get(
       &ctx, m.file->path, m.file->modelLoc.line, m.file->modelLoc.col);
   OwningOpRef<ModuleOp> module = ModuleOp::create(modelLoc);
@@ -109,9 +110,18 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
     SmallVector<Value> inputs;
     for (int p : l.inputs)
       inputs.push_back(p < 0 ? input : values[p]);
-    LayerEmit emit{b,      layerLoc(l),     l,      m,
-                   inputs, tensor(l.shape), params, buffers};
-    values.push_back(findLayerDef(l.kind)->emit(emit));
+    LayerEmit emit{b, layerLoc(l), l, m, inputs, params, buffers};
+    Value out = findLayerDef(l.kind)->emit(emit);
+    // The ops inferred their types; the checker's shapes must agree.
+    if (out.getType() != tensor(l.shape)) {
+      std::string inferred;
+      llvm::raw_string_ostream(inferred) << out.getType();
+      return absl::InternalError(
+          absl::StrCat("internal error: layer '", l.layer->name(),
+                       "': the ops give ", inferred, ", the model checker [N, ",
+                       absl::StrJoin(l.shape, ", "), "]"));
+    }
+    values.push_back(out);
   }
   b.create<func::ReturnOp>(modelLoc, values.back());
   return module;
@@ -122,7 +132,10 @@ OwningOpRef<ModuleOp> ModuleBuilder::build() {
 absl::StatusOr<OwningOpRef<ModuleOp>>
 importModel(MLIRContext &ctx, const ResolvedModel &model, int64_t batchSize) {
   int64_t batch = batchSize > 0 ? batchSize : model.batchSize;
-  OwningOpRef<ModuleOp> module = ModuleBuilder(ctx, model, batch).build();
+  auto built = ModuleBuilder(ctx, model, batch).build();
+  if (!built.ok())
+    return built.status();
+  OwningOpRef<ModuleOp> module = std::move(*built);
   // The checker vouches for every size, so a verifier failure here is a bug
   // of ours; still report it rather than crash.
   std::string diag;

@@ -81,15 +81,15 @@ private:
   std::vector<std::string> &errors;
 };
 
-/// What a layer's `emit` sees: a builder at the layer's location, its inputs
-/// and its result type (batch included).
+/// What a layer's `emit` sees: a builder at the layer's location and its
+/// inputs. Result types come from the ops' own shape rules
+/// (InferTypeOpInterface); the importer checks they are the checker's.
 struct LayerEmit {
   mlir::OpBuilder &b;
   mlir::Location loc;
   const ResolvedLayer &l;
   const ResolvedModel &model;
   llvm::ArrayRef<mlir::Value> inputs;
-  mlir::Type outType;
   llvm::ArrayRef<mlir::Value> params, buffers;
 
   /// The parameter or buffer of `role`, or a null value when not declared.

@@ -350,8 +350,8 @@ void Checker::checkSchedule(const LearningRateSchedule &ls) {
   case LearningRateSchedule::kStepDecay:
     s.kind = "step";
     s.stepEpochs = ls.step_decay().step_epochs();
-    s.gamma = ls.step_decay().has_gamma() ? fromFloat(ls.step_decay().gamma())
-                                          : 0.1;
+    s.gamma =
+        ls.step_decay().has_gamma() ? fromFloat(ls.step_decay().gamma()) : 0.1;
     check(s.stepEpochs >= 1,
           absl::StrCat("step_epochs must be >= 1, got ", s.stepEpochs));
     check(s.gamma > 0 && s.gamma <= 1,

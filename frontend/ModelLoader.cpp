@@ -28,8 +28,8 @@ static std::string oneLine(const std::string &message) {
 std::string ModelFile::error(SourceLoc loc, const std::string &message) const {
   if (loc.line <= 0)
     return absl::StrCat(path, ": error: ", oneLine(message));
-  return absl::StrCat(path, ":", loc.line, ":", loc.col, ": error: ",
-                      oneLine(message));
+  return absl::StrCat(path, ":", loc.line, ":", loc.col,
+                      ": error: ", oneLine(message));
 }
 
 namespace {
@@ -94,7 +94,8 @@ loadModelFile(const std::string &path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string bytes = buffer.str();
-  bool binary = path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0;
+  bool binary =
+      path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0;
   if (!binary)
     return parseModelText(bytes, path);
 

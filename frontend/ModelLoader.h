@@ -39,7 +39,8 @@ struct ModelFile {
 /// Reads and parses `path`: binary when it ends in ".pb", text otherwise.
 /// Syntax errors, unknown fields and unknown enum values come back as one
 /// "file:line:col: error: ..." line each.
-absl::StatusOr<std::unique_ptr<ModelFile>> loadModelFile(const std::string &path);
+absl::StatusOr<std::unique_ptr<ModelFile>>
+loadModelFile(const std::string &path);
 
 /// Parses model text already in memory (tests); `path` names it in errors.
 absl::StatusOr<std::unique_ptr<ModelFile>>

@@ -17,41 +17,72 @@ using namespace gradc::nn;
 
 namespace {
 
+/// The shape rule of a convolution: input [N,H,W,C] and filter
+/// [KH,KW,C/groups,F] give output [N,OH,OW,F]. Used by the verifiers (of the
+/// forward op and both gradients) and by inferReturnTypes.
+FailureOr<SmallVector<int64_t>>
+convOutputShape(EmitErrorFn emitError, Value input, Value filter,
+                ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                ArrayRef<int64_t> dilations, int64_t groups) {
+  if (failed(expectRank(emitError, input, 4, "input (NHWC)")) ||
+      failed(expectRank(emitError, filter, 4, "filter (HWIO)")))
+    return failure();
+  auto in = shapeOf(input), f = shapeOf(filter);
+  if (groups < 1)
+    return emitError() << "expects groups >= 1, got " << groups;
+  if (!ShapedType::isDynamic(f[3]) && f[3] % groups != 0)
+    return emitError() << "expects filters " << f[3]
+                       << " to be a multiple of groups " << groups;
+  if (groups == 1 && !sameDim(f[2], in[3]))
+    return emitError() << "expects filter input channels " << f[2]
+                       << " to equal input channels " << in[3];
+  if (groups > 1 && !ShapedType::isDynamic(f[2]) &&
+      !sameDim(f[2] * groups, in[3]))
+    return emitError() << "expects filter input channels " << f[2]
+                       << " x groups " << groups << " to equal input channels "
+                       << in[3];
+  FailureOr<Window2D> w =
+      windowFrom(emitError, f.take_front(2), strides, pads, dilations);
+  if (failed(w))
+    return failure();
+  std::array<int64_t, 2> hw;
+  if (failed(windowOutput(emitError, in.slice(1, 2), *w, hw)))
+    return failure();
+  return SmallVector<int64_t>{in[0], hw[0], hw[1], f[3]};
+}
+
 /// Checks the shapes of a convolution: input [N,H,W,C], filter [KH,KW,C,F],
 /// output [N,OH,OW,F] (the same for the forward op and both gradients).
 LogicalResult verifyConv(Operation *op, Value input, Value filter, Value output,
                          ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
                          ArrayRef<int64_t> dilations, int64_t groups) {
-  if (failed(expectRank(op, input, 4, "input (NHWC)")) ||
-      failed(expectRank(op, filter, 4, "filter (HWIO)")) ||
-      failed(expectRank(op, output, 4, "output (NHWC)")) ||
+  if (failed(expectRank(op, output, 4, "output (NHWC)")) ||
       failed(expectSameElementType(op)))
     return failure();
-  auto in = shapeOf(input), f = shapeOf(filter);
-  if (groups < 1)
-    return op->emitOpError() << "expects groups >= 1, got " << groups;
-  if (!ShapedType::isDynamic(f[3]) && f[3] % groups != 0)
-    return op->emitOpError() << "expects filters " << f[3]
-                             << " to be a multiple of groups " << groups;
-  if (groups == 1 && !sameDim(f[2], in[3]))
-    return op->emitOpError() << "expects filter input channels " << f[2]
-                             << " to equal input channels " << in[3];
-  if (groups > 1 && !ShapedType::isDynamic(f[2]) &&
-      !sameDim(f[2] * groups, in[3]))
-    return op->emitOpError()
-           << "expects filter input channels " << f[2] << " x groups " << groups
-           << " to equal input channels " << in[3];
-  FailureOr<Window2D> w =
-      windowFrom(op, f.take_front(2), strides, pads, dilations);
-  if (failed(w))
+  auto shape = convOutputShape(opErrors(op), input, filter, strides, pads,
+                               dilations, groups);
+  if (failed(shape))
     return failure();
-  std::array<int64_t, 2> hw;
-  if (failed(windowOutput(op, in.slice(1, 2), *w, hw)))
-    return failure();
-  return expectShape(op, output, {in[0], hw[0], hw[1], f[3]}, "output");
+  return expectShape(op, output, *shape, "output");
 }
 
 } // namespace
+
+LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto shape =
+      convOutputShape(locErrors(loc), adaptor.getInput(), adaptor.getFilter(),
+                      adaptor.getStrides(), adaptor.getPads(),
+                      adaptor.getDilations(), adaptor.getGroups());
+  if (failed(shape))
+    return failure();
+  types.push_back(RankedTensorType::get(
+      *shape,
+      cast<RankedTensorType>(adaptor.getInput().getType()).getElementType()));
+  return success();
+}
 
 LogicalResult Conv2DOp::verify() {
   if (failed(verifyConv(*this, getInput(), getFilter(), getOutput(),

@@ -13,18 +13,42 @@ using namespace mlir;
 using namespace gradc;
 using namespace gradc::nn;
 
-LogicalResult DenseOp::verify() {
-  if (failed(expectRank(*this, getInput(), 2, "input [N, K]")) ||
-      failed(expectRank(*this, getWeight(), 2, "weight [K, M]")) ||
-      failed(expectSameElementType(*this)))
+namespace {
+/// The shape rule of dense: input [N, K] x weight [K, M] is [N, M].
+FailureOr<SmallVector<int64_t>> denseOutputShape(EmitErrorFn emitError,
+                                                 Value input, Value weight) {
+  if (failed(expectRank(emitError, input, 2, "input [N, K]")) ||
+      failed(expectRank(emitError, weight, 2, "weight [K, M]")))
     return failure();
-  auto in = shapeOf(getInput()), w = shapeOf(getWeight());
+  auto in = shapeOf(input), w = shapeOf(weight);
   if (!sameDim(w[0], in[1]))
-    return emitOpError() << "expects weight rows " << w[0]
-                         << " to equal input features " << in[1];
-  if (getBias() && failed(expectShape(*this, getBias(), {w[1]}, "bias")))
+    return emitError() << "expects weight rows " << w[0]
+                       << " to equal input features " << in[1];
+  return SmallVector<int64_t>{in[0], w[1]};
+}
+} // namespace
+
+LogicalResult DenseOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  auto shape =
+      denseOutputShape(locErrors(loc), adaptor.getInput(), adaptor.getWeight());
+  if (failed(shape))
     return failure();
-  return expectShape(*this, getOutput(), {in[0], w[1]}, "output");
+  types.push_back(inferredType(*shape, adaptor.getInput()));
+  return success();
+}
+
+LogicalResult DenseOp::verify() {
+  if (failed(expectSameElementType(*this)))
+    return failure();
+  auto shape = denseOutputShape(opErrors(*this), getInput(), getWeight());
+  if (failed(shape))
+    return failure();
+  if (getBias() && failed(expectShape(*this, getBias(), {(*shape)[1]}, "bias")))
+    return failure();
+  return expectShape(*this, getOutput(), *shape, "output");
 }
 
 LogicalResult MatmulOp::verify() {

@@ -38,11 +38,16 @@ ArrayRef<int64_t> shapeOf(Value v) {
 }
 
 LogicalResult expectRank(Operation *op, Value v, int64_t rank, StringRef what) {
+  return expectRank(opErrors(op), v, rank, what);
+}
+
+LogicalResult expectRank(EmitErrorFn emitError, Value v, int64_t rank,
+                         StringRef what) {
   int64_t actual = cast<RankedTensorType>(v.getType()).getRank();
   if (actual != rank)
-    return op->emitOpError()
-           << "expects " << what << " of rank " << rank << ", got rank "
-           << actual << " (" << shapeStr(shapeOf(v)) << ")";
+    return emitError() << "expects " << what << " of rank " << rank
+                       << ", got rank " << actual << " ("
+                       << shapeStr(shapeOf(v)) << ")";
   return success();
 }
 
@@ -86,16 +91,16 @@ LogicalResult expectSameElementType(Operation *op) {
   return success();
 }
 
-FailureOr<Window2D> windowFrom(Operation *op, ArrayRef<int64_t> size,
+FailureOr<Window2D> windowFrom(EmitErrorFn emitError, ArrayRef<int64_t> size,
                                ArrayRef<int64_t> strides,
                                ArrayRef<int64_t> pads,
                                ArrayRef<int64_t> dilations) {
   if (size.size() != 2 || strides.size() != 2 || dilations.size() != 2 ||
       pads.size() != 4) {
-    op->emitOpError() << "expects 2 window sizes, 2 strides, 2 dilations and "
-                         "4 pads, got "
-                      << size.size() << ", " << strides.size() << ", "
-                      << dilations.size() << " and " << pads.size();
+    emitError() << "expects 2 window sizes, 2 strides, 2 dilations and "
+                   "4 pads, got "
+                << size.size() << ", " << strides.size() << ", "
+                << dilations.size() << " and " << pads.size();
     return failure();
   }
   Window2D w;
@@ -105,14 +110,14 @@ FailureOr<Window2D> windowFrom(Operation *op, ArrayRef<int64_t> size,
   std::copy(pads.begin(), pads.end(), w.pads.begin());
   std::string err = checkWindowParams(w);
   if (!err.empty()) {
-    op->emitOpError() << err;
+    emitError() << err;
     return failure();
   }
   return w;
 }
 
 /// Output height and width of a window; unknown where the input size is.
-LogicalResult windowOutput(Operation *op, ArrayRef<int64_t> inHW,
+LogicalResult windowOutput(EmitErrorFn emitError, ArrayRef<int64_t> inHW,
                            const Window2D &w, std::array<int64_t, 2> &hw) {
   for (int i = 0; i < 2; ++i) {
     hw[i] =
@@ -121,11 +126,12 @@ LogicalResult windowOutput(Operation *op, ArrayRef<int64_t> inHW,
             : windowOutputSize(inHW[i], w.size[i], w.strides[i], w.dilations[i],
                                w.pads[2 * i], w.pads[2 * i + 1]);
     if (hw[i] < 0 && !ShapedType::isDynamic(hw[i]))
-      return op->emitOpError()
-             << "expects window " << w.size[0] << "x" << w.size[1]
-             << " (dilation " << w.dilations[0] << "x" << w.dilations[1]
-             << ") to fit input " << shapeStr(inHW) << " (padding " << w.pads[0]
-             << "," << w.pads[1] << "," << w.pads[2] << "," << w.pads[3] << ")";
+      return emitError() << "expects window " << w.size[0] << "x" << w.size[1]
+                         << " (dilation " << w.dilations[0] << "x"
+                         << w.dilations[1] << ") to fit input "
+                         << shapeStr(inHW) << " (padding " << w.pads[0] << ","
+                         << w.pads[1] << "," << w.pads[2] << "," << w.pads[3]
+                         << ")";
   }
   return success();
 }

@@ -19,6 +19,16 @@ def NN_LabelTensor : RankedTensorOf<[I32]>;
 def NN_StepTensor : 0DTensorOf<[I64]>;
 def NN_Scalar : 0DTensorOf<[F32, F64]>;
 
+// The result type comes from the op's shape rule (inferReturnTypes), the
+// one the verifier checks the declared type against: builders need no
+// result type. The comparison is the verifier's, whose message names both
+// shapes, so the interface's own check accepts any declared type.
+def NN_InferResultType : InferTypeOpAdaptorBase<[{
+  static bool isCompatibleReturnTypes(::mlir::TypeRange, ::mlir::TypeRange) {
+    return true;
+  }
+}]>;
+
 class NN_DiffOp<string mnemonic, list<Trait> traits = []>
     : NN_Op<mnemonic, !listconcat(traits, [Pure,
         DeclareOpInterfaceMethods<DifferentiableOpInterface>])>;
@@ -27,7 +37,7 @@ class NN_DiffOp<string mnemonic, list<Trait> traits = []>
 // Forward ops
 //===----------------------------------------------------------------------===//
 
-def NN_Conv2DOp : NN_DiffOp<"conv2d"> {
+def NN_Conv2DOp : NN_DiffOp<"conv2d", [NN_InferResultType]> {
   let summary = "2-D convolution, NHWC input and HWIO filter";
   let description = [{
     `out[n, oh, ow, f] = sum_{kh, kw, c} in[n, oh*sh + kh*dh - pt, ow*sw + kw*dw - pl, g*Cg + c]
@@ -59,7 +69,8 @@ def NN_Conv2DOp : NN_DiffOp<"conv2d"> {
   let hasVerifier = 1;
 }
 
-class NN_PoolOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
+class NN_PoolOp<string mnemonic, string what>
+    : NN_DiffOp<mnemonic, [NN_InferResultType]> {
   let summary = "2-D " # what # " pooling over an NHWC tensor";
   let description = [{
     Pools each channel over `window` (`[kh, kw]`) with `strides` and `pads`
@@ -82,7 +93,7 @@ class NN_PoolOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
 def NN_MaxPool2DOp : NN_PoolOp<"max_pool2d", "max">;
 def NN_AvgPool2DOp : NN_PoolOp<"avg_pool2d", "average">;
 
-def NN_DenseOp : NN_DiffOp<"dense"> {
+def NN_DenseOp : NN_DiffOp<"dense", [NN_InferResultType]> {
   let summary = "fully connected layer: input[N, K] x weight[K, M] + bias[M]";
   let description = [{
     ```mlir
@@ -98,7 +109,8 @@ def NN_DenseOp : NN_DiffOp<"dense"> {
   let hasVerifier = 1;
 }
 
-class NN_ReshapeLikeOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
+class NN_ReshapeLikeOp<string mnemonic, string what, list<Trait> traits = []>
+    : NN_DiffOp<mnemonic, traits> {
   let summary = what;
   let description = [{
     Reinterprets the elements in row-major order; the element count is kept.
@@ -112,7 +124,8 @@ class NN_ReshapeLikeOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
-def NN_FlattenOp : NN_ReshapeLikeOp<"flatten", "flattens all but the batch dimension">;
+def NN_FlattenOp : NN_ReshapeLikeOp<"flatten",
+    "flattens all but the batch dimension", [NN_InferResultType]>;
 def NN_ReshapeOp : NN_ReshapeLikeOp<"reshape", "row-major reshape">;
 
 class NN_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
@@ -193,7 +206,8 @@ def NN_AddOp : NN_DiffOp<"add", [SameOperandsAndResultType]> {
 }
 
 
-class NN_GlobalPoolOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
+class NN_GlobalPoolOp<string mnemonic, string what>
+    : NN_DiffOp<mnemonic, [NN_InferResultType]> {
   let summary = "global " # what # " pooling: NHWC [N, H, W, C] to [N, C]";
   let description = [{
     Pools each channel over the whole H x W plane (Keras's
@@ -212,7 +226,7 @@ class NN_GlobalPoolOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
 def NN_GlobalAvgPool2DOp : NN_GlobalPoolOp<"global_avg_pool2d", "average">;
 def NN_GlobalMaxPool2DOp : NN_GlobalPoolOp<"global_max_pool2d", "max">;
 
-def NN_ConcatOp : NN_DiffOp<"concat"> {
+def NN_ConcatOp : NN_DiffOp<"concat", [NN_InferResultType]> {
   let summary = "concatenation along one axis (channels for NHWC)";
   let description = [{
     Inputs agree in every dimension but `axis`; the result's `axis` size is
@@ -230,6 +244,7 @@ def NN_ConcatOp : NN_DiffOp<"concat"> {
 }
 
 def NN_BatchNormOp : NN_Op<"batch_norm", [Pure,
+    AllTypesMatch<["input", "output"]>,
     DeclareOpInterfaceMethods<TrainingFormOpInterface>]> {
   let summary = "batch normalization with running statistics (inference form)";
   let description = [{

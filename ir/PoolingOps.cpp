@@ -16,35 +16,53 @@ using namespace gradc::nn;
 
 namespace {
 
-LogicalResult verifyPool(Operation *op, Value input, Value output,
-                         ArrayRef<int64_t> window, ArrayRef<int64_t> strides,
-                         ArrayRef<int64_t> pads) {
-  if (failed(expectRank(op, input, 4, "input (NHWC)")) ||
-      failed(expectRank(op, output, 4, "output (NHWC)")))
+/// The shape rule of a windowed pooling: [N,H,W,C] to [N,OH,OW,C], pads
+/// smaller than the window. Used by the verifiers and inferReturnTypes.
+FailureOr<SmallVector<int64_t>>
+poolOutputShape(EmitErrorFn emitError, Value input, ArrayRef<int64_t> window,
+                ArrayRef<int64_t> strides, ArrayRef<int64_t> pads) {
+  if (failed(expectRank(emitError, input, 4, "input (NHWC)")))
     return failure();
-  FailureOr<Window2D> w = windowFrom(op, window, strides, pads, {1, 1});
+  FailureOr<Window2D> w = windowFrom(emitError, window, strides, pads, {1, 1});
   if (failed(w))
     return failure();
   for (int i = 0; i < 4; ++i)
     if (w->pads[i] >= w->size[i / 2])
-      return op->emitOpError()
-             << "expects pads smaller than the window " << window[0] << "x"
-             << window[1] << ", got " << pads[0] << "," << pads[1] << ","
-             << pads[2] << "," << pads[3];
+      return emitError() << "expects pads smaller than the window " << window[0]
+                         << "x" << window[1] << ", got " << pads[0] << ","
+                         << pads[1] << "," << pads[2] << "," << pads[3];
   auto in = shapeOf(input);
   std::array<int64_t, 2> hw;
-  if (failed(windowOutput(op, in.slice(1, 2), *w, hw)) ||
-      failed(expectSameElementType(op)))
+  if (failed(windowOutput(emitError, in.slice(1, 2), *w, hw)))
     return failure();
-  return expectShape(op, output, {in[0], hw[0], hw[1], in[3]}, "output");
+  return SmallVector<int64_t>{in[0], hw[0], hw[1], in[3]};
+}
+
+LogicalResult verifyPool(Operation *op, Value input, Value output,
+                         ArrayRef<int64_t> window, ArrayRef<int64_t> strides,
+                         ArrayRef<int64_t> pads) {
+  if (failed(expectRank(op, output, 4, "output (NHWC)")))
+    return failure();
+  auto shape = poolOutputShape(opErrors(op), input, window, strides, pads);
+  if (failed(shape) || failed(expectSameElementType(op)))
+    return failure();
+  return expectShape(op, output, *shape, "output");
+}
+
+/// The shape rule of global pooling: [N,H,W,C] to [N,C].
+FailureOr<SmallVector<int64_t>> globalPoolOutputShape(EmitErrorFn emitError,
+                                                      Value input) {
+  if (failed(expectRank(emitError, input, 4, "input (NHWC)")))
+    return failure();
+  auto in = shapeOf(input);
+  return SmallVector<int64_t>{in[0], in[3]};
 }
 
 LogicalResult verifyGlobalPool(Operation *op, Value input, Value output) {
-  if (failed(expectRank(op, input, 4, "input (NHWC)")) ||
-      failed(expectSameElementType(op)))
+  auto shape = globalPoolOutputShape(opErrors(op), input);
+  if (failed(shape) || failed(expectSameElementType(op)))
     return failure();
-  auto in = shapeOf(input);
-  return expectShape(op, output, {in[0], in[3]}, "output");
+  return expectShape(op, output, *shape, "output");
 }
 
 /// dy [N, C] -> [N, 1, 1, C], then the windowed gradient over the plane.
@@ -61,6 +79,24 @@ void globalPoolGrad(OpBuilder &b, Location loc, Value input, Value dy,
 }
 
 } // namespace
+
+#define GRADC_INFER_POOL(Op, rule, ...)                                        \
+  LogicalResult Op::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &types) {                                          \
+    auto shape = rule(locErrors(loc), adaptor.getInput() __VA_ARGS__);         \
+    if (failed(shape))                                                         \
+      return failure();                                                        \
+    types.push_back(inferredType(*shape, adaptor.getInput()));                 \
+    return success();                                                          \
+  }
+GRADC_INFER_POOL(GlobalAvgPool2DOp, globalPoolOutputShape)
+GRADC_INFER_POOL(GlobalMaxPool2DOp, globalPoolOutputShape)
+GRADC_INFER_POOL(MaxPool2DOp, poolOutputShape, , adaptor.getWindow(),
+                 adaptor.getStrides(), adaptor.getPads())
+GRADC_INFER_POOL(AvgPool2DOp, poolOutputShape, , adaptor.getWindow(),
+                 adaptor.getStrides(), adaptor.getPads())
+#undef GRADC_INFER_POOL
 
 LogicalResult GlobalAvgPool2DOp::verify() {
   return verifyGlobalPool(*this, getInput(), getOutput());

@@ -13,34 +13,82 @@ using namespace mlir;
 using namespace gradc;
 using namespace gradc::nn;
 
-LogicalResult ConcatOp::verify() {
-  if (getInputs().empty())
-    return emitOpError() << "expects at least one input";
-  auto first = shapeOf(getInputs()[0]);
-  int64_t rank = first.size(), axis = getAxis();
+namespace {
+/// The shape rule of concat: inputs that agree except on `axis`, whose
+/// sizes add up.
+FailureOr<SmallVector<int64_t>>
+concatOutputShape(EmitErrorFn emitError, ValueRange inputs, int64_t axis) {
+  if (inputs.empty())
+    return emitError() << "expects at least one input";
+  auto first = shapeOf(inputs[0]);
+  int64_t rank = first.size();
   if (axis < 0 || axis >= rank)
-    return emitOpError() << "expects axis in [0, " << rank << "), got " << axis;
+    return emitError() << "expects axis in [0, " << rank << "), got " << axis;
   SmallVector<int64_t> out(first);
-  for (Value v : getInputs().drop_front()) {
+  for (Value v : inputs.drop_front()) {
     auto s = shapeOf(v);
     if (int64_t(s.size()) != rank)
-      return emitOpError() << "expects inputs of one rank, got "
-                           << shapeStr(first) << " and " << shapeStr(s);
+      return emitError() << "expects inputs of one rank, got "
+                         << shapeStr(first) << " and " << shapeStr(s);
     for (int64_t d = 0; d < rank; ++d) {
       if (d == axis) {
         out[d] = ShapedType::isDynamic(out[d]) || ShapedType::isDynamic(s[d])
                      ? ShapedType::kDynamic
                      : out[d] + s[d];
       } else if (!sameDim(s[d], first[d])) {
-        return emitOpError()
-               << "expects inputs to agree except on axis " << axis << ", got "
-               << shapeStr(first) << " and " << shapeStr(s);
+        return emitError() << "expects inputs to agree except on axis " << axis
+                           << ", got " << shapeStr(first) << " and "
+                           << shapeStr(s);
       }
     }
   }
-  if (failed(expectSameElementType(*this)))
+  return out;
+}
+
+/// The shape rule of flatten: [N, d1, ...] to [N, d1 * ...].
+FailureOr<SmallVector<int64_t>> flattenOutputShape(EmitErrorFn emitError,
+                                                   Value input) {
+  auto in = shapeOf(input);
+  if (in.size() < 2)
+    return emitError() << "expects input of rank >= 2, got " << shapeStr(in);
+  int64_t features = 1;
+  for (int64_t d : in.drop_front()) {
+    if (ShapedType::isDynamic(d))
+      return SmallVector<int64_t>{in[0], ShapedType::kDynamic};
+    features *= d;
+  }
+  return SmallVector<int64_t>{in[0], features};
+}
+} // namespace
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  auto shape =
+      concatOutputShape(locErrors(loc), adaptor.getInputs(), adaptor.getAxis());
+  if (failed(shape))
     return failure();
-  return expectShape(*this, getOutput(), out, "output");
+  types.push_back(inferredType(*shape, adaptor.getInputs()[0]));
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  auto shape = concatOutputShape(opErrors(*this), getInputs(), getAxis());
+  if (failed(shape) || failed(expectSameElementType(*this)))
+    return failure();
+  return expectShape(*this, getOutput(), *shape, "output");
+}
+
+LogicalResult FlattenOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto shape = flattenOutputShape(locErrors(loc), adaptor.getInput());
+  if (failed(shape))
+    return failure();
+  types.push_back(inferredType(*shape, adaptor.getInput()));
+  return success();
 }
 
 LogicalResult ConcatOp::buildGradients(OpBuilder &b,
@@ -75,20 +123,10 @@ LogicalResult SliceOp::verify() {
 }
 
 LogicalResult FlattenOp::verify() {
-  auto in = shapeOf(getInput());
-  if (in.size() < 2)
-    return emitOpError() << "expects input of rank >= 2, got " << shapeStr(in);
-  int64_t features = 1;
-  for (int64_t d : in.drop_front()) {
-    if (ShapedType::isDynamic(d)) {
-      features = ShapedType::kDynamic;
-      break;
-    }
-    features *= d;
-  }
-  if (failed(expectSameElementType(*this)))
+  auto shape = flattenOutputShape(opErrors(*this), getInput());
+  if (failed(shape) || failed(expectSameElementType(*this)))
     return failure();
-  return expectShape(*this, getOutput(), {in[0], features}, "output");
+  return expectShape(*this, getOutput(), *shape, "output");
 }
 
 LogicalResult ReshapeOp::verify() {

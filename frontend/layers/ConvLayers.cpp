@@ -49,7 +49,7 @@ mlir::Value emitConv2D(const LayerEmit &e) {
   const Window2D &w = e.l.window;
   mlir::OpBuilder &b = e.b;
   mlir::Value y = b.create<nn::Conv2DOp>(
-      e.loc, e.outType, e.inputs[0], e.param("kernel"), e.param("bias"),
+      e.loc, e.inputs[0], e.param("kernel"), e.param("bias"),
       b.getDenseI64ArrayAttr(w.strides), b.getDenseI64ArrayAttr(w.pads),
       b.getDenseI64ArrayAttr(w.dilations),
       nn::ActivationKindAttr::get(b.getContext(), nn::ActivationKind::None),

@@ -38,8 +38,7 @@ mlir::Value emitDropout(const LayerEmit &e) {
   uint64_t mixed = static_cast<uint64_t>(e.model.seed) * 1000003u +
                    static_cast<uint64_t>(e.l.fileIndex);
   return e.b.create<nn::DropoutOp>(
-      e.loc, e.outType, e.inputs[0], mlir::Value(),
-      e.b.getF64FloatAttr(e.l.attr("rate")),
+      e.loc, e.inputs[0], mlir::Value(), e.b.getF64FloatAttr(e.l.attr("rate")),
       e.b.getI64IntegerAttr(static_cast<int64_t>(mixed)));
 }
 

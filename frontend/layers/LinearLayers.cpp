@@ -34,8 +34,8 @@ bool checkDense(LayerCheck &c) {
 }
 
 mlir::Value emitDense(const LayerEmit &e) {
-  mlir::Value y = e.b.create<nn::DenseOp>(e.loc, e.outType, e.inputs[0],
-                                          e.param("kernel"), e.param("bias"));
+  mlir::Value y = e.b.create<nn::DenseOp>(e.loc, e.inputs[0], e.param("kernel"),
+                                          e.param("bias"));
   return e.activate(y);
 }
 

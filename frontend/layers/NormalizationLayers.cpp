@@ -56,7 +56,7 @@ mlir::Value emitBatchNorm(const LayerEmit &e) {
                                           e.b.getF64FloatAttr(c));
   };
   return e.b.create<nn::BatchNormOp>(
-      e.loc, e.outType, e.inputs[0], orConstant(e.param("gamma"), 1.0),
+      e.loc, e.inputs[0], orConstant(e.param("gamma"), 1.0),
       orConstant(e.param("beta"), 0.0), e.buffer("moving_mean"),
       e.buffer("moving_variance"), e.b.getF64FloatAttr(e.l.attr("epsilon")),
       e.b.getF64FloatAttr(e.l.attr("momentum")));

@@ -16,9 +16,9 @@ bool checkPool2D(LayerCheck &c) {
 
 template <typename OpT> mlir::Value emitPool2D(const LayerEmit &e) {
   const Window2D &w = e.l.window;
-  return e.b.create<OpT>(
-      e.loc, e.outType, e.inputs[0], e.b.getDenseI64ArrayAttr(w.size),
-      e.b.getDenseI64ArrayAttr(w.strides), e.b.getDenseI64ArrayAttr(w.pads));
+  return e.b.create<OpT>(e.loc, e.inputs[0], e.b.getDenseI64ArrayAttr(w.size),
+                         e.b.getDenseI64ArrayAttr(w.strides),
+                         e.b.getDenseI64ArrayAttr(w.pads));
 }
 
 /// Keras's GlobalAveragePooling2D / GlobalMaxPooling2D: [H, W, C] to [C].
@@ -33,7 +33,7 @@ bool checkGlobalPool2D(LayerCheck &c) {
 }
 
 template <typename OpT> mlir::Value emitGlobalPool2D(const LayerEmit &e) {
-  return e.b.create<OpT>(e.loc, e.outType, e.inputs[0]);
+  return e.b.create<OpT>(e.loc, e.inputs[0]);
 }
 
 const LayerDef kPoolingLayers[] = {

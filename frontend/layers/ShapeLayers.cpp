@@ -20,7 +20,7 @@ bool checkFlatten(LayerCheck &c) {
 }
 
 mlir::Value emitFlatten(const LayerEmit &e) {
-  return e.b.create<nn::FlattenOp>(e.loc, e.outType, e.inputs[0]);
+  return e.b.create<nn::FlattenOp>(e.loc, e.inputs[0]);
 }
 
 /// Concatenation along the channel (last) axis of two or more inputs.
@@ -46,7 +46,7 @@ bool checkConcat(LayerCheck &c) {
 
 mlir::Value emitConcat(const LayerEmit &e) {
   return e.b.create<nn::ConcatOp>(
-      e.loc, e.outType, e.inputs,
+      e.loc, e.inputs,
       e.b.getI64IntegerAttr(static_cast<int64_t>(e.l.shape.size())));
 }
 
