@@ -72,16 +72,11 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
-  auto shape =
-      convOutputShape(locErrors(loc), adaptor.getInput(), adaptor.getFilter(),
-                      adaptor.getStrides(), adaptor.getPads(),
-                      adaptor.getDilations(), adaptor.getGroups());
-  if (failed(shape))
-    return failure();
-  types.push_back(RankedTensorType::get(
-      *shape,
-      cast<RankedTensorType>(adaptor.getInput().getType()).getElementType()));
-  return success();
+  return pushInferred(convOutputShape(locErrors(loc), adaptor.getInput(),
+                                      adaptor.getFilter(), adaptor.getStrides(),
+                                      adaptor.getPads(), adaptor.getDilations(),
+                                      adaptor.getGroups()),
+                      adaptor.getInput(), types);
 }
 
 LogicalResult Conv2DOp::verify() {

@@ -32,12 +32,9 @@ LogicalResult DenseOp::inferReturnTypes(MLIRContext *,
                                         std::optional<Location> loc,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &types) {
-  auto shape =
-      denseOutputShape(locErrors(loc), adaptor.getInput(), adaptor.getWeight());
-  if (failed(shape))
-    return failure();
-  types.push_back(inferredType(*shape, adaptor.getInput()));
-  return success();
+  return pushInferred(
+      denseOutputShape(locErrors(loc), adaptor.getInput(), adaptor.getWeight()),
+      adaptor.getInput(), types);
 }
 
 LogicalResult DenseOp::verify() {

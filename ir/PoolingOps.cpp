@@ -80,23 +80,34 @@ void globalPoolGrad(OpBuilder &b, Location loc, Value input, Value dy,
 
 } // namespace
 
-#define GRADC_INFER_POOL(Op, rule, ...)                                        \
-  LogicalResult Op::inferReturnTypes(                                          \
-      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
-      SmallVectorImpl<Type> &types) {                                          \
-    auto shape = rule(locErrors(loc), adaptor.getInput() __VA_ARGS__);         \
-    if (failed(shape))                                                         \
-      return failure();                                                        \
-    types.push_back(inferredType(*shape, adaptor.getInput()));                 \
-    return success();                                                          \
+namespace {
+template <typename Adaptor>
+LogicalResult inferPool(std::optional<Location> loc, Adaptor a,
+                        SmallVectorImpl<Type> &types) {
+  return pushInferred(poolOutputShape(locErrors(loc), a.getInput(),
+                                      a.getWindow(), a.getStrides(),
+                                      a.getPads()),
+                      a.getInput(), types);
+}
+template <typename Adaptor>
+LogicalResult inferGlobalPool(std::optional<Location> loc, Adaptor a,
+                              SmallVectorImpl<Type> &types) {
+  return pushInferred(globalPoolOutputShape(locErrors(loc), a.getInput()),
+                      a.getInput(), types);
+}
+} // namespace
+
+#define GRADC_INFER(Op, rule)                                                  \
+  LogicalResult Op::inferReturnTypes(MLIRContext *,                            \
+                                     std::optional<Location> loc, Adaptor a,   \
+                                     SmallVectorImpl<Type> &types) {           \
+    return rule(loc, a, types);                                                \
   }
-GRADC_INFER_POOL(GlobalAvgPool2DOp, globalPoolOutputShape)
-GRADC_INFER_POOL(GlobalMaxPool2DOp, globalPoolOutputShape)
-GRADC_INFER_POOL(MaxPool2DOp, poolOutputShape, , adaptor.getWindow(),
-                 adaptor.getStrides(), adaptor.getPads())
-GRADC_INFER_POOL(AvgPool2DOp, poolOutputShape, , adaptor.getWindow(),
-                 adaptor.getStrides(), adaptor.getPads())
-#undef GRADC_INFER_POOL
+GRADC_INFER(MaxPool2DOp, inferPool)
+GRADC_INFER(AvgPool2DOp, inferPool)
+GRADC_INFER(GlobalAvgPool2DOp, inferGlobalPool)
+GRADC_INFER(GlobalMaxPool2DOp, inferGlobalPool)
+#undef GRADC_INFER
 
 LogicalResult GlobalAvgPool2DOp::verify() {
   return verifyGlobalPool(*this, getInput(), getOutput());

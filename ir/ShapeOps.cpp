@@ -65,12 +65,9 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
-  auto shape =
-      concatOutputShape(locErrors(loc), adaptor.getInputs(), adaptor.getAxis());
-  if (failed(shape))
-    return failure();
-  types.push_back(inferredType(*shape, adaptor.getInputs()[0]));
-  return success();
+  return pushInferred(
+      concatOutputShape(locErrors(loc), adaptor.getInputs(), adaptor.getAxis()),
+      adaptor.getInputs()[0], types);
 }
 
 LogicalResult ConcatOp::verify() {
@@ -84,11 +81,8 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &types) {
-  auto shape = flattenOutputShape(locErrors(loc), adaptor.getInput());
-  if (failed(shape))
-    return failure();
-  types.push_back(inferredType(*shape, adaptor.getInput()));
-  return success();
+  return pushInferred(flattenOutputShape(locErrors(loc), adaptor.getInput()),
+                      adaptor.getInput(), types);
 }
 
 LogicalResult ConcatOp::buildGradients(OpBuilder &b,

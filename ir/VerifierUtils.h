@@ -44,6 +44,16 @@ inline mlir::Type inferredType(llvm::ArrayRef<int64_t> shape,
       llvm::cast<mlir::RankedTensorType>(like.getType()).getElementType());
 }
 
+/// inferReturnTypes' last step: the rule's shape as the result type.
+inline mlir::LogicalResult
+pushInferred(mlir::FailureOr<llvm::SmallVector<int64_t>> shape,
+             mlir::Value like, llvm::SmallVectorImpl<mlir::Type> &types) {
+  if (mlir::failed(shape))
+    return mlir::failure();
+  types.push_back(inferredType(*shape, like));
+  return mlir::success();
+}
+
 /// "8x28x28x1", "?" for unknown sizes, "scalar" for rank 0.
 std::string shapeStr(llvm::ArrayRef<int64_t> shape);
 llvm::ArrayRef<int64_t> shapeOf(mlir::Value v);
