@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 using namespace gradc;
@@ -27,7 +28,11 @@ constexpr int64_t kStepsPerEpoch = 7, kEpochs = 6;
 bool torchRates(const std::string &script, std::vector<double> &rates) {
   if (std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0)
     return false;
-  std::string path = testing::TempDir() + "lr_schedule.py";
+  // One file per test and process: ctest runs the tests in parallel.
+  std::string path =
+      testing::TempDir() + "lr_schedule_" +
+      testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+      std::to_string(getpid()) + ".py";
   FILE *f = std::fopen(path.c_str(), "w");
   if (!f)
     return false;
@@ -39,7 +44,9 @@ bool torchRates(const std::string &script, std::vector<double> &rates) {
   char line[128];
   while (std::fgets(line, sizeof(line), p))
     rates.push_back(std::stod(line));
-  return pclose(p) == 0;
+  bool ok = pclose(p) == 0;
+  std::remove(path.c_str());
+  return ok;
 }
 
 /// A PyTorch script training loop of kEpochs x kStepsPerEpoch steps that
