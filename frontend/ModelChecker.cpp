@@ -216,7 +216,7 @@ void Checker::checkLoss() {
   case Loss::kHuber:
     r.lossKind = "huber";
     r.huberDelta =
-        loss.huber().delta() == 0 ? 1.0 : fromFloat(loss.huber().delta());
+        loss.huber().has_delta() ? fromFloat(loss.huber().delta()) : 1.0;
     if (!(r.huberDelta > 0))
       error(file.lossLoc,
             absl::StrCat("huber delta must be positive, got ", r.huberDelta));
@@ -264,39 +264,40 @@ void Checker::checkLoss() {
 void Checker::checkOptimizer() {
   OptimizerSpec &o = r.optimizer;
   const Optimizer &opt = m.optimizer();
-  auto orDefault = [](float v, double d) {
-    return v == 0.0f ? d : fromFloat(v);
-  };
+  // An explicit value, zero included, is kept; only an absent one defaults.
+#define GRADC_OR_DEFAULT(msg, field, d)                                        \
+  ((msg).has_##field() ? fromFloat((msg).field()) : (d))
   switch (opt.kind_case()) {
   case Optimizer::kSgd:
     o.kind = "sgd";
-    o.learningRate = orDefault(opt.sgd().learning_rate(), 0.01);
+    o.learningRate = GRADC_OR_DEFAULT(opt.sgd(), learning_rate, 0.01);
     o.weightDecay = fromFloat(opt.sgd().weight_decay());
     break;
   case Optimizer::kMomentum:
     o.kind = "momentum";
-    o.learningRate = orDefault(opt.momentum().learning_rate(), 0.01);
-    o.momentum = orDefault(opt.momentum().momentum(), 0.9);
+    o.learningRate = GRADC_OR_DEFAULT(opt.momentum(), learning_rate, 0.01);
+    o.momentum = GRADC_OR_DEFAULT(opt.momentum(), momentum, 0.9);
     o.nesterov = opt.momentum().nesterov();
     o.weightDecay = fromFloat(opt.momentum().weight_decay());
     break;
   case Optimizer::kRmsprop:
     o.kind = "rmsprop";
-    o.learningRate = orDefault(opt.rmsprop().learning_rate(), 0.001);
-    o.rho = orDefault(opt.rmsprop().rho(), 0.9);
-    o.epsilon = orDefault(opt.rmsprop().epsilon(), 1e-7);
+    o.learningRate = GRADC_OR_DEFAULT(opt.rmsprop(), learning_rate, 0.001);
+    o.rho = GRADC_OR_DEFAULT(opt.rmsprop(), rho, 0.9);
+    o.epsilon = GRADC_OR_DEFAULT(opt.rmsprop(), epsilon, 1e-7);
     o.weightDecay = fromFloat(opt.rmsprop().weight_decay());
     break;
   case Optimizer::kAdam:
   case Optimizer::KIND_NOT_SET: // Keras's default optimizer
     o.kind = "adam";
-    o.learningRate = orDefault(opt.adam().learning_rate(), 0.001);
-    o.beta1 = orDefault(opt.adam().beta_1(), 0.9);
-    o.beta2 = orDefault(opt.adam().beta_2(), 0.999);
-    o.epsilon = orDefault(opt.adam().epsilon(), 1e-7);
+    o.learningRate = GRADC_OR_DEFAULT(opt.adam(), learning_rate, 0.001);
+    o.beta1 = GRADC_OR_DEFAULT(opt.adam(), beta_1, 0.9);
+    o.beta2 = GRADC_OR_DEFAULT(opt.adam(), beta_2, 0.999);
+    o.epsilon = GRADC_OR_DEFAULT(opt.adam(), epsilon, 1e-7);
     o.weightDecay = fromFloat(opt.adam().weight_decay());
     break;
   }
+#undef GRADC_OR_DEFAULT
   auto check = [&](bool ok, const std::string &msg) {
     if (!ok)
       error(file.optimizerLoc, absl::StrCat("optimizer ", o.kind, ": ", msg));
@@ -319,8 +320,8 @@ void Checker::checkOptimizer() {
 
 void Checker::checkTraining() {
   const Training &t = m.training();
-  r.batchSize = t.batch_size() == 0 ? 32 : t.batch_size();
-  r.epochs = t.epochs() == 0 ? 1 : t.epochs();
+  r.batchSize = t.has_batch_size() ? t.batch_size() : 32;
+  r.epochs = t.has_epochs() ? t.epochs() : 1;
   r.seed = t.seed();
   r.shuffle = !t.has_shuffle() || t.shuffle();
   r.dropLast = t.drop_last();

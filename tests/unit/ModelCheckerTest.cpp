@@ -351,6 +351,38 @@ TEST(CheckerShapes, ActivationSlopeDefaults) {
   EXPECT_EQ(findParam(*c.model, "q.alpha")->constant, 0.0f);
 }
 
+TEST(CheckerShapes, ExplicitZerosAreKeptNotDefaulted) {
+  // proto3 fields without `optional` cannot tell 0 from absent; these are
+  // optional, so an explicit 0 is the user's value (valid or an error).
+  std::string layers =
+      "layer { name: \"f\" flatten {} }\n" + std::string(kOutput);
+  auto with = [&](const std::string &optimizer, const std::string &training) {
+    return model(layers, "loss { categorical_crossentropy {} }\n" + optimizer +
+                             "\n" + training + "\n");
+  };
+  Checked m = check(with("optimizer { momentum { momentum: 0 } }",
+                         "training { batch_size: 4 }"));
+  ASSERT_TRUE(m.model.ok()) << m.model.status().message();
+  EXPECT_EQ(m.model->optimizer.momentum, 0.0);
+  Checked a = check(
+      with("optimizer { adam { beta_1: 0 } }", "training { batch_size: 4 }"));
+  ASSERT_TRUE(a.model.ok()) << a.model.status().message();
+  EXPECT_EQ(a.model->optimizer.beta1, 0.0);
+  EXPECT_EQ(a.model->optimizer.beta2, 0.999);
+  std::string e = errorOf(with("optimizer { sgd { learning_rate: 0 } }",
+                               "training { batch_size: 4 }"));
+  EXPECT_NE(e.find("optimizer sgd: learning_rate must be positive, got 0"),
+            std::string::npos)
+      << e;
+  e = errorOf(with("optimizer { adam {} }", "training { epochs: 0 }"));
+  EXPECT_NE(e.find("epochs must be in [1, 1000000], got 0"), std::string::npos)
+      << e;
+  e = errorOf(with("optimizer { adam {} }", "training { batch_size: 0 }"));
+  EXPECT_NE(e.find("batch_size must be in [1, 65536], got 0"),
+            std::string::npos)
+      << e;
+}
+
 TEST(CheckerShapes, LayersMayBeListedBeforeTheirInputs) {
   Checked c = check(model(
       "layer { name: \"f\" flatten {} inputs: [\"c\"] }\n"
