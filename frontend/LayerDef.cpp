@@ -42,12 +42,16 @@ std::string shapeStr(const Shape &shape) {
 // LayerCheck
 //===----------------------------------------------------------------------===//
 
+std::string layerErrorLine(const ModelFile &file, int i,
+                           const std::string &msg) {
+  const std::string &name = file.model.layer(i).name();
+  return file.error(file.layerLocs[i],
+                    name.empty() ? absl::StrCat("layer #", i + 1, ": ", msg)
+                                 : absl::StrCat("layer '", name, "': ", msg));
+}
+
 bool LayerCheck::fail(const std::string &msg) {
-  const std::string &name = layer.name();
-  errors.push_back(file.error(
-      file.layerLocs[fileIndex],
-      name.empty() ? absl::StrCat("layer #", fileIndex + 1, ": ", msg)
-                   : absl::StrCat("layer '", name, "': ", msg)));
+  errors.push_back(layerErrorLine(file, fileIndex, msg));
   return false;
 }
 

@@ -35,6 +35,11 @@ int64_t elementsOf(const Shape &shape);
 /// "[a, b, c]".
 std::string shapeStr(const Shape &shape);
 
+/// "file:line:col: error: layer 'name': msg" for layer `i` of `file`
+/// ("layer #i" when it has no name).
+std::string layerErrorLine(const ModelFile &file, int i,
+                           const std::string &msg);
+
 /// What a layer's `check` sees: its proto, its inputs' per-example shapes, and
 /// the layer being resolved. Every error names the layer and its line.
 class LayerCheck {

@@ -31,10 +31,7 @@ private:
     errors.push_back(file.error(loc, msg));
   }
   void layerError(int i, const std::string &msg) {
-    const std::string &name = m.layer(i).name();
-    error(file.layerLocs[i], name.empty()
-                                 ? absl::StrCat("layer #", i + 1, ": ", msg)
-                                 : absl::StrCat("layer '", name, "': ", msg));
+    errors.push_back(layerErrorLine(file, i, msg));
   }
 
   void checkInput();
