@@ -1,5 +1,4 @@
-//===- ConvOps.cpp - convolutions: verifiers and gradients
-//------------------===//
+//===- ConvOps.cpp - convolutions: verifiers and gradients ----------------===//
 //
 // conv2d (grouped, with a fused activation), conv2d_batch_norm and the
 // backward convolutions. The shape rule: output = the window rule of
@@ -7,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ir/NNDialect.h"
+#include "ir/GradientBuilder.h"
 #include "ir/ShapeRules.h"
 #include "ir/VerifierUtils.h"
 
@@ -134,9 +133,10 @@ LogicalResult Conv2DOp::buildGradients(OpBuilder &b,
   Value dy = resultGrads[0];
   // The fused activation's output has the sign of its input (alpha >= 0), so
   // its gradient can be taken from the output.
+  GradientBuilder g(b, loc);
   if (getActivation() != ActivationKind::None)
-    dy = b.create<ActivationGradOp>(loc, dy, getOutput(), getActivationAttr(),
-                                    getAlphaAttr());
+    dy = activationGradient(g, getActivation(), dy, getOutput(),
+                            getAlpha().convertToDouble());
   operandGrads.push_back(b.create<Conv2DGradInputOp>(
       loc, getInput().getType(), dy, getFilter(), getStridesAttr(),
       getPadsAttr(), getDilationsAttr(), getGroupsAttr()));
@@ -144,6 +144,6 @@ LogicalResult Conv2DOp::buildGradients(OpBuilder &b,
       loc, getFilter().getType(), getInput(), dy, getStridesAttr(),
       getPadsAttr(), getDilationsAttr(), getGroupsAttr()));
   if (getBias())
-    operandGrads.push_back(b.create<BiasGradOp>(loc, getBias().getType(), dy));
+    operandGrads.push_back(g.sumToLast(dy));
   return success();
 }

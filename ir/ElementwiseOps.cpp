@@ -1,12 +1,11 @@
-//===- ElementwiseOps.cpp - activations, dropout, add
-//-----------------------===//
+//===- ElementwiseOps.cpp - activations, dropout, add ---------------------===//
 //
-// Activation gradients go through nn.activation_grad, from the forward
+// Activation gradients are compositions of primitive ops, from the forward
 // input or output as each rule needs; dropout has a training form.
 //
 //===----------------------------------------------------------------------===//
 
-#include "ir/NNDialect.h"
+#include "ir/GradientBuilder.h"
 #include "ir/ShapeRules.h"
 #include "ir/VerifierUtils.h"
 
@@ -40,57 +39,62 @@ LogicalResult DropoutOp::verify() {
   return success();
 }
 
-LogicalResult ActivationGradOp::verify() {
-  if (getKind() == ActivationKind::None)
-    return emitOpError() << "expects an activation kind other than none";
-  return success();
-}
-
-LogicalResult PReluGradOp::verify() {
-  auto in = shapeOf(getInput());
-  if (in.empty())
-    return emitOpError() << "expects input of rank >= 1";
-  if (failed(expectShape(*this, getAlpha(), {in.back()}, "alpha")) ||
-      failed(expectShape(*this, getGradOutput(), in, "output gradient")) ||
-      failed(expectShape(*this, getGradInput(), in, "input gradient")) ||
-      failed(expectShape(*this, getGradAlpha(), {in.back()}, "alpha gradient")))
-    return failure();
-  return expectSameElementType(*this);
+Value gradc::nn::activationGradient(GradientBuilder &g, ActivationKind kind,
+                                    Value dy, Value value, double alpha) {
+  switch (kind) {
+  case ActivationKind::Relu:
+  case ActivationKind::LeakyRelu: {
+    Value zero = g.constant(0, dy);
+    Value positive = g.compare(value, ComparePredicate::Gt, zero);
+    Value slope = kind == ActivationKind::Relu ? zero : g.scale(dy, alpha);
+    return g.select(positive, dy, slope);
+  }
+  case ActivationKind::Sigmoid: // dy y (1 - y)
+    return g.mul(g.mul(dy, value), g.sub(g.constant(1, value), value));
+  case ActivationKind::Tanh: // dy (1 - y^2)
+    return g.mul(dy, g.sub(g.constant(1, value), g.mul(value, value)));
+  case ActivationKind::Softmax: // y (dy - sum(dy y))
+    return g.mul(
+        value, g.sub(dy, g.broadcastRows(g.reduceRows(g.mul(dy, value)), dy)));
+  case ActivationKind::LogSoftmax: // dy - exp(y) sum(dy)
+    return g.sub(dy,
+                 g.mul(g.exp(value), g.broadcastRows(g.reduceRows(dy), dy)));
+  case ActivationKind::None:
+    break;
+  }
+  return dy;
 }
 
 namespace {
-/// Gradient of an activation through nn.activation_grad; `value` is the
-/// forward input or output, whichever the rule of `kind` needs.
-Value activationGrad(OpBuilder &b, Location loc, Value dy, Value value,
-                     ActivationKind kind, double alpha = 0.0) {
-  return b.create<ActivationGradOp>(
-      loc, dy, value, ActivationKindAttr::get(b.getContext(), kind),
-      b.getF64FloatAttr(alpha));
+LogicalResult pushActivationGradient(Operation *op, ActivationKind kind,
+                                     Value dy, Value value, double alpha,
+                                     OpBuilder &b,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  GradientBuilder g(b, op->getLoc());
+  operandGrads.push_back(activationGradient(g, kind, dy, value, alpha));
+  return success();
 }
 } // namespace
 
 LogicalResult ReluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                      SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.push_back(activationGrad(b, getLoc(), resultGrads[0], getInput(),
-                                        ActivationKind::Relu));
-  return success();
+  return pushActivationGradient(*this, ActivationKind::Relu, resultGrads[0],
+                                getInput(), 0.0, b, operandGrads);
 }
 
 LogicalResult
 LeakyReluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                             SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.push_back(activationGrad(b, getLoc(), resultGrads[0], getInput(),
-                                        ActivationKind::LeakyRelu,
-                                        getAlpha().convertToDouble()));
-  return success();
+  return pushActivationGradient(*this, ActivationKind::LeakyRelu,
+                                resultGrads[0], getInput(),
+                                getAlpha().convertToDouble(), b, operandGrads);
 }
 
 #define GRADC_OUTPUT_ACTIVATION_GRAD(Op, kind)                                 \
   LogicalResult Op::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,  \
                                    SmallVectorImpl<Value> &operandGrads) {     \
-    operandGrads.push_back(                                                    \
-        activationGrad(b, getLoc(), resultGrads[0], getOutput(), kind));       \
-    return success();                                                          \
+    return pushActivationGradient(*this, kind, resultGrads[0], getOutput(),    \
+                                  0.0, b, operandGrads);                       \
   }
 GRADC_OUTPUT_ACTIVATION_GRAD(SigmoidOp, ActivationKind::Sigmoid)
 GRADC_OUTPUT_ACTIVATION_GRAD(TanhOp, ActivationKind::Tanh)
@@ -100,11 +104,13 @@ GRADC_OUTPUT_ACTIVATION_GRAD(LogSoftmaxOp, ActivationKind::LogSoftmax)
 
 LogicalResult PReluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
-  auto grad = b.create<PReluGradOp>(getLoc(), getInput().getType(),
-                                    getAlpha().getType(), resultGrads[0],
-                                    getInput(), getAlpha());
-  operandGrads.push_back(grad.getGradInput());
-  operandGrads.push_back(grad.getGradAlpha());
+  // dx = x > 0 ? dy : alpha dy; dalpha = sum of (x > 0 ? 0 : x dy) per channel.
+  GradientBuilder g(b, getLoc());
+  Value dy = resultGrads[0], x = getInput(), zero = g.constant(0, x);
+  Value positive = g.compare(x, ComparePredicate::Gt, zero);
+  Value alpha = g.broadcastFromLast(getAlpha(), x);
+  operandGrads.push_back(g.select(positive, dy, g.mul(alpha, dy)));
+  operandGrads.push_back(g.sumToLast(g.select(positive, zero, g.mul(x, dy))));
   return success();
 }
 

@@ -1,11 +1,10 @@
-//===- LinearOps.cpp - dense, matmul, bias_grad: verifiers and gradients
-//----===//
+//===- LinearOps.cpp - dense, matmul: verifiers and gradients -------------===//
 //
-// dense's gradients are matmuls (dx = dy W^T, dW = x^T dy) and a bias_grad.
+// dense's gradients are matmuls (dx = dy W^T, dW = x^T dy) and a reduce_sum.
 //
 //===----------------------------------------------------------------------===//
 
-#include "ir/NNDialect.h"
+#include "ir/GradientBuilder.h"
 #include "ir/ShapeRules.h"
 #include "ir/VerifierUtils.h"
 
@@ -64,15 +63,6 @@ LogicalResult MatmulOp::verify() {
   return expectShape(*this, getOutput(), {m, n}, "output");
 }
 
-LogicalResult BiasGradOp::verify() {
-  auto in = shapeOf(getGradOutput());
-  if (in.empty())
-    return emitOpError() << "expects input of rank >= 1";
-  if (failed(expectSameElementType(*this)))
-    return failure();
-  return expectShape(*this, getGradBias(), {in.back()}, "bias gradient");
-}
-
 LogicalResult DenseOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   Location loc = getLoc();
@@ -86,6 +76,6 @@ LogicalResult DenseOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                             /*transpose_lhs=*/true,
                                             /*transpose_rhs=*/false));
   if (getBias())
-    operandGrads.push_back(b.create<BiasGradOp>(loc, getBias().getType(), dy));
+    operandGrads.push_back(GradientBuilder(b, loc).sumToLast(dy));
   return success();
 }

@@ -1,12 +1,11 @@
-//===- LossOps.cpp - losses: verifiers and gradients
-//------------------------===//
+//===- LossOps.cpp - losses: verifiers and gradients ----------------------===//
 //
 // Every loss maps predictions [N, C] and labels [N] to a 0-D mean; its
-// gradient is one nn.loss_grad of the same kind.
+// gradient rule is a composition of primitive ops.
 //
 //===----------------------------------------------------------------------===//
 
-#include "ir/NNDialect.h"
+#include "ir/GradientBuilder.h"
 #include "ir/ShapeRules.h"
 #include "ir/VerifierUtils.h"
 
@@ -55,14 +54,6 @@ GRADC_LOSS_VERIFIER(SquaredHingeOp, "squared_hinge")
 GRADC_LOSS_VERIFIER(CategoricalHingeOp, "categorical_hinge")
 #undef GRADC_LOSS_VERIFIER
 
-LogicalResult LossGradOp::verify() {
-  if (failed(verifyLossShapes(*this, getPredictions(), getLabels(),
-                              stringifyLossKind(getKind()),
-                              getDelta().convertToDouble())))
-    return failure();
-  return expectShape(*this, getGrad(), shapeOf(getPredictions()), "gradient");
-}
-
 LogicalResult CorrectCountOp::verify() {
   if (failed(expectRank(*this, getPredictions(), 2, "predictions [N, C]")) ||
       failed(expectRank(*this, getLabels(), 1, "labels [N]")))
@@ -71,24 +62,103 @@ LogicalResult CorrectCountOp::verify() {
   return expectShape(*this, getLabels(), {n}, "labels");
 }
 
+namespace {
+
+/// The probability clamp of cross_entropy and binary_cross_entropy.
+constexpr double kProbEps = 1e-7;
+
+/// d loss / d p for a loss of `kind` over predictions p [N, C] and labels,
+/// scaled by the incoming 0-D gradient `dloss`: the gradient rules of the
+/// losses, from primitive ops. t are the one-hot targets (the label itself
+/// for C = 1).
+Value lossGradient(GradientBuilder &g, LossKind kind, Value p, Value labels,
+                   Value dloss, double delta) {
+  auto shape = shapeOf(p);
+  int64_t n = shape[0], classes = shape[1];
+  Value t = g.oneHot(labels, p);
+  Value zero = g.constant(0, p), one = g.constant(1, p);
+  auto cmp = [&](Value x, ComparePredicate pr, double v) {
+    return g.compare(x, pr, g.constant(v, x));
+  };
+  // Per-row losses are means over N, per-element losses over N * C.
+  bool perRow = kind == LossKind::CrossEntropy ||
+                kind == LossKind::SoftmaxCrossEntropy ||
+                kind == LossKind::CategoricalHinge;
+  double norm = perRow ? 1.0 / double(n) : 1.0 / double(n * classes);
+  Value scale = g.scale(g.broadcast(dloss, p, {}), norm);
+  Value d;
+  switch (kind) {
+  case LossKind::SoftmaxCrossEntropy: // softmax(p) - t
+    d = g.sub(g.b.create<SoftmaxOp>(g.loc, p), t);
+    break;
+  case LossKind::CrossEntropy: { // -t / p where p is in [eps, 1]
+    Value inRange = g.mul(cmp(p, ComparePredicate::Ge, kProbEps),
+                          cmp(p, ComparePredicate::Le, 1));
+    d = g.select(inRange, g.sub(zero, g.div(t, p)), zero);
+    break;
+  }
+  case LossKind::BinaryCrossEntropy: { // -t / p + (1 - t) / (1 - p)
+    Value inRange = g.mul(cmp(p, ComparePredicate::Ge, kProbEps),
+                          cmp(p, ComparePredicate::Le, 1 - kProbEps));
+    Value gr =
+        g.add(g.sub(zero, g.div(t, p)), g.div(g.sub(one, t), g.sub(one, p)));
+    d = g.select(inRange, gr, zero);
+    break;
+  }
+  case LossKind::Mse:
+    d = g.scale(g.sub(p, t), 2);
+    break;
+  case LossKind::Mae:
+    d = g.sign(g.sub(p, t));
+    break;
+  case LossKind::Huber: // clamp(p - t, -delta, delta)
+    d = g.maximum(g.minimum(g.sub(p, t), g.constant(delta, p)),
+                  g.constant(-delta, p));
+    break;
+  case LossKind::Hinge:
+  case LossKind::SquaredHinge: { // with s = 2t - 1 and m = 1 - s p, if m > 0:
+    Value s = g.sub(g.scale(t, 2), one);
+    Value m = g.sub(one, g.mul(s, p));
+    Value gr = kind == LossKind::Hinge ? g.sub(zero, s)            // -s
+                                       : g.scale(g.mul(s, m), -2); // -2 s m
+    d = g.select(cmp(m, ComparePredicate::Gt, 0), gr, zero);
+    break;
+  }
+  case LossKind::CategoricalHinge: {
+    // With pos = p[y] and neg = max over c != y of p[c] at column k, if
+    // neg - pos + 1 > 0: onehot(k) - t.
+    Value others = g.select(t, g.constant(-INFINITY, p), p);
+    Value pos = g.reduceRows(g.mul(t, p));
+    Value neg = g.reduceRows(others, /*max=*/true);
+    Value margin = g.add(g.sub(neg, pos), g.constant(1, neg));
+    Value active = g.broadcastRows(cmp(margin, ComparePredicate::Gt, 0), p);
+    Value gr = g.sub(g.oneHot(g.argmax(others), p), t);
+    d = g.select(active, gr, zero);
+    break;
+  }
+  }
+  return g.mul(d, scale);
+}
+
+} // namespace
+
 #define GRADC_LOSS_GRAD(Op, kind)                                              \
   LogicalResult Op::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,  \
                                    SmallVectorImpl<Value> &operandGrads) {     \
-    operandGrads.push_back(b.create<LossGradOp>(                               \
-        getLoc(), getPredictions().getType(), getPredictions(), getLabels(),   \
-        resultGrads[0],                                                        \
-        LossKindAttr::get(b.getContext(), *symbolizeLossKind(kind)),           \
-        getDeltaAttr()));                                                      \
+    GradientBuilder g(b, getLoc());                                            \
+    operandGrads.push_back(lossGradient(g, kind, getPredictions(),             \
+                                        getLabels(), resultGrads[0],           \
+                                        getDelta().convertToDouble()));        \
     operandGrads.push_back(Value());                                           \
     return success();                                                          \
   }
-GRADC_LOSS_GRAD(CrossEntropyOp, "cross_entropy")
-GRADC_LOSS_GRAD(SoftmaxCrossEntropyOp, "softmax_cross_entropy")
-GRADC_LOSS_GRAD(BinaryCrossEntropyOp, "binary_cross_entropy")
-GRADC_LOSS_GRAD(MseOp, "mse")
-GRADC_LOSS_GRAD(MaeOp, "mae")
-GRADC_LOSS_GRAD(HuberOp, "huber")
-GRADC_LOSS_GRAD(HingeOp, "hinge")
-GRADC_LOSS_GRAD(SquaredHingeOp, "squared_hinge")
-GRADC_LOSS_GRAD(CategoricalHingeOp, "categorical_hinge")
+GRADC_LOSS_GRAD(CrossEntropyOp, LossKind::CrossEntropy)
+GRADC_LOSS_GRAD(SoftmaxCrossEntropyOp, LossKind::SoftmaxCrossEntropy)
+GRADC_LOSS_GRAD(BinaryCrossEntropyOp, LossKind::BinaryCrossEntropy)
+GRADC_LOSS_GRAD(MseOp, LossKind::Mse)
+GRADC_LOSS_GRAD(MaeOp, LossKind::Mae)
+GRADC_LOSS_GRAD(HuberOp, LossKind::Huber)
+GRADC_LOSS_GRAD(HingeOp, LossKind::Hinge)
+GRADC_LOSS_GRAD(SquaredHingeOp, LossKind::SquaredHinge)
+GRADC_LOSS_GRAD(CategoricalHingeOp, LossKind::CategoricalHinge)
 #undef GRADC_LOSS_GRAD

@@ -1,9 +1,9 @@
 //===- NNAttrs.td - enum attributes of the nn dialect ------*- tablegen -*-===//
 //
-// The kinds ops carry as attributes: an activation fused into a conv or
-// differentiated by activation_grad, and the loss a loss_grad differentiates.
-// In IR they read `#nn.activation<relu>` and `#nn.loss<mse>`; an unknown kind
-// is a parse error, not a string a verifier has to catch.
+// The kinds ops carry as attributes: an activation fused into a conv, and
+// the predicate of nn.compare. In IR they read `#nn.activation<relu>` and
+// `#nn.compare<gt>`; an unknown kind is a parse error, not a string a
+// verifier has to catch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +25,19 @@ def NN_ActivationKind : I32EnumAttr<"ActivationKind", "an activation function", 
   let genSpecializedAttr = 0;
 }
 def NN_ActivationKindAttr : EnumAttr<NN_Dialect, NN_ActivationKind, "activation"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def NN_ComparePredicate : I32EnumAttr<"ComparePredicate", "a comparison", [
+    I32EnumAttrCase<"Gt", 0, "gt">,
+    I32EnumAttrCase<"Ge", 1, "ge">,
+    I32EnumAttrCase<"Lt", 2, "lt">,
+    I32EnumAttrCase<"Le", 3, "le">,
+    I32EnumAttrCase<"Eq", 4, "eq">]> {
+  let cppNamespace = "::gradc::nn";
+  let genSpecializedAttr = 0;
+}
+def NN_ComparePredicateAttr : EnumAttr<NN_Dialect, NN_ComparePredicate, "compare"> {
   let assemblyFormat = "`<` $value `>`";
 }
 

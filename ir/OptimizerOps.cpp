@@ -1,5 +1,4 @@
-//===- OptimizerOps.cpp - optimizer updates: verifiers
-//----------------------===//
+//===- OptimizerOps.cpp - optimizer updates: verifiers --------------------===//
 //
 // An update's state operands and results have the parameter's type.
 //

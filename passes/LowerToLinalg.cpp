@@ -52,4 +52,5 @@ void gradc::populateLowerNNToLinalgPatterns(RewritePatternSet &patterns) {
   lowering::populateNormalizationLoweringPatterns(patterns);
   lowering::populateLossLoweringPatterns(patterns);
   lowering::populateOptimizerLoweringPatterns(patterns);
+  lowering::populatePrimitiveLoweringPatterns(patterns);
 }

@@ -33,6 +33,7 @@ void attachReferenceKernels(MLIRContext *ctx) {
   kernels::attachPoolingKernels(ctx);
   kernels::attachLinearKernels(ctx);
   kernels::attachShapeKernels(ctx);
+  kernels::attachPrimitiveKernels(ctx);
   kernels::attachElementwiseKernels(ctx);
   kernels::attachNormalizationKernels(ctx);
   kernels::attachLossKernels(ctx);

@@ -1,5 +1,4 @@
-//===- ConvLayers.cpp - conv2d
-//---------------------------------------------===//
+//===- ConvLayers.cpp - conv2d --------------------------------------------===//
 //
 // Keras's Conv2D over NHWC with an HWIO kernel, with groups (depthwise when
 // groups = input channels) and a fused activation.

@@ -1,5 +1,4 @@
-//===- ElementwiseLayers.cpp - activation, dropout, add
-//--------------------===//
+//===- ElementwiseLayers.cpp - activation, dropout, add -------------------===//
 
 #include "frontend/LayerDef.h"
 #include "ir/NNDialect.h"

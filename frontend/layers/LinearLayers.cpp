@@ -1,5 +1,4 @@
-//===- LinearLayers.cpp - dense
-//--------------------------------------------===//
+//===- LinearLayers.cpp - dense -------------------------------------------===//
 
 #include "frontend/LayerDef.h"
 #include "ir/NNDialect.h"

@@ -1,5 +1,4 @@
-//===- NormalizationLayers.cpp - batch_norm
-//--------------------------------===//
+//===- NormalizationLayers.cpp - batch_norm -------------------------------===//
 //
 // Keras's BatchNormalization over the channel axis: gamma and beta are
 // trainable (unless scale/center are off), the running mean and variance

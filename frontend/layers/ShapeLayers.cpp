@@ -1,5 +1,4 @@
-//===- ShapeLayers.cpp - flatten and concat
-//--------------------------------===//
+//===- ShapeLayers.cpp - flatten and concat -------------------------------===//
 
 #include "frontend/LayerDef.h"
 #include "ir/NNDialect.h"

@@ -1,6 +1,6 @@
 //===- ElementwiseLowering.cpp - activations, dropout, add, constants -===//
 //
-// Elementwise ops and their gradients become parallel linalg.generics;
+// Activations become parallel linalg.generics;
 // softmax and log-softmax reduce over the last dimension first. Dropout
 // recomputes its mask from (seed, step, element index).
 //
@@ -34,54 +34,6 @@ Value lowerSoftmax(Emitter &e, Value x, bool log) {
     S s{b, l};
     return one(s.sub(s.sub(a[0], a[1]), s.log(a[2])));
   });
-}
-
-Value lowerActivationGrad(Emitter &e, nn::ActivationGradOp op, Value dy,
-                          Value v) {
-  StringRef kind = nn::stringifyActivationKind(op.getKind());
-  double alpha = op.getAlpha().convertToDouble();
-  if (kind == "softmax" || kind == "log_softmax") {
-    bool isSoftmax = kind == "softmax";
-    Value prod = isSoftmax ? e.map({dy, v}, e.type(dy),
-                                   [](OpBuilder &b, Location l, ValueRange a) {
-                                     return one(S{b, l}.mul(a[0], a[1]));
-                                   })
-                           : dy;
-    Value sum =
-        e.reduceLast(prod, 0.0, [](OpBuilder &b, Location l, ValueRange a) {
-          return one(S{b, l}.add(a[0], a[1]));
-        });
-    unsigned rank = e.type(dy).getRank();
-    SmallVector<unsigned> outer;
-    for (unsigned i = 0; i + 1 < rank; ++i)
-      outer.push_back(i);
-    return e.generic({dy, v, sum}, e.empty(e.shape(dy), e.elem(dy)),
-                     {e.identity(rank), e.identity(rank), e.dims(rank, outer),
-                      e.identity(rank)},
-                     SmallVector<IteratorType>(rank, IteratorType::parallel),
-                     [&](OpBuilder &b, Location l, ValueRange a) {
-                       S s{b, l};
-                       if (isSoftmax) // y (dy - sum(dy y))
-                         return one(s.mul(a[1], s.sub(a[0], a[2])));
-                       // dy - exp(y) sum(dy)
-                       return one(s.sub(a[0], s.mul(s.exp(a[1]), a[2])));
-                     })[0];
-  }
-  return e.map({dy, v}, e.type(dy),
-               [&](OpBuilder &b, Location l, ValueRange a) {
-                 S s{b, l};
-                 Type t = a[0].getType();
-                 Value dyv = a[0], y = a[1];
-                 if (kind == "relu")
-                   return one(s.select(s.gt(y, s.c(0, t)), dyv, s.c(0, t)));
-                 if (kind == "leaky_relu")
-                   return one(s.select(s.gt(y, s.c(0, t)), dyv,
-                                       s.mul(dyv, s.c(alpha, t))));
-                 if (kind == "sigmoid")
-                   return one(s.mul(dyv, s.mul(y, s.sub(s.c(1, t), y))));
-                 // tanh
-                 return one(s.mul(dyv, s.sub(s.c(1, t), s.mul(y, y))));
-               });
 }
 
 Value lowerDropout(Emitter &e, nn::DropoutOp op, Value x, Value stepTensor) {
@@ -156,33 +108,6 @@ R lowerPRelu(Emitter &e, ValueRange ops) {
                 })[0]);
 }
 
-R lowerPReluGrad(Emitter &e, ValueRange ops) {
-  Value dy = ops[0], x = ops[1], alpha = ops[2];
-  unsigned rank = e.type(x).getRank();
-  SmallVector<IteratorType> par(rank, IteratorType::parallel);
-  Value dx = e.generic({dy, x, alpha}, e.empty(e.shape(x), e.elem(x)),
-                       {e.identity(rank), e.identity(rank),
-                        e.dims(rank, {rank - 1}), e.identity(rank)},
-                       par, [](OpBuilder &nb, Location l, ValueRange a) {
-                         S s{nb, l};
-                         return one(s.select(s.gt(a[1], s.c(0, a[1].getType())),
-                                             a[0], s.mul(a[0], a[2])));
-                       })[0];
-  SmallVector<IteratorType> red(rank, IteratorType::reduction);
-  red.back() = IteratorType::parallel;
-  Value da =
-      e.generic({dy, x}, e.fill({e.shape(x).back()}, e.elem(x), 0.0),
-                {e.identity(rank), e.identity(rank), e.dims(rank, {rank - 1})},
-                red, [](OpBuilder &nb, Location l, ValueRange a) {
-                  S s{nb, l};
-                  Value zero = s.c(0, a[0].getType());
-                  Value contrib =
-                      s.select(s.gt(a[1], zero), zero, s.mul(a[1], a[0]));
-                  return one(s.add(a[2], contrib));
-                })[0];
-  return SmallVector<Value>{dx, da};
-}
-
 } // namespace
 
 void populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
@@ -217,14 +142,6 @@ void populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
                            [](nn::PReluOp, ValueRange ops, Emitter &e) -> R {
                              return lowerPRelu(e, ops);
                            });
-  addLowering<nn::PReluGradOp>(
-      patterns, [](nn::PReluGradOp, ValueRange ops, Emitter &e) -> R {
-        return lowerPReluGrad(e, ops);
-      });
-  addLowering<nn::ActivationGradOp>(
-      patterns, [](nn::ActivationGradOp o, ValueRange ops, Emitter &e) -> R {
-        return one(lowerActivationGrad(e, o, ops[0], ops[1]));
-      });
   addLowering<nn::DropoutOp>(
       patterns, [](nn::DropoutOp o, ValueRange ops, Emitter &e) -> R {
         return one(lowerDropout(e, o, ops[0], o.getStep() ? ops[1] : Value()));

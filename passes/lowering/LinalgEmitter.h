@@ -323,6 +323,7 @@ void populateElementwiseLoweringPatterns(RewritePatternSet &patterns);
 void populateNormalizationLoweringPatterns(RewritePatternSet &patterns);
 void populateLossLoweringPatterns(RewritePatternSet &patterns);
 void populateOptimizerLoweringPatterns(RewritePatternSet &patterns);
+void populatePrimitiveLoweringPatterns(RewritePatternSet &patterns);
 
 } // namespace gradc::lowering
 

@@ -1,7 +1,7 @@
-//===- LinearLowering.cpp - dense, matmul and bias gradients to linalg -===//
+//===- LinearLowering.cpp - dense and matmul to linalg --------------------===//
 //
 // dense and matmul become linalg.matmul (or matmul_transpose_b) with the
-// bias broadcast into the init tensor; bias_grad is a reduction generic.
+// bias broadcast into the init tensor.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,17 +32,6 @@ Value lowerMatmul(Emitter &e, Value a, Value b, bool ta, bool tb, Value init) {
 }
 
 /// Sum over every dimension but the last.
-Value lowerBiasGrad(Emitter &e, Value dy) {
-  unsigned rank = e.type(dy).getRank();
-  SmallVector<IteratorType> iters(rank, IteratorType::reduction);
-  iters.back() = IteratorType::parallel;
-  return e.generic(dy, e.fill({e.shape(dy).back()}, e.elem(dy), 0.0),
-                   {e.identity(rank), e.dims(rank, {rank - 1})}, iters,
-                   [](OpBuilder &b, Location l, ValueRange a) {
-                     return one(S{b, l}.add(a[0], a[1]));
-                   })[0];
-}
-
 } // namespace
 
 void populateLinearLoweringPatterns(RewritePatternSet &patterns) {
@@ -61,10 +50,6 @@ void populateLinearLoweringPatterns(RewritePatternSet &patterns) {
         Value init = e.fill(rt.getShape(), rt.getElementType(), 0.0);
         return one(lowerMatmul(e, ops[0], ops[1], o.getTransposeLhs(),
                                o.getTransposeRhs(), init));
-      });
-  addLowering<nn::BiasGradOp>(
-      patterns, [](nn::BiasGradOp, ValueRange ops, Emitter &e) -> R {
-        return one(lowerBiasGrad(e, ops[0]));
       });
 }
 

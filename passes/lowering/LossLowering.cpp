@@ -1,4 +1,4 @@
-//===- LossLowering.cpp - losses, their gradients and the correct count -===//
+//===- LossLowering.cpp - losses and the correct count to linalg ---------===//
 //
 // Each loss is a reduction over (row, class) into a 0-D mean; softmax
 // cross-entropy and categorical hinge first compute per-row statistics.
@@ -180,85 +180,6 @@ Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
       });
 }
 
-Value lowerLossGrad(Emitter &e, nn::LossGradOp op, Value p, Value labels,
-                    Value dloss) {
-  StringRef kind = nn::stringifyLossKind(op.getKind());
-  double delta = op.getDelta().convertToDouble();
-  auto ps = e.shape(p);
-  int64_t n = ps[0], classes = ps[1];
-  Type t = e.elem(p);
-  Value g = e.extractScalar(dloss);
-  bool perRowKind = kind == "cross_entropy" ||
-                    kind == "softmax_cross_entropy" ||
-                    kind == "categorical_hinge";
-  double norm = perRowKind ? 1.0 / n : 1.0 / double(n * classes);
-  Value scale = e.b.create<arith::MulFOp>(e.loc, g, e.f(norm, t));
-  SmallVector<Value> rows;
-  if (kind == "softmax_cross_entropy") {
-    RowStats r = softmaxStats(e, p);
-    rows = {r.max, r.sumExp};
-  } else if (kind == "categorical_hinge") {
-    RowStats r = hingeStats(e, p, labels);
-    rows = {r.pos, r.neg, r.negIdx};
-  }
-  SmallVector<Value> ins{p, labels};
-  ins.append(rows);
-  SmallVector<AffineMap> maps{e.identity(2), e.dims(2, {0})};
-  for (size_t i = 0; i < rows.size(); ++i)
-    maps.push_back(e.dims(2, {0}));
-  maps.push_back(e.identity(2));
-  return e.generic(
-      ins, e.empty(ps, t), maps,
-      {IteratorType::parallel, IteratorType::parallel},
-      [&](OpBuilder &b, Location l, ValueRange a) {
-        S s{b, l};
-        Value pv = a[0];
-        Value c = b.create<linalg::IndexOp>(l, 1);
-        Value tv = target(b, l, a[1], classes, t);
-        Value one_ = s.c(1, t), zero = s.c(0, t);
-        Value d;
-        if (kind == "softmax_cross_entropy") {
-          Value sm = s.div(s.exp(s.sub(pv, a[2])), a[3]);
-          d = s.sub(sm, tv);
-        } else if (kind == "cross_entropy") {
-          Value inRange = b.create<arith::AndIOp>(
-              l, s.cmp(arith::CmpFPredicate::OGE, pv, s.c(kProbEps, t)),
-              s.cmp(arith::CmpFPredicate::OLE, pv, one_));
-          d = s.select(inRange, s.neg(s.div(tv, pv)), zero);
-        } else if (kind == "binary_cross_entropy") {
-          Value inRange = b.create<arith::AndIOp>(
-              l, s.cmp(arith::CmpFPredicate::OGE, pv, s.c(kProbEps, t)),
-              s.cmp(arith::CmpFPredicate::OLE, pv, s.c(1 - kProbEps, t)));
-          Value gr = s.add(s.neg(s.div(tv, pv)),
-                           s.div(s.sub(one_, tv), s.sub(one_, pv)));
-          d = s.select(inRange, gr, zero);
-        } else if (kind == "mse") {
-          d = s.mul(s.c(2, t), s.sub(pv, tv));
-        } else if (kind == "mae") {
-          d = s.sign(s.sub(pv, tv));
-        } else if (kind == "huber") {
-          Value diff = s.sub(pv, tv), dl = s.c(delta, t);
-          d = s.select(s.cmp(arith::CmpFPredicate::OLE, s.abs(diff), dl), diff,
-                       s.mul(dl, s.sign(diff)));
-        } else if (kind == "hinge" || kind == "squared_hinge") {
-          Value tp = s.sub(s.mul(s.c(2, t), tv), one_);
-          Value m = s.sub(one_, s.mul(tp, pv));
-          Value active = s.gt(m, zero);
-          Value gr =
-              kind == "hinge" ? s.neg(tp) : s.mul(s.c(-2, t), s.mul(tp, m));
-          d = s.select(active, gr, zero);
-        } else { // categorical_hinge
-          Value margin = s.add(s.sub(a[3], a[2]), one_);
-          Value active = s.gt(margin, zero);
-          Value isNeg =
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, c, a[4]);
-          Value gr = s.sub(s.boolToFloat(isNeg, t), tv);
-          d = s.select(active, gr, zero);
-        }
-        return one(s.mul(d, scale));
-      })[0];
-}
-
 Value lowerCorrectCount(Emitter &e, Value p, Value labels) {
   auto ps = e.shape(p);
   int64_t n = ps[0], classes = ps[1];
@@ -315,10 +236,6 @@ void populateLossLoweringPatterns(RewritePatternSet &patterns) {
           delta = d.getValueAsDouble();
         return one(
             lowerLoss(e, o->getName().stripDialect(), ops[0], ops[1], delta));
-      });
-  addLowering<nn::LossGradOp>(
-      patterns, [](nn::LossGradOp o, ValueRange ops, Emitter &e) -> R {
-        return one(lowerLossGrad(e, o, ops[0], ops[1], ops[2]));
       });
   addLowering<nn::CorrectCountOp>(
       patterns, [](nn::CorrectCountOp, ValueRange ops, Emitter &e) -> R {

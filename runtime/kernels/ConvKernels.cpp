@@ -1,5 +1,4 @@
-//===- ConvKernels.cpp - reference kernels
-//----------------------------------===//
+//===- ConvKernels.cpp - reference kernels --------------------------------===//
 //
 // The reference kernels of conv2d (also grouped and folded with batch norm) and
 // its gradients, attached to the ops as their ReferenceKernelOpInterface. A

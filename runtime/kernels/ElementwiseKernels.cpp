@@ -1,9 +1,8 @@
-//===- ElementwiseKernels.cpp - reference kernels
-//---------------------------===//
+//===- ElementwiseKernels.cpp - reference kernels of activations ---------===//
 //
-// The reference kernels of activations, dropout, add and constants, attached to
-// the ops as their ReferenceKernelOpInterface. One formula per element; softmax
-// per row.
+// The reference kernels of activations, dropout, add and constants, attached
+// to the ops as their ReferenceKernelOpInterface. One formula per element;
+// softmax per row.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,43 +31,6 @@ absl::Status lastDimNormalize(KernelEnv<T> &env, Operation *op,
       v[j] = logSoftmax ? v[j] - m - std::log(sum) : std::exp(v[j] - m) / sum;
   }
   env.set(op->getResult(0), std::move(y));
-  return absl::OkStatus();
-}
-
-template <typename T>
-absl::Status activationGrad(KernelEnv<T> &env, ActivationGradOp op) {
-  using Tensor = HostTensor<T>;
-  const Tensor &dy = env.in(op.getGradOutput()), &v = env.in(op.getValue());
-  Tensor dx = env.zeros(op.getGradInput());
-  llvm::StringRef kind = stringifyActivationKind(op.getKind());
-  T alpha = T(f64(op.getAlpha()));
-  int64_t n = dy.numElements(), c = dy.shape.empty() ? 1 : dy.shape.back();
-  if (kind == "softmax" || kind == "log_softmax") {
-    for (int64_t row = 0; row < n; row += c) {
-      T sum = 0;
-      for (int64_t j = row; j < row + c; ++j)
-        sum += kind == "softmax" ? dy[j] * v[j] : dy[j];
-      for (int64_t j = row; j < row + c; ++j)
-        dx[j] = kind == "softmax" ? v[j] * (dy[j] - sum)
-                                  : dy[j] - std::exp(v[j]) * sum;
-    }
-  } else {
-    for (int64_t i = 0; i < n; ++i) {
-      if (kind == "relu")
-        dx[i] = v[i] > T(0) ? dy[i] : T(0);
-      else if (kind == "leaky_relu")
-        dx[i] = v[i] > T(0) ? dy[i] : alpha * dy[i];
-      else if (kind == "sigmoid")
-        dx[i] = dy[i] * v[i] * (T(1) - v[i]);
-      else if (kind == "tanh")
-        dx[i] = dy[i] * (T(1) - v[i] * v[i]);
-      else
-        return absl::UnimplementedError(
-            absl::StrCat("reference evaluator: unsupported activation kind '",
-                         kind.str(), "' of ", describe(op)));
-    }
-  }
-  env.set(op.getGradInput(), std::move(dx));
   return absl::OkStatus();
 }
 
@@ -123,33 +85,6 @@ struct PReluKernel {
   }
 };
 
-struct PReluGradKernel {
-  template <typename T>
-  static absl::Status run(PReluGradOp op, KernelEnv<T> &env) {
-    using Tensor = HostTensor<T>;
-    const Tensor &dy = env.in(op.getGradOutput()), &x = env.in(op.getInput()),
-                 &alpha = env.in(op.getAlpha());
-    Tensor dx = env.zeros(op.getGradInput()), da = env.zeros(op.getGradAlpha());
-    int64_t c = alpha.dim(0);
-    for (int64_t i = 0; i < x.numElements(); ++i) {
-      bool pos = x[i] > T(0);
-      dx[i] = pos ? dy[i] : alpha[i % c] * dy[i];
-      if (!pos)
-        da[i % c] += x[i] * dy[i];
-    }
-    env.set(op.getGradInput(), std::move(dx));
-    env.set(op.getGradAlpha(), std::move(da));
-    return absl::OkStatus();
-  }
-};
-
-struct ActivationGradKernel {
-  template <typename T>
-  static absl::Status run(ActivationGradOp op, KernelEnv<T> &env) {
-    return activationGrad<T>(env, op);
-  }
-};
-
 struct DropoutKernel {
   template <typename T>
   static absl::Status run(DropoutOp op, KernelEnv<T> &env) {
@@ -196,8 +131,6 @@ void attachElementwiseKernels(MLIRContext *ctx) {
   attach<SoftmaxKernel, SoftmaxOp>(ctx);
   attach<LogSoftmaxKernel, LogSoftmaxOp>(ctx);
   attach<PReluKernel, PReluOp>(ctx);
-  attach<PReluGradKernel, PReluGradOp>(ctx);
-  attach<ActivationGradKernel, ActivationGradOp>(ctx);
   attach<DropoutKernel, DropoutOp>(ctx);
   attach<AddKernel, AddOp>(ctx);
   attach<ConstantKernel, ConstantOp>(ctx);

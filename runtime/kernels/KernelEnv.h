@@ -163,6 +163,7 @@ void attachConvKernels(mlir::MLIRContext *ctx);
 void attachPoolingKernels(mlir::MLIRContext *ctx);
 void attachLinearKernels(mlir::MLIRContext *ctx);
 void attachShapeKernels(mlir::MLIRContext *ctx);
+void attachPrimitiveKernels(mlir::MLIRContext *ctx);
 void attachElementwiseKernels(mlir::MLIRContext *ctx);
 void attachNormalizationKernels(mlir::MLIRContext *ctx);
 void attachLossKernels(mlir::MLIRContext *ctx);

@@ -1,7 +1,6 @@
-//===- LinearKernels.cpp - reference kernels
-//--------------------------------===//
+//===- LinearKernels.cpp - reference kernels of dense and matmul ----------===//
 //
-// The reference kernels of dense, matmul and bias gradients, attached to the
+// The reference kernels of dense and matmul, attached to the
 // ops as their ReferenceKernelOpInterface. Plain triple loops.
 //
 //===----------------------------------------------------------------------===//
@@ -60,26 +59,11 @@ struct MatmulKernel {
   }
 };
 
-struct BiasGradKernel {
-  template <typename T>
-  static absl::Status run(BiasGradOp op, KernelEnv<T> &env) {
-    using Tensor = HostTensor<T>;
-    const Tensor &dy = env.in(op.getGradOutput());
-    Tensor db = env.zeros(op.getGradBias());
-    int64_t c = db.dim(0);
-    for (int64_t i = 0; i < dy.numElements(); ++i)
-      db[i % c] += dy[i];
-    env.set(op.getGradBias(), std::move(db));
-    return absl::OkStatus();
-  }
-};
-
 } // namespace
 
 void attachLinearKernels(MLIRContext *ctx) {
   attach<DenseKernel, DenseOp>(ctx);
   attach<MatmulKernel, MatmulOp>(ctx);
-  attach<BiasGradKernel, BiasGradOp>(ctx);
 }
 
 } // namespace gradc::kernels

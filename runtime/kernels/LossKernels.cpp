@@ -1,7 +1,6 @@
-//===- LossKernels.cpp - reference kernels
-//----------------------------------===//
+//===- LossKernels.cpp - reference kernels of the losses ------------------===//
 //
-// The reference kernels of losses, their gradients and the correct count,
+// The reference kernels of losses and the correct count,
 // attached to the ops as their ReferenceKernelOpInterface. Each loss is its
 // per-row formula averaged over the batch.
 //
@@ -15,29 +14,22 @@ using namespace gradc::nn;
 namespace gradc::kernels {
 namespace {
 
-/// The per-row loss of `kind` and, when `grad` is set, its derivative with
-/// respect to each prediction of the row (not yet divided by the batch).
-/// `t(c)` is the target: onehot(label), or the label itself for one column.
+/// The per-row loss of `kind`. `t(c)` is the target: onehot(label), or the
+/// label itself for one column.
 template <typename T>
-T rowLoss(llvm::StringRef kind, const T *p, int64_t c, int64_t label, T delta,
-          T *grad) {
+T rowLoss(llvm::StringRef kind, const T *p, int64_t c, int64_t label, T delta) {
   auto target = [&](int64_t j) {
     return c == 1 ? T(label) : T(j == label ? 1 : 0);
   };
   T cT = T(c), loss = 0;
   if (kind == "cross_entropy") {
     T q = std::clamp(p[label], T(1e-7), T(1));
-    if (grad)
-      grad[label] = q == p[label] ? T(-1) / q : T(0);
     return -std::log(q);
   }
   if (kind == "softmax_cross_entropy") {
     T m = *std::max_element(p, p + c), sum = 0;
     for (int64_t j = 0; j < c; ++j)
       sum += std::exp(p[j] - m);
-    if (grad)
-      for (int64_t j = 0; j < c; ++j)
-        grad[j] = std::exp(p[j] - m) / sum - target(j);
     return m + std::log(sum) - p[label];
   }
   if (kind == "categorical_hinge") {
@@ -46,38 +38,26 @@ T rowLoss(llvm::StringRef kind, const T *p, int64_t c, int64_t label, T delta,
       if (j != label && (other < 0 || p[j] > p[other]))
         other = j;
     T margin = p[other] - p[label] + T(1);
-    if (grad && margin > T(0)) {
-      grad[other] = 1;
-      grad[label] = -1;
-    }
     return std::max(margin, T(0));
   }
   // The rest average an elementwise term over the row's columns.
   for (int64_t j = 0; j < c; ++j) {
-    T t = target(j), d = p[j] - t, term = 0, dterm = 0;
-    T sign = d > T(0) ? T(1) : d < T(0) ? T(-1) : T(0);
+    T t = target(j), d = p[j] - t, term = 0;
     if (kind == "binary_cross_entropy") {
       T q = std::clamp(p[j], T(1e-7), T(1) - T(1e-7));
       term = -(t * std::log(q) + (T(1) - t) * std::log(T(1) - q));
-      dterm = q == p[j] ? -t / q + (T(1) - t) / (T(1) - q) : T(0);
     } else if (kind == "mse") {
       term = d * d;
-      dterm = T(2) * d;
     } else if (kind == "mae") {
       term = std::abs(d);
-      dterm = sign;
     } else if (kind == "huber") {
       T a = std::abs(d);
       term = a <= delta ? T(0.5) * d * d : delta * (a - T(0.5) * delta);
-      dterm = a <= delta ? d : delta * sign;
     } else if (kind == "hinge" || kind == "squared_hinge") {
       T s = T(2) * t - T(1), h = std::max(T(0), T(1) - s * p[j]);
       term = kind == "hinge" ? h : h * h;
-      dterm = h > T(0) ? (kind == "hinge" ? -s : T(-2) * h * s) : T(0);
     }
     loss += term / cT;
-    if (grad)
-      grad[j] = dterm / cT;
   }
   return loss;
 }
@@ -106,27 +86,8 @@ absl::Status loss(KernelEnv<T> &env, Operation *op, llvm::StringRef kind,
     return s;
   T sum = 0;
   for (int64_t i = 0; i < n; ++i)
-    sum += rowLoss<T>(kind, &p[i * c], c, y[i], T(delta), nullptr);
+    sum += rowLoss<T>(kind, &p[i * c], c, y[i], T(delta));
   env.set(op->getResult(0), Tensor::scalar(sum / T(n)));
-  return absl::OkStatus();
-}
-
-template <typename T> absl::Status lossGrad(KernelEnv<T> &env, LossGradOp op) {
-  using Tensor = HostTensor<T>;
-  using Labels = HostTensor<int32_t>;
-  const Tensor &p = env.in(op.getPredictions());
-  const Labels &y = env.labels(op.getLabels());
-  T dloss = env.in(op.getDloss())[0];
-  int64_t n = p.dim(0), c = p.dim(1);
-  if (absl::Status s = checkLabels(op, y, c); !s.ok())
-    return s;
-  Tensor dp = env.zeros(op.getGrad());
-  for (int64_t i = 0; i < n; ++i)
-    rowLoss<T>(stringifyLossKind(op.getKind()), &p[i * c], c, y[i],
-               T(f64(op.getDelta())), &dp[i * c]);
-  for (T &g : dp.data)
-    g = g / T(n) * dloss;
-  env.set(op.getGrad(), std::move(dp));
   return absl::OkStatus();
 }
 
@@ -135,13 +96,6 @@ struct CrossEntropyKernel {
   static absl::Status run(OpT op, KernelEnv<T> &env) {
     llvm::StringRef kind = op->getName().stripDialect();
     return loss<T>(env, op, kind, f64(op.getDelta()));
-  }
-};
-
-struct LossGradKernel {
-  template <typename T>
-  static absl::Status run(LossGradOp op, KernelEnv<T> &env) {
-    return lossGrad<T>(env, op);
   }
 };
 
@@ -176,7 +130,6 @@ void attachLossKernels(MLIRContext *ctx) {
   attach<CrossEntropyKernel, CrossEntropyOp, SoftmaxCrossEntropyOp,
          BinaryCrossEntropyOp, MseOp, MaeOp, HuberOp, HingeOp, SquaredHingeOp,
          CategoricalHingeOp>(ctx);
-  attach<LossGradKernel, LossGradOp>(ctx);
   attach<CorrectCountKernel, CorrectCountOp>(ctx);
 }
 

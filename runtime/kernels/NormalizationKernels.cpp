@@ -1,5 +1,4 @@
-//===- NormalizationKernels.cpp - reference kernels
-//-------------------------===//
+//===- NormalizationKernels.cpp - reference kernels -----------------------===//
 //
 // The reference kernels of batch normalization, attached to the ops
 // as their ReferenceKernelOpInterface. Per-channel statistics over every other

@@ -1,5 +1,4 @@
-//===- OptimizerKernels.cpp - reference kernels
-//-----------------------------===//
+//===- OptimizerKernels.cpp - reference kernels ---------------------------===//
 //
 // The reference kernels of optimizer updates, attached to the ops
 // as their ReferenceKernelOpInterface. Each update rule as PyTorch documents

@@ -1,5 +1,4 @@
-//===- PoolingKernels.cpp - reference kernels
-//-------------------------------===//
+//===- PoolingKernels.cpp - reference kernels -----------------------------===//
 //
 // The reference kernels of windowed and global pooling and their gradients,
 // attached to the ops as their ReferenceKernelOpInterface. Max pooling scans

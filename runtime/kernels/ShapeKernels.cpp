@@ -1,5 +1,4 @@
-//===- ShapeKernels.cpp - reference kernels
-//---------------------------------===//
+//===- ShapeKernels.cpp - reference kernels -------------------------------===//
 //
 // The reference kernels of flatten, reshape, concat and slice, attached to the
 // ops as their ReferenceKernelOpInterface. Row-major copies.

@@ -10,11 +10,22 @@
 // CHECK:       %[[R:.+]] = nn.relu %[[Y]]
 // CHECK:       %[[LOSS:.+]] = nn.mse %[[R]], %[[L]]
 // CHECK:       %[[ONE:.+]] = nn.constant 1.000000e+00 : tensor<f32>
-// CHECK:       %[[DR:.+]] = nn.loss_grad %[[R]], %[[L]], %[[ONE]] {kind = #nn.loss<mse>}
-// CHECK:       %[[DY:.+]] = nn.activation_grad %[[DR]], %[[Y]] {kind = #nn.activation<relu>}
+// The mse rule: 2 (r - one_hot(l)) * dloss / (N C).
+// CHECK:       %[[T:.+]] = nn.one_hot %[[L]] : (tensor<2xi32>) -> tensor<2x3xf32>
+// CHECK:       %[[BD:.+]] = nn.broadcast %[[ONE]] {dims = array<i64>} : (tensor<f32>) -> tensor<2x3xf32>
+// CHECK:       %[[NORM:.+]] = nn.constant 0.16666666666666666 : tensor<2x3xf32>
+// CHECK:       %[[S:.+]] = nn.mul %[[BD]], %[[NORM]]
+// CHECK:       %[[D:.+]] = nn.sub %[[R]], %[[T]]
+// CHECK:       %[[TWO:.+]] = nn.constant 2.000000e+00 : tensor<2x3xf32>
+// CHECK:       %[[D2:.+]] = nn.mul %[[D]], %[[TWO]]
+// CHECK:       %[[DR:.+]] = nn.mul %[[D2]], %[[S]]
+// The relu rule: select(y > 0, dr, 0).
+// CHECK:       %[[ZERO:.+]] = nn.constant 0.000000e+00 : tensor<2x3xf32>
+// CHECK:       %[[POS:.+]] = nn.compare %[[Y]], %[[ZERO]] {predicate = #nn.compare<gt>}
+// CHECK:       %[[DY:.+]] = nn.select %[[POS]], %[[DR]], %[[ZERO]]
 // CHECK-DAG:   %[[DX:.+]] = nn.matmul %[[DY]], %[[W]] {transpose_rhs} : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
 // CHECK-DAG:   %[[DW:.+]] = nn.matmul %[[X]], %[[DY]] {transpose_lhs} : (tensor<2x4xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
-// CHECK-DAG:   %[[DB:.+]] = nn.bias_grad %[[DY]] : (tensor<2x3xf32>) -> tensor<3xf32>
+// CHECK-DAG:   %[[DB:.+]] = nn.reduce_sum %[[DY]] {axes = array<i64: 0>} : (tensor<2x3xf32>) -> tensor<3xf32>
 // CHECK:       return %[[LOSS]], %[[DW]], %[[DB]], %[[DX]]
 func.func @dense_relu_mse(%w: tensor<4x3xf32>, %b: tensor<3xf32>, %x: tensor<2x4xf32>, %l: tensor<2xi32>) -> tensor<f32> attributes {nn.differentiate} {
   %0 = nn.dense %x, %w, %b : (tensor<2x4xf32>, tensor<4x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
@@ -31,9 +42,10 @@ func.func @dense_relu_mse(%w: tensor<4x3xf32>, %b: tensor<3xf32>, %x: tensor<2x4
 // CHECK-SAME:  (%[[X:[a-z0-9]+]]: tensor<2x3xf32>, %{{.*}}: tensor<3xf32>, %{{.*}}: tensor<2xi32>)
 // CHECK-DAG:   %[[S:.+]] = nn.sigmoid %[[X]]
 // CHECK-DAG:   %[[T:.+]] = nn.tanh %[[X]]
-// CHECK-DAG:   %[[GT:.+]] = nn.activation_grad %{{.*}}, %[[T]] {kind = #nn.activation<tanh>}
-// CHECK-DAG:   %[[GS:.+]] = nn.activation_grad %{{.*}}, %[[S]] {kind = #nn.activation<sigmoid>}
-// CHECK:       %[[DX:.+]] = nn.add %[[GT]], %[[GS]] : tensor<2x3xf32>
+// tanh: dy (1 - t t); sigmoid: dy s (1 - s).
+// CHECK-DAG:   nn.mul %[[T]], %[[T]] : tensor<2x3xf32>
+// CHECK-DAG:   nn.mul %{{[0-9]+}}, %[[S]] : tensor<2x3xf32>
+// CHECK:       %[[DX:.+]] = nn.add %{{[0-9]+}}, %{{[0-9]+}} : tensor<2x3xf32>
 // CHECK:       %[[ZERO:.+]] = nn.constant 0.000000e+00 : tensor<3xf32>
 // CHECK:       return %{{.*}}, %[[DX]], %[[ZERO]]
 func.func @used_twice(%x: tensor<2x3xf32>, %unused: tensor<3xf32>, %l: tensor<2xi32>) -> tensor<f32> attributes {nn.differentiate} {
@@ -48,8 +60,7 @@ func.func @used_twice(%x: tensor<2x3xf32>, %unused: tensor<3xf32>, %l: tensor<2x
 
 // One op that uses a value twice also accumulates.
 // CHECK-LABEL: func.func @add_to_itself
-// CHECK:       %[[G:.+]] = nn.loss_grad
-// CHECK:       %[[DX:.+]] = nn.add %[[G]], %[[G]]
+// CHECK:       %[[DX:.+]] = nn.add %[[G:[0-9]+]], %[[G]]
 // CHECK:       return %{{.*}}, %[[DX]]
 func.func @add_to_itself(%x: tensor<2x3xf32>, %l: tensor<2xi32>) -> tensor<f32> attributes {nn.differentiate} {
   %0 = nn.add %x, %x : tensor<2x3xf32>
@@ -67,15 +78,28 @@ func.func @add_to_itself(%x: tensor<2x3xf32>, %l: tensor<2xi32>) -> tensor<f32> 
 // CHECK-SAME:  -> (tensor<f32>, tensor<3x3x1x2xf32>, tensor<2xf32>, tensor<8xf32>, tensor<1x6x6x1xf32>)
 // CHECK:       %[[C:.+]] = nn.conv2d %[[X]], %[[W]], %[[B]] {activation = #nn.activation<relu>}
 // CHECK:       %[[D:.+]] = nn.dropout %{{.*}}, %[[STEP]]
-// CHECK:       %[[DP:.+]] = nn.loss_grad %{{.*}}, %[[L]], %{{.*}} {kind = #nn.loss<softmax_cross_entropy>}
-// CHECK:       %[[GI:.+]], %[[GA:.+]] = nn.prelu_grad %[[DP]], %[[D]], %[[A]]
+// CHECK:       %[[P:.+]] = nn.prelu %[[D]], %[[A]]
+// softmax cross-entropy: (softmax(p) - one_hot(l)) * dloss / N.
+// CHECK:       %[[T:.+]] = nn.one_hot %[[L]]
+// CHECK:       %[[SM:.+]] = nn.softmax %[[P]]
+// CHECK:       %[[SMT:.+]] = nn.sub %[[SM]], %[[T]]
+// CHECK:       %[[DP:.+]] = nn.mul %[[SMT]], %{{.+}}
+// prelu: dx = select(d > 0, dp, alpha dp), dalpha = sum(select(d > 0, 0, d dp)).
+// CHECK:       %[[POS:.+]] = nn.compare %[[D]], %[[Z:.+]] {predicate = #nn.compare<gt>}
+// CHECK:       %[[BA:.+]] = nn.broadcast %[[A]] {dims = array<i64: 1>} : (tensor<8xf32>) -> tensor<1x8xf32>
+// CHECK:       %[[ADP:.+]] = nn.mul %[[BA]], %[[DP]]
+// CHECK:       %[[GI:.+]] = nn.select %[[POS]], %[[DP]], %[[ADP]]
+// CHECK:       %[[XDP:.+]] = nn.mul %[[D]], %[[DP]]
+// CHECK:       %[[NEG:.+]] = nn.select %[[POS]], %[[Z]], %[[XDP]]
+// CHECK:       %[[GA:.+]] = nn.reduce_sum %[[NEG]] {axes = array<i64: 0>}
 // CHECK:       %[[GD:.+]] = nn.dropout %[[GI]], %[[STEP]] {rate = 5.000000e-01 : f64, seed = 3 : i64}
 // CHECK:       %[[GF:.+]] = nn.reshape %[[GD]] : (tensor<1x8xf32>) -> tensor<1x2x2x2xf32>
 // CHECK:       %[[GP:.+]] = nn.max_pool2d_grad %[[C]], %[[GF]]
-// CHECK:       %[[GC:.+]] = nn.activation_grad %[[GP]], %[[C]] {kind = #nn.activation<relu>}
+// CHECK:       %[[CPOS:.+]] = nn.compare %[[C]], %[[CZ:.+]] {predicate = #nn.compare<gt>}
+// CHECK:       %[[GC:.+]] = nn.select %[[CPOS]], %[[GP]], %[[CZ]]
 // CHECK-DAG:   %[[GX:.+]] = nn.conv2d_grad_input %[[GC]], %[[W]]
 // CHECK-DAG:   %[[GW:.+]] = nn.conv2d_grad_filter %[[X]], %[[GC]]
-// CHECK-DAG:   %[[GB:.+]] = nn.bias_grad %[[GC]]
+// CHECK-DAG:   %[[GB:.+]] = nn.reduce_sum %[[GC]] {axes = array<i64: 0, 1, 2>}
 // CHECK:       return %{{.*}}, %[[GW]], %[[GB]], %[[GA]], %[[GX]]
 func.func @cnn(%w: tensor<3x3x1x2xf32>, %b: tensor<2xf32>, %a: tensor<8xf32>, %x: tensor<1x6x6x1xf32>, %step: tensor<i64>, %l: tensor<1xi32>) -> tensor<f32> attributes {nn.differentiate} {
   %0 = nn.conv2d %x, %w, %b {activation = #nn.activation<relu>} : (tensor<1x6x6x1xf32>, tensor<3x3x1x2xf32>, tensor<2xf32>) -> tensor<1x4x4x2xf32>
@@ -92,7 +116,7 @@ func.func @cnn(%w: tensor<3x3x1x2xf32>, %b: tensor<2xf32>, %a: tensor<8xf32>, %x
 // Functions without the attribute are left alone.
 // CHECK-LABEL: func.func @not_marked
 // CHECK-SAME:  -> tensor<f32>
-// CHECK-NOT:   nn.loss_grad
+// CHECK-NOT:   nn.one_hot
 func.func @not_marked(%x: tensor<2x3xf32>, %l: tensor<2xi32>) -> tensor<f32> {
   %0 = nn.mse %x, %l : (tensor<2x3xf32>, tensor<2xi32>) -> tensor<f32>
   return %0 : tensor<f32>
@@ -112,7 +136,7 @@ func.func @through_matmul(%a: tensor<2x4xf32>, %b: tensor<4x3xf32>, %l: tensor<2
 // A matmul off the path from the arguments to the loss needs no rule.
 // CHECK-LABEL: func.func @matmul_off_the_path
 // CHECK:       nn.matmul
-// CHECK:       nn.loss_grad
+// CHECK:       nn.one_hot
 func.func @matmul_off_the_path(%x: tensor<2x3xf32>, %l: tensor<2xi32>) -> (tensor<f32>, tensor<3x3xf32>) attributes {nn.differentiate} {
   %c = nn.constant 1.0 : tensor<2x3xf32>
   %0 = nn.matmul %c, %c {transpose_lhs} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<3x3xf32>

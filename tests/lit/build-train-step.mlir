@@ -40,9 +40,11 @@ module attributes {nn.loss = {kind = "cross_entropy", delta = 1.0 : f64}, nn.opt
 // CHECK:       %[[Y:.+]] = nn.dense %[[D]], %[[W]], %[[B]]
 // CHECK:       %[[LOSS:.+]] = nn.softmax_cross_entropy %[[Y]], %[[L]]
 // CHECK:       %[[N:.+]] = nn.correct_count %[[Y]], %[[L]]
-// CHECK:       %[[DY:.+]] = nn.loss_grad %[[Y]], %[[L]], %{{.+}} {kind = #nn.loss<softmax_cross_entropy>}
+// CHECK:       %[[SM:.+]] = nn.softmax %[[Y]]
+// CHECK:       %[[E:.+]] = nn.sub %[[SM]], %{{.+}}
+// CHECK:       %[[DY:.+]] = nn.mul %[[E]], %{{.+}}
 // CHECK-DAG:   %[[DW:.+]] = nn.matmul %[[D]], %[[DY]] {transpose_lhs}
-// CHECK-DAG:   %[[DB:.+]] = nn.bias_grad %[[DY]]
+// CHECK-DAG:   %[[DB:.+]] = nn.reduce_sum %[[DY]] {axes = array<i64: 0>}
 // CHECK:       %[[W2:.+]], %[[WM2:.+]], %[[WV2:.+]] = nn.adam_update %[[W]], %[[DW]], %[[WM]], %[[WV]], %[[STEP]], %[[LR]] {beta_1 = 9.000000e-01 : f64, beta_2 = 0.99899999999999999 : f64, epsilon = 9.9999999999999995E-8 : f64}
 // CHECK:       %[[B2:.+]], %[[BM2:.+]], %[[BV2:.+]] = nn.adam_update %[[B]], %[[DB]], %[[BM]], %[[BV]], %[[STEP]], %[[LR]]
 // CHECK:       return %[[LOSS]], %[[N]], %[[W2]], %[[B2]], %[[WM2]], %[[WV2]], %[[BM2]], %[[BV2]]
@@ -61,8 +63,7 @@ module attributes {nn.loss = {kind = "mse"}, nn.optimizer = {kind = "sgd", learn
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME:  (%[[W:[a-z0-9]+]]: tensor<4x3xf32> {nn.param = "fc.kernel"}, %{{[a-z0-9]+}}: tensor<i64> {nn.step}, %[[LR:[a-z0-9]+]]: tensor<f32> {nn.learning_rate}, %{{[a-z0-9]+}}: tensor<2x4xf32> {nn.input = "x"}, %{{[a-z0-9]+}}: tensor<2xi32> {nn.labels})
 // CHECK-SAME:  -> (tensor<f32>, tensor<i64>, tensor<4x3xf32>)
-// CHECK:       %[[G:.+]] = nn.loss_grad {{.*}} {kind = #nn.loss<mse>}
-// CHECK:       %[[DW:.+]] = nn.matmul %{{[^ ,]+}}, %[[G]] {transpose_lhs}
+// CHECK:       %[[DW:.+]] = nn.matmul %{{[^ ,]+}}, %[[G:[0-9]+]] {transpose_lhs}
 // CHECK:       %[[W2:.+]] = nn.sgd_update %[[W]], %[[DW]], %[[LR]] {weight_decay = 1.000000e-04 : f64}
 // CHECK:       return %{{[^ ,]+}}, %{{[^ ,]+}}, %[[W2]] :
 

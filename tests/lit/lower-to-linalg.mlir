@@ -605,29 +605,6 @@ func.func @categorical_hinge(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f
 // Backward ops
 //===----------------------------------------------------------------------===//
 
-// softmax_cross_entropy's gradient: (softmax(p) - onehot) * dloss / N.
-// CHECK-LABEL: func.func @loss_grad(
-// CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x5xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>, %[[DL:arg[0-9]+]]: tensor<f32>)
-// CHECK-NOT:     nn.
-// CHECK:         %[[G:.+]] = tensor.extract %[[DL]][] : tensor<f32>
-// CHECK:         %[[N:.+]] = arith.constant 0.333333343 : f32
-// CHECK:         %[[SCALE:.+]] = arith.mulf %[[G]], %[[N]] : f32
-// CHECK:         %[[MAX:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]} ins(%[[P]] : tensor<3x5xf32>)
-// CHECK:         %[[EX:.+]] = linalg.generic {{.*}} ins(%[[P]], %[[MAX]] : tensor<3x5xf32>, tensor<3xf32>)
-// CHECK:         %[[SE:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]} ins(%[[EX]] : tensor<3x5xf32>)
-// CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]], #[[$ROW]], #[[$ROW]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[P]], %[[L]], %[[MAX]], %[[SE]] : tensor<3x5xf32>, tensor<3xi32>, tensor<3xf32>, tensor<3xf32>) outs(%{{.+}} : tensor<3x5xf32>)
-// CHECK:           math.exp
-// CHECK:           arith.divf
-// CHECK:           %[[D:.+]] = arith.subf
-// CHECK:           %[[R:.+]] = arith.mulf %[[D]], %[[SCALE]] : f32
-// CHECK:           linalg.yield %[[R]] : f32
-// CHECK-NOT:     nn.
-// CHECK:         return %[[Y]]
-func.func @loss_grad(%p: tensor<3x5xf32>, %l: tensor<3xi32>, %dl: tensor<f32>) -> tensor<3x5xf32> {
-  %0 = nn.loss_grad %p, %l, %dl {kind = #nn.loss<softmax_cross_entropy>} : (tensor<3x5xf32>, tensor<3xi32>, tensor<f32>) -> tensor<3x5xf32>
-  return %0 : tensor<3x5xf32>
-}
-
 // dy spread by the stride (2) into zeros, padded by k - 1, convolved with
 // the flipped filter (in/out channels swapped), then cropped by the forward
 // padding.
@@ -721,40 +698,6 @@ func.func @avg_pool2d_grad(%x: tensor<2x5x5x3xf32>, %dy: tensor<2x2x2x3xf32>) ->
   return %0 : tensor<2x5x5x3xf32>
 }
 
-// sigmoid: dy * y * (1 - y).
-// CHECK-LABEL: func.func @activation_grad(
-// CHECK-SAME:    %[[DY:arg[0-9]+]]: tensor<3x5xf32>, %[[Y0:arg[0-9]+]]: tensor<3x5xf32>)
-// CHECK-NOT:     nn.
-// CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[DY]], %[[Y0]] : tensor<3x5xf32>, tensor<3x5xf32>)
-// CHECK:         ^bb0(%[[IDY:[^:]+]]: f32, %[[IY:[^:]+]]: f32, %{{[^:]+}}: f32):
-// CHECK:           %[[OM:.+]] = arith.subf %{{.+}}, %[[IY]] : f32
-// CHECK:           %[[D:.+]] = arith.mulf %[[IY]], %[[OM]] : f32
-// CHECK:           %[[R:.+]] = arith.mulf %[[IDY]], %[[D]] : f32
-// CHECK:           linalg.yield %[[R]] : f32
-// CHECK-NOT:     nn.
-// CHECK:         return %[[Y]]
-func.func @activation_grad(%dy: tensor<3x5xf32>, %y: tensor<3x5xf32>) -> tensor<3x5xf32> {
-  %0 = nn.activation_grad %dy, %y {kind = #nn.activation<sigmoid>} : tensor<3x5xf32>
-  return %0 : tensor<3x5xf32>
-}
-
-// dx is a parallel generic, dalpha a reduction over the rows into [C].
-// CHECK-LABEL: func.func @prelu_grad(
-// CHECK-SAME:    %[[DY:arg[0-9]+]]: tensor<3x5xf32>, %[[X:arg[0-9]+]]: tensor<3x5xf32>, %[[A:arg[0-9]+]]: tensor<5xf32>)
-// CHECK-NOT:     nn.
-// CHECK:         %[[DX:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$COL]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[DY]], %[[X]], %[[A]] : tensor<3x5xf32>, tensor<3x5xf32>, tensor<5xf32>)
-// CHECK:           arith.cmpf ogt
-// CHECK:           arith.select
-// CHECK:         %[[DA:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$COL]]], iterator_types = ["reduction", "parallel"]} ins(%[[DY]], %[[X]] : tensor<3x5xf32>, tensor<3x5xf32>) outs(%{{.+}} : tensor<5xf32>)
-// CHECK:           arith.select
-// CHECK:           arith.addf
-// CHECK-NOT:     nn.
-// CHECK:         return %[[DX]], %[[DA]] : tensor<3x5xf32>, tensor<5xf32>
-func.func @prelu_grad(%dy: tensor<3x5xf32>, %x: tensor<3x5xf32>, %a: tensor<5xf32>) -> (tensor<3x5xf32>, tensor<5xf32>) {
-  %dx, %da = nn.prelu_grad %dy, %x, %a : (tensor<3x5xf32>, tensor<3x5xf32>, tensor<5xf32>) -> (tensor<3x5xf32>, tensor<5xf32>)
-  return %dx, %da : tensor<3x5xf32>, tensor<5xf32>
-}
-
 // dbeta = sum(dy), dgamma = sum(dy * xhat) (reductions into [C]), then
 // dx = gamma * rstd / M * (M * dy - dbeta - xhat * dgamma), M = 18.
 // CHECK-LABEL: func.func @batch_norm_grad(
@@ -813,19 +756,6 @@ func.func @matmul(%a: tensor<3x5xf32>, %b: tensor<3x7xf32>) -> tensor<5x7xf32> {
 func.func @matmul_transpose_rhs(%a: tensor<3x5xf32>, %b: tensor<7x5xf32>) -> tensor<3x7xf32> {
   %0 = nn.matmul %a, %b {transpose_rhs} : (tensor<3x5xf32>, tensor<7x5xf32>) -> tensor<3x7xf32>
   return %0 : tensor<3x7xf32>
-}
-
-// CHECK-LABEL: func.func @bias_grad(
-// CHECK-SAME:    %[[DY:arg[0-9]+]]: tensor<2x3x3x5xf32>)
-// CHECK-NOT:     nn.
-// CHECK:         %[[INIT:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<5xf32>)
-// CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$CH4]]], iterator_types = ["reduction", "reduction", "reduction", "parallel"]} ins(%[[DY]] : tensor<2x3x3x5xf32>) outs(%[[INIT]] : tensor<5xf32>)
-// CHECK:           arith.addf
-// CHECK-NOT:     nn.
-// CHECK:         return %[[Y]]
-func.func @bias_grad(%dy: tensor<2x3x3x5xf32>) -> tensor<5xf32> {
-  %0 = nn.bias_grad %dy : (tensor<2x3x3x5xf32>) -> tensor<5xf32>
-  return %0 : tensor<5xf32>
 }
 
 // CHECK-LABEL: func.func @constant(
@@ -1077,4 +1007,176 @@ func.func @moving_average(%run: tensor<5xf32>, %v: tensor<5xf32>) -> tensor<5xf3
 func.func @sgd_update_scalar_param_lr(%p: tensor<f32>, %g: tensor<f32>, %lr: tensor<f32>) -> tensor<f32> {
   %0 = nn.sgd_update %p, %g, %lr : (tensor<f32>, tensor<f32>, tensor<f32>) -> tensor<f32>
   return %0 : tensor<f32>
+}
+
+//===----------------------------------------------------------------------===//
+// Primitives (what gradient rules are composed of)
+//===----------------------------------------------------------------------===//
+
+// Binary and unary primitives: one parallel generic each.
+// CHECK-LABEL: func.func @sub(
+// CHECK-NOT:     nn.
+// CHECK:         linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]}
+// CHECK:           arith.subf
+// CHECK-NOT:     nn.
+func.func @sub(%a: tensor<3x5xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.sub %a, %b : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// CHECK-LABEL: func.func @mul(
+// CHECK:           arith.mulf
+// CHECK-NOT:     nn.
+func.func @mul(%a: tensor<3x5xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.mul %a, %b : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// CHECK-LABEL: func.func @div(
+// CHECK:           arith.divf
+// CHECK-NOT:     nn.
+func.func @div(%a: tensor<3x5xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.div %a, %b : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// CHECK-LABEL: func.func @maximum(
+// CHECK:           arith.maximumf
+// CHECK-NOT:     nn.
+func.func @maximum(%a: tensor<3x5xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.maximum %a, %b : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// CHECK-LABEL: func.func @minimum(
+// CHECK:           arith.minimumf
+// CHECK-NOT:     nn.
+func.func @minimum(%a: tensor<3x5xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.minimum %a, %b : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// CHECK-LABEL: func.func @exp(
+// CHECK:           math.exp
+// CHECK-NOT:     nn.
+func.func @exp(%a: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.exp %a : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// CHECK-LABEL: func.func @log(
+// CHECK:           math.log
+// CHECK-NOT:     nn.
+func.func @log(%a: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.log %a : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// CHECK-LABEL: func.func @rsqrt(
+// CHECK:           math.rsqrt
+// CHECK-NOT:     nn.
+func.func @rsqrt(%a: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.rsqrt %a : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// sign: 1 above zero, -1 below, else the input's zero.
+// CHECK-LABEL: func.func @sign(
+// CHECK-DAG:       arith.cmpf ogt
+// CHECK-DAG:       arith.cmpf olt
+// CHECK:           arith.select
+// CHECK-NOT:     nn.
+func.func @sign(%a: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.sign %a : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// compare: an ordered comparison as a 0/1 float mask.
+// CHECK-LABEL: func.func @compare(
+// CHECK:           %[[C:.+]] = arith.cmpf oge, %{{.+}}, %{{.+}} : f32
+// CHECK:           arith.select %[[C]], %{{.+}}, %{{.+}} : f32
+// CHECK-NOT:     nn.
+func.func @compare(%a: tensor<3x5xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.compare %a, %b {predicate = #nn.compare<ge>} : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// select: `on_true` where the mask is not 0 (NaN counts as true).
+// CHECK-LABEL: func.func @select(
+// CHECK-SAME:    %[[C:arg[0-9]+]]: tensor<3x5xf32>, %[[A:arg[0-9]+]]: tensor<3x5xf32>, %[[B:arg[0-9]+]]: tensor<3x5xf32>)
+// CHECK:         linalg.generic {{.*}} ins(%[[C]], %[[A]], %[[B]] : tensor<3x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>)
+// CHECK:         ^bb0(%[[IC:[^:]+]]: f32, %[[IA:[^:]+]]: f32, %[[IB:[^:]+]]: f32, %{{[^:]+}}: f32):
+// CHECK:           %[[NZ:.+]] = arith.cmpf une, %[[IC]], %{{.+}} : f32
+// CHECK:           %[[R:.+]] = arith.select %[[NZ]], %[[IA]], %[[IB]] : f32
+// CHECK:           linalg.yield %[[R]] : f32
+// CHECK-NOT:     nn.
+func.func @select(%c: tensor<3x5xf32>, %a: tensor<3x5xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.select %c, %a, %b : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// The bias gradient: a reduction over every dimension but the channels.
+// CHECK-LABEL: func.func @reduce_sum(
+// CHECK-SAME:    %[[DY:arg[0-9]+]]: tensor<2x3x3x5xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[INIT:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<5xf32>)
+// CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$CH4]]], iterator_types = ["reduction", "reduction", "reduction", "parallel"]} ins(%[[DY]] : tensor<2x3x3x5xf32>) outs(%[[INIT]] : tensor<5xf32>)
+// CHECK:           arith.addf
+// CHECK-NOT:     nn.
+// CHECK:         return %[[Y]]
+func.func @reduce_sum(%dy: tensor<2x3x3x5xf32>) -> tensor<5xf32> {
+  %0 = nn.reduce_sum %dy {axes = array<i64: 0, 1, 2>} : (tensor<2x3x3x5xf32>) -> tensor<5xf32>
+  return %0 : tensor<5xf32>
+}
+
+// A row maximum from -inf.
+// CHECK-LABEL: func.func @reduce_max(
+// CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<3x5xf32>)
+// CHECK:         %[[NINF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK:         %[[INIT:.+]] = linalg.fill ins(%[[NINF]] : f32) outs(%{{.+}} : tensor<3xf32>)
+// CHECK:         linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<3x5xf32>) outs(%[[INIT]] : tensor<3xf32>)
+// CHECK:           arith.maximumf
+// CHECK-NOT:     nn.
+func.func @reduce_max(%x: tensor<3x5xf32>) -> tensor<3xf32> {
+  %0 = nn.reduce_max %x {axes = array<i64: 1>} : (tensor<3x5xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// A per-channel vector repeated over NHWC: the input map keeps d3 only.
+// CHECK-LABEL: func.func @broadcast(
+// CHECK-SAME:    %[[V:arg[0-9]+]]: tensor<5xf32>)
+// CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$CH4]], #[[$ID4]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[V]] : tensor<5xf32>)
+// CHECK:           linalg.yield
+// CHECK-NOT:     nn.
+// CHECK:         return %[[Y]]
+func.func @broadcast(%v: tensor<5xf32>) -> tensor<2x3x3x5xf32> {
+  %0 = nn.broadcast %v {dims = array<i64: 3>} : (tensor<5xf32>) -> tensor<2x3x3x5xf32>
+  return %0 : tensor<2x3x3x5xf32>
+}
+
+// One-hot targets: label == column index, as a float.
+// CHECK-LABEL: func.func @one_hot(
+// CHECK-SAME:    %[[L:arg[0-9]+]]: tensor<3xi32>)
+// CHECK:         linalg.generic {indexing_maps = [#[[$ROW]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[L]] : tensor<3xi32>)
+// CHECK:           %[[C:.+]] = linalg.index 1 : index
+// CHECK:           arith.index_cast
+// CHECK:           arith.cmpi eq
+// CHECK-NOT:     nn.
+func.func @one_hot(%l: tensor<3xi32>) -> tensor<3x5xf32> {
+  %0 = nn.one_hot %l : (tensor<3xi32>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// argmax: (max, index) reduced together, the first maximum kept (strict >),
+// then the index cast to i32.
+// CHECK-LABEL: func.func @argmax(
+// CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<3x5xf32>)
+// CHECK:         %[[R:.+]]:2 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<3x5xf32>)
+// CHECK:           arith.cmpf ogt
+// CHECK:         linalg.generic {{.*}} ins(%[[R]]#1 : tensor<3xindex>)
+// CHECK:           arith.index_cast %{{.+}} : index to i32
+// CHECK-NOT:     nn.
+func.func @argmax(%x: tensor<3x5xf32>) -> tensor<3xi32> {
+  %0 = nn.argmax %x : (tensor<3x5xf32>) -> tensor<3xi32>
+  return %0 : tensor<3xi32>
 }

@@ -25,9 +25,9 @@ func.func @flatten_element_type(%x: tensor<2x3x3xf32>) {
 
 // -----
 
-func.func @bias_grad_element_type(%dy: tensor<2x3xf32>) {
+func.func @reduce_sum_element_type(%dy: tensor<2x3xf32>) {
   // expected-error @+1 {{expects one float element type, got 'f32' and 'f64'}}
-  %0 = nn.bias_grad %dy : (tensor<2x3xf32>) -> tensor<3xf64>
+  %0 = nn.reduce_sum %dy {axes = array<i64: 0>} : (tensor<2x3xf32>) -> tensor<3xf64>
   return
 }
 

@@ -306,43 +306,19 @@ func.func @loss_element_type(%p: tensor<4x3xf32>, %l: tensor<4xi32>) {
 
 // -----
 
-func.func @loss_grad_kind(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32>) {
-  // expected-error @+2 {{expected ::gradc::nn::LossKind to be one of: cross_entropy, softmax_cross_entropy, binary_cross_entropy, mse, mae, huber, hinge, squared_hinge, categorical_hinge}}
-  // expected-error @+1 {{failed to parse NN_LossKindAttr parameter 'value'}}
-  %0 = nn.loss_grad %p, %l, %d {kind = #nn.loss<relu>} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
+func.func @compare_predicate(%a: tensor<4x3xf32>, %b: tensor<4x3xf32>) {
+  // expected-error @+2 {{expected ::gradc::nn::ComparePredicate to be one of: gt, ge, lt, le, eq}}
+  // expected-error @+1 {{failed to parse NN_ComparePredicateAttr parameter 'value'}}
+  %0 = nn.compare %a, %b {predicate = #nn.compare<ne>} : tensor<4x3xf32>
   return
 }
 
 // -----
 
-func.func @loss_grad_shape(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32>) {
-  // expected-error @+1 {{expects gradient of shape 4x3, got 3x4}}
-  %0 = nn.loss_grad %p, %l, %d {kind = #nn.loss<mse>} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<3x4xf32>
-  return
-}
-
-// -----
-
-func.func @loss_grad_huber_delta(%p: tensor<4x3xf32>, %l: tensor<4xi32>, %d: tensor<f32>) {
-  // expected-error @+1 {{expects a positive delta, got -1.000000e+00}}
-  %0 = nn.loss_grad %p, %l, %d {kind = #nn.loss<huber>, delta = -1.0 : f64} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
-  return
-}
-
-// -----
-
-func.func @activation_grad_kind(%dy: tensor<4x3xf32>, %y: tensor<4x3xf32>) {
+func.func @activation_kind(%x: tensor<1x5x5x1xf32>, %w: tensor<3x3x1x2xf32>) {
   // expected-error @+2 {{expected ::gradc::nn::ActivationKind to be one of: none, relu, leaky_relu, sigmoid, tanh, softmax, log_softmax}}
   // expected-error @+1 {{failed to parse NN_ActivationKindAttr parameter 'value'}}
-  %0 = nn.activation_grad %dy, %y {kind = #nn.activation<gelu>} : tensor<4x3xf32>
-  return
-}
-
-// -----
-
-func.func @activation_grad_none(%dy: tensor<4x3xf32>, %y: tensor<4x3xf32>) {
-  // expected-error @+1 {{expects an activation kind other than none}}
-  %0 = nn.activation_grad %dy, %y {kind = #nn.activation<none>} : tensor<4x3xf32>
+  %0 = nn.conv2d %x, %w {activation = #nn.activation<gelu>} : (tensor<1x5x5x1xf32>, tensor<3x3x1x2xf32>) -> tensor<1x3x3x2xf32>
   return
 }
 
@@ -380,30 +356,6 @@ func.func @avg_pool_grad_pads(%x: tensor<1x4x4x1xf32>, %dy: tensor<1x3x3x1xf32>)
 
 // -----
 
-func.func @prelu_grad_alpha(%dy: tensor<2x10xf32>, %x: tensor<2x10xf32>, %a: tensor<10xf32>) {
-  // expected-error @+1 {{expects alpha gradient of shape 10, got 2}}
-  %0:2 = nn.prelu_grad %dy, %x, %a : (tensor<2x10xf32>, tensor<2x10xf32>, tensor<10xf32>) -> (tensor<2x10xf32>, tensor<2xf32>)
-  return
-}
-
-// -----
-
-func.func @prelu_grad_output_gradient(%dy: tensor<2x5xf32>, %x: tensor<2x10xf32>, %a: tensor<10xf32>) {
-  // expected-error @+1 {{expects output gradient of shape 2x10, got 2x5}}
-  %0:2 = nn.prelu_grad %dy, %x, %a : (tensor<2x5xf32>, tensor<2x10xf32>, tensor<10xf32>) -> (tensor<2x10xf32>, tensor<10xf32>)
-  return
-}
-
-// -----
-
-func.func @prelu_grad_input_gradient(%dy: tensor<2x10xf32>, %x: tensor<2x10xf32>, %a: tensor<10xf32>) {
-  // expected-error @+1 {{expects input gradient of shape 2x10, got 1x20}}
-  %0:2 = nn.prelu_grad %dy, %x, %a : (tensor<2x10xf32>, tensor<2x10xf32>, tensor<10xf32>) -> (tensor<1x20xf32>, tensor<10xf32>)
-  return
-}
-
-// -----
-
 func.func @matmul_contraction(%a: tensor<4x3xf32>, %b: tensor<4x5xf32>) {
   // expected-error @+1 {{expects contracted sizes to match, got 3 and 4}}
   %0 = nn.matmul %a, %b : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x5xf32>
@@ -428,17 +380,65 @@ func.func @matmul_rank(%a: tensor<4xf32>, %b: tensor<4x5xf32>) {
 
 // -----
 
-func.func @bias_grad_shape(%dy: tensor<2x6x6x4xf32>) {
-  // expected-error @+1 {{expects bias gradient of shape 4, got 6}}
-  %0 = nn.bias_grad %dy : (tensor<2x6x6x4xf32>) -> tensor<6xf32>
+func.func @reduce_sum_shape(%dy: tensor<2x6x6x4xf32>) {
+  // expected-error @+1 {{expects output of shape 4, got 6}}
+  %0 = nn.reduce_sum %dy {axes = array<i64: 0, 1, 2>} : (tensor<2x6x6x4xf32>) -> tensor<6xf32>
   return
 }
 
 // -----
 
-func.func @bias_grad_scalar(%dy: tensor<f32>) {
-  // expected-error @+1 {{expects input of rank >= 1}}
-  %0 = nn.bias_grad %dy : (tensor<f32>) -> tensor<1xf32>
+func.func @reduce_max_axes(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{expects axes increasing and within [0, 2), got [1, 0]}}
+  %0 = nn.reduce_max %x {axes = array<i64: 1, 0>} : (tensor<2x6xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @reduce_sum_axis_range(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{expects axes increasing and within [0, 2), got [2]}}
+  %0 = nn.reduce_sum %x {axes = array<i64: 2>} : (tensor<2x6xf32>) -> tensor<2x6xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast_dims_count(%v: tensor<4xf32>) {
+  // expected-error @+1 {{expects one entry of dims per input dimension (1), got 2}}
+  %0 = nn.broadcast %v {dims = array<i64: 0, 1>} : (tensor<4xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast_size(%v: tensor<4xf32>) {
+  // expected-error @+1 {{expects input dimension 0 (4) to equal output dimension 1 (5)}}
+  %0 = nn.broadcast %v {dims = array<i64: 1>} : (tensor<4xf32>) -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast_element_type(%v: tensor<4xf32>) {
+  // expected-error @+1 {{expects one float element type, got 'f32' and 'f64'}}
+  %0 = nn.broadcast %v {dims = array<i64: 1>} : (tensor<4xf32>) -> tensor<2x4xf64>
+  return
+}
+
+// -----
+
+func.func @one_hot_labels(%l: tensor<5xi32>) {
+  // expected-error @+1 {{expects labels of shape 4, got 5}}
+  %0 = nn.one_hot %l : (tensor<5xi32>) -> tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @argmax_output(%x: tensor<4x3xf32>) {
+  // expected-error @+1 {{expects output of shape 4, got 3}}
+  %0 = nn.argmax %x : (tensor<4x3xf32>) -> tensor<3xi32>
   return
 }
 

@@ -81,16 +81,10 @@ func.func @losses(%p: tensor<4x3xf32>, %p1: tensor<4x1xf64>, %l: tensor<4xi32>)
 
 // CHECK-LABEL: func.func @backward
 func.func @backward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
-                    %dy: tensor<2x6x6x4xf32>, %p: tensor<4x3xf32>,
-                    %l: tensor<4xi32>, %dl: tensor<f32>,
-                    %px: tensor<4x3xf32>, %alpha: tensor<3xf32>,
-                    %a: tensor<4x8xf32>, %b: tensor<4x3xf32>)
+                    %dy: tensor<2x6x6x4xf32>, %a: tensor<4x8xf32>,
+                    %b: tensor<4x3xf32>)
     -> (tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<2x6x6x4xf32>,
-        tensor<2x6x6x4xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>,
-        tensor<3xf32>, tensor<8x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<f32>) {
-  // CHECK: nn.loss_grad %{{.*}}, %{{.*}}, %{{.*}} {delta = 2.000000e+00 : f64, kind = #nn.loss<huber>} : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
-  %lg = nn.loss_grad %p, %l, %dl {kind = #nn.loss<huber>, delta = 2.0 : f64}
-      : (tensor<4x3xf32>, tensor<4xi32>, tensor<f32>) -> tensor<4x3xf32>
+        tensor<2x6x6x4xf32>, tensor<8x3xf32>, tensor<4x4xf32>, tensor<f32>) {
   // CHECK: nn.conv2d_grad_input %{{.*}}, %{{.*}} : (tensor<2x6x6x4xf32>, tensor<3x3x3x4xf32>) -> tensor<2x8x8x3xf32>
   %dx = nn.conv2d_grad_input %dy, %w : (tensor<2x6x6x4xf32>, tensor<3x3x3x4xf32>) -> tensor<2x8x8x3xf32>
   // CHECK: nn.conv2d_grad_filter %{{.*}}, %{{.*}} : (tensor<2x8x8x3xf32>, tensor<2x6x6x4xf32>) -> tensor<3x3x3x4xf32>
@@ -102,25 +96,57 @@ func.func @backward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
   // CHECK: nn.avg_pool2d_grad %{{.*}}, %{{.*}} {pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 3, 3>, window = array<i64: 2, 2>} : (tensor<2x6x6x4xf32>, tensor<2x3x3x4xf32>) -> tensor<2x6x6x4xf32>
   %dap = nn.avg_pool2d_grad %dy, %pooled {window = array<i64: 2, 2>, strides = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>}
       : (tensor<2x6x6x4xf32>, tensor<2x3x3x4xf32>) -> tensor<2x6x6x4xf32>
-  // CHECK: nn.activation_grad %{{.*}}, %{{.*}} {alpha = 2.000000e-01 : f64, kind = #nn.activation<leaky_relu>} : tensor<4x3xf32>
-  %ag = nn.activation_grad %lg, %px {kind = #nn.activation<leaky_relu>, alpha = 0.2 : f64} : tensor<4x3xf32>
-  // CHECK: nn.activation_grad %{{.*}}, %{{.*}} {kind = #nn.activation<softmax>} : tensor<4x3xf32>
-  %ag2 = nn.activation_grad %ag, %px {kind = #nn.activation<softmax>} : tensor<4x3xf32>
-  // CHECK: nn.prelu_grad %{{.*}}, %{{.*}}, %{{.*}} : (tensor<4x3xf32>, tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
-  %pgx, %pga = nn.prelu_grad %ag2, %px, %alpha
-      : (tensor<4x3xf32>, tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
   // CHECK: nn.matmul %{{.*}}, %{{.*}} {transpose_lhs} : (tensor<4x8xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
   %mm = nn.matmul %a, %b {transpose_lhs} : (tensor<4x8xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
   // CHECK: nn.matmul %{{.*}}, %{{.*}} {transpose_rhs} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x4xf32>
   %mm2 = nn.matmul %a, %a {transpose_rhs} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x4xf32>
-  // CHECK: nn.bias_grad %{{.*}} : (tensor<2x6x6x4xf32>) -> tensor<4xf32>
-  %bg = nn.bias_grad %dy : (tensor<2x6x6x4xf32>) -> tensor<4xf32>
   // CHECK: nn.constant 1.000000e+00 : tensor<f32>
   %one = nn.constant 1.0 : tensor<f32>
-  return %dx, %dw, %dmp, %dap, %ag2, %pgx, %lg, %pga, %mm, %mm2, %bg, %one
+  return %dx, %dw, %dmp, %dap, %mm, %mm2, %one
       : tensor<2x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<2x6x6x4xf32>,
-        tensor<2x6x6x4xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>,
-        tensor<3xf32>, tensor<8x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<f32>
+        tensor<2x6x6x4xf32>, tensor<8x3xf32>, tensor<4x4xf32>, tensor<f32>
+}
+
+// The primitives gradient rules are composed of.
+// CHECK-LABEL: func.func @primitives
+func.func @primitives(%a: tensor<4x3xf32>, %b: tensor<4x3xf32>, %l: tensor<4xi32>,
+                      %dy: tensor<2x6x6x4xf32>, %s: tensor<f32>)
+    -> (tensor<4x3xf32>, tensor<4xf32>, tensor<2x6x6x4xf32>, tensor<4x3xf32>) {
+  // CHECK: nn.sub %{{.*}}, %{{.*}} : tensor<4x3xf32>
+  %0 = nn.sub %a, %b : tensor<4x3xf32>
+  // CHECK: nn.mul %{{.*}}, %{{.*}} : tensor<4x3xf32>
+  %1 = nn.mul %0, %b : tensor<4x3xf32>
+  // CHECK: nn.div %{{.*}}, %{{.*}} : tensor<4x3xf32>
+  %2 = nn.div %1, %a : tensor<4x3xf32>
+  // CHECK: nn.maximum %{{.*}}, %{{.*}} : tensor<4x3xf32>
+  %3 = nn.maximum %2, %a : tensor<4x3xf32>
+  // CHECK: nn.minimum %{{.*}}, %{{.*}} : tensor<4x3xf32>
+  %4 = nn.minimum %3, %b : tensor<4x3xf32>
+  // CHECK: nn.exp %{{.*}} : tensor<4x3xf32>
+  %5 = nn.exp %4 : tensor<4x3xf32>
+  // CHECK: nn.log %{{.*}} : tensor<4x3xf32>
+  %6 = nn.log %5 : tensor<4x3xf32>
+  // CHECK: nn.rsqrt %{{.*}} : tensor<4x3xf32>
+  %7 = nn.rsqrt %5 : tensor<4x3xf32>
+  // CHECK: nn.sign %{{.*}} : tensor<4x3xf32>
+  %8 = nn.sign %6 : tensor<4x3xf32>
+  // CHECK: nn.compare %{{.*}}, %{{.*}} {predicate = #nn.compare<ge>} : tensor<4x3xf32>
+  %9 = nn.compare %7, %8 {predicate = #nn.compare<ge>} : tensor<4x3xf32>
+  // CHECK: nn.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x3xf32>
+  %10 = nn.select %9, %a, %b : tensor<4x3xf32>
+  // CHECK: nn.reduce_max %{{.*}} {axes = array<i64: 1>} : (tensor<4x3xf32>) -> tensor<4xf32>
+  %11 = nn.reduce_max %10 {axes = array<i64: 1>} : (tensor<4x3xf32>) -> tensor<4xf32>
+  // CHECK: nn.reduce_sum %{{.*}} {axes = array<i64: 0, 1, 2>} : (tensor<2x6x6x4xf32>) -> tensor<4xf32>
+  %12 = nn.reduce_sum %dy {axes = array<i64: 0, 1, 2>} : (tensor<2x6x6x4xf32>) -> tensor<4xf32>
+  // CHECK: nn.broadcast %{{.*}} {dims = array<i64: 3>} : (tensor<4xf32>) -> tensor<2x6x6x4xf32>
+  %13 = nn.broadcast %12 {dims = array<i64: 3>} : (tensor<4xf32>) -> tensor<2x6x6x4xf32>
+  // CHECK: nn.broadcast %{{.*}} {dims = array<i64>} : (tensor<f32>) -> tensor<4x3xf32>
+  %14 = nn.broadcast %s {dims = array<i64>} : (tensor<f32>) -> tensor<4x3xf32>
+  // CHECK: nn.argmax %{{.*}} : (tensor<4x3xf32>) -> tensor<4xi32>
+  %15 = nn.argmax %14 : (tensor<4x3xf32>) -> tensor<4xi32>
+  // CHECK: nn.one_hot %{{.*}} : (tensor<4xi32>) -> tensor<4x3xf32>
+  %16 = nn.one_hot %15 : (tensor<4xi32>) -> tensor<4x3xf32>
+  return %10, %11, %13, %16 : tensor<4x3xf32>, tensor<4xf32>, tensor<2x6x6x4xf32>, tensor<4x3xf32>
 }
 
 // CHECK-LABEL: func.func @metrics_and_updates

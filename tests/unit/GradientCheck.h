@@ -105,10 +105,18 @@ inline std::vector<Value64> randomArgs(mlir::func::FuncOp fn,
         v = u(rng);
       args.push_back(std::move(t));
     } else if (elem.isSignlessInteger(32)) {
+      // Labels index the classes of the predictions [N, C] of their loss
+      // (or of the one-hot targets a gradient rule makes of them).
       int64_t classes = 2;
-      if (!a.use_empty())
-        classes = std::max<int64_t>(
-            2, shapeOf(a.getUsers().begin()->getOperand(0).getType())[1]);
+      for (mlir::Operation *user : a.getUsers()) {
+        mlir::Type p = mlir::isa<nn::OneHotOp>(user)
+                           ? user->getResult(0).getType()
+                           : user->getOperand(0).getType();
+        if (shapeOf(p).size() == 2) {
+          classes = std::max<int64_t>(2, shapeOf(p)[1]);
+          break;
+        }
+      }
       HostTensor<int32_t> t(shape);
       for (int32_t &v : t.data)
         v = int32_t(rng() % uint64_t(classes));

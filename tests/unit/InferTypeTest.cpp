@@ -1,5 +1,4 @@
-//===- InferTypeTest.cpp - result types from the ops' shape rules
-//----------===//
+//===- InferTypeTest.cpp - result types from the ops' shape rules ---------===//
 //
 // The forward ops the importer builds infer their result types
 // (InferTypeOpInterface) from the same shape rules their verifiers check:

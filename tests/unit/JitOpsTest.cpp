@@ -47,6 +47,8 @@ std::string tt(const std::vector<int64_t> &shape, const char *elem = "f32") {
 }
 
 std::string ints(const std::vector<int64_t> &v) {
+  if (v.empty())
+    return "array<i64>";
   std::string s = "array<i64: ";
   for (size_t i = 0; i < v.size(); ++i)
     s += (i ? ", " : "") + std::to_string(v[i]);
@@ -81,6 +83,10 @@ struct JitCase {
   bool sameZeros = false;
   /// The argument `quantize` and `constant` apply to; all when negative.
   int tiedArgument = -1;
+  /// Appends the gradients of @f's first result (a 0-D loss) with respect
+  /// to every float argument (differentiateFunction) before comparing: the
+  /// gradient rules, composed of primitive ops, through the JIT.
+  bool differentiate = false;
 };
 
 void registerPassesOnce() {
@@ -244,6 +250,14 @@ void expectJitMatches(const std::string &src, const JitCase &c = {}) {
   ASSERT_TRUE(mlir::succeeded(mlir::verify(*module)));
   auto f = module->lookupSymbol<mlir::func::FuncOp>("f");
   ASSERT_TRUE(f);
+  if (c.differentiate) {
+    llvm::SmallVector<unsigned> wrt;
+    for (unsigned i = 0; i < f.getNumArguments(); ++i)
+      if (isFloatTensor(f.getArgument(i).getType()))
+        wrt.push_back(i);
+    ASSERT_TRUE(mlir::succeeded(differentiateFunction(f, wrt)));
+    ASSERT_TRUE(mlir::succeeded(mlir::verify(*module)));
+  }
 
   std::mt19937_64 rng(c.opts.seed);
   std::vector<Value32> args = toFloat(randomArgs(f, c.opts, rng), c);
@@ -571,18 +585,62 @@ TEST(JitOps, MatmulEveryTransposeCombination) {
   }
 }
 
-TEST(JitOps, BiasGrad) {
-  expectJitMatches(single("%dy: tensor<6x5xf32>",
-                          "nn.bias_grad %dy : (tensor<6x5xf32>) -> "
-                          "tensor<5xf32>",
-                          "tensor<5xf32>"));
-  expectJitMatches(single("%dy: tensor<2x3x5x7xf32>",
-                          "nn.bias_grad %dy : (tensor<2x3x5x7xf32>) -> "
-                          "tensor<7xf32>",
-                          "tensor<7xf32>"));
-  expectJitMatches(single("%dy: tensor<3xf32>",
-                          "nn.bias_grad %dy : (tensor<3xf32>) -> tensor<3xf32>",
-                          "tensor<3xf32>"));
+TEST(JitOps, Primitives) {
+  for (std::string t : {"tensor<6x5xf32>", "tensor<2x3x5x7xf32>"}) {
+    std::string two = "%a: " + t + ", %b: " + t;
+    for (std::string op : {"sub", "mul", "div", "maximum", "minimum"})
+      expectJitMatches(single(two, "nn." + op + " %a, %b : " + t, t));
+    JitCase positive;
+    positive.opts.lo = 0.1;
+    for (std::string op : {"exp", "log", "rsqrt"})
+      expectJitMatches(single("%a: " + t, "nn." + op + " %a : " + t, t),
+                       positive);
+    JitCase ties; // equal operands and zeros
+    ties.quantize = true;
+    expectJitMatches(single("%a: " + t, "nn.sign %a : " + t, t), ties);
+    for (std::string p : {"gt", "ge", "lt", "le", "eq"})
+      expectJitMatches(single(two,
+                              "nn.compare %a, %b {predicate = #nn.compare<" +
+                                  p + ">} : " + t,
+                              t),
+                       ties);
+    expectJitMatches(
+        single(two + ", %c: " + t, "nn.select %c, %a, %b : " + t, t), ties);
+  }
+  // Reductions over leading, inner and all axes, and their inverses.
+  std::string x = "tensor<2x3x5x7xf32>";
+  for (auto [axes, kept] :
+       {std::pair<std::vector<int64_t>, std::vector<int64_t>>{{0, 1, 2}, {7}},
+        {{3}, {2, 3, 5}},
+        {{1, 3}, {2, 5}},
+        {{0, 1, 2, 3}, {}}}) {
+    for (std::string op : {"reduce_sum", "reduce_max"})
+      expectJitMatches(single("%x: " + x,
+                              "nn." + op + " %x {axes = " + ints(axes) +
+                                  "} : (" + x + ") -> " + tt(kept),
+                              tt(kept)));
+    std::vector<int64_t> dims;
+    for (int64_t d = 0; d < 4; ++d)
+      if (!llvm::is_contained(axes, d))
+        dims.push_back(d);
+    expectJitMatches(single("%v: " + tt(kept),
+                            "nn.broadcast %v {dims = " + ints(dims) + "} : (" +
+                                tt(kept) + ") -> " + x,
+                            x));
+  }
+  for (int64_t c : {int64_t(1), int64_t(4)})
+    expectJitMatches(single("%l: tensor<5xi32>",
+                            "nn.one_hot %l : (tensor<5xi32>) -> " + tt({5, c}),
+                            tt({5, c})));
+  JitCase ties;
+  ties.quantize = true;
+  expectJitMatches(func("%x: tensor<6x4xf32>",
+                        "  %i = nn.argmax %x : (tensor<6x4xf32>) -> "
+                        "tensor<6xi32>\n"
+                        "  %y = nn.one_hot %i : (tensor<6xi32>) -> "
+                        "tensor<6x4xf32>\n",
+                        "%y", "tensor<6x4xf32>"),
+                   ties);
 }
 
 TEST(JitOps, FlattenAndReshape) {
@@ -634,32 +692,37 @@ TEST(JitOps, Activations) {
                             "tensor<4x1xf32>"));
 }
 
-TEST(JitOps, ActivationGrads) {
-  struct Kind {
-    std::string kind;
-    double lo, hi; // range of `value`
-  };
+/// @f(x, labels) = mse(`op`(x)) for x of `shape` [.., C].
+std::string activationLoss(const std::string &op, const std::string &shape) {
+  std::string y = "  %y = " + op + "\n";
+  std::string p = shape, flat = shape;
+  if (shape != "tensor<4x6xf32>") { // rank 4: flatten for the loss
+    flat = "tensor<2x45xf32>";
+    y += "  %z = nn.flatten %y : (" + shape + ") -> " + flat + "\n";
+  }
+  std::string last = shape != "tensor<4x6xf32>" ? "%z" : "%y";
+  std::string n = shape != "tensor<4x6xf32>" ? "2" : "4";
+  return func("%x: " + shape + ", %l: tensor<" + n + "xi32>",
+              y + "  %loss = nn.mse " + last + ", %l : (" + flat + ", tensor<" +
+                  n + "xi32>) -> tensor<f32>\n",
+              "%loss", "tensor<f32>");
+}
+
+TEST(JitOps, ActivationGradients) {
   for (std::string shape : {"tensor<4x6xf32>", "tensor<2x3x3x5xf32>"})
-    for (const Kind &k : {Kind{"relu", -1, 1}, Kind{"leaky_relu", -1, 1},
-                          Kind{"sigmoid", 0, 1}, Kind{"tanh", -1, 1},
-                          Kind{"softmax", 0, 1}, Kind{"log_softmax", -6, 0}}) {
+    for (std::string op :
+         {"nn.relu %x : " + shape, "nn.sigmoid %x : " + shape,
+          "nn.tanh %x : " + shape, "nn.softmax %x : " + shape,
+          "nn.log_softmax %x : " + shape,
+          "nn.leaky_relu %x {alpha = 3.000000e-01 : f64} : " + shape}) {
       JitCase c;
-      c.opts.ranges[1] = {k.lo, k.hi};
-      std::string attrs =
-          "{kind = #nn.activation<" + k.kind + ">" +
-          (k.kind == "leaky_relu" ? std::string(", alpha = 3.000000e-01 : f64")
-                                  : std::string()) +
-          "}";
-      expectJitMatches(
-          single("%dy: " + shape + ", %v: " + shape,
-                 "nn.activation_grad %dy, %v " + attrs + " : " + shape, shape),
-          c);
-      // Zeros in `value`: the kink of relu and leaky_relu.
+      c.differentiate = true;
+      c.opts.lo = -3;
+      c.opts.hi = 3;
+      expectJitMatches(activationLoss(op, shape), c);
+      // Zeros in the input: the kink of relu and leaky_relu.
       c.quantize = true;
-      expectJitMatches(
-          single("%dy: " + shape + ", %v: " + shape,
-                 "nn.activation_grad %dy, %v " + attrs + " : " + shape, shape),
-          c);
+      expectJitMatches(activationLoss(op, shape), c);
     }
 }
 
@@ -671,14 +734,24 @@ TEST(JitOps, PRelu) {
     expectJitMatches(single("%x: " + x + ", %a: " + a,
                             "nn.prelu %x, %a : (" + x + ", " + a + ") -> " + x,
                             x));
-    JitCase c;
-    c.quantize = true; // zeros in the input
+    // Its gradients, through mse over the flattened output.
+    int64_t n = x == "tensor<7xf32>" ? 1 : (x == "tensor<4x6xf32>" ? 4 : 2);
+    std::string flat = x == "tensor<4x6xf32>" ? x
+                       : x == "tensor<7xf32>" ? "tensor<1x7xf32>"
+                                              : "tensor<2x60xf32>";
+    std::string labels = "tensor<" + std::to_string(n) + "xi32>";
+    std::string reshape =
+        x == flat ? "" : "  %z = nn.reshape %y : (" + x + ") -> " + flat + "\n";
     std::string grad =
-        func("%dy: " + x + ", %x: " + x + ", %a: " + a,
-             "  %g:2 = nn.prelu_grad %dy, %x, %a : (" + x + ", " + x + ", " +
-                 a + ") -> (" + x + ", " + a + ")\n",
-             "%g#0, %g#1", x + ", " + a);
-    expectJitMatches(grad);
+        func("%x: " + x + ", %a: " + a + ", %l: " + labels,
+             "  %y = nn.prelu %x, %a : (" + x + ", " + a + ") -> " + x + "\n" +
+                 reshape + "  %loss = nn.mse " + (x == flat ? "%y" : "%z") +
+                 ", %l : (" + flat + ", " + labels + ") -> tensor<f32>\n",
+             "%loss", "tensor<f32>");
+    JitCase c;
+    c.differentiate = true;
+    expectJitMatches(grad, c);
+    c.quantize = true; // zeros in the input
     expectJitMatches(grad, c);
   }
 }
@@ -788,15 +861,14 @@ TEST(JitOps, Losses) {
   });
 }
 
-TEST(JitOps, LossGrads) {
+TEST(JitOps, LossGradients) {
   forEachLossCase([](const LossKind &k, JitCase &jc, const std::string &p,
                      const std::string &l) {
-    jc.opts.ranges[2] = {0.5, 2.0};
-    expectJitMatches(single("%p: " + p + ", %l: " + l + ", %d: tensor<f32>",
-                            "nn.loss_grad %p, %l, %d {kind = #nn.loss<" +
-                                k.kind + ">, " + deltaAttr(k.delta) + "} : (" +
-                                p + ", " + l + ", tensor<f32>) -> " + p,
-                            p),
+    jc.differentiate = true;
+    expectJitMatches(single("%p: " + p + ", %l: " + l,
+                            "nn." + k.kind + " %p, %l {" + deltaAttr(k.delta) +
+                                "} : (" + p + ", " + l + ") -> tensor<f32>",
+                            "tensor<f32>"),
                      jc);
   });
 }
@@ -934,10 +1006,15 @@ std::vector<Value32> modelArgs(mlir::func::FuncOp fn, std::mt19937_64 &rng) {
         x = float(u(rng));
     } else if (auto *l = std::get_if<HostTensor<int32_t>>(&v)) {
       int64_t classes = 2;
-      for (mlir::Operation *user : a.getUsers())
-        if (user->getNumOperands() > 0)
-          classes = std::max<int64_t>(
-              classes, shapeOf(user->getOperand(0).getType()).back());
+      // The class count of the predictions [N, C] the labels are scored
+      // against (the one-hot targets of gradient rules index the same C).
+      for (mlir::Operation *user : a.getUsers()) {
+        mlir::Type p = mlir::isa<nn::OneHotOp>(user)
+                           ? user->getResult(0).getType()
+                           : user->getOperand(0).getType();
+        if (shapeOf(p).size() == 2)
+          classes = std::max<int64_t>(classes, shapeOf(p).back());
+      }
       for (int32_t &x : l->data)
         x = int32_t(rng() % uint64_t(classes));
     } else {
