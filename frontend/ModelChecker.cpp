@@ -44,6 +44,7 @@ private:
   void checkOptimizer();
   void checkTraining();
   void checkSchedule(const LearningRateSchedule &ls);
+  void checkEarlyStopping(const Training &t);
 
   const ModelFile &file;
   const Model &m;
@@ -183,6 +184,8 @@ bool Checker::resolveLayer(int i,
     return c.fail(absl::StrCat("output [N, ", absl::StrJoin(out.shape, ", "),
                                "] has more than ", kMaxElements,
                                " elements per example"));
+  if (out.flops < 0)
+    out.flops = double(elementsOf(out.shape));
   // PReLU as a layer activation or an activation layer learns one alpha per
   // channel.
   if (out.activation == PRELU)
@@ -336,6 +339,7 @@ void Checker::checkTraining() {
   if (m.data().has_idx())
     r.dataDir = m.data().idx().dir();
   checkSchedule(t.lr_schedule());
+  checkEarlyStopping(t);
 }
 
 void Checker::checkSchedule(const LearningRateSchedule &ls) {
@@ -371,9 +375,54 @@ void Checker::checkSchedule(const LearningRateSchedule &ls) {
     check(s.alpha >= 0 && s.alpha <= 1,
           absl::StrCat("alpha must be in [0, 1], got ", s.alpha));
     break;
+  case LearningRateSchedule::kReduceOnPlateau: {
+    const auto &p = ls.reduce_on_plateau();
+    s.kind = "plateau";
+    s.monitorAccuracy = p.monitor() == VAL_ACCURACY;
+    s.factor = p.has_factor() ? fromFloat(p.factor()) : 0.1;
+    s.patience = p.has_patience() ? p.patience() : 10;
+    s.minDelta = p.has_min_delta() ? fromFloat(p.min_delta()) : 1e-4;
+    s.cooldown = p.cooldown();
+    s.minLr = fromFloat(p.min_lr());
+    check(s.factor > 0 && s.factor < 1,
+          absl::StrCat("factor must be in (0, 1), got ", s.factor));
+    check(s.patience >= 0 && s.patience <= 1000000,
+          absl::StrCat("patience must be in [0, 1000000], got ", s.patience));
+    check(s.cooldown >= 0 && s.cooldown <= 1000000,
+          absl::StrCat("cooldown must be in [0, 1000000], got ", s.cooldown));
+    check(s.minDelta >= 0 && std::isfinite(s.minDelta),
+          absl::StrCat("min_delta must be >= 0, got ", s.minDelta));
+    check(s.minLr >= 0 && std::isfinite(s.minLr),
+          absl::StrCat("min_lr must be >= 0, got ", s.minLr));
+    check(r.validationSplit > 0,
+          "needs validation data to monitor (validation_split > 0)");
+    break;
+  }
   case LearningRateSchedule::KIND_NOT_SET:
     break;
   }
+}
+
+void Checker::checkEarlyStopping(const Training &t) {
+  if (!t.has_early_stopping())
+    return;
+  const EarlyStopping &es = t.early_stopping();
+  EarlyStoppingSpec &s = r.earlyStopping;
+  s.enabled = true;
+  s.monitorAccuracy = es.monitor() == VAL_ACCURACY;
+  s.minDelta = fromFloat(es.min_delta());
+  s.patience = es.patience();
+  s.restoreBestWeights = es.restore_best_weights();
+  auto check = [&](bool ok, const std::string &msg) {
+    if (!ok)
+      error(file.trainingLoc, absl::StrCat("early_stopping: ", msg));
+  };
+  check(s.minDelta >= 0 && std::isfinite(s.minDelta),
+        absl::StrCat("min_delta must be >= 0, got ", s.minDelta));
+  check(s.patience >= 0 && s.patience <= 1000000,
+        absl::StrCat("patience must be in [0, 1000000], got ", s.patience));
+  check(r.validationSplit > 0,
+        "needs validation data to monitor (validation_split > 0)");
 }
 
 absl::StatusOr<ResolvedModel> Checker::run() {

@@ -36,6 +36,10 @@ struct ResolvedLayer {
   /// Output shape per example (no batch dimension).
   std::vector<int64_t> shape;
   Window2D window; // conv and pooling
+  /// Forward floating-point operations per example (a multiply-add is 2):
+  /// set by the layer's check where it computes more than one per output
+  /// element, else the output's element count.
+  double flops = -1;
   Activation activation = LINEAR;
   double alpha = 0.0; // leaky ReLU slope, PReLU's initial alpha
   /// The layer's other settings with their defaults resolved, by field name
@@ -65,9 +69,22 @@ struct OptimizerSpec {
 
 /// The learning-rate schedule with its defaults resolved (model.proto).
 struct ScheduleSpec {
-  std::string kind = "constant"; // step, exponential, cosine
+  std::string kind = "constant"; // step, exponential, cosine, plateau
   int64_t stepEpochs = 1;
   double gamma = 0.1, warmupEpochs = 0.0, alpha = 0.0;
+  // plateau (PyTorch's ReduceLROnPlateau)
+  bool monitorAccuracy = false;
+  double factor = 0.1, minDelta = 1e-4, minLr = 0.0;
+  int64_t patience = 10, cooldown = 0;
+};
+
+/// Keras's EarlyStopping, when `enabled`.
+struct EarlyStoppingSpec {
+  bool enabled = false;
+  bool monitorAccuracy = false;
+  double minDelta = 0.0;
+  int64_t patience = 0;
+  bool restoreBestWeights = false;
 };
 
 struct ResolvedModel {
@@ -85,6 +102,7 @@ struct ResolvedModel {
   double huberDelta = 1.0;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
+  EarlyStoppingSpec earlyStopping;
   int64_t batchSize = 32, epochs = 1, seed = 0;
   bool shuffle = true, dropLast = false;
   double validationSplit = 0.0;

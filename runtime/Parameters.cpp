@@ -142,6 +142,14 @@ absl::Status ParameterStore::save(const std::string &path,
   ckpt.set_seed(seed);
   ckpt.set_threads(threads);
   ckpt.set_batch_size(batchSize);
+  Monitors *m = ckpt.mutable_monitors();
+  m->set_plateau_lr(monitors.plateauLr);
+  m->set_plateau_best(monitors.plateauBest);
+  m->set_plateau_bad(monitors.plateauBad);
+  m->set_plateau_cooldown(monitors.plateauCooldown);
+  m->set_stop_best(monitors.stopBest);
+  m->set_stop_wait(monitors.stopWait);
+  m->set_stop_best_epoch(monitors.stopBestEpoch);
   auto add = [](const Buffer &b, NamedTensor *t) {
     t->set_name(b.name);
     t->mutable_shape()->Add(b.shape.begin(), b.shape.end());
@@ -223,6 +231,12 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
     return s;
   step = ckpt.step();
   epoch = ckpt.epoch();
+  if (ckpt.has_monitors()) {
+    const Monitors &m = ckpt.monitors();
+    monitors = {m.plateau_lr(),       m.plateau_best(), m.plateau_bad(),
+                m.plateau_cooldown(), m.stop_best(),    m.stop_wait(),
+                m.stop_best_epoch()};
+  }
   savedSeed = ckpt.seed();
   savedThreads = ckpt.threads();
   savedBatchSize = ckpt.batch_size();

@@ -11,6 +11,7 @@
 #define GRADC_RUNTIME_PARAMETERS_H
 
 #include "frontend/ModelChecker.h"
+#include "runtime/Monitors.h"
 
 #include "absl/status/statusor.h"
 #include <string>
@@ -34,6 +35,7 @@ struct ParameterStore {
   std::vector<Buffer> state;
   int64_t step = 0;  // optimizer steps taken
   int64_t epoch = 0; // epochs completed
+  MonitorState monitors;
   /// What the checkpoint was trained with (set by load(); -1 when unknown).
   int64_t savedSeed = -1, savedThreads = -1, savedBatchSize = -1;
 

@@ -9,6 +9,7 @@
 
 #include "runtime/Trainer.h"
 #include "runtime/LearningRate.h"
+#include "runtime/Monitors.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -113,9 +114,18 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
         int64_t truth = labels[i];
         if (truth >= 0 && truth < classes && best < classes)
           r.confusion[truth * classes + best]++;
+        if (classes > 1 && best != truth)
+          r.mistakes.push_back({r.examples - n + i, best, row[best]});
       }
     }
   }
+  std::stable_sort(
+      r.mistakes.begin(), r.mistakes.end(),
+      [](const EvalResult::Mistake &a, const EvalResult::Mistake &b) {
+        return a.probability > b.probability;
+      });
+  if (r.mistakes.size() > 16)
+    r.mistakes.resize(16);
   if (r.examples) {
     r.loss = lossSum / r.examples;
     r.accuracy = double(correct) / r.examples;
@@ -175,6 +185,15 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       return absl::UnavailableError(
           absl::StrCat(options.metricsPath, ": error: cannot write metrics"));
   }
+  bool plateau = model.schedule.kind == "plateau";
+  const EarlyStoppingSpec &stopping = model.earlyStopping;
+  bool trackBest = stopping.enabled || !options.bestCheckpointPath.empty();
+  if ((plateau || trackBest) && data.validation.size() == 0)
+    return absl::InvalidArgumentError(
+        "error: reduce_on_plateau, early_stopping and --checkpoint-best need "
+        "validation data (validation_split > 0)");
+  // The weights of the best epoch, for early stopping's restore.
+  std::vector<Buffer> bestParams, bestBuffers;
   int64_t totalSteps = 0;
   float lastLr = float(model.optimizer.learningRate);
   for (int64_t epoch = params.epoch; epoch < options.epochs; ++epoch) {
@@ -196,9 +215,11 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       float loss = 0;
       int64_t count = 0;
       int64_t step = params.step;
-      float lr =
-          float(learningRateAt(model.schedule, model.optimizer.learningRate,
-                               step, stepsPerEpoch, options.epochs));
+      float lr = float(plateau && params.monitors.plateauLr > 0
+                           ? params.monitors.plateauLr
+                           : learningRateAt(model.schedule,
+                                            model.optimizer.learningRate, step,
+                                            stepsPerEpoch, options.epochs));
       lastLr = lr;
       std::vector<BufferRef> args = entryArguments(params, true);
       args.push_back(ref(&step, {}));
@@ -223,6 +244,11 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
             kept ? absl::StrCat(", the last good checkpoint is kept in ",
                                 options.checkpointPath)
                  : std::string(", no checkpoint was written")));
+      }
+      if (options.report) {
+        options.report->stepLoss.push_back(loss);
+        options.report->stepAccuracy.push_back(double(count) / double(n));
+        options.report->stepLr.push_back(lr);
       }
       params.step++;
       stepInEpoch++;
@@ -280,8 +306,48 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       out << absl::StrFormat("  test:       loss %.4f  accuracy %.2f%%\n",
                              test.loss, 100 * test.accuracy);
     }
-    if (!stop || stepInEpoch == stepsPerEpoch)
+    bool completed = !stop || stepInEpoch == stepsPerEpoch;
+    if (completed)
       params.epoch = epoch + 1;
+    bool earlyStop = false;
+    if (completed && (plateau || trackBest)) {
+      if (plateau) {
+        double metric =
+            model.schedule.monitorAccuracy ? val.accuracy : val.loss;
+        double next =
+            reduceOnPlateau(model.schedule, model.optimizer.learningRate,
+                            params.monitors, metric);
+        if (next < lastLr)
+          out << absl::StrFormat(
+              "  reduce on plateau: learning rate %.4g -> %.4g\n", lastLr,
+              next);
+      }
+      if (trackBest) {
+        double metric = stopping.monitorAccuracy ? val.accuracy : val.loss;
+        StopDecision d =
+            earlyStopping(stopping, params.monitors, epoch + 1, metric);
+        if (d == StopDecision::Improved) {
+          if (!options.bestCheckpointPath.empty())
+            if (absl::Status s =
+                    params.save(options.bestCheckpointPath, model, options.seed,
+                                options.threads, batch);
+                !s.ok())
+              return s;
+          if (stopping.restoreBestWeights) {
+            bestParams = params.params;
+            bestBuffers = params.buffers;
+          }
+        } else if (d == StopDecision::Stop && stopping.enabled) {
+          earlyStop = true;
+          out << absl::StrFormat(
+              "  early stopping: validation %s has not improved for %d "
+              "epoch(s); best %.4f at epoch %d\n",
+              stopping.monitorAccuracy ? "accuracy" : "loss",
+              params.monitors.stopWait, params.monitors.stopBest,
+              params.monitors.stopBestEpoch);
+        }
+      }
+    }
     double stepMin = 0, stepMedian = 0;
     if (!stepSeconds.empty()) {
       std::sort(stepSeconds.begin(), stepSeconds.end());
@@ -309,8 +375,50 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
           !s.ok())
         return s;
     }
-    if (stop)
+    if (options.report) {
+      ReportData::Epoch e;
+      e.epoch = epoch + 1;
+      e.trainLoss = lossSum / std::max<int64_t>(seen, 1);
+      e.trainAccuracy = double(correct) / std::max<int64_t>(seen, 1);
+      e.hasValidation = data.validation.size() > 0;
+      e.validationLoss = val.loss;
+      e.validationAccuracy = val.accuracy;
+      e.hasTest = data.test.size() > 0;
+      e.testLoss = test.loss;
+      e.testAccuracy = test.accuracy;
+      e.imagesPerSecond = ips;
+      e.seconds = seconds;
+      options.report->stepsPerEpoch = stepsPerEpoch;
+      options.report->epochs.push_back(e);
+      if (!options.reportDir.empty())
+        if (absl::Status s = writeReport(options.reportDir, *options.report);
+            !s.ok())
+          return s;
+    }
+    if (stop || earlyStop)
       break;
+  }
+  if (stopping.restoreBestWeights && !bestParams.empty() &&
+      params.monitors.stopBestEpoch != params.epoch) {
+    params.params = std::move(bestParams);
+    params.buffers = std::move(bestBuffers);
+    out << absl::StrFormat("restored the weights of epoch %d (validation %s "
+                           "%.4f)\n",
+                           params.monitors.stopBestEpoch,
+                           stopping.monitorAccuracy ? "accuracy" : "loss",
+                           params.monitors.stopBest);
+    if (data.test.size()) {
+      auto r = evaluate(data.test, false);
+      if (!r.ok())
+        return r.status();
+      out << absl::StrFormat("  test:       loss %.4f  accuracy %.2f%%\n",
+                             r->loss, 100 * r->accuracy);
+    }
+    if (!options.checkpointPath.empty())
+      if (absl::Status s = params.save(options.checkpointPath, model,
+                                       options.seed, options.threads, batch);
+          !s.ok())
+        return s;
   }
   return absl::OkStatus();
 }

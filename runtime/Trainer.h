@@ -12,6 +12,7 @@
 #include "runtime/IdxDataset.h"
 #include "runtime/Jit.h"
 #include "runtime/Parameters.h"
+#include "runtime/Report.h"
 
 #include <functional>
 #include <ostream>
@@ -32,10 +33,17 @@ struct TrainOptions {
   int64_t maxSteps = -1; // stop after this many steps in total
   int64_t threads = 1;
   std::string checkpointPath;
+  /// Written whenever the monitored validation metric improves (Keras's
+  /// ModelCheckpoint(save_best_only=True)).
+  std::string bestCheckpointPath;
   std::string metricsPath;
   /// Progress bar redrawn in place (a terminal) or plain lines.
   bool interactive = false;
   std::vector<std::string> classNames;
+  /// With a directory, the HTML report is filled (steps, epochs) and
+  /// rewritten there at every epoch end.
+  std::string reportDir;
+  ReportData *report = nullptr;
 };
 
 struct EvalResult {
@@ -44,6 +52,14 @@ struct EvalResult {
   int64_t examples = 0;
   /// confusion[true * C + predicted], when asked for.
   std::vector<int64_t> confusion;
+  /// With the confusion matrix: the most confidently misclassified
+  /// examples (index, predicted class, its probability), most confident
+  /// first.
+  struct Mistake {
+    int64_t index, predicted;
+    double probability;
+  };
+  std::vector<Mistake> mistakes;
 };
 
 class Trainer {

@@ -13,6 +13,8 @@ PACKAGES=(
   zlib1g-dev
   # tests and benchmark references
   python3 python3-torch python3-onnx libopenblas0-pthread
+  # the HTML report's browser test (headless)
+  chromium
   # default data set
   dataset-fashion-mnist
 )

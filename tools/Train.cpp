@@ -7,6 +7,9 @@
 
 #include "tools/Commands.h"
 #include "tools/Session.h"
+#include "tools/TrainReport.h"
+
+#include "frontend/ModelSummary.h"
 
 #include "runtime/Trainer.h"
 
@@ -59,6 +62,16 @@ cl::opt<int64_t> seed("seed", cl::desc("Seed (default: the model's)"),
 cl::opt<std::string>
     checkpoint("checkpoint", cl::desc("Write a checkpoint after every epoch"),
                cl::value_desc("FILE"), cl::sub(trainCommand()));
+cl::opt<std::string> checkpointBest(
+    "checkpoint-best",
+    cl::desc("Write a checkpoint whenever the validation metric improves "
+             "(early_stopping's monitor, else the validation loss)"),
+    cl::value_desc("FILE"), cl::sub(trainCommand()));
+cl::opt<std::string> reportDir(
+    "report",
+    cl::desc("Write an HTML report (curves, confusion matrix, filters, "
+             "feature maps) to DIR/index.html, updated every epoch"),
+    cl::value_desc("DIR"), cl::sub(trainCommand()));
 cl::opt<std::string> resume("resume",
                             cl::desc("Resume training from a checkpoint"),
                             cl::value_desc("FILE"), cl::sub(trainCommand()));
@@ -113,6 +126,7 @@ public:
     auto jit = JitModule::create(**module, options);
     if (!jit.ok())
       return jit.status();
+    totalSeconds += mlirSeconds + (*jit)->compileSeconds();
     if (timing)
       std::cerr << absl::StrFormat(
           "compiled for batch %d: MLIR pipeline %.2f s, LLVM JIT %.2f s (%s)\n",
@@ -122,6 +136,9 @@ public:
     modules[batch] = std::move(*jit);
     return raw;
   }
+
+  /// MLIR and LLVM time of every compilation so far.
+  double totalSeconds = 0;
 
 private:
   Session &session;
@@ -176,14 +193,14 @@ std::vector<std::string> classNamesFor(const std::string &dir,
 
 /// Evaluates `test`, prints its loss, accuracy and confusion matrix;
 /// returns the exit status.
-int reportTest(Trainer &trainer, const Dataset &test) {
+absl::StatusOr<EvalResult> reportTest(Trainer &trainer, const Dataset &test) {
   auto r = trainer.evaluate(test, /*confusion=*/true);
   if (!r.ok())
-    return fail(r.status());
+    return r.status();
   std::cout << absl::StrFormat("Test: loss %.4f, accuracy %.2f%% (%d images)\n",
                                r->loss, 100 * r->accuracy, r->examples);
   trainer.printConfusion(*r);
-  return 0;
+  return r;
 }
 
 } // namespace
@@ -206,6 +223,7 @@ int runTrain() {
   options.maxSteps = maxSteps;
   options.threads = threadCount();
   options.checkpointPath = checkpoint;
+  options.bestCheckpointPath = checkpointBest;
   options.metricsPath = metricsJson;
   options.interactive = isatty(STDOUT_FILENO);
   std::string dir = dataDir.empty() ? model.dataDir : std::string(dataDir);
@@ -266,12 +284,38 @@ int runTrain() {
   for (int64_t size : sizes)
     if (auto jit = compiler.get(size); !jit.ok())
       return fail(jit.status());
+  ReportData report;
+  if (!reportDir.empty()) {
+    report.model = model.name;
+    report.commandLine = processCommandLine();
+    report.summary = modelSummary(model);
+    report.seed = int64_t(options.seed);
+    report.classNames = options.classNames;
+    report.compileSeconds = compiler.totalSeconds;
+    options.report = &report;
+    options.reportDir = reportDir;
+  }
   Trainer trainer(
       model, params, [&](int64_t b) { return compiler.get(b); }, options,
       std::cout);
   if (absl::Status s = trainer.train(*data); !s.ok())
     return fail(s);
-  return data->test.size() ? reportTest(trainer, data->test) : 0;
+  if (!data->test.size())
+    return 0;
+  auto test = reportTest(trainer, data->test);
+  if (!test.ok())
+    return fail(test.status());
+  if (!reportDir.empty()) {
+    report.compileSeconds = compiler.totalSeconds;
+    if (absl::Status s =
+            finishReport(session, model, params, data->test, *test, report);
+        !s.ok())
+      return fail(s);
+    if (absl::Status s = writeReport(reportDir, report); !s.ok())
+      return fail(s);
+    std::cout << "report: " << reportDir << "/index.html\n";
+  }
+  return 0;
 }
 
 int runEval() {
@@ -302,7 +346,8 @@ int runEval() {
   Trainer trainer(
       model, params, [&](int64_t b) { return compiler.get(b); }, options,
       std::cout);
-  return reportTest(trainer, *test);
+  auto r = reportTest(trainer, *test);
+  return r.ok() ? 0 : fail(r.status());
 }
 
 int runPredict() {

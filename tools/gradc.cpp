@@ -1,12 +1,13 @@
 //===- gradc.cpp - the gradc command line ---------------------------------===//
 //
-// gradc compile | gradcheck | train | eval | predict. Bad input (model
-// files, data) is reported as one "file:line:col: error: ..." line per
+// gradc compile | gradcheck | train | eval | predict | summary. Bad input
+// (model files, data) is reported as one "file:line:col: error: ..." line per
 // problem with exit status 1.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tools/Commands.h"
+#include "tools/TrainReport.h"
 
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
@@ -18,7 +19,7 @@ ArrayRef<Command> commands() {
   static const Command all[] = {
       {compileCommand(), runCompile}, {gradcheckCommand(), runGradcheck},
       {trainCommand(), runTrain},     {evalCommand(), runEval},
-      {predictCommand(), runPredict},
+      {predictCommand(), runPredict}, {summaryCommand(), runSummary},
   };
   return all;
 }
@@ -26,6 +27,8 @@ ArrayRef<Command> commands() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  for (int i = 0; i < argc; ++i)
+    gradc::processCommandLine() += (i ? " " : "") + std::string(argv[i]);
   if (!cl::ParseCommandLineOptions(
           argc, argv,
           "gradc: a training compiler for neural networks on the CPU\n",

@@ -39,8 +39,12 @@ bool checkConv2D(LayerCheck &c) {
   int64_t fanIn = rf * in[2] / groups, fanOut = rf * filters / groups;
   c.param("kernel", std::move(kernel), conv.kernel_initializer(), fanIn,
           fanOut);
-  if (!conv.has_use_bias() || conv.use_bias())
+  bool bias = !conv.has_use_bias() || conv.use_bias();
+  if (bias)
     c.param("bias", {filters}, conv.bias_initializer(), fanIn, fanOut);
+  // A multiply-add per output element and tap of its group, plus the bias.
+  double outputs = double(elementsOf(c.out.shape));
+  c.out.flops = outputs * (2.0 * double(fanIn) + (bias ? 1 : 0));
   return true;
 }
 

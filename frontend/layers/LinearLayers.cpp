@@ -27,8 +27,10 @@ bool checkDense(LayerCheck &c) {
   c.out.shape = {d.units()};
   c.param("kernel", {in[0], d.units()}, d.kernel_initializer(), in[0],
           d.units());
-  if (!d.has_use_bias() || d.use_bias())
+  bool bias = !d.has_use_bias() || d.use_bias();
+  if (bias)
     c.param("bias", {d.units()}, d.bias_initializer(), in[0], d.units());
+  c.out.flops = double(d.units()) * (2.0 * double(in[0]) + (bias ? 1 : 0));
   return true;
 }
 

@@ -42,6 +42,7 @@ bool checkBatchNorm(LayerCheck &c) {
   c.buffer("moving_mean", {channels}, 0.0f);
   c.buffer("moving_variance", {channels}, 1.0f);
   c.out.shape = c.in[0];
+  c.out.flops = 2.0 * double(elementsOf(c.out.shape)); // x * scale + shift
   return true;
 }
 

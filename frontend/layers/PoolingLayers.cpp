@@ -10,8 +10,13 @@ bool checkPool2D(LayerCheck &c) {
   const Pool2D &p = c.layer.kind_case() == Layer::kMaxPool2D
                         ? c.layer.max_pool2d()
                         : c.layer.avg_pool2d();
-  return c.oneInput() && c.window(p.pool_size(), p.strides(), {}, p.padding(),
-                                  p.pads(), /*isPool=*/true);
+  if (!c.oneInput() || !c.window(p.pool_size(), p.strides(), {}, p.padding(),
+                                 p.pads(), /*isPool=*/true))
+    return false;
+  // One comparison or addition per output element and window tap.
+  c.out.flops = double(elementsOf(c.out.shape)) * double(c.out.window.size[0]) *
+                double(c.out.window.size[1]);
+  return true;
 }
 
 template <typename OpT> mlir::Value emitPool2D(const LayerEmit &e) {
@@ -29,6 +34,7 @@ bool checkGlobalPool2D(LayerCheck &c) {
     return c.fail("global pooling expects an [H, W, C] input, got " +
                   shapeStr(c.in[0]));
   c.out.shape = {c.in[0][2]};
+  c.out.flops = double(elementsOf(c.in[0]));
   return true;
 }
 

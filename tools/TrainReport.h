@@ -1,0 +1,31 @@
+//===- TrainReport.h - end-of-run parts of the report --------*- C++ -*-===//
+//
+// After training: the test confusion matrix and mistakes, the first conv
+// layer's filters, and the feature maps of every conv layer for a few test
+// images, computed by the reference evaluator on @predict.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_TOOLS_TRAINREPORT_H
+#define GRADC_TOOLS_TRAINREPORT_H
+
+#include "runtime/IdxDataset.h"
+#include "runtime/Parameters.h"
+#include "runtime/Report.h"
+#include "runtime/Trainer.h"
+#include "tools/Session.h"
+
+namespace gradc {
+
+/// The command line of this process, for reports.
+std::string &processCommandLine();
+
+/// Fills the end-of-run parts of `report` from the trained `params`, the
+/// final test evaluation `test` of `data`.
+absl::Status finishReport(Session &session, const ResolvedModel &model,
+                          const ParameterStore &params, const Dataset &data,
+                          const EvalResult &test, ReportData &report);
+
+} // namespace gradc
+
+#endif // GRADC_TOOLS_TRAINREPORT_H
