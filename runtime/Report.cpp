@@ -334,41 +334,48 @@ std::string renderReport(const ReportData &d) {
                           esc(d.commandLine), d.seed);
   if (d.compileSeconds > 0)
     html += absl::StrFormat("<br>Compile: %.1f s", d.compileSeconds);
+  bool trained = !d.stepLoss.empty();
   if (!d.epochs.empty()) {
     const ReportData::Epoch &e = d.epochs.back();
-    html += absl::StrFormat("<br>Epochs: %d, last epoch %.1f s, %.0f images/s",
-                            e.epoch, e.seconds, e.imagesPerSecond);
+    if (trained)
+      html +=
+          absl::StrFormat("<br>Epochs: %d, last epoch %.1f s, %.0f images/s",
+                          e.epoch, e.seconds, e.imagesPerSecond);
     if (e.hasTest)
       html += absl::StrFormat("<br>Test accuracy: %.2f%% (loss %.4f)",
                               100 * e.testAccuracy, e.testLoss);
   }
-  html += "</p>\n<h2>Training curves</h2>\n<div class=\"row\">\n";
-  double xMax = double(d.stepLoss.size());
-  html +=
-      lineChart("Loss", "loss", curves(d, false), xMax, d.stepsPerEpoch, false);
-  html += lineChart("Accuracy", "accuracy", curves(d, true), xMax,
-                    d.stepsPerEpoch, true);
-  std::vector<std::pair<double, double>> lr;
-  for (size_t i = 0; i < d.stepLr.size(); ++i)
-    lr.push_back({double(i + 1), d.stepLr[i]});
-  html += lineChart("Learning rate", "learning-rate",
-                    {{"learning rate", "#9467bd", lr}}, xMax, d.stepsPerEpoch,
-                    false);
-  html += "</div>\n<table><tr><th>epoch</th><th>train loss</th><th>train "
-          "acc</th><th>val loss</th><th>val acc</th><th>test loss</th>"
-          "<th>test acc</th><th>img/s</th></tr>\n";
-  for (const ReportData::Epoch &e : d.epochs)
-    html += absl::StrFormat(
-        "<tr><td>%d</td><td>%.4f</td><td>%.2f%%</td><td>%s</td><td>%s</td>"
-        "<td>%s</td><td>%s</td><td>%.0f</td></tr>\n",
-        e.epoch, e.trainLoss, 100 * e.trainAccuracy,
-        e.hasValidation ? absl::StrFormat("%.4f", e.validationLoss) : "-",
-        e.hasValidation ? absl::StrFormat("%.2f%%", 100 * e.validationAccuracy)
-                        : "-",
-        e.hasTest ? absl::StrFormat("%.4f", e.testLoss) : "-",
-        e.hasTest ? absl::StrFormat("%.2f%%", 100 * e.testAccuracy) : "-",
-        e.imagesPerSecond);
-  html += "</table>\n";
+  html += "</p>\n";
+  if (trained) {
+    html += "<h2>Training curves</h2>\n<div class=\"row\">\n";
+    double xMax = double(d.stepLoss.size());
+    html += lineChart("Loss", "loss", curves(d, false), xMax, d.stepsPerEpoch,
+                      false);
+    html += lineChart("Accuracy", "accuracy", curves(d, true), xMax,
+                      d.stepsPerEpoch, true);
+    std::vector<std::pair<double, double>> lr;
+    for (size_t i = 0; i < d.stepLr.size(); ++i)
+      lr.push_back({double(i + 1), d.stepLr[i]});
+    html += lineChart("Learning rate", "learning-rate",
+                      {{"learning rate", "#9467bd", lr}}, xMax, d.stepsPerEpoch,
+                      false);
+    html += "</div>\n<table><tr><th>epoch</th><th>train loss</th><th>train "
+            "acc</th><th>val loss</th><th>val acc</th><th>test loss</th>"
+            "<th>test acc</th><th>img/s</th></tr>\n";
+    for (const ReportData::Epoch &e : d.epochs)
+      html += absl::StrFormat(
+          "<tr><td>%d</td><td>%.4f</td><td>%.2f%%</td><td>%s</td><td>%s</td>"
+          "<td>%s</td><td>%s</td><td>%.0f</td></tr>\n",
+          e.epoch, e.trainLoss, 100 * e.trainAccuracy,
+          e.hasValidation ? absl::StrFormat("%.4f", e.validationLoss) : "-",
+          e.hasValidation
+              ? absl::StrFormat("%.2f%%", 100 * e.validationAccuracy)
+              : "-",
+          e.hasTest ? absl::StrFormat("%.4f", e.testLoss) : "-",
+          e.hasTest ? absl::StrFormat("%.2f%%", 100 * e.testAccuracy) : "-",
+          e.imagesPerSecond);
+    html += "</table>\n";
+  }
   html += confusionSection(d);
   if (!d.filters.empty()) {
     html += absl::StrFormat("<h2>Filters of %s</h2>\n<div class=\"maps\">",

@@ -30,6 +30,8 @@ llvm::cl::SubCommand &evalCommand();
 int runEval();
 llvm::cl::SubCommand &predictCommand();
 int runPredict();
+llvm::cl::SubCommand &reportCommand();
+int runReport();
 llvm::cl::SubCommand &summaryCommand();
 int runSummary();
 

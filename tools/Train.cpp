@@ -34,6 +34,11 @@ cl::SubCommand &evalCommand() {
   static cl::SubCommand sub("eval", "Evaluate trained weights on the test set");
   return sub;
 }
+cl::SubCommand &reportCommand() {
+  static cl::SubCommand sub(
+      "report", "Write the HTML report of trained weights on the test set");
+  return sub;
+}
 cl::SubCommand &predictCommand() {
   static cl::SubCommand sub(
       "predict", "Class probabilities for the images of an IDX file");
@@ -43,20 +48,24 @@ cl::SubCommand &predictCommand() {
 namespace {
 cl::opt<std::string> trainModel(cl::Positional, cl::desc("MODEL"), cl::Required,
                                 cl::sub(trainCommand()), cl::sub(evalCommand()),
+                                cl::sub(reportCommand()),
                                 cl::sub(predictCommand()));
 cl::opt<std::string> dataDir("data",
                              cl::desc("Directory of IDX files (default: the "
                                       "model's data { idx { dir } })"),
-                             cl::sub(trainCommand()), cl::sub(evalCommand()));
+                             cl::sub(trainCommand()), cl::sub(evalCommand()),
+                             cl::sub(reportCommand()));
 cl::opt<int64_t> epochs("epochs", cl::desc("Epochs (default: the model's)"),
                         cl::init(0), cl::sub(trainCommand()));
 cl::opt<int64_t> batchSize("batch-size",
                            cl::desc("Batch size (default: the model's)"),
                            cl::init(0), cl::sub(trainCommand()),
-                           cl::sub(evalCommand()), cl::sub(predictCommand()));
+                           cl::sub(evalCommand()), cl::sub(reportCommand()),
+                           cl::sub(predictCommand()));
 cl::opt<int64_t> threads("threads", cl::desc("Threads (default: all cores)"),
                          cl::init(0), cl::sub(trainCommand()),
-                         cl::sub(evalCommand()), cl::sub(predictCommand()));
+                         cl::sub(evalCommand()), cl::sub(reportCommand()),
+                         cl::sub(predictCommand()));
 cl::opt<int64_t> seed("seed", cl::desc("Seed (default: the model's)"),
                       cl::init(-1), cl::sub(trainCommand()));
 cl::opt<std::string>
@@ -67,6 +76,9 @@ cl::opt<std::string> checkpointBest(
     cl::desc("Write a checkpoint whenever the validation metric improves "
              "(early_stopping's monitor, else the validation loss)"),
     cl::value_desc("FILE"), cl::sub(trainCommand()));
+cl::opt<std::string> reportOut("o", cl::desc("Report directory"),
+                               cl::value_desc("DIR"), cl::Required,
+                               cl::sub(reportCommand()));
 cl::opt<std::string> reportDir(
     "report",
     cl::desc("Write an HTML report (curves, confusion matrix, filters, "
@@ -91,12 +103,14 @@ cl::opt<bool> dropLast("drop-last",
                        cl::sub(trainCommand()));
 cl::opt<int> optLevel("opt-level", cl::desc("LLVM optimization level (0-3)"),
                       cl::init(2), cl::sub(trainCommand()),
-                      cl::sub(evalCommand()), cl::sub(predictCommand()));
+                      cl::sub(evalCommand()), cl::sub(reportCommand()),
+                      cl::sub(predictCommand()));
 cl::opt<bool> timing("timing", cl::desc("Report compile times"),
                      cl::sub(trainCommand()), cl::sub(evalCommand()),
-                     cl::sub(predictCommand()));
+                     cl::sub(reportCommand()), cl::sub(predictCommand()));
 cl::opt<std::string> weights("weights", cl::desc("Checkpoint with the weights"),
                              cl::value_desc("FILE"), cl::sub(evalCommand()),
+                             cl::sub(reportCommand()),
                              cl::sub(predictCommand()));
 cl::opt<std::string> inputFile("input", cl::desc("IDX image file (raw or .gz)"),
                                cl::value_desc("FILE"),
@@ -318,7 +332,10 @@ int runTrain() {
   return 0;
 }
 
-int runEval() {
+namespace {
+/// gradc eval, and gradc report with a report directory: the test set
+/// through trained weights.
+int evaluateWeights(const char *command, const std::string &reportTo) {
   Session session;
   const ResolvedModel *loaded = session.load(trainModel);
   if (!loaded)
@@ -327,7 +344,7 @@ int runEval() {
   if (batchSize > 0)
     model.batchSize = batchSize;
   if (weights.empty()) {
-    std::cerr << "gradc eval: error: --weights FILE is required\n";
+    std::cerr << "gradc " << command << ": error: --weights FILE is required\n";
     return 1;
   }
   std::string dir = dataDir.empty() ? model.dataDir : std::string(dataDir);
@@ -347,8 +364,35 @@ int runEval() {
       model, params, [&](int64_t b) { return compiler.get(b); }, options,
       std::cout);
   auto r = reportTest(trainer, *test);
-  return r.ok() ? 0 : fail(r.status());
+  if (!r.ok())
+    return fail(r.status());
+  if (reportTo.empty())
+    return 0;
+  ReportData report;
+  report.model = model.name;
+  report.commandLine = processCommandLine();
+  report.summary = modelSummary(model);
+  report.classNames = options.classNames;
+  report.compileSeconds = compiler.totalSeconds;
+  ReportData::Epoch e;
+  e.epoch = params.epoch;
+  e.hasTest = true;
+  e.testLoss = r->loss;
+  e.testAccuracy = r->accuracy;
+  report.epochs.push_back(e);
+  if (absl::Status s = finishReport(session, model, params, *test, *r, report);
+      !s.ok())
+    return fail(s);
+  if (absl::Status s = writeReport(reportTo, report); !s.ok())
+    return fail(s);
+  std::cout << "report: " << reportTo << "/index.html\n";
+  return 0;
 }
+} // namespace
+
+int runEval() { return evaluateWeights("eval", ""); }
+
+int runReport() { return evaluateWeights("report", reportOut); }
 
 int runPredict() {
   Session session;

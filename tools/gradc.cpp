@@ -1,8 +1,8 @@
 //===- gradc.cpp - the gradc command line ---------------------------------===//
 //
-// gradc compile | gradcheck | train | eval | predict | summary. Bad input
-// (model files, data) is reported as one "file:line:col: error: ..." line per
-// problem with exit status 1.
+// gradc compile | gradcheck | train | eval | predict | report | summary. Bad
+// input (model files, data) is reported as one "file:line:col: error: ..." line
+// per problem with exit status 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,7 +19,8 @@ ArrayRef<Command> commands() {
   static const Command all[] = {
       {compileCommand(), runCompile}, {gradcheckCommand(), runGradcheck},
       {trainCommand(), runTrain},     {evalCommand(), runEval},
-      {predictCommand(), runPredict}, {summaryCommand(), runSummary},
+      {predictCommand(), runPredict}, {reportCommand(), runReport},
+      {summaryCommand(), runSummary},
   };
   return all;
 }

@@ -13,6 +13,9 @@ decode (checked here with zlib, as a browser would). chromium renders the
 page from file:// (--dump-dom must show the same charts) with no console
 error, and a screenshot of it is not blank (many distinct colours).
 
+`gradc report MODEL --weights CKPT -o DIR` writes the same test figures
+from the run's checkpoint.
+
 Usage: report_browser.py GRADC TMPDIR [SCREENSHOT_COPY]
 """
 
@@ -101,9 +104,11 @@ def main():
                           training="validation_split: 0.2 ")
     report = os.path.join(tmp, "report")
     metrics = os.path.join(tmp, "m.json")
+    ckpt = os.path.join(tmp, "model.ckpt")
     code, out, err = c.run([gradc, "train", model, "--data", data,
                             "--threads", "2", "--opt-level", "0",
-                            "--report", report, "--metrics-json", metrics])
+                            "--report", report, "--metrics-json", metrics,
+                            "--checkpoint", ckpt])
     if not ck.check(code == 0, "gradc train --report exited %d" % code,
                     out + err):
         ck.finish()
@@ -134,6 +139,20 @@ def main():
     for section in ("Filters of conv1", "Feature maps", "Model summary",
                     "Most confidently misclassified", "--report"):
         ck.check(section in html, "no '%s' on the page" % section)
+
+    # gradc report: the same test figures from the checkpoint alone.
+    report2 = os.path.join(tmp, "report2")
+    code, out2, err2 = c.run([gradc, "report", model, "--weights", ckpt,
+                              "--data", data, "--opt-level", "0", "-o",
+                              report2])
+    ck.check(code == 0, "gradc report exited %d" % code, out2 + err2)
+    if code == 0:
+        html2 = open(os.path.join(report2, "index.html")).read()
+        last = c.read_metrics(metrics)[-1]
+        ck.check("Test accuracy: %.2f%%" % (100 * last["test_accuracy"])
+                 in html2, "gradc report shows another test accuracy")
+        ck.check('id="confusion"' in html2 and "Feature maps" in html2,
+                 "gradc report lacks the confusion matrix or feature maps")
 
     chromium = shutil.which("chromium")
     if not ck.check(chromium is not None, "chromium is not installed"):
