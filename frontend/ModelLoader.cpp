@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/ModelLoader.h"
+#include "support/Files.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -87,13 +88,10 @@ parseModelText(const std::string &text, const std::string &path) {
 
 absl::StatusOr<std::unique_ptr<ModelFile>>
 loadModelFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::NotFoundError(
-        absl::StrCat(path, ": error: cannot open model file"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string bytes = buffer.str();
+  auto read = readRegularFile(path, "model file", kMaxModelFileBytes);
+  if (!read.ok())
+    return read.status();
+  std::string bytes = std::move(*read);
   bool binary =
       path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0;
   if (!binary)

@@ -11,11 +11,16 @@
 #include "model.pb.h"
 
 #include "absl/status/statusor.h"
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace gradc {
+
+/// The largest model file read (a model this large is far beyond every
+/// other limit; it keeps /dev/zero-like inputs from being read forever).
+constexpr int64_t kMaxModelFileBytes = int64_t(64) << 20;
 
 /// A 1-based position in a model file; line 0 means unknown (binary files).
 struct SourceLoc {

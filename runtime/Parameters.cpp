@@ -1,6 +1,7 @@
 //===- Parameters.cpp - parameter and optimizer-state buffers -------------===//
 
 #include "runtime/Parameters.h"
+#include "support/Files.h"
 
 #include "ir/NNDialect.h"
 
@@ -131,6 +132,15 @@ ParameterStore ParameterStore::initialize(const ResolvedModel &model,
   return store;
 }
 
+std::string ParameterStore::firstNonFinite() const {
+  for (const std::vector<Buffer> *group : {&params, &buffers, &state})
+    for (const Buffer &b : *group)
+      for (float v : b.data)
+        if (!std::isfinite(v))
+          return b.name;
+  return "";
+}
+
 absl::Status ParameterStore::save(const std::string &path,
                                   const ResolvedModel &model, int64_t seed,
                                   int64_t threads, int64_t batchSize) const {
@@ -164,6 +174,8 @@ absl::Status ParameterStore::save(const std::string &path,
   std::string bytes;
   if (!ckpt.SerializeToString(&bytes))
     return absl::InternalError(absl::StrCat(path, ": cannot serialize"));
+  if (absl::Status s = checkOutputPath(path, "checkpoint"); !s.ok())
+    return s;
   std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0)
@@ -190,14 +202,12 @@ absl::Status ParameterStore::save(const std::string &path,
 }
 
 absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::NotFoundError(
-        absl::StrCat(path, ": error: cannot open checkpoint"));
-  std::stringstream ss;
-  ss << in.rdbuf();
+  // Protobuf messages are limited to 2 GiB.
+  auto read = readRegularFile(path, "checkpoint", (int64_t(1) << 31) - 1);
+  if (!read.ok())
+    return read.status();
   Checkpoint ckpt;
-  if (!ckpt.ParseFromString(ss.str()))
+  if (!ckpt.ParseFromString(*read))
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": error: not a gradc checkpoint"));
   auto restore =
@@ -229,6 +239,9 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
     return absl::OkStatus();
   if (absl::Status s = restore(ckpt.state(), state, "optimizer state"); !s.ok())
     return s;
+  if (std::string bad = firstNonFinite(); !bad.empty())
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": error: checkpoint holds non-finite values in '", bad, "'"));
   step = ckpt.step();
   epoch = ckpt.epoch();
   if (ckpt.has_monitors()) {

@@ -39,6 +39,10 @@ struct ParameterStore {
   /// What the checkpoint was trained with (set by load(); -1 when unknown).
   int64_t savedSeed = -1, savedThreads = -1, savedBatchSize = -1;
 
+  /// The name of the first parameter, buffer or optimizer slot holding a
+  /// NaN or an infinity, or "" when all are finite.
+  std::string firstNonFinite() const;
+
   /// Fresh parameters from the model's initializers and `seed`, zero state.
   static ParameterStore initialize(const ResolvedModel &model, uint64_t seed);
 

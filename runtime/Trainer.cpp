@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 namespace gradc {
@@ -368,6 +369,22 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
           test.loss, test.accuracy, ips, seconds, 1e3 * stepMin,
           1e3 * stepMedian, options.threads, lastLr);
       metrics.flush();
+      if (!metrics)
+        return absl::UnavailableError(absl::StrCat(
+            options.metricsPath,
+            ": error: cannot write metrics: ", std::strerror(errno)));
+    }
+    // A finite loss can still leave non-finite weights (the update after
+    // it overflowed): such weights are never saved.
+    if (std::string bad = params.firstNonFinite(); !bad.empty()) {
+      bool kept = !options.checkpointPath.empty() &&
+                  std::ifstream(options.checkpointPath).good();
+      return absl::InternalError(absl::StrCat(
+          "error: '", bad, "' holds non-finite values after epoch ", epoch + 1,
+          " (step ", params.step, "); training stopped",
+          kept ? absl::StrCat(", the last finite checkpoint is kept in ",
+                              options.checkpointPath)
+               : std::string(", no checkpoint was written")));
     }
     if (!options.checkpointPath.empty()) {
       if (absl::Status s = params.save(options.checkpointPath, model,

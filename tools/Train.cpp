@@ -9,6 +9,8 @@
 #include "tools/Session.h"
 #include "tools/TrainReport.h"
 
+#include "support/Files.h"
+
 #include "frontend/ModelSummary.h"
 
 #include "runtime/Trainer.h"
@@ -240,6 +242,25 @@ int runTrain() {
   options.bestCheckpointPath = checkpointBest;
   options.metricsPath = metricsJson;
   options.interactive = isatty(STDOUT_FILENO);
+  // Contradictory or empty flags, and destinations that are not regular
+  // files, are refused before any work.
+  if (!resume.empty() && !initFrom.empty()) {
+    std::cerr << "gradc train: error: --resume and --init-from exclude each "
+                 "other (--resume continues a run, --init-from starts a new "
+                 "one from its weights)\n";
+    return 1;
+  }
+  if (dataDir.getNumOccurrences() && dataDir.empty()) {
+    std::cerr << "gradc train: error: --data needs a directory\n";
+    return 1;
+  }
+  for (auto [path, what] :
+       {std::pair<const std::string &, const char *>{checkpoint, "checkpoint"},
+        {checkpointBest, "checkpoint"},
+        {metricsJson, "metrics"}})
+    if (!path.empty())
+      if (absl::Status s = checkOutputPath(path, what); !s.ok())
+        return fail(s);
   std::string dir = dataDir.empty() ? model.dataDir : std::string(dataDir);
   if (dir.empty()) {
     std::cerr << trainModel

@@ -140,6 +140,36 @@ def main():
              "divergence from the start: a checkpoint was written")
     ck.check("kept in" not in err, "divergence from the start: the message "
              "points at a checkpoint that does not exist", err)
+
+    # Flags and destinations refused before any work, one line, exit 1.
+    fifo = os.path.join(tmp, "model.fifo")
+    os.mkfifo(fifo)
+    for what, args, expected in [
+            ("--resume with --init-from",
+             [model, "--resume", ckpt, "--init-from", ckpt],
+             "--resume and --init-from exclude each other"),
+            ("empty --data", [model, "--data", ""], "--data needs a directory"),
+            ("a device as --checkpoint", [model, "--checkpoint", "/dev/null"],
+             "/dev/null: error: checkpoint destination is a device"),
+            ("a full device as --metrics-json",
+             [model, "--metrics-json", "/dev/full"],
+             "/dev/full: error: metrics destination is a device"),
+            ("a FIFO as the model", [fifo],
+             "model file is a FIFO, expected a regular file"),
+            ("/dev/zero as the model", ["/dev/zero"],
+             "/dev/zero: error: model file is a device"),
+            ("/dev/zero as --resume", [model, "--resume", "/dev/zero"],
+             "/dev/zero: error: checkpoint is a device")]:
+        if "--data" not in args:
+            args = args + ["--data", good]
+        code, out, err = c.run([gradc, "train"] + args + ["--opt-level", "0"],
+                               timeout=20)
+        lines = [l for l in err.splitlines() if l.strip()]
+        ck.check(code == 1 and len(lines) == 1 and expected in err and
+                 "epoch" not in out,
+                 "%s: exit %d, expected one line with %r" % (what, code,
+                                                            expected),
+                 out + err)
     ck.finish()
 
 

@@ -22,6 +22,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 
 using namespace gradc;
 
@@ -963,8 +964,31 @@ TEST(CheckerFiles, MissingFile) {
   auto file = loadModelFile(tempPath("does_not_exist.pbtxt"));
   ASSERT_FALSE(file.ok());
   EXPECT_EQ(file.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(file.status().message(), tempPath("does_not_exist.pbtxt") +
-                                         ": error: cannot open model file");
+  EXPECT_EQ(file.status().message(),
+            tempPath("does_not_exist.pbtxt") +
+                ": error: cannot open model file: No such file or directory");
+}
+
+TEST(CheckerFiles, OnlyRegularFilesAreRead) {
+  // A FIFO without a writer, a device that never ends and a directory are
+  // refused at once, without blocking or reading.
+  std::string fifo = tempPath("model_fifo.pbtxt");
+  std::remove(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto f = loadModelFile(fifo);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().message(),
+            fifo + ": error: model file is a FIFO, expected a regular file");
+  std::remove(fifo.c_str());
+  auto zero = loadModelFile("/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(
+      zero.status().message(),
+      "/dev/zero: error: model file is a device, expected a regular file");
+  auto dir = loadModelFile(testing::TempDir());
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.status().message().find("model file is a directory"),
+            std::string::npos);
 }
 
 TEST(CheckerFiles, TextFileKeepsLocations) {
