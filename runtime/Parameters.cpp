@@ -201,7 +201,8 @@ absl::Status ParameterStore::save(const std::string &path,
   return absl::OkStatus();
 }
 
-absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
+absl::Status ParameterStore::load(const std::string &path, bool weightsOnly,
+                                  const ResolvedModel *resumeOf) {
   // Protobuf messages are limited to 2 GiB.
   auto read = readRegularFile(path, "checkpoint", (int64_t(1) << 31) - 1);
   if (!read.ok())
@@ -210,6 +211,16 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly) {
   if (!ckpt.ParseFromString(*read))
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": error: not a gradc checkpoint"));
+  if (resumeOf && !ckpt.model().empty() && ckpt.model() != resumeOf->name)
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": error: the checkpoint is of model '", ckpt.model(), "', not '",
+        resumeOf->name, "'; --init-from takes its weights only"));
+  if (resumeOf && !ckpt.optimizer().empty() &&
+      ckpt.optimizer() != resumeOf->optimizer.kind)
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": error: the checkpoint's optimizer is ", ckpt.optimizer(),
+        ", the model's ", resumeOf->optimizer.kind,
+        "; --init-from takes its weights only"));
   auto restore =
       [&](const google::protobuf::RepeatedPtrField<NamedTensor> &from,
           std::vector<Buffer> &to, const char *what) -> absl::Status {

@@ -53,7 +53,10 @@ struct ParameterStore {
   /// Loads a checkpoint written by save(); checks every name and shape
   /// against the model. With `weightsOnly`, optimizer state and position are
   /// left as they are (parameters and buffers are the weights).
-  absl::Status load(const std::string &path, bool weightsOnly);
+  /// With `resumeOf`, the checkpoint must also come from a run of that
+  /// model (its name) with its optimizer: a resume continues that run.
+  absl::Status load(const std::string &path, bool weightsOnly,
+                    const ResolvedModel *resumeOf = nullptr);
 };
 
 } // namespace gradc

@@ -162,6 +162,24 @@ private:
   std::map<int64_t, std::unique_ptr<JitModule>> modules;
 };
 
+/// A flag given on the command line must lie in [lo, hi] (an absent one
+/// takes its default).
+bool flagInRange(const char *command, const cl::opt<int64_t> &flag, int64_t lo,
+                 int64_t hi) {
+  if (!flag.getNumOccurrences() || (flag >= lo && flag <= hi))
+    return true;
+  std::cerr << "gradc " << command << ": error: --" << flag.ArgStr.str()
+            << " must be in [" << lo << ", " << hi << "], got " << int64_t(flag)
+            << "\n";
+  return false;
+}
+
+/// The flags every runtime command shares.
+bool sharedFlagsInRange(const char *command) {
+  return flagInRange(command, batchSize, 1, kMaxBatch) &&
+         flagInRange(command, threads, 1, 256);
+}
+
 int threadCount() {
   return threads > 0 ? int(threads) : int(sysconf(_SC_NPROCESSORS_ONLN));
 }
@@ -227,6 +245,11 @@ int runTrain() {
   if (!loaded)
     return 1;
   ResolvedModel &model = const_cast<ResolvedModel &>(*loaded);
+  if (!sharedFlagsInRange("train") ||
+      !flagInRange("train", epochs, 1, 1000000) ||
+      !flagInRange("train", seed, 0, INT64_MAX) ||
+      !flagInRange("train", maxSteps, 1, INT64_MAX))
+    return 1;
   TrainOptions options;
   options.epochs = epochs > 0 ? int64_t(epochs) : model.epochs;
   options.batchSize = batchSize > 0 ? int64_t(batchSize) : model.batchSize;
@@ -278,7 +301,8 @@ int runTrain() {
 
   ParameterStore params = ParameterStore::initialize(model, options.seed);
   if (!resume.empty()) {
-    if (absl::Status s = params.load(resume, /*weightsOnly=*/false); !s.ok())
+    if (absl::Status s = params.load(resume, /*weightsOnly=*/false, &model);
+        !s.ok())
       return fail(s);
     // Shuffling and dropout are functions of the seed: resume with the
     // checkpoint's unless --seed says otherwise.
@@ -362,6 +386,8 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
   if (!loaded)
     return 1;
   ResolvedModel &model = const_cast<ResolvedModel &>(*loaded);
+  if (!sharedFlagsInRange(command))
+    return 1;
   if (batchSize > 0)
     model.batchSize = batchSize;
   if (weights.empty()) {
@@ -426,9 +452,15 @@ int runPredict() {
                  "required\n";
     return 1;
   }
+  if (!sharedFlagsInRange("predict"))
+    return 1;
   auto images = readIdxImages(inputFile);
   if (!images.ok())
     return fail(images.status());
+  if (images->count == 0) {
+    std::cerr << inputFile << ": error: the IDX file holds no images\n";
+    return 1;
+  }
   int64_t features = 1;
   for (int64_t s : model.inputShape)
     features *= s;

@@ -138,6 +138,8 @@ public:
     return generic(x, fill(shape(x).drop_back(), elem(x), init),
                    {identity(rank), dims(rank, outer)}, iters, combine)[0];
   }
+  /// The index (as `index`) of the first maximum of each row of x [N, C].
+  Value argmaxRows(Value x);
   /// Broadcasts a vector of the last dimension's size to `shape`.
   Value broadcastLast(Value v, ArrayRef<int64_t> shape) {
     unsigned rank = shape.size();
@@ -262,6 +264,22 @@ inline Value activate(Emitter &e, Value y, StringRef kind, double alpha) {
 }
 
 /// Lowers one op: its (converted) operands in, its replacement values out.
+inline Value Emitter::argmaxRows(Value x) {
+  int64_t n = shape(x)[0];
+  double ninf = -std::numeric_limits<double>::infinity();
+  return generic(x,
+                 {fill({n}, elem(x), ninf), fill({n}, b.getIndexType(), 0.0)},
+                 {identity(2), dims(2, {0}), dims(2, {0})},
+                 {IteratorType::parallel, IteratorType::reduction},
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   S s{nb, l};
+                   Value better = s.gt(a[0], a[1]);
+                   Value c = nb.create<linalg::IndexOp>(l, 1);
+                   return SmallVector<Value>{s.select(better, a[0], a[1]),
+                                             s.select(better, c, a[2])};
+                 })[1];
+}
+
 template <typename OpT>
 using LowerFn =
     std::function<FailureOr<SmallVector<Value>>(OpT, ValueRange, Emitter &)>;

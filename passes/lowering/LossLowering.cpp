@@ -197,18 +197,7 @@ Value lowerCorrectCount(Emitter &e, Value p, Value labels) {
           return one(s.select(s.gt(a[0], s.c(0.5, t)), one_, zero));
         })[0];
   } else {
-    double ninf = -std::numeric_limits<double>::infinity();
-    pred =
-        e.generic(p, {e.fill({n}, t, ninf), e.fill({n}, b.getIndexType(), 0.0)},
-                  {e.identity(2), e.dims(2, {0}), e.dims(2, {0})},
-                  {IteratorType::parallel, IteratorType::reduction},
-                  [&](OpBuilder &nb, Location l, ValueRange a) {
-                    S s{nb, l};
-                    Value better = s.gt(a[0], a[1]);
-                    Value c = nb.create<linalg::IndexOp>(l, 1);
-                    return SmallVector<Value>{s.select(better, a[0], a[1]),
-                                              s.select(better, c, a[2])};
-                  })[1];
+    pred = e.argmaxRows(p);
   }
   AffineMap none = AffineMap::get(1, 0, {}, e.ctx);
   return e.generic(

@@ -95,19 +95,7 @@ Value oneHot(Emitter &e, Value labels, RankedTensorType type) {
 /// The first index of each row's maximum, as i32.
 Value argmax(Emitter &e, Value x) {
   int64_t n = e.shape(x)[0];
-  Type t = e.elem(x);
-  double ninf = -std::numeric_limits<double>::infinity();
-  Value idx =
-      e.generic(x, {e.fill({n}, t, ninf), e.fill({n}, e.b.getIndexType(), 0.0)},
-                {e.identity(2), e.dims(2, {0}), e.dims(2, {0})},
-                {IteratorType::parallel, IteratorType::reduction},
-                [&](OpBuilder &b, Location l, ValueRange a) {
-                  S s{b, l};
-                  Value better = s.gt(a[0], a[1]);
-                  Value c = b.create<linalg::IndexOp>(l, 1);
-                  return SmallVector<Value>{s.select(better, a[0], a[1]),
-                                            s.select(better, c, a[2])};
-                })[1];
+  Value idx = e.argmaxRows(x);
   Type i32 = e.b.getI32Type();
   return e.generic(idx, e.empty({n}, i32), {e.identity(1), e.identity(1)},
                    {IteratorType::parallel},

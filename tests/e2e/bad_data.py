@@ -159,7 +159,20 @@ def main():
             ("/dev/zero as the model", ["/dev/zero"],
              "/dev/zero: error: model file is a device"),
             ("/dev/zero as --resume", [model, "--resume", "/dev/zero"],
-             "/dev/zero: error: checkpoint is a device")]:
+             "/dev/zero: error: checkpoint is a device"),
+            ("--resume of another model's checkpoint",
+             [model, "--resume", ckpt],
+             "the checkpoint is of model 'diverging', not 'synthetic'"),
+            ("--epochs 0", [model, "--epochs", "0"],
+             "--epochs must be in [1, 1000000], got 0"),
+            ("--max-steps 0", [model, "--max-steps", "0"],
+             "--max-steps must be in [1, "),
+            ("--batch-size 100000000", [model, "--batch-size", "100000000"],
+             "--batch-size must be in [1, 65536], got 100000000"),
+            ("--threads -2", [model, "--threads", "-2"],
+             "--threads must be in [1, 256], got -2"),
+            ("--seed -5", [model, "--seed", "-5"],
+             "--seed must be in [0, ")]:
         if "--data" not in args:
             args = args + ["--data", good]
         code, out, err = c.run([gradc, "train"] + args + ["--opt-level", "0"],
@@ -170,6 +183,13 @@ def main():
                  "%s: exit %d, expected one line with %r" % (what, code,
                                                             expected),
                  out + err)
+    # gradc predict on an IDX file of zero images.
+    empty = os.path.join(tmp, "empty-images-idx3-ubyte")
+    c.write_idx_images(empty, [], c.SIZE, c.SIZE)
+    code, out, err = c.run([gradc, "predict", model, "--weights", ckpt,
+                            "--input", empty, "--opt-level", "0"])
+    ck.check(code == 1 and "holds no images" in err,
+             "predict on zero images: exit %d" % code, out + err)
     ck.finish()
 
 

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TorchScript.h"
+
 #include "runtime/LearningRate.h"
 
 #include "gtest/gtest.h"
@@ -23,31 +25,6 @@ namespace {
 
 constexpr double kLr = 0.1;
 constexpr int64_t kStepsPerEpoch = 7, kEpochs = 6;
-
-/// Runs `script` (which prints one rate per line) with /usr/bin/python3.
-bool torchRates(const std::string &script, std::vector<double> &rates) {
-  if (std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0)
-    return false;
-  // One file per test and process: ctest runs the tests in parallel.
-  std::string path =
-      testing::TempDir() + "lr_schedule_" +
-      testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-      std::to_string(getpid()) + ".py";
-  FILE *f = std::fopen(path.c_str(), "w");
-  if (!f)
-    return false;
-  std::fputs(script.c_str(), f);
-  std::fclose(f);
-  FILE *p = popen(("/usr/bin/python3 " + path).c_str(), "r");
-  if (!p)
-    return false;
-  char line[128];
-  while (std::fgets(line, sizeof(line), p))
-    rates.push_back(std::stod(line));
-  bool ok = pclose(p) == 0;
-  std::remove(path.c_str());
-  return ok;
-}
 
 /// A PyTorch script training loop of kEpochs x kStepsPerEpoch steps that
 /// prints the rate of every step; `perStep` steps the scheduler after each
@@ -70,7 +47,7 @@ std::string script(const std::string &scheduler, bool perStep) {
 void expectMatchesTorch(const ScheduleSpec &spec, const std::string &sched,
                         bool perStep) {
   std::vector<double> torch;
-  if (!torchRates(script(sched, perStep), torch))
+  if (!test::runTorchScript(script(sched, perStep), torch))
     GTEST_SKIP() << "python3-torch is not available";
   ASSERT_EQ(torch.size(), size_t(kEpochs * kStepsPerEpoch));
   for (int64_t step = 0; step < kEpochs * kStepsPerEpoch; ++step)

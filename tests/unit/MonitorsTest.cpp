@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TorchScript.h"
+
 #include "runtime/Monitors.h"
 
 #include "gtest/gtest.h"
@@ -29,8 +31,6 @@ const std::vector<double> kLosses = {
 
 /// The rate after each epoch's scheduler step, by PyTorch.
 bool torchPlateauRates(const ScheduleSpec &s, std::vector<double> &rates) {
-  if (std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0)
-    return false;
   std::ostringstream py;
   py.precision(17);
   py << "import torch\n"
@@ -47,24 +47,7 @@ bool torchPlateauRates(const ScheduleSpec &s, std::vector<double> &rates) {
   py << "]:\n"
      << "    sched.step(loss)\n"
      << "    print(repr(opt.param_groups[0]['lr']))\n";
-  std::string path =
-      testing::TempDir() + "plateau_" +
-      testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-      std::to_string(getpid()) + ".py";
-  FILE *f = std::fopen(path.c_str(), "w");
-  if (!f)
-    return false;
-  std::fputs(py.str().c_str(), f);
-  std::fclose(f);
-  FILE *p = popen(("/usr/bin/python3 " + path).c_str(), "r");
-  if (!p)
-    return false;
-  char line[128];
-  while (std::fgets(line, sizeof(line), p))
-    rates.push_back(std::stod(line));
-  bool ok = pclose(p) == 0;
-  std::remove(path.c_str());
-  return ok;
+  return test::runTorchScript(py.str(), rates);
 }
 
 void expectPlateauMatchesTorch(const ScheduleSpec &s) {
