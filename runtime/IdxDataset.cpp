@@ -29,9 +29,14 @@ namespace gradc {
 namespace {
 
 constexpr uint8_t kUnsignedByteType = 0x08;
-// Refuse headers that promise more than this many bytes (16 GiB): they are
-// corrupt, and reading them would only exhaust memory.
-constexpr uint64_t kMaxDataBytes = uint64_t(1) << 34;
+// Refuse headers that promise more than this many bytes (4 GiB, 16 GiB as
+// floats): they are corrupt, and reading them would only exhaust memory.
+constexpr uint64_t kMaxDataBytes = uint64_t(1) << 32;
+// A gzip file may expand at most this much (MNIST's files expand 3 to 6
+// times; only a zip bomb of zeros comes near deflate's limit of 1032), or
+// to kMinBoundBytes, whichever is more.
+constexpr uint64_t kMaxGzipRatio = 100;
+constexpr uint64_t kMinBoundBytes = uint64_t(64) << 20;
 
 /// A file opened through zlib: gzip data is decompressed, anything else is
 /// read as it is.
@@ -57,7 +62,18 @@ public:
           path,
           ": cannot open: ", errno ? std::strerror(errno) : "zlib error"));
     gzbuffer(file_, 1 << 17);
+    onDisk_ = std::filesystem::file_size(path, ec);
+    if (ec)
+      onDisk_ = 0;
     return absl::OkStatus();
+  }
+
+  uint64_t onDisk() const { return onDisk_; }
+  /// The most bytes the file can plausibly hold once decompressed.
+  uint64_t plausibleBytes() {
+    if (gzdirect(file_)) // not compressed: a short file is reported truncated
+      return std::numeric_limits<uint64_t>::max();
+    return std::max(kMinBoundBytes, onDisk_ * kMaxGzipRatio);
   }
 
   /// Reads up to `size` bytes; returns how many were read (fewer only at
@@ -98,6 +114,8 @@ public:
   }
 
 private:
+  uint64_t onDisk_ = 0;
+
   absl::Status error() {
     int code = Z_OK;
     const char *message = gzerror(file_, &code);
@@ -209,6 +227,11 @@ absl::Status readData(GzFile &file, const std::string &path, uint64_t size,
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": the header announces ", size, " bytes of ", what,
                      ", which is not plausible; the file is corrupt"));
+  if (size > file.plausibleBytes())
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": the header announces ", size, " bytes of ", what, " in a ",
+        file.onDisk(), "-byte file (more than ", kMaxGzipRatio,
+        " times its size when compressed); refused"));
   // Grow as data arrives so that a lying header in a short file does not
   // allocate the announced size up front.
   out.clear();

@@ -12,12 +12,15 @@
 #include "absl/strings/str_join.h"
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <unistd.h>
+#include <zlib.h>
 
 namespace gradc {
 
@@ -132,6 +135,34 @@ ParameterStore ParameterStore::initialize(const ResolvedModel &model,
   return store;
 }
 
+namespace {
+uint32_t checksum(const std::string &bytes) {
+  return uint32_t(crc32(0, reinterpret_cast<const Bytef *>(bytes.data()),
+                        uInt(bytes.size())));
+}
+/// Removes `path.tmp.PID` files left by writers that were killed (their
+/// process is gone), so that kill -9 during saves does not pile them up.
+void removeStaleTemporaries(const std::string &path) {
+  std::filesystem::path p(path);
+  std::filesystem::path dir =
+      p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  std::string prefix = p.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto &entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0)
+      continue;
+    std::string pid = name.substr(prefix.size());
+    if (pid.empty() || pid.size() > 9 ||
+        pid.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    if (::kill(pid_t(std::stol(pid)), 0) != 0 && errno == ESRCH)
+      std::filesystem::remove(entry.path(), ec);
+  }
+}
+
+} // namespace
+
 std::string ParameterStore::firstNonFinite() const {
   for (const std::vector<Buffer> *group : {&params, &buffers, &state})
     for (const Buffer &b : *group)
@@ -174,8 +205,12 @@ absl::Status ParameterStore::save(const std::string &path,
   std::string bytes;
   if (!ckpt.SerializeToString(&bytes))
     return absl::InternalError(absl::StrCat(path, ": cannot serialize"));
+  ckpt.set_crc32(checksum(bytes));
+  if (!ckpt.SerializeToString(&bytes))
+    return absl::InternalError(absl::StrCat(path, ": cannot serialize"));
   if (absl::Status s = checkOutputPath(path, "checkpoint"); !s.ok())
     return s;
+  removeStaleTemporaries(path);
   std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0)
@@ -209,8 +244,16 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly,
     return read.status();
   Checkpoint ckpt;
   if (!ckpt.ParseFromString(*read))
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": error: not a gradc checkpoint"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": error: not a gradc checkpoint (protobuf parse failed)"));
+  uint32_t saved = ckpt.crc32();
+  ckpt.set_crc32(0);
+  std::string canonical;
+  if (saved == 0 || !ckpt.SerializeToString(&canonical) ||
+      checksum(canonical) != saved)
+    return absl::DataLossError(absl::StrCat(
+        path, ": error: the checkpoint is corrupt (its CRC-32 does not match "
+              "its contents)"));
   if (resumeOf && !ckpt.model().empty() && ckpt.model() != resumeOf->name)
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": error: the checkpoint is of model '", ckpt.model(), "', not '",

@@ -14,6 +14,7 @@ Usage: torch_reference.py GRADC SCRATCH_DIR SOURCE_DIR
 import os
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import torch
@@ -142,6 +143,9 @@ def main():
                 % (sorted(names), sorted(tensors)))
     init = os.path.join(scratch, "init.ckpt")
     with open(init, "wb") as f:
+        # gradc checks the CRC-32 of the checkpoint serialized without it.
+        ckpt.crc32 = 0
+        ckpt.crc32 = zlib.crc32(ckpt.SerializeToString()) & 0xffffffff
         f.write(ckpt.SerializeToString())
 
     # gradc: STEPS steps of SGD over the unshuffled training set.

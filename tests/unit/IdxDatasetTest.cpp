@@ -320,6 +320,32 @@ TEST_F(IdxDatasetTest, RejectsEmptyImageFile) {
   EXPECT_EQ(data.status().message(), images + ": contains no images");
 }
 
+TEST_F(IdxDatasetTest, RefusesAGzipBombBeforeReadingIt) {
+  // 20,000 images of 64x64 zeros: 82 MB that deflate to about 80 KB, a
+  // ratio no image data set has. Refused from the header, without
+  // decompressing the body.
+  uint32_t n = 20000;
+  std::vector<uint8_t> header = imageFile(0, 64, 64, {});
+  header[4] = uint8_t(n >> 24);
+  header[5] = uint8_t(n >> 16);
+  header[6] = uint8_t(n >> 8);
+  header[7] = uint8_t(n);
+  std::vector<uint8_t> bytes = header;
+  bytes.resize(header.size() + size_t(n) * 64 * 64, 0);
+  std::string images = writeGzip("bomb.gz", bytes);
+  absl::StatusOr<IdxImages> read = readIdxImages(images);
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find(
+                "the header announces 81920000 bytes of pixels in a "),
+            std::string::npos)
+      << read.status().message();
+  EXPECT_NE(read.status().message().find("more than 100 times its size when "
+                                         "compressed); refused"),
+            std::string::npos);
+  // The same data raw is read as it is.
+  EXPECT_TRUE(readIdxImages(writeRaw("raw", bytes)).ok());
+}
+
 // --- Finding files -----------------------------------------------------------
 
 TEST_F(IdxDatasetTest, MissingFilesNameThePathsTried) {

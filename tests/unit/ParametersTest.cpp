@@ -12,6 +12,8 @@
 #include "gtest/gtest.h"
 
 #include <cstdio>
+#include <fstream>
+#include <random>
 #include <sys/stat.h>
 
 using namespace gradc;
@@ -107,6 +109,34 @@ TEST(Checkpoint, OnlyRegularFiles) {
   s = a.save("/dev/null", f.model, 7, 2, 64);
   EXPECT_EQ(s.message(), "/dev/null: error: checkpoint destination is a "
                          "device, expected a regular file");
+}
+
+TEST(Checkpoint, EveryFlippedBitIsRefused) {
+  Fixture f = mlp();
+  ParameterStore a = ParameterStore::initialize(f.model, 7);
+  std::string path = temp("flip.ckpt");
+  ASSERT_TRUE(a.save(path, f.model, 7, 2, 64).ok());
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(bytes.size(), 1000u);
+  std::mt19937_64 rng(3);
+  int refused = 0, trials = 200;
+  for (int t = 0; t < trials; ++t) {
+    std::string flipped = bytes;
+    size_t bit = rng() % (flipped.size() * 8);
+    flipped[bit / 8] = char(flipped[bit / 8] ^ (1 << (bit % 8)));
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(flipped.data(), std::streamsize(flipped.size()));
+    }
+    ParameterStore b = ParameterStore::initialize(f.model, 7);
+    refused += !b.load(path, /*weightsOnly=*/false).ok();
+  }
+  EXPECT_EQ(refused, trials);
+  std::remove(path.c_str());
 }
 
 } // namespace
