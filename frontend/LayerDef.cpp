@@ -160,6 +160,24 @@ bool LayerCheck::elements(const std::string &what, const Shape &shape) {
 void LayerCheck::param(const std::string &role, Shape shape,
                        const Initializer &init, int64_t fanIn, int64_t fanOut,
                        float constant) {
+  // An initializer's numbers must make a distribution.
+  if (init.kind_case() == Initializer::kUniform) {
+    double lo = fromFloat(init.uniform().minval()),
+           hi = fromFloat(init.uniform().maxval());
+    if (!(std::isfinite(lo) && std::isfinite(hi) && lo <= hi))
+      fail(absl::StrCat(role,
+                        " initializer uniform needs finite minval <= "
+                        "maxval, got [",
+                        lo, ", ", hi, "]"));
+  } else if (init.kind_case() == Initializer::kNormal) {
+    double mean = fromFloat(init.normal().mean()),
+           sd = fromFloat(init.normal().stddev());
+    if (!(std::isfinite(mean) && std::isfinite(sd) && sd >= 0))
+      fail(absl::StrCat(role,
+                        " initializer normal needs a finite mean and a "
+                        "finite stddev >= 0, got mean ",
+                        mean, ", stddev ", sd));
+  }
   ParamSpec p;
   p.name = absl::StrCat(layer.name(), ".", role);
   p.shape = std::move(shape);

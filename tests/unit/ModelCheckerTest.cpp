@@ -575,6 +575,29 @@ std::vector<MessageCase> messageCases() {
              std::string(kOutput)),
        "model.pbtxt:4:1: error: layer 'd': ",
        "dropout rate must be in [0, 1), got 1.5"},
+      {"uniform initializer not finite",
+       model("layer { name: \"f\" flatten {} }\n"
+             "layer { name: \"out\" dense { units: 3 activation: SOFTMAX "
+             "kernel_initializer { "
+             "uniform { minval: nan maxval: 1 } } } }\n"),
+       "model.pbtxt:4:1: error: layer 'out': ",
+       "kernel initializer uniform needs finite minval <= maxval, got [nan, "
+       "1]"},
+      {"uniform initializer reversed",
+       model("layer { name: \"f\" flatten {} }\n"
+             "layer { name: \"out\" dense { units: 3 activation: SOFTMAX "
+             "bias_initializer { "
+             "uniform { minval: 1 maxval: -1 } } } }\n"),
+       "model.pbtxt:4:1: error: layer 'out': ",
+       "bias initializer uniform needs finite minval <= maxval, got [1, -1]"},
+      {"normal initializer",
+       model("layer { name: \"f\" flatten {} }\n"
+             "layer { name: \"out\" dense { units: 3 activation: SOFTMAX "
+             "kernel_initializer { "
+             "normal { mean: 0 stddev: inf } } } }\n"),
+       "model.pbtxt:4:1: error: layer 'out': ",
+       "kernel initializer normal needs a finite mean and a finite stddev >= "
+       "0, got mean 0, stddev inf"},
       {"unused layer",
        model("layer { name: \"side\" flatten {} }\n"
              "layer { name: \"f\" flatten {} inputs: [\"image\"] }\n" +
