@@ -211,29 +211,7 @@ absl::Status ParameterStore::save(const std::string &path,
   if (absl::Status s = checkOutputPath(path, "checkpoint"); !s.ok())
     return s;
   removeStaleTemporaries(path);
-  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0)
-    return absl::UnavailableError(
-        absl::StrCat(path, ": error: cannot write checkpoint (", tmp, ")"));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return absl::UnavailableError(
-          absl::StrCat(path, ": error: write failed"));
-    }
-    done += n;
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 ||
-      std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return absl::UnavailableError(
-        absl::StrCat(path, ": error: cannot finish writing the checkpoint"));
-  }
-  return absl::OkStatus();
+  return writeFileAtomically(path, bytes, "checkpoint");
 }
 
 absl::Status ParameterStore::load(const std::string &path, bool weightsOnly,

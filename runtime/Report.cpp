@@ -1,6 +1,7 @@
 //===- Report.cpp - the HTML training report ------------------------------===//
 
 #include "runtime/Report.h"
+#include "support/Files.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -250,26 +251,6 @@ std::string confusionSection(const ReportData &d) {
          svg + table + "</table></div>\n";
 }
 
-absl::Status writeAtomically(const std::string &path, const std::string &text) {
-  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  FILE *f = std::fopen(tmp.c_str(), "wb");
-  if (!f)
-    return absl::UnavailableError(
-        absl::StrCat(path, ": error: cannot write: ", std::strerror(errno)));
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = fsync(fileno(f)) == 0 && ok;
-  int err = errno;
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = ok ? errno : err;
-    std::remove(tmp.c_str());
-    return absl::UnavailableError(
-        absl::StrCat(path, ": error: cannot write: ", std::strerror(err)));
-  }
-  return absl::OkStatus();
-}
-
 } // namespace
 
 std::string encodePng(const ReportImage &image, int scale) {
@@ -426,13 +407,14 @@ absl::Status writeReport(const std::string &dir, const ReportData &d) {
         dir, ": error: cannot create the report directory: ", ec.message()));
   double xMax = double(d.stepLoss.size());
   for (bool acc : {false, true})
-    if (absl::Status s = writeAtomically(
+    if (absl::Status s = writeFileAtomically(
             absl::StrCat(dir, acc ? "/accuracy.svg" : "/loss.svg"),
             lineChart(acc ? "Accuracy" : "Loss", acc ? "accuracy" : "loss",
-                      curves(d, acc), xMax, d.stepsPerEpoch, acc));
+                      curves(d, acc), xMax, d.stepsPerEpoch, acc),
+            "report");
         !s.ok())
       return s;
-  return writeAtomically(dir + "/index.html", renderReport(d));
+  return writeFileAtomically(dir + "/index.html", renderReport(d), "report");
 }
 
 } // namespace gradc

@@ -77,6 +77,43 @@ readRegularFile(const std::string &path, const char *what, int64_t maxBytes) {
   return bytes;
 }
 
+/// Writes `bytes` to `path` atomically: a temporary `path.tmp.PID` in the
+/// same directory, fsync, rename. On failure the previous file stays and
+/// the error names the path, `what` and the OS reason.
+inline absl::Status writeFileAtomically(const std::string &path,
+                                        const std::string &bytes,
+                                        const char *what) {
+  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  auto failed = [&](int err) {
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(absl::StrCat(path, ": error: cannot write ",
+                                               what, ": ", std::strerror(err)));
+  };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return failed(errno);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      return failed(err);
+    }
+    done += size_t(n);
+  }
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    return failed(err);
+  }
+  if (::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0)
+    return failed(errno);
+  return absl::OkStatus();
+}
+
 /// An output destination must be a regular file or not exist yet.
 inline absl::Status checkOutputPath(const std::string &path, const char *what) {
   struct stat st;

@@ -11,7 +11,6 @@
 
 #include "support/Files.h"
 
-#include "frontend/ModelSummary.h"
 
 #include "runtime/Trainer.h"
 
@@ -343,13 +342,9 @@ int runTrain() {
   for (int64_t size : sizes)
     if (auto jit = compiler.get(size); !jit.ok())
       return fail(jit.status());
-  ReportData report;
+  ReportData report = startReport(model, options.classNames);
   if (!reportDir.empty()) {
-    report.model = model.name;
-    report.commandLine = processCommandLine();
-    report.summary = modelSummary(model);
     report.seed = int64_t(options.seed);
-    report.classNames = options.classNames;
     report.compileSeconds = compiler.totalSeconds;
     options.report = &report;
     options.reportDir = reportDir;
@@ -366,13 +361,10 @@ int runTrain() {
     return fail(test.status());
   if (!reportDir.empty()) {
     report.compileSeconds = compiler.totalSeconds;
-    if (absl::Status s =
-            finishReport(session, model, params, data->test, *test, report);
+    if (absl::Status s = finishReport(session, model, params, data->test, *test,
+                                      report, reportDir);
         !s.ok())
       return fail(s);
-    if (absl::Status s = writeReport(reportDir, report); !s.ok())
-      return fail(s);
-    std::cout << "report: " << reportDir << "/index.html\n";
   }
   return 0;
 }
@@ -415,11 +407,7 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
     return fail(r.status());
   if (reportTo.empty())
     return 0;
-  ReportData report;
-  report.model = model.name;
-  report.commandLine = processCommandLine();
-  report.summary = modelSummary(model);
-  report.classNames = options.classNames;
+  ReportData report = startReport(model, options.classNames);
   report.compileSeconds = compiler.totalSeconds;
   ReportData::Epoch e;
   e.epoch = params.epoch;
@@ -427,12 +415,10 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
   e.testLoss = r->loss;
   e.testAccuracy = r->accuracy;
   report.epochs.push_back(e);
-  if (absl::Status s = finishReport(session, model, params, *test, *r, report);
+  if (absl::Status s =
+          finishReport(session, model, params, *test, *r, report, reportTo);
       !s.ok())
     return fail(s);
-  if (absl::Status s = writeReport(reportTo, report); !s.ok())
-    return fail(s);
-  std::cout << "report: " << reportTo << "/index.html\n";
   return 0;
 }
 } // namespace

@@ -2,11 +2,14 @@
 
 #include "tools/TrainReport.h"
 
+#include "frontend/ModelSummary.h"
 #include "ir/NNDialect.h"
 #include "runtime/ReferenceEvaluator.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+
+#include <iostream>
 
 namespace gradc {
 namespace {
@@ -51,7 +54,19 @@ std::string &processCommandLine() {
   return line;
 }
 
-absl::Status finishReport(Session &session, const ResolvedModel &model,
+ReportData startReport(const ResolvedModel &model,
+                       const std::vector<std::string> &classNames) {
+  ReportData report;
+  report.model = model.name;
+  report.commandLine = processCommandLine();
+  report.summary = modelSummary(model);
+  report.classNames = classNames;
+  return report;
+}
+
+namespace {
+/// The end-of-run parts: confusion, mistakes, filters and feature maps.
+absl::Status fillEndOfRun(Session &session, const ResolvedModel &model,
                           const ParameterStore &params, const Dataset &data,
                           const EvalResult &test, ReportData &report) {
   report.confusion = test.confusion;
@@ -130,6 +145,21 @@ absl::Status finishReport(Session &session, const ResolvedModel &model,
     }
     report.featureMaps.push_back(std::move(maps));
   }
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::Status finishReport(Session &session, const ResolvedModel &model,
+                          const ParameterStore &params, const Dataset &data,
+                          const EvalResult &test, ReportData &report,
+                          const std::string &dir) {
+  if (absl::Status s = fillEndOfRun(session, model, params, data, test, report);
+      !s.ok())
+    return s;
+  if (absl::Status s = writeReport(dir, report); !s.ok())
+    return s;
+  std::cout << "report: " << dir << "/index.html\n";
   return absl::OkStatus();
 }
 

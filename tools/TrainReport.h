@@ -20,11 +20,17 @@ namespace gradc {
 /// The command line of this process, for reports.
 std::string &processCommandLine();
 
-/// Fills the end-of-run parts of `report` from the trained `params`, the
-/// final test evaluation `test` of `data`.
+/// A report's run-independent parts: model name and summary, the command
+/// line and the class names.
+ReportData startReport(const ResolvedModel &model,
+                       const std::vector<std::string> &classNames);
+
+/// Fills the end-of-run parts of `report` from the trained `params` and the
+/// final test evaluation `test` of `data`, writes it to `dir` and says where.
 absl::Status finishReport(Session &session, const ResolvedModel &model,
                           const ParameterStore &params, const Dataset &data,
-                          const EvalResult &test, ReportData &report);
+                          const EvalResult &test, ReportData &report,
+                          const std::string &dir);
 
 } // namespace gradc
 
