@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <charconv>
@@ -45,6 +46,9 @@ std::string shapeStr(const Shape &shape) {
 std::string layerErrorLine(const ModelFile &file, int i,
                            const std::string &msg) {
   const std::string &name = file.model.layer(i).name();
+  if (!file.networkPath.empty()) // an imported ONNX graph: name its node
+    return absl::StrCat(file.networkPath, ": error: node '", name,
+                        "': ", absl::StrReplaceAll(msg, {{"\n", "\\n"}}));
   return file.error(file.layerLocs[i],
                     name.empty() ? absl::StrCat("layer #", i + 1, ": ", msg)
                                  : absl::StrCat("layer '", name, "': ", msg));
@@ -181,6 +185,7 @@ void LayerCheck::param(const std::string &role, Shape shape,
   ParamSpec p;
   p.name = absl::StrCat(layer.name(), ".", role);
   p.shape = std::move(shape);
+  given(p);
   p.init = init;
   p.fanIn = fanIn;
   p.fanOut = fanOut;
@@ -189,11 +194,28 @@ void LayerCheck::param(const std::string &role, Shape shape,
   model.params.push_back(std::move(p));
 }
 
+void LayerCheck::given(ParamSpec &p) {
+  auto it = file.given.find(p.name);
+  if (it == file.given.end())
+    return;
+  const ModelFile::GivenTensor &t = it->second;
+  int64_t n = elementsOf(p.shape);
+  if (int64_t(t.values.size()) != n) {
+    fail(absl::StrCat("'", t.name, "' holds ", t.values.size(),
+                      " values, the layer needs ", shapeStr(p.shape), " (", n,
+                      ")"));
+    return;
+  }
+  p.name = t.name;
+  p.values = &t.values;
+}
+
 void LayerCheck::buffer(const std::string &role, Shape shape, float initial) {
   ParamSpec b;
   b.name = absl::StrCat(layer.name(), ".", role);
   b.shape = std::move(shape);
   b.constant = initial;
+  given(b);
   out.buffers[role] = model.buffers.size();
   model.buffers.push_back(std::move(b));
 }
@@ -226,6 +248,8 @@ mlir::Value LayerEmit::activate(mlir::Value x) const {
     return b.create<nn::TanhOp>(loc, x);
   case SOFTMAX:
     return b.create<nn::SoftmaxOp>(loc, x);
+  case LOG_SOFTMAX:
+    return b.create<nn::LogSoftmaxOp>(loc, x);
   default:
     return x;
   }

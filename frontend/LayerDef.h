@@ -80,6 +80,9 @@ public:
   void buffer(const std::string &role, Shape shape, float initial);
 
 private:
+  /// Takes the name and values the file gives `layer.role`, if any.
+  void given(ParamSpec &p);
+
   const ModelFile &file;
   int fileIndex;
   ResolvedModel &model;
@@ -104,11 +107,16 @@ struct LayerEmit {
   mlir::Value activate(mlir::Value x) const;
 };
 
+class OnnxEmit;
+struct OnnxValue;
+
 struct LayerDef {
   Layer::KindCase kind;
   /// Resolves out.shape (and params, buffers, attrs); false after an error.
   bool (*check)(LayerCheck &c);
   mlir::Value (*emit)(const LayerEmit &e);
+  /// Writes the layer's inference form as ONNX nodes (frontend/OnnxExporter.h).
+  OnnxValue (*toOnnx)(OnnxEmit &e) = nullptr;
 };
 
 /// The layer families, each defined in frontend/layers/<Family>Layers.cpp.

@@ -25,6 +25,7 @@ public:
   explicit Checker(const ModelFile &file) : file(file), m(file.model) {}
 
   absl::StatusOr<ResolvedModel> run();
+  bool forTraining = true;
 
 private:
   void error(SourceLoc loc, const std::string &msg) {
@@ -492,7 +493,8 @@ absl::StatusOr<ResolvedModel> Checker::run() {
       r.layers.clear();
     }
   }
-  checkLoss();
+  if (forTraining)
+    checkLoss();
   checkOptimizer();
   checkTraining();
   if (!errors.empty())
@@ -502,8 +504,11 @@ absl::StatusOr<ResolvedModel> Checker::run() {
 
 } // namespace
 
-absl::StatusOr<ResolvedModel> checkModel(const ModelFile &file) {
-  return Checker(file).run();
+absl::StatusOr<ResolvedModel> checkModel(const ModelFile &file,
+                                         bool forTraining) {
+  Checker checker(file);
+  checker.forTraining = forTraining;
+  return checker.run();
 }
 
 } // namespace gradc

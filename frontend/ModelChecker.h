@@ -25,6 +25,9 @@ struct ParamSpec {
   Initializer init; // kind unset: the parameter's default
   int64_t fanIn = 1, fanOut = 1;
   float constant = 0.0f; // value for a constant initializer (PReLU alpha)
+  /// Starting values given by the model file (ONNX initializers), which
+  /// replace the initializer; owned by the ModelFile.
+  const std::vector<float> *values = nullptr;
 };
 
 struct ResolvedLayer {
@@ -115,8 +118,11 @@ struct ResolvedModel {
 };
 
 /// Validates `file` and resolves it. On failure the status message has one
-/// "file:line:col: error: layer 'x': ..." line per problem.
-absl::StatusOr<ResolvedModel> checkModel(const ModelFile &file);
+/// "file:line:col: error: layer 'x': ..." line per problem. Without
+/// `forTraining` (a graph run for prediction alone, as the ONNX conformance
+/// runner's) no loss is needed.
+absl::StatusOr<ResolvedModel> checkModel(const ModelFile &file,
+                                         bool forTraining = true);
 
 /// Largest size accepted for one dimension, and for the batch.
 constexpr int64_t kMaxDim = 1 << 20;

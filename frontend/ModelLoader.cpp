@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/ModelLoader.h"
+#include "frontend/OnnxImporter.h"
 #include "support/Files.h"
 
 #include "absl/status/status.h"
@@ -15,6 +16,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -86,16 +88,50 @@ parseModelText(const std::string &text, const std::string &path) {
   return file;
 }
 
+namespace {
+
+bool endsWith(const std::string &s, const char *suffix) {
+  size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+/// `network { onnx: "net.onnx" }`: the ONNX graph (a path relative to the
+/// model file) becomes the input and layers.
+absl::Status importNetwork(ModelFile &file) {
+  const Model &m = file.model;
+  if (!m.has_network() || m.network().onnx().empty())
+    return absl::OkStatus();
+  if (m.input_size() || m.layer_size())
+    return absl::InvalidArgumentError(file.error(
+        file.modelLoc, "network { onnx } gives the input and layers; remove "
+                       "the input and layer entries"));
+  std::string onnx = m.network().onnx();
+  size_t slash = file.path.rfind('/');
+  if (onnx[0] != '/' && slash != std::string::npos)
+    onnx = file.path.substr(0, slash + 1) + onnx;
+  if (absl::Status s = importOnnxNetwork(onnx, file); !s.ok())
+    return s;
+  completeOnnxModel(file);
+  return absl::OkStatus();
+}
+
+} // namespace
+
 absl::StatusOr<std::unique_ptr<ModelFile>>
 loadModelFile(const std::string &path) {
+  if (endsWith(path, ".onnx"))
+    return loadOnnxModelFile(path);
   auto read = readRegularFile(path, "model file", kMaxModelFileBytes);
   if (!read.ok())
     return read.status();
   std::string bytes = std::move(*read);
-  bool binary =
-      path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0;
-  if (!binary)
-    return parseModelText(bytes, path);
+  if (!endsWith(path, ".pb")) {
+    auto file = parseModelText(bytes, path);
+    if (file.ok())
+      if (absl::Status s = importNetwork(**file); !s.ok())
+        return s;
+    return file;
+  }
 
   auto file = std::make_unique<ModelFile>();
   file->path = path;
@@ -103,6 +139,8 @@ loadModelFile(const std::string &path) {
   if (!file->model.ParseFromString(bytes))
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": error: not a binary gradc model (protobuf parse failed)"));
+  if (absl::Status s = importNetwork(*file); !s.ok())
+    return s;
   file->inputLocs.resize(file->model.input_size());
   file->layerLocs.resize(file->model.layer_size());
   return file;

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,13 +36,27 @@ struct ModelFile {
   SourceLoc modelLoc{1, 1};
   std::vector<SourceLoc> inputLocs, layerLocs;
   SourceLoc lossLoc, optimizerLoc, trainingLoc, dataLoc;
+  /// Where the network came from when it is not the file itself (an ONNX
+  /// file named by `network { onnx: ... }`, or the file itself for a bare
+  /// .onnx): errors about layers name it.
+  std::string networkPath;
+  /// Parameters and buffers that the file gives names and values of (an ONNX
+  /// model's initializers), by the layer's "layer.role": the name they take
+  /// and their starting values in gradc's layout (HWIO, [in, out]).
+  struct GivenTensor {
+    std::string name;
+    std::vector<float> values;
+  };
+  std::map<std::string, GivenTensor> given;
 
   /// "file:line:col: error: message" (or "file: error: message" when the
   /// location is unknown).
   std::string error(SourceLoc loc, const std::string &message) const;
 };
 
-/// Reads and parses `path`: binary when it ends in ".pb", text otherwise.
+/// Reads and parses `path`: an ONNX model when it ends in ".onnx", a binary
+/// gradc model when it ends in ".pb", text otherwise; a text model may name
+/// an ONNX network (`network { onnx: "net.onnx" }`).
 /// Syntax errors, unknown fields and unknown enum values come back as one
 /// "file:line:col: error: ..." line each.
 absl::StatusOr<std::unique_ptr<ModelFile>>

@@ -123,15 +123,20 @@ ParameterStore ParameterStore::initialize(const ResolvedModel &model,
     Buffer b{p.name, p.shape, std::vector<float>(elements(p.shape))};
     bool isKernel = p.name.size() > 7 &&
                     p.name.compare(p.name.size() - 7, 7, ".kernel") == 0;
-    gradc::initialize(b, p, isKernel, rng);
+    if (p.values)
+      b.data = *p.values;
+    else
+      gradc::initialize(b, p, isKernel, rng);
     store.params.push_back(std::move(b));
     for (llvm::StringRef s : slots)
       store.state.push_back(Buffer{absl::StrCat(p.name, ".", s.str()), p.shape,
                                    std::vector<float>(elements(p.shape))});
   }
   for (const ParamSpec &p : model.buffers)
-    store.buffers.push_back(Buffer{
-        p.name, p.shape, std::vector<float>(elements(p.shape), p.constant)});
+    store.buffers.push_back(
+        Buffer{p.name, p.shape,
+               p.values ? *p.values
+                        : std::vector<float>(elements(p.shape), p.constant)});
   return store;
 }
 

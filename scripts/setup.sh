@@ -10,14 +10,20 @@ PACKAGES=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools libomp-19-dev
   # libraries
   libabsl-dev libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
-  zlib1g-dev
+  zlib1g-dev libonnx-dev
   # tests and benchmark references
   python3 python3-torch python3-onnx libopenblas0-pthread
+  # ONNX conformance (Debian's copy of ONNX's node tests)
+  libonnx-testdata
   # the HTML report's browser test (headless)
   chromium
   # default data set
   dataset-fashion-mnist
 )
+
+# Node and npm run ONNX Runtime in the export test (onnxruntime-node, below);
+# a machine that already has Node (e.g. from NodeSource) keeps it.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -30,4 +36,14 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update
   $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# ONNX Runtime for the export test: the npm package ships its Linux x64
+# library; --ignore-scripts skips its install script, which downloads extra
+# binaries (and fails offline).
+ORT_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/ort"
+if [ ! -f "$ORT_DIR/node_modules/onnxruntime-node/package.json" ]; then
+  mkdir -p "$ORT_DIR"
+  npm install --prefix "$ORT_DIR" --ignore-scripts --no-audit --no-fund \
+    onnxruntime-node@1.30.0
 fi

@@ -10,6 +10,10 @@
 
 #include "llvm/Support/CommandLine.h"
 
+#include "absl/status/status.h"
+
+#include <string>
+
 namespace gradc {
 
 struct Command {
@@ -34,6 +38,18 @@ llvm::cl::SubCommand &reportCommand();
 int runReport();
 llvm::cl::SubCommand &summaryCommand();
 int runSummary();
+llvm::cl::SubCommand &exportCommand();
+int runExport();
+
+struct ResolvedModel;
+struct ParameterStore;
+/// Writes `model` with the weights of `params` as an ONNX model.
+absl::Status exportOnnxWeights(const ResolvedModel &model,
+                               const ParameterStore &params,
+                               const std::string &path);
+/// Whether the model file gives every parameter's and buffer's values (an
+/// ONNX model): then --weights may be left out.
+bool givesAllWeights(const ResolvedModel &model);
 
 } // namespace gradc
 

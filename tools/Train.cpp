@@ -11,7 +11,6 @@
 
 #include "support/Files.h"
 
-
 #include "runtime/Trainer.h"
 
 #include "absl/strings/match.h"
@@ -85,6 +84,10 @@ cl::opt<std::string> reportDir(
     cl::desc("Write an HTML report (curves, confusion matrix, filters, "
              "feature maps) to DIR/index.html, updated every epoch"),
     cl::value_desc("DIR"), cl::sub(trainCommand()));
+cl::opt<std::string> exportOnnxFile(
+    "export-onnx",
+    cl::desc("At the end, write the trained model as an ONNX model"),
+    cl::value_desc("FILE"), cl::sub(trainCommand()));
 cl::opt<std::string> resume("resume",
                             cl::desc("Resume training from a checkpoint"),
                             cl::value_desc("FILE"), cl::sub(trainCommand()));
@@ -113,6 +116,11 @@ cl::opt<std::string> weights("weights", cl::desc("Checkpoint with the weights"),
                              cl::value_desc("FILE"), cl::sub(evalCommand()),
                              cl::sub(reportCommand()),
                              cl::sub(predictCommand()));
+cl::opt<std::string> predictOut(
+    "o",
+    cl::desc("Also write the probabilities to FILE as a NumPy .npy array "
+             "(float32, [images, classes])"),
+    cl::value_desc("FILE"), cl::sub(predictCommand()));
 cl::opt<std::string> inputFile("input", cl::desc("IDX image file (raw or .gz)"),
                                cl::value_desc("FILE"),
                                cl::sub(predictCommand()));
@@ -279,7 +287,8 @@ int runTrain() {
   for (auto [path, what] :
        {std::pair<const std::string &, const char *>{checkpoint, "checkpoint"},
         {checkpointBest, "checkpoint"},
-        {metricsJson, "metrics"}})
+        {metricsJson, "metrics"},
+        {exportOnnxFile, "ONNX"}})
     if (!path.empty())
       if (absl::Status s = checkOutputPath(path, what); !s.ok())
         return fail(s);
@@ -354,6 +363,12 @@ int runTrain() {
       std::cout);
   if (absl::Status s = trainer.train(*data); !s.ok())
     return fail(s);
+  if (!exportOnnxFile.empty()) {
+    if (absl::Status s = exportOnnxWeights(model, params, exportOnnxFile);
+        !s.ok())
+      return fail(s);
+    std::cout << "gradc: wrote " << std::string(exportOnnxFile) << "\n";
+  }
   if (!data->test.size())
     return 0;
   auto test = reportTest(trainer, data->test);
@@ -382,7 +397,7 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
     return 1;
   if (batchSize > 0)
     model.batchSize = batchSize;
-  if (weights.empty()) {
+  if (weights.empty() && !givesAllWeights(model)) {
     std::cerr << "gradc " << command << ": error: --weights FILE is required\n";
     return 1;
   }
@@ -393,8 +408,9 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
   if (absl::Status s = checkFeatures(model, *test, dir); !s.ok())
     return fail(s);
   ParameterStore params = ParameterStore::initialize(model, 0);
-  if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
-    return fail(s);
+  if (!weights.empty())
+    if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
+      return fail(s);
   Compiler compiler(session, threadCount());
   TrainOptions options;
   options.batchSize = model.batchSize;
@@ -433,7 +449,7 @@ int runPredict() {
   if (!loaded)
     return 1;
   const ResolvedModel &model = *loaded;
-  if (weights.empty() || inputFile.empty()) {
+  if ((weights.empty() && !givesAllWeights(model)) || inputFile.empty()) {
     std::cerr << "gradc predict: error: --weights FILE and --input FILE are "
                  "required\n";
     return 1;
@@ -458,11 +474,16 @@ int runPredict() {
         features);
     return 1;
   }
+  if (!predictOut.empty())
+    if (absl::Status s = checkOutputPath(predictOut, "probabilities"); !s.ok())
+      return fail(s);
   ParameterStore params = ParameterStore::initialize(model, 0);
-  if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
-    return fail(s);
+  if (!weights.empty())
+    if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
+      return fail(s);
   Compiler compiler(session, threadCount());
   int64_t count = images->count, classes = model.numClasses();
+  std::vector<float> all;
   int64_t batch = std::min<int64_t>(count, batchSize > 0 ? int64_t(batchSize)
                                                          : model.batchSize);
   std::vector<float> x(batch * per), probs(batch * classes);
@@ -484,6 +505,8 @@ int runPredict() {
     args.push_back(pr);
     if (absl::Status s = (*jit)->call("predict", args); !s.ok())
       return fail(s);
+    if (!predictOut.empty())
+      all.insert(all.end(), probs.begin(), probs.begin() + n * classes);
     for (int64_t i = 0; i < n; ++i) {
       const float *row = probs.data() + i * classes;
       int64_t best = std::max_element(row, row + classes) - row;
@@ -492,6 +515,25 @@ int runPredict() {
         std::cout << absl::StrFormat("%s%.4f", c ? " " : "", row[c]);
       std::cout << "]\n";
     }
+  }
+  if (!predictOut.empty()) {
+    // NumPy's .npy format 1.0: magic, header length, a dict padded to a
+    // multiple of 64 bytes, then the little-endian data.
+    std::string header = absl::StrFormat(
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", count,
+        classes);
+    header.append(63 - (10 + header.size()) % 64, ' ');
+    header += '\n';
+    std::string bytes("\x93NUMPY\x01\x00", 8);
+    bytes += char(header.size() & 0xff);
+    bytes += char(header.size() >> 8);
+    bytes += header;
+    bytes.append(reinterpret_cast<const char *>(all.data()),
+                 all.size() * sizeof(float));
+    if (absl::Status s =
+            writeFileAtomically(predictOut, bytes, "probabilities");
+        !s.ok())
+      return fail(s);
   }
   return 0;
 }

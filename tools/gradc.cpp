@@ -1,6 +1,7 @@
 //===- gradc.cpp - the gradc command line ---------------------------------===//
 //
-// gradc compile | gradcheck | train | eval | predict | report | summary. Bad
+// gradc compile | gradcheck | train | eval | predict | report | summary |
+// export. Bad
 // input (model files, data) is reported as one "file:line:col: error: ..." line
 // per problem with exit status 1.
 //
@@ -20,7 +21,7 @@ ArrayRef<Command> commands() {
       {compileCommand(), runCompile}, {gradcheckCommand(), runGradcheck},
       {trainCommand(), runTrain},     {evalCommand(), runEval},
       {predictCommand(), runPredict}, {reportCommand(), runReport},
-      {summaryCommand(), runSummary},
+      {summaryCommand(), runSummary}, {exportCommand(), runExport},
   };
   return all;
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/LayerDef.h"
+#include "frontend/OnnxExporter.h"
 #include "ir/NNDialect.h"
 
 #include "absl/strings/str_cat.h"
@@ -61,8 +62,36 @@ mlir::Value emitConv2D(const LayerEmit &e) {
   return e.activate(y);
 }
 
+/// ONNX's Conv: OIHW weights, pads [top, left, bottom, right].
+OnnxValue conv2DToOnnx(OnnxEmit &e) {
+  const Window2D &w = e.l.window;
+  int64_t kh = w.size[0], kw = w.size[1], m = e.l.shape.back();
+  int64_t groups = int64_t(e.l.attr("groups"));
+  int64_t cg = e.model.params[e.l.param("kernel")].shape[2];
+  auto oihw = [=](int64_t k) { // HWIO index of OIHW element k
+    int64_t v = k % kw, h = k / kw % kh, i = k / (kw * kh) % cg,
+            o = k / (kw * kh * cg);
+    return ((h * kw + v) * cg + i) * m + o;
+  };
+  std::vector<std::string> ins{e.input(0),
+                               e.param("kernel", {m, cg, kh, kw}, oihw)};
+  if (e.l.param("bias") >= 0)
+    ins.push_back(e.param("bias", {m}));
+  onnx::NodeProto &n = e.node("Conv", ins);
+  OnnxEmit::attr(n, "kernel_shape", std::vector<int64_t>{kh, kw});
+  OnnxEmit::attr(n, "strides",
+                 std::vector<int64_t>(w.strides.begin(), w.strides.end()));
+  OnnxEmit::attr(n, "dilations",
+                 std::vector<int64_t>(w.dilations.begin(), w.dilations.end()));
+  OnnxEmit::attr(
+      n, "pads",
+      std::vector<int64_t>{w.pads[0], w.pads[2], w.pads[1], w.pads[3]});
+  OnnxEmit::attr(n, "group", groups);
+  return {e.activate(n.output(0))};
+}
+
 const LayerDef kConvLayers[] = {
-    {Layer::kConv2D, checkConv2D, emitConv2D},
+    {Layer::kConv2D, checkConv2D, emitConv2D, conv2DToOnnx},
 };
 
 } // namespace

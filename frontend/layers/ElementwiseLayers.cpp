@@ -1,6 +1,7 @@
 //===- ElementwiseLayers.cpp - activation, dropout, add -------------------===//
 
 #include "frontend/LayerDef.h"
+#include "frontend/OnnxExporter.h"
 #include "ir/NNDialect.h"
 
 #include "absl/strings/str_cat.h"
@@ -60,10 +61,30 @@ mlir::Value emitAdd(const LayerEmit &e) {
   return sum;
 }
 
+/// Elementwise activations keep a flatten's feature order; PReLU's per-feature
+/// slope needs gradc's.
+OnnxValue activationToOnnx(OnnxEmit &e) {
+  if (e.l.activation == PRELU)
+    return {e.activate(e.input(0))};
+  OnnxValue v = e.in[0];
+  v.name = e.activate(v.name);
+  return v;
+}
+
+/// Inference leaves dropout out.
+OnnxValue dropoutToOnnx(OnnxEmit &e) { return e.in[0]; }
+
+OnnxValue addToOnnx(OnnxEmit &e) {
+  std::string sum = e.input(0);
+  for (size_t i = 1; i < e.in.size(); ++i)
+    sum = e.node("Add", {sum, e.input(int(i))}).output(0);
+  return {sum};
+}
+
 const LayerDef kElementwiseLayers[] = {
-    {Layer::kActivation, checkActivation, emitActivation},
-    {Layer::kDropout, checkDropout, emitDropout},
-    {Layer::kAdd, checkAdd, emitAdd},
+    {Layer::kActivation, checkActivation, emitActivation, activationToOnnx},
+    {Layer::kDropout, checkDropout, emitDropout, dropoutToOnnx},
+    {Layer::kAdd, checkAdd, emitAdd, addToOnnx},
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 //===- LinearLayers.cpp - dense -------------------------------------------===//
 
 #include "frontend/LayerDef.h"
+#include "frontend/OnnxExporter.h"
 #include "ir/NNDialect.h"
 
 #include "absl/strings/str_cat.h"
@@ -40,8 +41,31 @@ mlir::Value emitDense(const LayerEmit &e) {
   return e.activate(y);
 }
 
+/// ONNX's Gemm with transB = 1 (B is [out, in], as PyTorch's Linear). An
+/// input flattened from NCHW orders its features C, H, W: B's columns follow.
+OnnxValue denseToOnnx(OnnxEmit &e) {
+  const std::vector<int64_t> chw = e.in[0].chw;
+  int64_t units = e.l.shape[0];
+  int64_t in = e.model.params[e.l.param("kernel")].shape[0];
+  auto outIn = [=](int64_t k) { // [in, out] index of [out, in] element k
+    int64_t u = k / in, f = k % in;
+    if (!chw.empty()) { // ONNX feature f = (c, h, w): gradc's (h, w, c)
+      int64_t c = f / (chw[1] * chw[2]), hw = f % (chw[1] * chw[2]);
+      f = hw * chw[0] + c;
+    }
+    return f * units + u;
+  };
+  std::vector<std::string> ins{e.in[0].name,
+                               e.param("kernel", {units, in}, outIn)};
+  if (e.l.param("bias") >= 0)
+    ins.push_back(e.param("bias", {units}));
+  onnx::NodeProto &n = e.node("Gemm", ins);
+  OnnxEmit::attr(n, "transB", int64_t(1));
+  return {e.activate(n.output(0))};
+}
+
 const LayerDef kLinearLayers[] = {
-    {Layer::kDense, checkDense, emitDense},
+    {Layer::kDense, checkDense, emitDense, denseToOnnx},
 };
 
 } // namespace

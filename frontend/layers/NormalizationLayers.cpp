@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/LayerDef.h"
+#include "frontend/OnnxExporter.h"
 #include "ir/NNDialect.h"
 
 #include "absl/strings/str_cat.h"
@@ -62,8 +63,26 @@ mlir::Value emitBatchNorm(const LayerEmit &e) {
       e.b.getF64FloatAttr(e.l.attr("momentum")));
 }
 
+/// ONNX's BatchNormalization in inference form (the running statistics).
+/// Without scale (center) gamma (beta) is written as the constant 1 (0).
+OnnxValue batchNormToOnnx(OnnxEmit &e) {
+  int64_t c = e.l.shape.back();
+  std::string gamma = e.param("gamma", {c}), beta = e.param("beta", {c});
+  if (gamma.empty())
+    gamma = e.constant("gamma", {c}, std::vector<float>(c, 1.0f));
+  if (beta.empty())
+    beta = e.constant("beta", {c}, std::vector<float>(c, 0.0f));
+  onnx::NodeProto &n =
+      e.node("BatchNormalization",
+             {e.input(0), gamma, beta, e.buffer("moving_mean", {c}),
+              e.buffer("moving_variance", {c})});
+  OnnxEmit::attr(n, "epsilon", float(e.l.attr("epsilon")));
+  OnnxEmit::attr(n, "momentum", float(e.l.attr("momentum")));
+  return {n.output(0)};
+}
+
 const LayerDef kNormalizationLayers[] = {
-    {Layer::kBatchNorm, checkBatchNorm, emitBatchNorm},
+    {Layer::kBatchNorm, checkBatchNorm, emitBatchNorm, batchNormToOnnx},
 };
 
 } // namespace

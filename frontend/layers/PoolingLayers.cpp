@@ -1,6 +1,7 @@
 //===- PoolingLayers.cpp - max/avg pooling and global pooling -------------===//
 
 #include "frontend/LayerDef.h"
+#include "frontend/OnnxExporter.h"
 #include "ir/NNDialect.h"
 
 namespace gradc {
@@ -42,13 +43,36 @@ template <typename OpT> mlir::Value emitGlobalPool2D(const LayerEmit &e) {
   return e.b.create<OpT>(e.loc, e.inputs[0]);
 }
 
+OnnxValue pool2DToOnnx(OnnxEmit &e) {
+  const Window2D &w = e.l.window;
+  onnx::NodeProto &n = e.node(
+      e.l.kind == Layer::kMaxPool2D ? "MaxPool" : "AveragePool", {e.input(0)});
+  OnnxEmit::attr(n, "kernel_shape",
+                 std::vector<int64_t>(w.size.begin(), w.size.end()));
+  OnnxEmit::attr(n, "strides",
+                 std::vector<int64_t>(w.strides.begin(), w.strides.end()));
+  OnnxEmit::attr(
+      n, "pads",
+      std::vector<int64_t>{w.pads[0], w.pads[2], w.pads[1], w.pads[3]});
+  return {n.output(0)};
+}
+
+/// ONNX's global pooling keeps [N, C, 1, 1]; gradc's gives [N, C].
+OnnxValue globalPool2DToOnnx(OnnxEmit &e) {
+  onnx::NodeProto &n =
+      e.node(e.l.kind == Layer::kGlobalAvgPool2D ? "GlobalAveragePool"
+                                                 : "GlobalMaxPool",
+             {e.input(0)});
+  return {e.node("Flatten", {n.output(0)}).output(0)};
+}
+
 const LayerDef kPoolingLayers[] = {
-    {Layer::kMaxPool2D, checkPool2D, emitPool2D<nn::MaxPool2DOp>},
-    {Layer::kAvgPool2D, checkPool2D, emitPool2D<nn::AvgPool2DOp>},
+    {Layer::kMaxPool2D, checkPool2D, emitPool2D<nn::MaxPool2DOp>, pool2DToOnnx},
+    {Layer::kAvgPool2D, checkPool2D, emitPool2D<nn::AvgPool2DOp>, pool2DToOnnx},
     {Layer::kGlobalAvgPool2D, checkGlobalPool2D,
-     emitGlobalPool2D<nn::GlobalAvgPool2DOp>},
+     emitGlobalPool2D<nn::GlobalAvgPool2DOp>, globalPool2DToOnnx},
     {Layer::kGlobalMaxPool2D, checkGlobalPool2D,
-     emitGlobalPool2D<nn::GlobalMaxPool2DOp>},
+     emitGlobalPool2D<nn::GlobalMaxPool2DOp>, globalPool2DToOnnx},
 };
 
 } // namespace

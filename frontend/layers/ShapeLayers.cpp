@@ -1,6 +1,7 @@
 //===- ShapeLayers.cpp - flatten and concat -------------------------------===//
 
 #include "frontend/LayerDef.h"
+#include "frontend/OnnxExporter.h"
 #include "ir/NNDialect.h"
 
 #include "absl/strings/str_cat.h"
@@ -49,9 +50,31 @@ mlir::Value emitConcat(const LayerEmit &e) {
       e.b.getI64IntegerAttr(static_cast<int64_t>(e.l.shape.size())));
 }
 
+/// ONNX's Flatten of the NCHW tensor: features in C, H, W order, which the
+/// value records for the layers that read it.
+OnnxValue flattenToOnnx(OnnxEmit &e) {
+  std::string x = e.input(0);
+  OnnxValue v{e.node("Flatten", {x}).output(0), {}, x};
+  int producer = e.l.inputs[0];
+  const Shape &s =
+      producer < 0 ? e.model.inputShape : e.model.layers[producer].shape;
+  if (s.size() == 3 && s[2] > 1 && s[0] * s[1] > 1)
+    v.chw = {s[2], s[0], s[1]};
+  return v;
+}
+
+OnnxValue concatToOnnx(OnnxEmit &e) {
+  std::vector<std::string> ins;
+  for (size_t i = 0; i < e.in.size(); ++i)
+    ins.push_back(e.input(int(i)));
+  onnx::NodeProto &n = e.node("Concat", ins);
+  OnnxEmit::attr(n, "axis", int64_t(1)); // channels of NCHW or [N, C]
+  return {n.output(0)};
+}
+
 const LayerDef kShapeLayers[] = {
-    {Layer::kFlatten, checkFlatten, emitFlatten},
-    {Layer::kConcat, checkConcat, emitConcat},
+    {Layer::kFlatten, checkFlatten, emitFlatten, flattenToOnnx},
+    {Layer::kConcat, checkConcat, emitConcat, concatToOnnx},
 };
 
 } // namespace

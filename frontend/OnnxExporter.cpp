@@ -1,0 +1,205 @@
+//===- OnnxExporter.cpp - gradc models as ONNX inference graphs -----------===//
+
+#include "frontend/OnnxExporter.h"
+#include "frontend/LayerDef.h"
+#include "support/Files.h"
+
+#include "absl/strings/str_cat.h"
+
+#include "onnx/onnx_pb.h"
+
+namespace gradc {
+
+size_t OnnxEmit::inputRank(int i) const {
+  int producer = l.inputs[i];
+  const Shape &s =
+      producer < 0 ? model.inputShape : model.layers[producer].shape;
+  return s.size() + 1;
+}
+
+onnx::NodeProto &OnnxEmit::node(const char *op, std::vector<std::string> ins,
+                                const std::string &suffix) {
+  onnx::NodeProto &n = *g.add_node();
+  n.set_op_type(op);
+  std::string name = l.layer->name();
+  n.set_name(absl::StrCat(name, "/", op, suffix, "_", counter));
+  for (std::string &s : ins)
+    n.add_input(std::move(s));
+  n.add_output(absl::StrCat(name, "/", op, suffix, "_", counter++));
+  return n;
+}
+
+void OnnxEmit::attr(onnx::NodeProto &n, const char *name, int64_t v) {
+  auto &a = *n.add_attribute();
+  a.set_name(name);
+  a.set_type(onnx::AttributeProto::INT);
+  a.set_i(v);
+}
+
+void OnnxEmit::attr(onnx::NodeProto &n, const char *name, float v) {
+  auto &a = *n.add_attribute();
+  a.set_name(name);
+  a.set_type(onnx::AttributeProto::FLOAT);
+  a.set_f(v);
+}
+
+void OnnxEmit::attr(onnx::NodeProto &n, const char *name,
+                    const std::vector<int64_t> &v) {
+  auto &a = *n.add_attribute();
+  a.set_name(name);
+  a.set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v)
+    a.add_ints(x);
+}
+
+std::string OnnxEmit::input(int i) {
+  OnnxValue &v = in[i];
+  if (v.chw.empty())
+    return v.name;
+  // ONNX holds the features in C, H, W order: flatten NHWC instead.
+  onnx::NodeProto &t = node("Transpose", {v.unflattened}, "_nhwc");
+  attr(t, "perm", std::vector<int64_t>{0, 2, 3, 1});
+  onnx::NodeProto &f = node("Flatten", {t.output(0)}, "_nhwc");
+  v = {f.output(0), {}, ""};
+  return v.name;
+}
+
+std::string OnnxEmit::tensor(const ParamSpec &spec,
+                             const std::vector<float> &values,
+                             std::vector<int64_t> dims,
+                             const std::function<int64_t(int64_t)> &at) {
+  onnx::TensorProto &t = *g.add_initializer();
+  t.set_name(spec.name);
+  t.set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : dims)
+    t.add_dims(d);
+  std::string raw(values.size() * sizeof(float), '\0');
+  float *out = reinterpret_cast<float *>(raw.data());
+  for (size_t k = 0; k < values.size(); ++k)
+    out[k] = values[at ? at(int64_t(k)) : int64_t(k)];
+  t.set_raw_data(std::move(raw));
+  return spec.name;
+}
+
+std::string OnnxEmit::param(const std::string &role, std::vector<int64_t> dims,
+                            const std::function<int64_t(int64_t)> &at) {
+  int i = l.param(role);
+  return i < 0 ? std::string()
+               : tensor(model.params[i], *w.params[i], std::move(dims), at);
+}
+
+std::string OnnxEmit::buffer(const std::string &role,
+                             std::vector<int64_t> dims) {
+  int i = l.buffer(role);
+  return i < 0 ? std::string()
+               : tensor(model.buffers[i], *w.buffers[i], std::move(dims),
+                        nullptr);
+}
+
+std::string OnnxEmit::constant(const std::string &name,
+                               std::vector<int64_t> dims,
+                               std::vector<float> values) {
+  ParamSpec spec;
+  spec.name = absl::StrCat(l.layer->name(), ".", name);
+  return tensor(spec, values, std::move(dims), nullptr);
+}
+
+std::string OnnxEmit::activate(const std::string &x) {
+  size_t rank = l.shape.size() + 1;
+  switch (l.activation) {
+  case RELU:
+    return node("Relu", {x}).output(0);
+  case LEAKY_RELU: {
+    onnx::NodeProto &n = node("LeakyRelu", {x});
+    attr(n, "alpha", float(l.alpha));
+    return n.output(0);
+  }
+  case PRELU: {
+    int64_t c = l.shape.back();
+    std::vector<int64_t> dims{c};
+    if (rank == 4)
+      dims = {c, 1, 1};
+    else
+      dims = std::vector<int64_t>(rank - 2, 1), dims.push_back(c);
+    return node("PRelu", {x, param("alpha", dims)}).output(0);
+  }
+  case SIGMOID:
+    return node("Sigmoid", {x}).output(0);
+  case TANH:
+    return node("Tanh", {x}).output(0);
+  case SOFTMAX:
+  case LOG_SOFTMAX: {
+    onnx::NodeProto &n =
+        node(l.activation == SOFTMAX ? "Softmax" : "LogSoftmax", {x});
+    attr(n, "axis", int64_t(rank == 4 ? 1 : rank - 1));
+    return n.output(0);
+  }
+  default:
+    return x;
+  }
+}
+
+namespace {
+
+void setShape(onnx::ValueInfoProto &v, const std::vector<int64_t> &perExample) {
+  auto &type = *v.mutable_type()->mutable_tensor_type();
+  type.set_elem_type(onnx::TensorProto::FLOAT);
+  auto &shape = *type.mutable_shape();
+  shape.add_dim()->set_dim_param("N");
+  std::vector<int64_t> dims = perExample;
+  if (dims.size() == 3) // HWC to CHW
+    dims = {dims[2], dims[0], dims[1]};
+  for (int64_t d : dims)
+    shape.add_dim()->set_dim_value(d);
+}
+
+} // namespace
+
+absl::Status exportOnnx(const ResolvedModel &model, const Weights &weights,
+                        const std::string &path) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.set_producer_name("gradc");
+  auto &opset = *m.add_opset_import();
+  opset.set_domain("");
+  opset.set_version(kOnnxExportOpset);
+  onnx::GraphProto &g = *m.mutable_graph();
+  g.set_name(model.name);
+  setShape(*g.add_input(), model.inputShape);
+  g.mutable_input(0)->set_name(model.inputName);
+
+  std::vector<OnnxValue> values(model.layers.size());
+  int counter = 0;
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const ResolvedLayer &l = model.layers[i];
+    std::vector<OnnxValue> ins;
+    for (int p : l.inputs)
+      ins.push_back(p < 0 ? OnnxValue{model.inputName, {}, ""} : values[p]);
+    const LayerDef *def = findLayerDef(l.kind);
+    if (!def || !def->toOnnx)
+      return absl::UnimplementedError(absl::StrCat(
+          "layer '", l.layer->name(), "': this layer kind has no ONNX form"));
+    OnnxEmit e(g, model, l, weights, std::move(ins), counter);
+    values[i] = def->toOnnx(e);
+  }
+  // The output, named after the last layer, in gradc's feature order.
+  OnnxEmit last(g, model, model.layers.back(), weights, {values.back()},
+                counter);
+  std::string out = last.input(0);
+  onnx::NodeProto &id = *g.add_node();
+  id.set_op_type("Identity");
+  id.set_name("output");
+  id.add_input(out);
+  id.add_output(model.layers.back().layer->name());
+  setShape(*g.add_output(), model.outputShape());
+  g.mutable_output(0)->set_name(model.layers.back().layer->name());
+
+  std::string bytes;
+  if (!m.SerializeToString(&bytes))
+    return absl::InternalError(
+        absl::StrCat(path, ": error: the ONNX model does not serialize "
+                           "(above protobuf's 2 GiB?)"));
+  return writeFileAtomically(path, bytes, "ONNX model");
+}
+
+} // namespace gradc

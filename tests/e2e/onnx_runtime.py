@@ -1,0 +1,143 @@
+#===- onnx_runtime.py - gradc's ONNX exports in ONNX Runtime -*- python -*-===#
+"""Trains on real Fashion-MNIST images (a subset) and exports with
+--export-onnx: the example CNN (its flatten feeds a dense layer, so the
+export reorders the kernel for NCHW) and a ResNet with batch norm exported
+from Debian's PyTorch and trained as a bare .onnx. Each export must pass
+onnx.checker.check_model(full_check=True); ONNX Runtime (onnxruntime-node)
+must give the probabilities of `gradc predict` within 1e-5 on 1,000 test
+images; and the export imported again (`gradc predict FILE.onnx`, its own
+weights) must give them too.
+
+Usage: onnx_runtime.py GRADC SCRATCH_DIR SOURCE_DIR FASHION_MNIST_DIR ORT_DIR
+"""
+
+import gzip
+import os
+import struct
+import sys
+
+import numpy as np
+import onnx
+import torch
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_common as common  # noqa: E402
+from onnx_torch import Block  # noqa: E402
+
+TOLERANCE = 1e-5
+nn = torch.nn
+
+
+class ResNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.b1 = Block(8, 8, 1)
+        self.b2 = Block(8, 16, 2)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.b2(self.b1(torch.relu(self.bn(self.stem(x)))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1),
+                                     1))
+
+
+def subset(source, target, train, test):
+    """Writes the first `train` and `test` images and labels, raw IDX."""
+    os.makedirs(target, exist_ok=True)
+    for prefix, n in (("train", train), ("t10k", test)):
+        for kind, header in (("images-idx3-ubyte", 16),
+                             ("labels-idx1-ubyte", 8)):
+            with gzip.open(os.path.join(source, "%s-%s.gz" % (prefix, kind)),
+                           "rb") as f:
+                data = f.read()
+            per = 28 * 28 if header == 16 else 1
+            out = bytearray(data[:header])
+            out[4:8] = struct.pack(">I", n)
+            out += data[header:header + n * per]
+            with open(os.path.join(target, "%s-%s" % (prefix, kind)),
+                      "wb") as f:
+                f.write(out)
+    return target
+
+
+def read_npy(path):
+    return np.load(path)
+
+
+def main():
+    gradc, scratch, source, fashion, ort = sys.argv[1:6]
+    os.makedirs(scratch, exist_ok=True)
+    check = common.Checker()
+    data = subset(fashion, os.path.join(scratch, "data"), 2000, 1000)
+    images = os.path.join(data, "t10k-images-idx3-ubyte")
+    runner = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "ort_run.js")
+
+    torch.manual_seed(0)
+    resnet = os.path.join(scratch, "resnet.onnx")
+    torch.onnx.export(ResNet(), torch.zeros(2, 1, 28, 28), resnet,
+                      training=torch.onnx.TrainingMode.TRAINING,
+                      do_constant_folding=False, input_names=["image"],
+                      output_names=["logits"],
+                      dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}})
+    # One batch size (50 divides every set) so that each model compiles once
+    # per command.
+    cases = (("cnn", os.path.join(source, "examples/fashion_mnist_cnn.pbtxt"),
+              ["--max-steps", "30"]),
+             ("resnet", resnet, ["--max-steps", "20"]))
+    for name, model, flags in cases:
+        exported = os.path.join(scratch, name + "_trained.onnx")
+        ckpt = os.path.join(scratch, name + ".ckpt")
+        code, out, err = common.run(
+            [gradc, "train", model, "--data", data, "--threads", "2",
+             "--batch-size", "50", "--checkpoint", ckpt, "--export-onnx",
+             exported] + flags,
+            timeout=400)
+        if not check.check(code == 0, "%s: gradc train failed" % name,
+                           out + err):
+            continue
+        try:
+            onnx.checker.check_model(onnx.load(exported), full_check=True)
+        except Exception as e:  # noqa: BLE001
+            check.check(False, "%s: onnx.checker: %s" % (name, e))
+        ours = os.path.join(scratch, name + "_gradc.npy")
+        code, out, err = common.run(
+            [gradc, "predict", model, "--weights", ckpt, "--input", images,
+             "--batch-size", "50", "-o", ours], timeout=300)
+        if not check.check(code == 0, "%s: gradc predict failed" % name,
+                           out + err):
+            continue
+        probs = read_npy(ours)
+        theirs = os.path.join(scratch, name + "_ort.f32")
+        code, out, err = common.run(["node", runner, ort, exported, images,
+                                     theirs], timeout=300)
+        if not check.check(code == 0, "%s: ONNX Runtime failed" % name,
+                           out + err):
+            continue
+        ref = np.fromfile(theirs, dtype="<f4").reshape(probs.shape)
+        err = float(np.max(np.abs(probs - ref)))
+        agree = float(np.mean(probs.argmax(1) == ref.argmax(1)))
+        print("%-7s ONNX Runtime: max |gradc - ort| = %.2e over %d images, "
+              "same class for %.1f%%" % (name, err, len(ref), 100 * agree))
+        check.check(err <= TOLERANCE, "%s: ONNX Runtime differs by %.3g"
+                    % (name, err))
+        # Round trip: the export imported again, with its own weights.
+        again = os.path.join(scratch, name + "_again.npy")
+        code, out, err = common.run([gradc, "predict", exported, "--input",
+                                     images, "--batch-size", "50", "-o",
+                                     again], timeout=300)
+        if check.check(code == 0, "%s: gradc predict of the export failed"
+                       % name, out + err):
+            err = float(np.max(np.abs(read_npy(again) - probs)))
+            print("%-7s round trip: max |reimported - gradc| = %.2e"
+                  % (name, err))
+            check.check(err <= TOLERANCE, "%s: the re-imported export "
+                        "differs by %.3g" % (name, err))
+    check.finish()
+
+
+if __name__ == "__main__":
+    main()

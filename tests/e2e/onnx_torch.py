@@ -1,0 +1,237 @@
+#===- onnx_torch.py - PyTorch-exported ONNX models trained by gradc -*- python -*-===#
+"""Builds four networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
+with batch norm, a depthwise-separable net), exports each with
+torch.onnx.export, and trains the exported file with gradc (a .pbtxt naming
+it, SGD) and the network with PyTorch from the same initial weights on the
+same unshuffled batches. After 1 and 10 steps the weights and batch-norm
+running statistics, read back with `gradc export` (ONNX layout and names),
+must equal PyTorch's within 1e-4 relative; and `gradc predict` on the
+bare .onnx must give PyTorch's softmax of its logits.
+
+Usage: onnx_torch.py GRADC SCRATCH_DIR
+"""
+
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import torch
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_common as common  # noqa: E402
+
+BATCH, LR, SIZE = 8, 0.1, common.SIZE
+TOLERANCE = 1e-4
+nn = torch.nn
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(SIZE * SIZE, 32)
+        self.act = nn.LeakyReLU(0.1)
+        self.fc2 = nn.Linear(32, 4)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(torch.flatten(x, 1))))
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 3, padding=1)
+        self.conv2 = nn.Conv2d(6, 16, 3)
+        self.fc1 = nn.Linear(16 * 2 * 2, 32)
+        self.fc2 = nn.Linear(32, 4)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)  # 6x6
+        x = nn.functional.avg_pool2d(torch.tanh(self.conv2(x)), 2)  # 2x2
+        x = torch.sigmoid(self.fc1(torch.flatten(x, 1)))  # C, H, W order
+        return self.fc2(x)
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.short = None
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride,
+                                                 bias=False),
+                                       nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(y + (x if self.short is None else self.short(x)))
+
+
+class ResNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.b1 = Block(8, 8, 1)
+        self.b2 = Block(8, 16, 2)
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        x = self.b2(self.b1(torch.relu(self.bn(self.stem(x)))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1),
+                                     1))
+
+
+class Separable(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=2)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.bn = nn.BatchNorm2d(8)
+        self.pw = nn.Conv2d(8, 16, 1)
+        self.prelu = nn.PReLU(16, init=0.2)
+        self.fc = nn.Linear(32, 4)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x))
+        x = self.prelu(self.pw(torch.relu(self.bn(self.dw(x)))))
+        avg = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+        mx = torch.flatten(nn.functional.adaptive_max_pool2d(x, 1), 1)
+        return self.fc(torch.cat([avg, mx], 1))
+
+
+def export(net, path):
+    # TRAINING keeps batch norm (EVAL would fold it into the convolutions)
+    # with the parameter names of the state dict.
+    torch.onnx.export(net, torch.zeros(2, 1, SIZE, SIZE), path,
+                      training=torch.onnx.TrainingMode.TRAINING,
+                      do_constant_folding=False, input_names=["image"],
+                      output_names=["logits"],
+                      dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}})
+
+
+def read_idx(path):
+    data = common.read_bytes(path)
+    if data[3] == 3:
+        n, h, w = np.frombuffer(data[4:16], dtype=">u4")
+        return np.frombuffer(data[16:], dtype=np.uint8).reshape(n, h, w)
+    return np.frombuffer(data[8:], dtype=np.uint8)
+
+
+def onnx_weights(path):
+    model = onnx.load(path)
+    return {t.name: onnx.numpy_helper.to_array(t)
+            for t in model.graph.initializer}
+
+
+def main():
+    gradc, scratch = sys.argv[1], sys.argv[2]
+    os.makedirs(scratch, exist_ok=True)
+    check = common.Checker()
+    data = common.make_dataset(os.path.join(scratch, "data"), n_train=96,
+                               n_test=16)
+    images = read_idx(os.path.join(data, "train-images-idx3-ubyte"))
+    labels = read_idx(os.path.join(data, "train-labels-idx1-ubyte"))
+    x_all = torch.from_numpy(images.astype(np.float64) / 255.0)[:, None]
+    y_all = torch.from_numpy(labels.astype(np.int64))
+
+    for name, cls in (("mlp", MLP), ("lenet", LeNet), ("resnet", ResNet),
+                      ("separable", Separable)):
+        torch.manual_seed(1)
+        net = cls()
+        with torch.no_grad():  # statistics away from 0 and 1
+            for m in net.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.2, 0.2)
+                    m.running_var.uniform_(0.5, 1.5)
+                    m.weight.uniform_(0.8, 1.2)
+                    m.bias.uniform_(-0.2, 0.2)
+        path = os.path.join(scratch, name + ".onnx")
+        export(net, path)
+        model = os.path.join(scratch, name + ".pbtxt")
+        with open(model, "w") as f:
+            f.write('name: "%s"\nnetwork { onnx: "%s.onnx" }\n' % (name, name))
+            f.write("loss { sparse_categorical_crossentropy {} }\n")
+            f.write("optimizer { sgd { learning_rate: %g } }\n" % LR)
+            f.write("training { batch_size: %d epochs: 2 seed: 1 }\n" % BATCH)
+
+        # gradc predict on the bare .onnx: PyTorch's softmax of the logits.
+        test_images = os.path.join(data, "t10k-images-idx3-ubyte")
+        code, out, err = common.run([gradc, "predict", path, "--input",
+                                     test_images, "--threads", "1"],
+                                    timeout=120)
+        if check.check(code == 0, "%s: gradc predict failed" % name,
+                       out + err):
+            ours = np.array([[float(v) for v in
+                              line.split("[")[1].rstrip("]").split()]
+                             for line in out.splitlines() if "[" in line])
+            x = torch.from_numpy(read_idx(test_images).astype(np.float64)
+                                 / 255.0)[:, None]
+            ref_net = cls().double()
+            ref_net.load_state_dict(net.state_dict())
+            ref_net.eval()
+            with torch.no_grad():
+                ref = torch.softmax(ref_net(x), dim=1).numpy()
+            err = float(np.max(np.abs(ours - ref))) \
+                if ours.shape == ref.shape else float("inf")
+            print("%-10s predict: max |gradc - torch| = %.2e" % (name, err))
+            check.check(err <= 1e-4, "%s: predictions differ by %.3g"
+                        % (name, err))
+
+        ref = cls().double()
+        ref.load_state_dict(net.state_dict())
+        ref.train()
+        opt = torch.optim.SGD(ref.parameters(), lr=LR)
+        done = 0
+        for steps in (1, 10):
+            ckpt = os.path.join(scratch, "%s_%d.ckpt" % (name, steps))
+            code, out, err = common.run(
+                [gradc, "train", model, "--data", data, "--max-steps",
+                 str(steps), "--no-shuffle", "--threads", "1",
+                 "--checkpoint", ckpt], timeout=180)
+            if not check.check(code == 0, "%s: gradc train failed" % name,
+                               out + err):
+                break
+            exported = os.path.join(scratch, "%s_%d.onnx" % (name, steps))
+            code, out, err = common.run([gradc, "export", model, "--weights",
+                                         ckpt, "-o", exported], timeout=60)
+            if not check.check(code == 0, "%s: gradc export failed" % name,
+                               out + err):
+                break
+            for step in range(done, steps):
+                x = x_all[step * BATCH:(step + 1) * BATCH]
+                y = y_all[step * BATCH:(step + 1) * BATCH]
+                opt.zero_grad()
+                nn.functional.cross_entropy(ref(x), y).backward()
+                opt.step()
+            done = steps
+            ours = onnx_weights(exported)
+            state = ref.state_dict()
+            for key, value in state.items():
+                if key.endswith("num_batches_tracked"):
+                    continue
+                theirs = value.detach().numpy()
+                mine = ours.get(key)
+                if not check.check(mine is not None and
+                                   mine.size == theirs.size,
+                                   "%s: %s missing from gradc's export (%s)"
+                                   % (name, key, sorted(ours))):
+                    continue
+                mine = mine.reshape(theirs.shape)
+                rel = float(np.max(np.abs(mine - theirs)) /
+                            max(float(np.max(np.abs(theirs))), 1e-6))
+                check.check(rel <= TOLERANCE,
+                            "%s: %s after %d steps differs from PyTorch by "
+                            "%.3g (relative)" % (name, key, steps, rel))
+            print("%-10s %2d steps: %d tensors compared" %
+                  (name, steps, len(state)))
+    check.finish()
+
+
+if __name__ == "__main__":
+    main()

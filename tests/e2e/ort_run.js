@@ -1,0 +1,36 @@
+// ort_run.js - runs an ONNX model in ONNX Runtime (onnxruntime-node) on the
+// images of an IDX file (pixels / 255, NCHW) and writes the outputs as raw
+// little-endian float32.
+//
+// Usage: node ort_run.js ONNXRUNTIME_NODE_DIR MODEL.onnx IMAGES_IDX OUT.f32
+'use strict';
+const fs = require('fs');
+const zlib = require('zlib');
+const ort = require(require('path').resolve(process.argv[2]));
+
+async function main() {
+  const [model, idx, out] = process.argv.slice(3);
+  let data = fs.readFileSync(idx);
+  if (idx.endsWith('.gz')) data = zlib.gunzipSync(data);
+  const n = data.readUInt32BE(4), h = data.readUInt32BE(8),
+        w = data.readUInt32BE(12);
+  const session = await ort.InferenceSession.create(model);
+  const batch = 500, results = [];
+  for (let start = 0; start < n; start += batch) {
+    const count = Math.min(batch, n - start);
+    const x = new Float32Array(count * h * w);
+    for (let i = 0; i < x.length; ++i)
+      x[i] = data[16 + start * h * w + i] / 255;
+    const feeds = {};
+    feeds[session.inputNames[0]] = new ort.Tensor('float32', x, [count, 1, h, w]);
+    const r = await session.run(feeds);
+    const y = r[session.outputNames[0]].data;
+    results.push(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+  }
+  fs.writeFileSync(out, Buffer.concat(results));
+}
+
+main().catch((e) => {
+  console.error('ort_run.js: ' + String(e));
+  process.exit(1);
+});
