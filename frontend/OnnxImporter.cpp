@@ -104,6 +104,8 @@ private:
   // Reading tensors.
   std::optional<int64_t> elementCount(const onnx::TensorProto &t,
                                       const std::string &what);
+  std::optional<std::string> externalPath(const std::string &location,
+                                          const std::string &what);
   std::optional<std::string> externalBytes(const onnx::TensorProto &t,
                                            const std::string &what,
                                            int64_t bytes);
@@ -216,9 +218,37 @@ std::optional<int64_t> OnnxImport::elementCount(const onnx::TensorProto &t,
   return n;
 }
 
-/// The bytes of an external tensor: only from a regular file inside the
-/// model's directory (no absolute path, no "..", no symlink out), its offset
-/// and length inside the file and equal to what the dims need.
+/// The path of external data at `location`: only inside the model's
+/// directory (no absolute path, no "..", no symlink out), as ONNX's security
+/// guidance asks.
+std::optional<std::string> OnnxImport::externalPath(const std::string &location,
+                                                    const std::string &what) {
+  if (location.empty()) {
+    error(absl::StrCat(what, ": external data without a location"));
+    return std::nullopt;
+  }
+  bool escapes = location[0] == '/';
+  for (absl::string_view part : absl::StrSplit(location, '/'))
+    escapes |= part == "..";
+  char realDir[PATH_MAX], realFile[PATH_MAX];
+  std::string full = absl::StrCat(dir, "/", location);
+  if (!escapes && realpath(dir.c_str(), realDir) &&
+      realpath(full.c_str(), realFile)) {
+    std::string prefix = absl::StrCat(realDir, "/");
+    escapes = std::strncmp(realFile, prefix.c_str(), prefix.size()) != 0;
+  }
+  if (escapes) {
+    error(absl::StrCat(what, ": external data '", location,
+                       "' is outside the model's directory (only files "
+                       "inside it are read)"));
+    return std::nullopt;
+  }
+  return full;
+}
+
+/// The bytes of an external tensor: from a regular file inside the model's
+/// directory, its offset and length inside the file and equal to what the
+/// dims need.
 std::optional<std::string> OnnxImport::externalBytes(const onnx::TensorProto &t,
                                                      const std::string &what,
                                                      int64_t bytes) {
@@ -243,27 +273,10 @@ std::optional<std::string> OnnxImport::externalBytes(const onnx::TensorProto &t,
       return std::nullopt;
     }
   }
-  if (location.empty()) {
-    error(absl::StrCat(what, ": external data without a location"));
+  auto full = externalPath(location, what);
+  if (!full)
     return std::nullopt;
-  }
-  bool escapes = location[0] == '/';
-  for (absl::string_view part : absl::StrSplit(location, '/'))
-    escapes |= part == "..";
-  char realDir[PATH_MAX], realFile[PATH_MAX];
-  std::string full = absl::StrCat(dir, "/", location);
-  if (!escapes && realpath(dir.c_str(), realDir) &&
-      realpath(full.c_str(), realFile)) {
-    std::string prefix = absl::StrCat(realDir, "/");
-    escapes = std::strncmp(realFile, prefix.c_str(), prefix.size()) != 0;
-  }
-  if (escapes) {
-    error(absl::StrCat(what, ": external data '", location,
-                       "' is outside the model's directory (only files "
-                       "inside it are read)"));
-    return std::nullopt;
-  }
-  auto data = readRegularFile(full, "external data", kMaxOnnxFileBytes);
+  auto data = readRegularFile(*full, "external data", kMaxOnnxFileBytes);
   if (!data.ok()) {
     error(absl::StrCat(what, ": ", data.status().message()));
     return std::nullopt;
@@ -440,6 +453,8 @@ const onnx::TensorProto *OnnxImport::constant(const Node &n, int i,
   auto it = constants.find(n.input(i));
   if (it != constants.end())
     return it->second;
+  if (tensors.count(n.input(i)) && tensors[n.input(i)].failed)
+    return nullptr;
   if (tensors.count(n.input(i)))
     fail(n, absl::StrCat("input ", i, " ('", n.input(i),
                          "') must be an initializer (a constant); gradc "
@@ -715,28 +730,29 @@ bool OnnxImport::pool(const Node &n) {
                             "kernel_shape", "pads", "strides"})) ||
       !onlyFirstOutput(n))
     return false;
-  const Tensor *x = activation(n, 0);
-  if (!x)
-    return false;
+  // Attributes first: reported even when the input failed.
   std::vector<int64_t> k = attrInts(n, "kernel_shape"),
                        strides = attrInts(n, "strides"),
                        dilations = attrInts(n, "dilations");
-  if (x->dims.size() != 4 || k.size() != 2)
-    return fail(n, "only 2-D pooling is supported (a 4-D NCHW input and a "
-                   "2-D kernel_shape)");
   if (strides.empty())
     strides = {1, 1};
   if (dilations.empty())
     dilations = {1, 1};
   if (dilations != std::vector<int64_t>{1, 1})
     return fail(n, "dilations other than 1 are not supported");
-  if (strides.size() != 2)
-    return fail(n, "strides needs 2 values");
+  if (attrInt(n, "storage_order", 0) != 0)
+    return fail(n, "storage_order 1 is not supported");
+  if (strides.size() != 2 || k.size() != 2)
+    return fail(n, "only 2-D pooling is supported (2 kernel_shape and "
+                   "strides values)");
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  if (x->dims.size() != 4)
+    return fail(n, "only 2-D pooling is supported (a 4-D NCHW input)");
   auto pads = windowPads(n, *x, k, strides, dilations);
   if (!pads)
     return false;
-  if (attrInt(n, "storage_order", 0) != 0)
-    return fail(n, "storage_order 1 is not supported");
   if (attrInt(n, "ceil_mode", 0) != 0)
     for (int a = 0; a < 2; ++a) {
       int64_t span =
@@ -1267,7 +1283,8 @@ void OnnxImport::convert(const Node &n) {
   };
   bool ok = false;
   auto it = table.find(n.op_type());
-  // An input that failed before fails this node without another line.
+  // An input that failed before fails this node without another line about
+  // it (its other problems, such as attributes, are still reported).
   bool inputFailed = false;
   for (const std::string &in : n.input())
     inputFailed |= tensors.count(in) && tensors[in].failed;
@@ -1280,8 +1297,8 @@ void OnnxImport::convert(const Node &n) {
                          absl::StrJoin(supportedOnnxOps(), ", "), ")"));
   else if (n.output_size() == 0 || n.output(0).empty())
     fail(n, "has no output");
-  else if (!inputFailed)
-    ok = (this->*(it->second))(n);
+  else
+    ok = (this->*(it->second))(n) && !inputFailed;
   if (!ok)
     for (const std::string &out : n.output())
       if (!out.empty())
@@ -1323,6 +1340,34 @@ absl::Status OnnxImport::run() {
         absl::StrCat(path, ": error: not an ONNX model (protobuf parse failed: "
                            "truncated, or another format)"));
   if (!readOpset())
+    return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+  // External data first: ONNX's checker would look for files anywhere.
+  for (const auto &t : proto.graph().initializer())
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      std::string location;
+      for (const auto &kv : t.external_data())
+        if (kv.key() == "location")
+          location = kv.value();
+      externalPath(location, absl::StrCat("initializer '", t.name(), "'"));
+    }
+  // Every input defined before its node: a missing initializer or a cycle
+  // named here, before ONNX's checker prints the node.
+  std::set<std::string> defined;
+  for (const auto &in : proto.graph().input())
+    defined.insert(in.name());
+  for (const auto &t : proto.graph().initializer())
+    defined.insert(t.name());
+  for (const auto &n : proto.graph().node()) {
+    for (const std::string &in : n.input())
+      if (!in.empty() && !defined.count(in))
+        error(absl::StrCat("node '", nodeName(n), "' (", n.op_type(),
+                           "): input '", in,
+                           "' is neither an initializer, a graph input nor "
+                           "an earlier node's output (missing, or a cycle)"));
+    for (const std::string &out : n.output())
+      defined.insert(out);
+  }
+  if (!errors.empty())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   // ONNX's checker and shape inference: types, topological order, each
   // node's inputs and attributes against its schema.

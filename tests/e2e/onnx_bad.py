@@ -1,0 +1,164 @@
+#===- onnx_bad.py - malformed and unsupported ONNX files -*- python -*-===#
+"""Bad ONNX files get one clear line per problem (every unsupported node at
+once) and exit status 1, never a crash: truncated and foreign files,
+unsupported operators and attributes, missing initializers, cycles, wrong
+types, dynamic shapes, and external data that points outside the model's
+directory (absolute, "..", a symlink out) or beyond its file.
+
+Usage: onnx_bad.py GRADC SCRATCH_DIR
+"""
+
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_common as common  # noqa: E402
+
+
+def conv_model(nodes=None, inits=None, input_shape=("N", 1, 8, 8),
+               input_type=TensorProto.FLOAT, opset=14, output=("N", "C")):
+    w = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")
+    nodes = nodes if nodes is not None else [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("GlobalAveragePool", ["r"], ["g"], name="gap"),
+        helper.make_node("Flatten", ["g"], ["y"], name="flat")]
+    graph = helper.make_graph(
+        nodes, "bad",
+        [helper.make_tensor_value_info("x", input_type, list(input_shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(output))],
+        initializer=[w] if inits is None else inits)
+    return helper.make_model(graph,
+                             opset_imports=[helper.make_opsetid("", opset)])
+
+
+def save(model, path):
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+    return path
+
+
+def main():
+    gradc, scratch = sys.argv[1], sys.argv[2]
+    os.makedirs(scratch, exist_ok=True)
+    check = common.Checker()
+    j = lambda name: os.path.join(scratch, name)  # noqa: E731
+
+    good = save(conv_model(), j("good.onnx"))
+    code, out, err = common.run([gradc, "summary", good])
+    check.check(code == 0, "the good model is refused", out + err)
+
+    cases = []  # (file, expected substrings, expected error lines)
+    data = open(good, "rb").read()
+    with open(j("truncated.onnx"), "wb") as f:
+        f.write(data[:len(data) // 2])
+    cases.append(("truncated.onnx", ["not an ONNX model"], 1))
+    with open(j("text.onnx"), "w") as f:
+        f.write("this is not a protobuf\n")
+    cases.append(("text.onnx", ["not an ONNX model"], 1))
+
+    # Two unsupported operators and an unsupported attribute: all reported.
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Erf", ["c"], ["e"], name="erf"),
+             helper.make_node("MaxPool", ["e"], ["p"], name="pool",
+                              kernel_shape=[2, 2], storage_order=1),
+             helper.make_node("Ceil", ["p"], ["y"], name="ceil")]
+    save(conv_model(nodes, output=("N", "C", "H", "W")),
+         j("unsupported.onnx"))
+    cases.append(("unsupported.onnx",
+                  ["node 'erf' (Erf, opset 14): operator Erf is not supported",
+                   "node 'ceil' (Ceil, opset 14): operator Ceil",
+                   "node 'pool' (MaxPool, opset 14): storage_order"], 3))
+
+    save(conv_model(inits=[]), j("missing_init.onnx"))
+    cases.append(("missing_init.onnx", ["input 'w' is neither an initializer"],
+                  1))
+
+    nodes = [helper.make_node("Relu", ["b"], ["a"], name="r1"),
+             helper.make_node("Relu", ["a"], ["b"], name="r2"),
+             helper.make_node("Add", ["x", "b"], ["y"], name="add")]
+    save(conv_model(nodes, inits=[], output=("N", 1, 8, 8)), j("cycle.onnx"))
+    cases.append(("cycle.onnx", ["node 'r1' (Relu): input 'b' is neither"], 1))
+
+    save(conv_model(input_type=TensorProto.INT64), j("int_input.onnx"))
+    cases.append(("int_input.onnx", ["invalid ONNX model"], 1))
+
+    double = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float64), "w")
+    save(conv_model(inits=[double]), j("double_weight.onnx"))
+    cases.append(("double_weight.onnx", ["type DOUBLE, expected FLOAT"], 1))
+
+    save(conv_model(input_shape=("N", 1, "H", 8)), j("dynamic.onnx"))
+    cases.append(("dynamic.onnx", ["dimension 2 is 'H'; only the batch"], 1))
+
+    save(conv_model(opset=7), j("old_opset.onnx"))
+    cases.append(("old_opset.onnx", ["opset 7", "9 to 17"], 1))
+
+    # External data: only files inside the model's directory, of the size
+    # the dims need.
+    outside = j("outside.bin")
+    with open(outside, "wb") as f:
+        f.write(np.ones(18, np.float32).tobytes())
+    inner = j("models")
+    os.makedirs(inner, exist_ok=True)
+    with open(os.path.join(inner, "w.bin"), "wb") as f:
+        f.write(np.ones(18, np.float32).tobytes())
+    link = os.path.join(inner, "link.bin")
+    if not os.path.lexists(link):
+        os.symlink(outside, link)
+    for name, location, extra, expect in (
+            ("ext_ok", "w.bin", {}, None),
+            ("ext_dotdot", "../outside.bin", {}, "outside the model's"),
+            ("ext_absolute", outside, {}, "outside the model's"),
+            ("ext_symlink", "link.bin", {}, "outside the model's"),
+            ("ext_long", "w.bin", {"offset": "8"}, "does not hold the 72"),
+            ("ext_missing", "none.bin", {}, "none.bin")):
+        w = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")
+        w.ClearField("raw_data")
+        w.data_location = TensorProto.EXTERNAL
+        for k, v in dict({"location": location}, **extra).items():
+            e = w.external_data.add()
+            e.key, e.value = k, v
+        path = save(conv_model(inits=[w]), os.path.join(inner, name + ".onnx"))
+        if expect is None:
+            code, out, err = common.run([gradc, "summary", path])
+            check.check(code == 0, "%s: refused" % name, out + err)
+        else:
+            cases.append((os.path.join("models", name + ".onnx"), [expect], 1))
+
+    # A device named .onnx, and a .pbtxt whose network is a bad file.
+    dev = j("zero.onnx")
+    if not os.path.lexists(dev):
+        os.symlink("/dev/zero", dev)
+    cases.append(("zero.onnx", ["is a device"], 1))
+    with open(j("wrapper.pbtxt"), "w") as f:
+        f.write('network { onnx: "unsupported.onnx" }\n'
+                "loss { sparse_categorical_crossentropy {} }\n")
+    cases.append(("wrapper.pbtxt", ["unsupported.onnx: error: node 'erf'"], 3))
+    with open(j("both.pbtxt"), "w") as f:
+        f.write('network { onnx: "good.onnx" }\n'
+                'input { name: "x" shape: [8, 8, 1] }\n'
+                "loss { sparse_categorical_crossentropy {} }\n")
+    cases.append(("both.pbtxt", ["remove the input and layer"], 1))
+
+    for name, expected, lines in cases:
+        code, out, err = common.run([gradc, "summary", j(name)])
+        got = [l for l in err.splitlines() if l.strip()]
+        print("%-28s exit %d: %s" % (name, code, " | ".join(got)[:160]))
+        check.check(code == 1, "%s: exit %d, expected 1" % (name, code),
+                    out + err)
+        check.check(len(got) == lines, "%s: %d error lines, expected %d"
+                    % (name, len(got), lines), err)
+        for e in expected:
+            check.check(e in err, "%s: no '%s' in the error" % (name, e), err)
+        check.check(all("error:" in l for l in got),
+                    "%s: a line without 'error:'" % name, err)
+    check.finish()
+
+
+if __name__ == "__main__":
+    main()
