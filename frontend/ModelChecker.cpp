@@ -61,11 +61,11 @@ void Checker::checkInput() {
   }
   const Input &in = m.input(0);
   r.inputName = in.name().empty() ? "input" : in.name();
-  if (in.shape_size() != 1 && in.shape_size() != 3) {
+  if (in.shape_size() < 1 || in.shape_size() > 3) {
     error(file.inputLocs[0],
           absl::StrCat("input '", r.inputName,
-                       "': expects a shape of [features] or [height, width, "
-                       "channels], got ",
+                       "': expects a shape of [features], [rows, features] "
+                       "or [height, width, channels], got ",
                        in.shape_size(), " dimensions"));
     return;
   }

@@ -1018,6 +1018,17 @@ bool OnnxImport::dropout(const Node &n) {
       return v ? fail(n, "ratio must be a scalar") : false;
     rate = (*v)[0];
   }
+  // training_mode true applies dropout at inference; gradc's prediction
+  // never does (training always does).
+  if (const onnx::TensorProto *t = constant(n, 2, true)) {
+    bool on =
+        t->data_type() == onnx::TensorProto::BOOL &&
+        ((t->has_raw_data() && !t->raw_data().empty() && t->raw_data()[0]) ||
+         (t->int32_data_size() && t->int32_data(0)));
+    if (on)
+      return fail(n, "training_mode true (dropout at inference) is not "
+                     "supported");
+  }
   Layer layer;
   layer.mutable_dropout()->set_rate(rate);
   Tensor &out = addLayer(n, std::move(layer), {x});
@@ -1221,10 +1232,9 @@ bool OnnxImport::readInput() {
   inputName = in.name();
   const auto &type = in.type().tensor_type();
   if (type.elem_type() != onnx::TensorProto::FLOAT || !type.has_shape() ||
-      type.shape().dim_size() < 2) {
+      type.shape().dim_size() < 2 || type.shape().dim_size() > 4) {
     error(absl::StrCat("input '", in.name(),
-                       "' must be a FLOAT tensor of known rank 2 or more "
-                       "[N, ...]"));
+                       "' must be a FLOAT tensor of rank 2 to 4 [N, ...]"));
     return false;
   }
   Tensor t;

@@ -613,12 +613,12 @@ std::vector<MessageCase> messageCases() {
              "layer { name: \"f\" flatten {} }\n" +
              std::string(kOutput)),
        "model.pbtxt:1:1: error: ", "expects exactly one input, got 2"},
-      {"input of 2 dimensions",
-       "input { name: \"image\" shape: [8, 8] }\n" +
+      {"input of 4 dimensions",
+       "input { name: \"image\" shape: [1, 8, 8, 1] }\n" +
            std::string("layer { name: \"f\" flatten {} }\n") + kOutput + kTail,
        "model.pbtxt:1:1: error: ",
-       "input 'image': expects a shape of [features] or [height, width, "
-       "channels], got 2 dimensions"},
+       "input 'image': expects a shape of [features], [rows, features] or "
+       "[height, width, channels], got 4 dimensions"},
       {"input size zero",
        "input { name: \"image\" shape: [8, 0, 1] }\n" +
            std::string("layer { name: \"f\" flatten {} }\n") + kOutput + kTail,
