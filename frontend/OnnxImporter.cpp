@@ -109,10 +109,20 @@ private:
   std::optional<std::string> externalBytes(const onnx::TensorProto &t,
                                            const std::string &what,
                                            int64_t bytes);
+  /// A FLOAT (INT64) tensor's values, from its field, raw data or external
+  /// data, checked against its dims.
+  template <typename T, typename Field>
+  std::optional<std::vector<T>>
+  values(const onnx::TensorProto &t, const std::string &what,
+         onnx::TensorProto::DataType type, const Field &field);
   std::optional<std::vector<float>> floats(const onnx::TensorProto &t,
-                                           const std::string &what);
+                                           const std::string &what) {
+    return values<float>(t, what, onnx::TensorProto::FLOAT, t.float_data());
+  }
   std::optional<std::vector<int64_t>> int64s(const onnx::TensorProto &t,
-                                             const std::string &what);
+                                             const std::string &what) {
+    return values<int64_t>(t, what, onnx::TensorProto::INT64, t.int64_data());
+  }
 
   // The graph.
   bool readOpset();
@@ -296,72 +306,44 @@ std::optional<std::string> OnnxImport::externalBytes(const onnx::TensorProto &t,
 
 template <typename T, typename Field>
 std::optional<std::vector<T>>
-readValues(const Field &field, int64_t n, const std::optional<std::string> &raw,
-           const std::string &what, std::vector<std::string> &errors,
-           const std::string &path) {
+OnnxImport::values(const onnx::TensorProto &t, const std::string &what,
+                   onnx::TensorProto::DataType type, const Field &field) {
+  if (t.data_type() != type) {
+    error(absl::StrCat(what, ": a tensor of type ",
+                       onnx::TensorProto::DataType_Name(
+                           onnx::TensorProto::DataType(t.data_type())),
+                       ", expected ", onnx::TensorProto::DataType_Name(type)));
+    return std::nullopt;
+  }
+  auto n = elementCount(t, what);
+  if (!n)
+    return std::nullopt;
+  int64_t bytes = *n * int64_t(sizeof(T));
+  std::optional<std::string> raw;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (!(raw = externalBytes(t, what, bytes)))
+      return std::nullopt;
+  } else if (t.has_raw_data()) {
+    raw = t.raw_data();
+  }
   std::vector<T> v;
   if (raw) {
-    if (int64_t(raw->size()) != n * int64_t(sizeof(T))) {
-      errors.push_back(absl::StrCat(path, ": error: ", what, ": ", raw->size(),
-                                    " bytes of data, its dims need ",
-                                    n * int64_t(sizeof(T))));
+    if (int64_t(raw->size()) != bytes) {
+      error(absl::StrCat(what, ": ", raw->size(),
+                         " bytes of data, its dims need ", bytes));
       return std::nullopt;
     }
-    v.resize(n);
+    v.resize(*n);
     std::memcpy(v.data(), raw->data(), raw->size());
     return v;
   }
-  if (int64_t(field.size()) != n) {
-    errors.push_back(absl::StrCat(path, ": error: ", what, ": ", field.size(),
-                                  " values, its dims need ", n));
+  if (int64_t(field.size()) != *n) {
+    error(
+        absl::StrCat(what, ": ", field.size(), " values, its dims need ", *n));
     return std::nullopt;
   }
   v.assign(field.begin(), field.end());
   return v;
-}
-
-std::optional<std::vector<float>> OnnxImport::floats(const onnx::TensorProto &t,
-                                                     const std::string &what) {
-  if (t.data_type() != onnx::TensorProto::FLOAT) {
-    error(absl::StrCat(what, ": a tensor of type ",
-                       onnx::TensorProto::DataType_Name(
-                           onnx::TensorProto::DataType(t.data_type())),
-                       ", expected FLOAT"));
-    return std::nullopt;
-  }
-  auto n = elementCount(t, what);
-  if (!n)
-    return std::nullopt;
-  std::optional<std::string> raw;
-  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    if (!(raw = externalBytes(t, what, *n * 4)))
-      return std::nullopt;
-  } else if (t.has_raw_data()) {
-    raw = t.raw_data();
-  }
-  return readValues<float>(t.float_data(), *n, raw, what, errors, path);
-}
-
-std::optional<std::vector<int64_t>>
-OnnxImport::int64s(const onnx::TensorProto &t, const std::string &what) {
-  if (t.data_type() != onnx::TensorProto::INT64) {
-    error(absl::StrCat(what, ": a tensor of type ",
-                       onnx::TensorProto::DataType_Name(
-                           onnx::TensorProto::DataType(t.data_type())),
-                       ", expected INT64"));
-    return std::nullopt;
-  }
-  auto n = elementCount(t, what);
-  if (!n)
-    return std::nullopt;
-  std::optional<std::string> raw;
-  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    if (!(raw = externalBytes(t, what, *n * 8)))
-      return std::nullopt;
-  } else if (t.has_raw_data()) {
-    raw = t.raw_data();
-  }
-  return readValues<int64_t>(t.int64_data(), *n, raw, what, errors, path);
 }
 
 //===----------------------------------------------------------------------===//

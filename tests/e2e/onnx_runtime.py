@@ -23,25 +23,9 @@ import torch
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_common as common  # noqa: E402
-from onnx_torch import Block  # noqa: E402
+from onnx_torch import ResNet  # noqa: E402
 
 TOLERANCE = 1e-5
-nn = torch.nn
-
-
-class ResNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Conv2d(1, 8, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(8)
-        self.b1 = Block(8, 8, 1)
-        self.b2 = Block(8, 16, 2)
-        self.fc = nn.Linear(16, 10)
-
-    def forward(self, x):
-        x = self.b2(self.b1(torch.relu(self.bn(self.stem(x)))))
-        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1),
-                                     1))
 
 
 def subset(source, target, train, test):
@@ -78,7 +62,7 @@ def main():
 
     torch.manual_seed(0)
     resnet = os.path.join(scratch, "resnet.onnx")
-    torch.onnx.export(ResNet(), torch.zeros(2, 1, 28, 28), resnet,
+    torch.onnx.export(ResNet(classes=10), torch.zeros(2, 1, 28, 28), resnet,
                       training=torch.onnx.TrainingMode.TRAINING,
                       do_constant_folding=False, input_names=["image"],
                       output_names=["logits"],

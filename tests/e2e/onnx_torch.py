@@ -73,13 +73,13 @@ class Block(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(self):
+    def __init__(self, classes=4):
         super().__init__()
         self.stem = nn.Conv2d(1, 8, 3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(8)
         self.b1 = Block(8, 8, 1)
         self.b2 = Block(8, 16, 2)
-        self.fc = nn.Linear(16, 4)
+        self.fc = nn.Linear(16, classes)
 
     def forward(self, x):
         x = self.b2(self.b1(torch.relu(self.bn(self.stem(x)))))
