@@ -8,6 +8,7 @@
 #include "frontend/ModelLoader.h"
 #include "frontend/OnnxImporter.h"
 #include "support/Files.h"
+#include "support/ProtoParse.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -136,9 +137,10 @@ loadModelFile(const std::string &path) {
   auto file = std::make_unique<ModelFile>();
   file->path = path;
   file->modelLoc = {};
-  if (!file->model.ParseFromString(bytes))
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": error: not a binary gradc model (protobuf parse failed)"));
+  if (absl::Status s =
+          parseBinaryProto(bytes, file->model, path, "a binary gradc model");
+      !s.ok())
+    return s;
   if (absl::Status s = importNetwork(*file); !s.ok())
     return s;
   file->inputLocs.resize(file->model.input_size());

@@ -13,6 +13,7 @@
 #include "frontend/OnnxImporter.h"
 #include "frontend/ModelChecker.h"
 #include "support/Files.h"
+#include "support/ProtoParse.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -1327,10 +1328,12 @@ absl::Status OnnxImport::run() {
   auto bytes = readRegularFile(path, "ONNX model", kMaxOnnxFileBytes);
   if (!bytes.ok())
     return bytes.status();
-  if (!proto.ParseFromString(*bytes) || !proto.has_graph())
+  if (absl::Status s = parseBinaryProto(*bytes, proto, path, "an ONNX model");
+      !s.ok())
+    return s;
+  if (!proto.has_graph())
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": error: not an ONNX model (protobuf parse failed: "
-                           "truncated, or another format)"));
+        absl::StrCat(path, ": error: not an ONNX model (no graph)"));
   if (!readOpset())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   // External data first: ONNX's checker would look for files anywhere.

@@ -2,6 +2,7 @@
 
 #include "runtime/Parameters.h"
 #include "support/Files.h"
+#include "support/ProtoParse.h"
 
 #include "ir/NNDialect.h"
 
@@ -226,9 +227,9 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly,
   if (!read.ok())
     return read.status();
   Checkpoint ckpt;
-  if (!ckpt.ParseFromString(*read))
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": error: not a gradc checkpoint (protobuf parse failed)"));
+  if (absl::Status s = parseBinaryProto(*read, ckpt, path, "a gradc checkpoint");
+      !s.ok())
+    return s;
   uint32_t saved = ckpt.crc32();
   ckpt.set_crc32(0);
   std::string canonical;

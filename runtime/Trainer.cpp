@@ -198,12 +198,21 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
   int64_t totalSteps = 0;
   float lastLr = float(model.optimizer.learningRate);
   for (int64_t epoch = params.epoch; epoch < options.epochs; ++epoch) {
-    // Resuming mid-way is not needed: checkpoints are taken at epoch ends.
-    if (absl::Status s = it.seek(epoch, 0); !s.ok())
+    // A checkpoint taken mid-epoch (--max-steps) resumes at its next batch:
+    // an epoch's order depends on the seed and the epoch alone, the rate and
+    // dropout on the step, so the run is bit-identical to one that never
+    // stopped.
+    int64_t stepInEpoch = 0;
+    if (epoch == params.epoch) {
+      int64_t into = params.step - epoch * stepsPerEpoch;
+      if (into > 0 && into < stepsPerEpoch)
+        stepInEpoch = into;
+    }
+    if (absl::Status s = it.seek(epoch, stepInEpoch); !s.ok())
       return s;
     auto start = Clock::now();
     double lossSum = 0;
-    int64_t correct = 0, seen = 0, stepInEpoch = 0;
+    int64_t correct = 0, seen = 0;
     double lastPrint = -1;
     bool stop = false;
     // Times of the full-batch steps alone: their minimum and median are

@@ -9,6 +9,7 @@
 #include "tools/Session.h"
 #include "tools/TrainReport.h"
 
+#include "frontend/ModelBudget.h"
 #include "support/Files.h"
 
 #include "runtime/Trainer.h"
@@ -109,6 +110,13 @@ cl::opt<int> optLevel("opt-level", cl::desc("LLVM optimization level (0-3)"),
                       cl::init(2), cl::sub(trainCommand()),
                       cl::sub(evalCommand()), cl::sub(reportCommand()),
                       cl::sub(predictCommand()));
+cl::opt<double> memoryLimit(
+    "memory-limit",
+    cl::desc("Refuse a run whose step needs more than this many GiB "
+             "(default: the machine's physical memory)"),
+    cl::value_desc("GIB"), cl::init(0), cl::sub(trainCommand()),
+    cl::sub(evalCommand()), cl::sub(reportCommand()),
+    cl::sub(predictCommand()));
 cl::opt<bool> timing("timing", cl::desc("Report compile times"),
                      cl::sub(trainCommand()), cl::sub(evalCommand()),
                      cl::sub(reportCommand()), cl::sub(predictCommand()));
@@ -183,8 +191,24 @@ bool flagInRange(const char *command, const cl::opt<int64_t> &flag, int64_t lo,
 
 /// The flags every runtime command shares.
 bool sharedFlagsInRange(const char *command) {
+  if (memoryLimit.getNumOccurrences() && !(memoryLimit > 0)) {
+    std::cerr << "gradc " << command
+              << ": error: --memory-limit must be a positive number of GiB\n";
+    return false;
+  }
   return flagInRange(command, batchSize, 1, kMaxBatch) &&
          flagInRange(command, threads, 1, 256);
+}
+
+/// The memory budget of a step of `batch` examples (frontend/ModelBudget.h).
+absl::Status memoryBudget(const ResolvedModel &model, int64_t batch,
+                          bool training) {
+  if (memoryLimit.getNumOccurrences())
+    return checkMemoryBudget(model, batch, training,
+                             int64_t(memoryLimit * double(int64_t(1) << 30)),
+                             "--memory-limit");
+  return checkMemoryBudget(model, batch, training, physicalMemoryBytes(),
+                           "the machine's memory");
 }
 
 int threadCount() {
@@ -272,6 +296,8 @@ int runTrain() {
   options.bestCheckpointPath = checkpointBest;
   options.metricsPath = metricsJson;
   options.interactive = isatty(STDOUT_FILENO);
+  if (absl::Status s = memoryBudget(model, options.batchSize, true); !s.ok())
+    return fail(s);
   // Contradictory or empty flags, and destinations that are not regular
   // files, are refused before any work.
   if (!resume.empty() && !initFrom.empty()) {
@@ -397,6 +423,8 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
     return 1;
   if (batchSize > 0)
     model.batchSize = batchSize;
+  if (absl::Status s = memoryBudget(model, model.batchSize, false); !s.ok())
+    return fail(s);
   if (weights.empty() && !givesAllWeights(model)) {
     std::cerr << "gradc " << command << ": error: --weights FILE is required\n";
     return 1;
@@ -486,6 +514,8 @@ int runPredict() {
   std::vector<float> all;
   int64_t batch = std::min<int64_t>(count, batchSize > 0 ? int64_t(batchSize)
                                                          : model.batchSize);
+  if (absl::Status s = memoryBudget(model, batch, false); !s.ok())
+    return fail(s);
   std::vector<float> x(batch * per), probs(batch * classes);
   for (int64_t start = 0; start < count; start += batch) {
     int64_t n = std::min(batch, count - start);

@@ -172,7 +172,20 @@ def main():
             ("--threads -2", [model, "--threads", "-2"],
              "--threads must be in [1, 256], got -2"),
             ("--seed -5", [model, "--seed", "-5"],
-             "--seed must be in [0, ")]:
+             "--seed must be in [0, "),
+            ("--memory-limit 0", [model, "--memory-limit", "0"],
+             "--memory-limit must be a positive number of GiB"),
+            ("a step beyond --memory-limit",
+             [model, "--memory-limit", "0.0001"],
+             "is crossed at layer 'conv1'"),
+            ("a million filters",
+             [c.write_model(os.path.join(tmp, "huge.pbtxt"), layers=(
+                 'layer { name: "wide" conv2d { filters: 1048576 '
+                 'kernel_size: [3, 3] } }\n'
+                 'layer { name: "gap" global_avg_pool2d {} }\n'
+                 'layer { name: "out" dense { units: 4 activation: SOFTMAX '
+                 '} }\n')), "--batch-size", "4096"],
+             "is crossed at layer 'wide'")]:
         if "--data" not in args:
             args = args + ["--data", good]
         code, out, err = c.run([gradc, "train"] + args + ["--opt-level", "0"],

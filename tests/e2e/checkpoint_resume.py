@@ -87,6 +87,24 @@ def main():
     ck.check(not re.search(r"epoch 1/2", out_b),
              "the resumed run trained epoch 1 again", out_b)
 
+    # A checkpoint taken mid-epoch (--max-steps) resumes at its next batch:
+    # the same weights as the uninterrupted run.
+    train("--epochs", "2", "--max-steps", str(STEPS // 2 + 1),
+          "--checkpoint", path("m.ckpt"))
+    fields = c.checkpoint_fields(path("m.ckpt"))
+    ck.check(fields.get(STEP_FIELD) == STEPS // 2 + 1 and
+             fields.get(EPOCH_FIELD, 0) == 0,
+             "m.ckpt is at step %s, epoch %s" % (fields.get(STEP_FIELD),
+                                                 fields.get(EPOCH_FIELD)))
+    out_m = train("--resume", path("m.ckpt"), "--epochs", "2",
+                  "--checkpoint", path("m.ckpt"))
+    ck.check(c.read_bytes(path("a.ckpt")) == c.read_bytes(path("m.ckpt")),
+             "resuming mid-epoch: m.ckpt differs from the uninterrupted "
+             "a.ckpt", out_m)
+    ck.check("%d/%d" % (STEPS // 2 + 2, STEPS) in out_m or
+             "%d/%d" % (STEPS, STEPS) in out_m,
+             "resuming mid-epoch: no progress past the checkpoint", out_m)
+
     # --init-from: the weights of a.ckpt, but step and epoch from zero.
     out_i = train("--init-from", path("a.ckpt"), "--epochs", "1",
                   "--checkpoint", path("i.ckpt"), "--metrics-json",

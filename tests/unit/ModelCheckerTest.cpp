@@ -10,6 +10,7 @@
 
 #include "frontend/ModelChecker.h"
 #include "frontend/Importer.h"
+#include "frontend/ModelBudget.h"
 #include "frontend/ModelLoader.h"
 #include "ir/NNDialect.h"
 
@@ -978,8 +979,11 @@ TEST(CheckerBinary, GarbageIsRejected) {
   }
   auto file = loadModelFile(path);
   ASSERT_FALSE(file.ok());
+  // Where parsing stopped: the first tag is a varint of ten 0xff bytes.
   EXPECT_EQ(file.status().message(),
-            path + ": error: not a binary gradc model (protobuf parse failed)");
+            path + ": error: not a binary gradc model (protobuf parsing "
+                   "stopped at byte 0 of 11: a malformed field there, "
+                   "corrupt or another format?)");
   std::remove(path.c_str());
 }
 
@@ -1174,3 +1178,78 @@ TEST(CheckerLimits, WideAddImports) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Memory budget (frontend/ModelBudget.h)
+//===----------------------------------------------------------------------===//
+
+namespace {
+const char *kBudgetModel = R"(name: "budget"
+input { name: "x" shape: [8, 8, 1] }
+layer { name: "conv" conv2d { filters: 4 kernel_size: [3, 3] } }
+layer { name: "flat" flatten {} }
+layer { name: "out" dense { units: 10 activation: SOFTMAX } }
+loss { sparse_categorical_crossentropy {} }
+optimizer { adam {} }
+)";
+} // namespace
+
+TEST(MemoryBudget, CountsParametersSlotsAndActivations) {
+  Checked c = check(kBudgetModel);
+  ASSERT_TRUE(c.model.ok()) << c.model.status().message();
+  // Parameters: conv 3*3*1*4 + 4 = 40, dense 144*10 + 10 = 1450.
+  int64_t params = 40 + 1450;
+  // Per example: the input 64, conv 6*6*4 = 144, flat 144, out 10, out's
+  // softmax is the same layer.
+  int64_t outputs = 144 + 144 + 10;
+  // Inference: each parameter once, the input and outputs once.
+  EXPECT_EQ(stepMemoryBytes(*c.model, 2, false),
+            4 * (params + 2 * (64 + outputs)));
+  // Training with Adam: parameter, gradient, m and v; outputs and their
+  // gradients.
+  EXPECT_EQ(stepMemoryBytes(*c.model, 2, true),
+            4 * (4 * params + 2 * 64 + 2 * 2 * outputs));
+}
+
+TEST(MemoryBudget, RefusesAtTheLayerThatCrossesTheLimit) {
+  Checked c = check(kBudgetModel);
+  ASSERT_TRUE(c.model.ok());
+  EXPECT_TRUE(checkMemoryBudget(*c.model, 2, true, 1 << 20, "test").ok());
+  // Parameters and slots take 23,840 bytes, the input 512 at batch 2; the
+  // conv's output and gradient 2,304 more: a limit of 25,000 is crossed at
+  // the conv.
+  absl::Status s = checkMemoryBudget(*c.model, 2, true, 25000, "test");
+  ASSERT_FALSE(s.ok());
+  std::string m(s.message());
+  EXPECT_NE(m.find("model.pbtxt: error: a training step at a batch of 2 "
+                   "needs at least 28.4 KiB; the limit of 24.4 KiB (test) is "
+                   "crossed at layer 'conv' (output [2, 6, 6, 4])"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("--memory-limit"), std::string::npos) << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  // Below the parameters alone: the parameters are named.
+  s = checkMemoryBudget(*c.model, 2, true, 1000, "test");
+  EXPECT_NE(std::string(s.message()).find("crossed at its parameters"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(MemoryBudget, HugeModelsSaturateInsteadOfOverflowing) {
+  // A million filters on a large input: about 52 GB a step at batch 32.
+  Checked c = check(R"(name: "huge"
+input { name: "x" shape: [28, 28, 1] }
+layer { name: "conv" conv2d { filters: 1048576 kernel_size: [3, 3] } }
+layer { name: "gap" global_avg_pool2d {} }
+layer { name: "out" dense { units: 10 activation: SOFTMAX } }
+loss { sparse_categorical_crossentropy {} }
+)");
+  ASSERT_TRUE(c.model.ok()) << c.model.status().message();
+  EXPECT_GT(stepMemoryBytes(*c.model, 32, true), int64_t(50) << 30);
+  EXPECT_GT(stepMemoryBytes(*c.model, 65536, true), int64_t(0));
+  absl::Status s = checkMemoryBudget(*c.model, 32, true, int64_t(24) << 30,
+                                     "the machine's memory");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("layer 'conv'"), std::string::npos)
+      << s.message();
+}
