@@ -17,6 +17,8 @@ PACKAGES=(
   libonnx-testdata
   # the HTML report's browser test (headless)
   chromium
+  # the readers' fuzz targets (libFuzzer, ASan, UBSan: scripts/fuzz.sh)
+  clang-19 libclang-rt-19-dev
   # default data set
   dataset-fashion-mnist
 )
