@@ -413,6 +413,12 @@ const Tensor *OnnxImport::activation(const Node &n, int i) {
                          "padding only into a Conv"));
     return nullptr;
   }
+  if (it != tensors.end() && !it->second.failed && it->second.dims.empty()) {
+    fail(n, absl::StrCat("input ", i, " ('", n.input(i),
+                         "') has no shape that ONNX's shape inference could "
+                         "give"));
+    return nullptr;
+  }
   if (it != tensors.end())
     return it->second.failed ? nullptr : &it->second;
   if (constants.count(n.input(i)))
