@@ -979,11 +979,12 @@ TEST(CheckerBinary, GarbageIsRejected) {
   }
   auto file = loadModelFile(path);
   ASSERT_FALSE(file.ok());
-  // Where parsing stopped: the first tag is a varint of ten 0xff bytes.
+  // Where parsing stopped: the first tag, a varint of 0xff bytes, never
+  // ends.
   EXPECT_EQ(file.status().message(),
             path + ": error: not a binary gradc model (protobuf parsing "
-                   "stopped at byte 0 of 11: a malformed field there, "
-                   "corrupt or another format?)");
+                   "stopped at byte 11 of 11: the file ends inside a field, "
+                   "truncated?)");
   std::remove(path.c_str());
 }
 
