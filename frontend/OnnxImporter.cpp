@@ -1368,6 +1368,66 @@ absl::Status OnnxImport::run() {
     for (const std::string &out : n.output())
       defined.insert(out);
   }
+  // ONNX's own shape inference (Debian's 1.12) crashes on some malformed
+  // nodes (fuzz/ found a zero stride and a Conv of a 3-D input): it runs
+  // only on operators gradc imports, whose windows are checked first.
+  std::set<std::string> known(supportedOnnxOps().begin(),
+                              supportedOnnxOps().end());
+  std::map<std::string, int64_t> rank; // -1: unknown, -2: after an error
+  for (const auto &in : proto.graph().input())
+    rank[in.name()] = in.type().tensor_type().has_shape()
+                          ? in.type().tensor_type().shape().dim_size()
+                          : -1;
+  for (const auto &t : proto.graph().initializer())
+    rank[t.name()] = t.dims_size();
+  for (const auto &n : proto.graph().node()) {
+    const std::string &op = n.op_type();
+    if (!known.count(op) || !(n.domain().empty() || n.domain() == "ai.onnx")) {
+      error(absl::StrCat("node '", nodeName(n), "' (", op, ", opset ", opset,
+                         "): operator ", op,
+                         " is not supported (gradc imports ",
+                         absl::StrJoin(supportedOnnxOps(), ", "), ")"));
+      continue;
+    }
+    auto rankOf = [&](int i) -> int64_t {
+      auto it = i < n.input_size() ? rank.find(n.input(i)) : rank.end();
+      // Not found: an undefined input or an unsupported producer, both
+      // reported already.
+      return it == rank.end() ? -2 : it->second;
+    };
+    auto notFour = [](int64_t r) { return r != 4 && r != -2; };
+    bool windowed = op == "Conv" || op == "MaxPool" || op == "AveragePool";
+    bool global = op == "GlobalAveragePool" || op == "GlobalMaxPool";
+    if ((windowed || global) &&
+        (notFour(rankOf(0)) || (op == "Conv" && notFour(rankOf(1)))))
+      error(absl::StrCat("node '", nodeName(n), "' (", op,
+                         "): gradc imports 2-D windows only: a 4-D NCHW "
+                         "input",
+                         op == "Conv" ? " and a 4-D OIHW weight" : "",
+                         " of known rank"));
+    for (const auto &a : n.attribute()) {
+      bool window = a.name() == "strides" || a.name() == "dilations" ||
+                    a.name() == "kernel_shape";
+      bool bad = (window && (a.ints_size() != 2 ||
+                             std::any_of(a.ints().begin(), a.ints().end(),
+                                         [](int64_t v) { return v < 1; }))) ||
+                 (a.name() == "pads" && windowed &&
+                  (a.ints_size() != 4 ||
+                   std::any_of(a.ints().begin(), a.ints().end(),
+                               [](int64_t v) { return v < 0; }))) ||
+                 (a.name() == "group" && a.i() < 1);
+      if (bad)
+        error(absl::StrCat("node '", nodeName(n), "' (", op, "): attribute '",
+                           a.name(), "' must be positive, 2 values (4 pads)"));
+    }
+    int64_t out = op == "Flatten" || op == "Gemm" || op == "MatMul" ? 2
+                  : op == "Unsqueeze" || op == "Squeeze" || op == "Reshape" ||
+                          op == "Constant"
+                      ? -1
+                      : rankOf(0);
+    for (const std::string &o : n.output())
+      rank[o] = out;
+  }
   if (!errors.empty())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   // ONNX's checker and shape inference: types, topological order, each

@@ -1,28 +1,38 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of gradc's readers with clang-19, ASan and
-# UBSan (build-fuzz/) and runs each for SECONDS (default 20) from its seed
-# corpus in fuzz/corpus/. A crash, leak or undefined behaviour fails the
-# run and leaves the input in build-fuzz/findings/. CI runs it short;
-# `scripts/fuzz.sh 600` is the long run.
+# UBSan (build-fuzz/) and runs each from its seed corpus in fuzz/corpus/.
+# Without an argument (CI, scripts/test.sh) each runs a fixed number of
+# inputs from seed 1, so a run is reproducible; `scripts/fuzz.sh SECONDS`
+# runs each for that long from a random seed (the long run). A crash, leak
+# or undefined behaviour fails the run and leaves the input in
+# build-fuzz/findings/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_EACH="${1:-20}"
+SECONDS_EACH="${1:-}"
 export CCACHE_BASEDIR="$PWD"
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang-19 CXX=clang++-19 cmake -S . -B build-fuzz -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADC_FUZZ=ON > /dev/null
 fi
 TARGETS=(model_text model_binary onnx idx checkpoint)
+# Inputs per target in the reproducible run (about 10-20 s each here).
+declare -A RUNS=([model_text]=100000 [model_binary]=30000 [onnx]=30000
+                 [idx]=1000 [checkpoint]=30000)
 ninja -C build-fuzz "${TARGETS[@]/#/fuzz-}"
 mkdir -p build-fuzz/findings
 for t in "${TARGETS[@]}"; do
   work="build-fuzz/corpus-$t"
   rm -rf "$work" && mkdir -p "$work"
   cp fuzz/corpus/"$t"/* "$work"/
-  echo "fuzz-$t: ${SECONDS_EACH}s from $(ls fuzz/corpus/"$t" | wc -l) seeds"
+  if [ -n "$SECONDS_EACH" ]; then
+    limit=(-max_total_time="$SECONDS_EACH")
+  else
+    limit=(-runs="${RUNS[$t]}" -seed=1)
+  fi
+  echo "fuzz-$t: ${limit[*]} from $(ls fuzz/corpus/"$t" | wc -l) seeds"
   # -rss_limit_mb: a reader that allocates what a file claims fails here.
   if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      "build-fuzz/fuzz/fuzz-$t" -max_total_time="$SECONDS_EACH" \
+      "build-fuzz/fuzz/fuzz-$t" "${limit[@]}" \
       -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
       -artifact_prefix="build-fuzz/findings/$t-" "$work" \
       > "build-fuzz/fuzz-$t.log" 2>&1; then
