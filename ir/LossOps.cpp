@@ -73,19 +73,28 @@ constexpr double kProbEps = 1e-7;
 /// for C = 1).
 Value lossGradient(GradientBuilder &g, LossKind kind, Value p, Value labels,
                    Value dloss, double delta) {
-  auto shape = shapeOf(p);
-  int64_t n = shape[0], classes = shape[1];
+  int64_t classes = shapeOf(p)[1];
   Value t = g.oneHot(labels, p);
   Value zero = g.constant(0, p), one = g.constant(1, p);
   auto cmp = [&](Value x, ComparePredicate pr, double v) {
     return g.compare(x, pr, g.constant(v, x));
   };
-  // Per-row losses are means over N, per-element losses over N * C.
+  // Per-row losses are means over the rows that count (label >= 0; -1
+  // marks a padding row), per-element losses over their elements: rows is
+  // 1 for a row that counts, and the scale is dloss / their number (at
+  // least 1), zero on padding rows.
   bool perRow = kind == LossKind::CrossEntropy ||
                 kind == LossKind::SoftmaxCrossEntropy ||
                 kind == LossKind::CategoricalHinge;
-  double norm = perRow ? 1.0 / double(n) : 1.0 / double(n * classes);
-  Value scale = g.scale(g.broadcast(dloss, p, {}), norm);
+  Value rowMask = classes == 1 ? Value() : g.reduceRows(t);
+  Value rows = classes == 1 ? cmp(t, ComparePredicate::Ge, 0)
+                            : g.broadcastRows(rowMask, p);
+  Value counted =
+      classes == 1 ? g.reduceSum(rows, {0, 1}) : g.reduceSum(rowMask, {0});
+  if (!perRow)
+    counted = g.scale(counted, double(classes));
+  counted = g.maximum(counted, g.constant(1, counted));
+  Value scale = g.mul(g.broadcast(g.div(dloss, counted), p, {}), rows);
   Value d;
   switch (kind) {
   case LossKind::SoftmaxCrossEntropy: // softmax(p) - t

@@ -336,7 +336,10 @@ class NN_LossOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
   let description = [{
     Predictions are `[N, C]`; labels are class indices `[N]`, one-hot encoded
     internally (for `C == 1`, the label itself is the 0/1 target). The result
-    is the mean over the batch.
+    is the mean over the batch's rows. A row labelled -1 is padding (the
+    partial last batch of a data set, run by the full batch's code): it adds
+    nothing to the loss or its gradient, and the mean is over the other rows
+    (0 when there are none).
 
     ```mlir
     %l = nn.}] # mnemonic # [{ %p, %labels : (tensor<8x10xf32>, tensor<8xi32>) -> tensor<f32>
@@ -651,7 +654,7 @@ def NN_CorrectCountOp : NN_Op<"correct_count", [Pure]> {
   let summary = "number of rows whose argmax equals the label";
   let description = [{
     Ties go to the first maximum, as in `argmax`. For one-column predictions
-    the class is `p > 0.5`.
+    the class is `p > 0.5`. A padding row (label -1) is never counted.
 
     ```mlir
     %c = nn.correct_count %p, %labels : (tensor<8x10xf32>, tensor<8xi32>) -> tensor<i64>

@@ -59,6 +59,17 @@ Trainer::Trainer(const ResolvedModel &model, ParameterStore &params,
     : model(model), params(params), compile(std::move(compile)),
       options(std::move(options)), out(out) {}
 
+int64_t stepRows(const ResolvedModel &model, int64_t n, int64_t batch) {
+  return n < batch && !model.buffers.empty() ? n : batch;
+}
+
+void padBatch(std::vector<float> &x, std::vector<int32_t> &labels, int64_t n,
+              int64_t rows) {
+  int64_t per = labels.empty() ? 0 : int64_t(x.size() / labels.size());
+  std::fill(x.begin() + n * per, x.begin() + rows * per, 0.0f);
+  std::fill(labels.begin() + n, labels.begin() + rows, -1);
+}
+
 std::vector<BufferRef> entryArguments(ParameterStore &params, bool withState) {
   std::vector<BufferRef> refs;
   for (Buffer &b : params.params)
@@ -87,14 +98,16 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
   double lossSum = 0;
   int64_t correct = 0;
   while (int64_t n = it->next(x.data(), labels.data())) {
-    auto jit = compile(n);
+    // A partial last batch runs padded: one module serves every batch.
+    padBatch(x, labels, n, batch);
+    auto jit = compile(batch);
     if (!jit.ok())
       return jit.status();
     float loss = 0;
     int64_t count = 0;
     std::vector<BufferRef> args = entryArguments(params, false);
-    args.push_back(ref(x.data(), batchShape(n, model.inputShape)));
-    args.push_back(ref(labels.data(), {n}));
+    args.push_back(ref(x.data(), batchShape(batch, model.inputShape)));
+    args.push_back(ref(labels.data(), {batch}));
     args.push_back(ref(&loss, {}));
     args.push_back(ref(&count, {}));
     if (absl::Status s = (*jit)->call("eval_step", args); !s.ok())
@@ -104,7 +117,7 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
     r.examples += n;
     if (confusion) {
       args.resize(params.params.size() + params.buffers.size() + 1);
-      args.push_back(ref(probs.data(), {n, classes}));
+      args.push_back(ref(probs.data(), {batch, classes}));
       if (absl::Status s = (*jit)->call("predict", args); !s.ok())
         return s;
       for (int64_t i = 0; i < n; ++i) {
@@ -219,7 +232,9 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
     // robust to the machine's noise, unlike images per second.
     std::vector<double> stepSeconds;
     while (int64_t n = it.next(x.data(), labels.data())) {
-      auto jit = compile(n);
+      int64_t rows = stepRows(model, n, batch);
+      padBatch(x, labels, n, rows);
+      auto jit = compile(rows);
       if (!jit.ok())
         return jit.status();
       float loss = 0;
@@ -234,8 +249,8 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       std::vector<BufferRef> args = entryArguments(params, true);
       args.push_back(ref(&step, {}));
       args.push_back(ref(&lr, {}));
-      args.push_back(ref(x.data(), batchShape(n, model.inputShape)));
-      args.push_back(ref(labels.data(), {n}));
+      args.push_back(ref(x.data(), batchShape(rows, model.inputShape)));
+      args.push_back(ref(labels.data(), {rows}));
       args.push_back(ref(&loss, {}));
       args.push_back(ref(&count, {}));
       auto stepStart = Clock::now();

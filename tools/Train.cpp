@@ -1,7 +1,7 @@
 //===- Train.cpp - gradc train, eval and predict --------------------------===//
 //
-// The runtime subcommands: compile the model for the batch sizes the data
-// needs (the full batch and a partial last one), JIT it, and run the trainer.
+// The runtime subcommands: compile the model once for its batch (a partial
+// last batch runs padded), JIT it, and run the trainer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -365,15 +365,15 @@ int runTrain() {
       }(),
       data->train.size(), data->validation.size(), data->test.size(),
       options.batchSize, options.epochs, options.seed);
-  // Compile every batch size the run will need up front (the full batch
-  // and each set's partial last batch), so no step pays for compilation.
+  // Compile up front, so no step pays for compilation: one module for the
+  // full batch serves every partial batch too (padded), except a partial
+  // training batch of a model with batch statistics.
   Compiler compiler(session, options.threads);
   std::vector<int64_t> sizes{options.batchSize};
-  if (!options.dropLast && data->train.size() % options.batchSize)
-    sizes.push_back(data->train.size() % options.batchSize);
-  for (const Dataset *d : {&data->validation, &data->test})
-    if (d->size() % options.batchSize)
-      sizes.push_back(d->size() % options.batchSize);
+  if (int64_t rest = data->train.size() % options.batchSize;
+      !options.dropLast && rest &&
+      stepRows(model, rest, options.batchSize) != options.batchSize)
+    sizes.push_back(rest);
   for (int64_t size : sizes)
     if (auto jit = compiler.get(size); !jit.ok())
       return fail(jit.status());
@@ -518,19 +518,21 @@ int runPredict() {
     return fail(s);
   std::vector<float> x(batch * per), probs(batch * classes);
   for (int64_t start = 0; start < count; start += batch) {
+    // The last batch runs padded with zero images: one compiled module.
     int64_t n = std::min(batch, count - start);
     for (int64_t i = 0; i < n * per; ++i)
       x[i] = images->pixels[start * per + i] / 255.0f;
-    auto jit = compiler.get(n);
+    std::fill(x.begin() + n * per, x.end(), 0.0f);
+    auto jit = compiler.get(batch);
     if (!jit.ok())
       return fail(jit.status());
     std::vector<BufferRef> args = entryArguments(params, false);
     BufferRef xr, pr;
     xr.data = x.data();
-    xr.shape.push_back(n);
+    xr.shape.push_back(batch);
     xr.shape.append(model.inputShape.begin(), model.inputShape.end());
     pr.data = probs.data();
-    pr.shape = {n, classes};
+    pr.shape = {batch, classes};
     args.push_back(xr);
     args.push_back(pr);
     if (absl::Status s = (*jit)->call("predict", args); !s.ok())

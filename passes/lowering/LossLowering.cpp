@@ -2,6 +2,9 @@
 //
 // Each loss is a reduction over (row, class) into a 0-D mean; softmax
 // cross-entropy and categorical hinge first compute per-row statistics.
+// Rows labelled -1 are padding (a partial batch run by the full batch's
+// code): they add nothing, and the mean is over the other rows, counted at
+// run time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,22 +15,49 @@ using namespace mlir;
 namespace gradc::lowering {
 namespace {
 
-/// sum over (n, c) of body(p, label, c) into a 0-D tensor, times `scale`.
-Value sumOverRows(Emitter &e, Value p, Value labels, double scale,
-                  BodyFn body) {
+/// 1 for a row that counts (label >= 0), 0 for a padding row (label -1).
+Value isRow(S &s, Value label) {
+  Value zero = s.b.create<arith::ConstantOp>(
+      s.loc, s.b.getIntegerAttr(label.getType(), 0));
+  return s.b.create<arith::CmpIOp>(s.loc, arith::CmpIPredicate::sge, label,
+                                   zero);
+}
+
+/// sum over (n, c) of body(p, label, rowValues...) for the rows that count,
+/// into a 0-D tensor, divided by their number times `perRow` (1, or C for a
+/// mean over elements); no rows give 0. `rowValues` are [N] tensors.
+Value meanOverRows(Emitter &e, Value p, Value labels, int64_t perRow,
+                   BodyFn body, ValueRange rowValues = {}) {
   Type t = e.elem(p);
-  Value acc = e.fill({}, t, 0.0);
   AffineMap none = AffineMap::get(2, 0, {}, e.ctx);
-  Value sum = e.generic({p, labels}, acc, {e.identity(2), e.dims(2, {0}), none},
-                        {IteratorType::reduction, IteratorType::reduction},
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          Value v = body(b, l, a.take_front(2))[0];
-                          return one(S{b, l}.add(a[2], v));
-                        })[0];
-  return e.map(sum, e.type(sum), [&](OpBuilder &b, Location l, ValueRange a) {
-    S s{b, l};
-    return one(s.mul(a[0], s.c(scale, t)));
-  });
+  SmallVector<Value> ins{p, labels};
+  ins.append(rowValues.begin(), rowValues.end());
+  SmallVector<AffineMap> maps{e.identity(2)};
+  maps.append(ins.size() - 1, e.dims(2, {0}));
+  maps.append({none, none});
+  size_t numIns = ins.size();
+  auto sums = e.generic(
+      ins, {e.fill({}, t, 0.0), e.fill({}, t, 0.0)}, maps,
+      {IteratorType::reduction, IteratorType::reduction},
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        S s{b, l};
+        Value keep = isRow(s, a[1]);
+        Value v =
+            s.select(keep, body(b, l, a.take_front(numIns))[0], s.c(0, t));
+        // Each row is counted at its first column.
+        Value first = b.create<arith::CmpIOp>(
+            l, arith::CmpIPredicate::eq, b.create<linalg::IndexOp>(l, 1),
+            b.create<arith::ConstantIndexOp>(l, 0));
+        Value n = s.select(b.create<arith::AndIOp>(l, keep, first), s.c(1, t),
+                           s.c(0, t));
+        return SmallVector<Value>{s.add(a[numIns], v), s.add(a[numIns + 1], n)};
+      });
+  return e.map({sums[0], sums[1]}, e.type(sums[0]),
+               [&](OpBuilder &b, Location l, ValueRange a) {
+                 S s{b, l};
+                 Value rows = s.mul(a[1], s.c(double(perRow), t));
+                 return one(s.div(a[0], s.max(rows, s.c(1, t))));
+               });
 }
 
 /// The 0/1 target of element (n, c): onehot, or the label itself for C == 1.
@@ -97,52 +127,43 @@ RowStats hingeStats(Emitter &e, Value p, Value labels) {
 Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
                 double delta) {
   auto ps = e.shape(p);
-  int64_t n = ps[0], classes = ps[1];
-  double perRow = 1.0 / double(n), perElem = 1.0 / double(n * classes);
+  int64_t classes = ps[1];
   Type t = e.elem(p);
   if (kind == "softmax_cross_entropy") {
     RowStats r = softmaxStats(e, p);
-    // sum_n (max + log(sumExp) - x[n, y]) / N
+    // mean over rows of max + log(sumExp) - x[n, y]
     Value lse = e.map({r.max, r.sumExp}, e.type(r.max),
                       [](OpBuilder &b, Location l, ValueRange a) {
                         S s{b, l};
                         return one(s.add(a[0], s.log(a[1])));
                       });
-    Value acc = e.fill({}, t, 0.0);
-    AffineMap none = AffineMap::get(2, 0, {}, e.ctx);
-    Value sum = e.generic(
-        {p, labels, lse}, acc,
-        {e.identity(2), e.dims(2, {0}), e.dims(2, {0}), none},
-        {IteratorType::reduction, IteratorType::reduction},
+    return meanOverRows(
+        e, p, labels, 1,
         [&](OpBuilder &b, Location l, ValueRange a) {
           S s{b, l};
           Value isY = s.isClass(a[1], b.create<linalg::IndexOp>(l, 1));
-          return one(s.add(a[3], s.select(isY, s.sub(a[2], a[0]), s.c(0, t))));
-        })[0];
-    return e.map(sum, e.type(sum), [&](OpBuilder &b, Location l, ValueRange a) {
-      S s{b, l};
-      return one(s.mul(a[0], s.c(perRow, t)));
-    });
+          return one(s.select(isY, s.sub(a[2], a[0]), s.c(0, t)));
+        },
+        lse);
   }
   if (kind == "categorical_hinge") {
+    // max(0, neg - pos + 1), counted once per row (at column 0).
     RowStats r = hingeStats(e, p, labels);
-    Value acc = e.fill({}, t, 0.0);
-    AffineMap none = AffineMap::get(1, 0, {}, e.ctx);
-    Value sum = e.generic(
-        {r.pos, r.neg}, acc, {e.identity(1), e.identity(1), none},
-        {IteratorType::reduction}, [&](OpBuilder &b, Location l, ValueRange a) {
+    return meanOverRows(
+        e, p, labels, 1,
+        [&](OpBuilder &b, Location l, ValueRange a) {
           S s{b, l};
-          Value m = s.max(s.c(0, t), s.add(s.sub(a[1], a[0]), s.c(1, t)));
-          return one(s.add(a[2], m));
-        })[0];
-    return e.map(sum, e.type(sum), [&](OpBuilder &b, Location l, ValueRange a) {
-      S s{b, l};
-      return one(s.mul(a[0], s.c(perRow, t)));
-    });
+          Value first = b.create<arith::CmpIOp>(
+              l, arith::CmpIPredicate::eq, b.create<linalg::IndexOp>(l, 1),
+              b.create<arith::ConstantIndexOp>(l, 0));
+          Value m = s.max(s.c(0, t), s.add(s.sub(a[3], a[2]), s.c(1, t)));
+          return one(s.select(first, m, s.c(0, t)));
+        },
+        {r.pos, r.neg});
   }
   bool rowLoss = kind == "cross_entropy";
-  return sumOverRows(
-      e, p, labels, rowLoss ? perRow : perElem,
+  return meanOverRows(
+      e, p, labels, rowLoss ? 1 : classes,
       [&](OpBuilder &b, Location l, ValueRange a) {
         S s{b, l};
         Value pv = a[0];

@@ -2,7 +2,8 @@
 //
 // The reference kernels of losses and the correct count,
 // attached to the ops as their ReferenceKernelOpInterface. Each loss is its
-// per-row formula averaged over the batch.
+// per-row formula averaged over the batch's rows that count (label -1 marks
+// a padding row).
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,12 +63,13 @@ T rowLoss(llvm::StringRef kind, const T *p, int64_t c, int64_t label, T delta) {
   return loss;
 }
 
-/// Checks that every label names a class (a 0/1 target for one column).
+/// Checks that every label names a class (a 0/1 target for one column) or
+/// is -1, a padding row.
 absl::Status checkLabels(Operation *op, const HostTensor<int32_t> &labels,
                          int64_t classes) {
   int64_t limit = std::max<int64_t>(classes, 2);
   for (int32_t l : labels.data)
-    if (l < 0 || l >= limit)
+    if (l < -1 || l >= limit)
       return absl::InvalidArgumentError(
           absl::StrCat("reference evaluator: label ", l, " out of range [0, ",
                        limit, ") in ", describe(op)));
@@ -84,10 +86,16 @@ absl::Status loss(KernelEnv<T> &env, Operation *op, llvm::StringRef kind,
   int64_t n = p.dim(0), c = p.dim(1);
   if (absl::Status s = checkLabels(op, y, c); !s.ok())
     return s;
+  // The mean over the rows that count; padding rows (-1) are left out.
   T sum = 0;
+  int64_t rows = 0;
   for (int64_t i = 0; i < n; ++i)
-    sum += rowLoss<T>(kind, &p[i * c], c, y[i], T(delta));
-  env.set(op->getResult(0), Tensor::scalar(sum / T(n)));
+    if (y[i] >= 0) {
+      sum += rowLoss<T>(kind, &p[i * c], c, y[i], T(delta));
+      ++rows;
+    }
+  env.set(op->getResult(0),
+          Tensor::scalar(sum / T(std::max<int64_t>(rows, 1))));
   return absl::OkStatus();
 }
 

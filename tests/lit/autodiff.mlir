@@ -10,11 +10,19 @@
 // CHECK:       %[[R:.+]] = nn.relu %[[Y]]
 // CHECK:       %[[LOSS:.+]] = nn.mse %[[R]], %[[L]]
 // CHECK:       %[[ONE:.+]] = nn.constant 1.000000e+00 : tensor<f32>
-// The mse rule: 2 (r - one_hot(l)) * dloss / (N C).
+// The mse rule: 2 (r - one_hot(l)) * dloss / (n C), where n counts the rows
+// whose one-hot row sums to 1 (not padding, label -1), and those rows alone
+// get a gradient.
 // CHECK:       %[[T:.+]] = nn.one_hot %[[L]] : (tensor<2xi32>) -> tensor<2x3xf32>
-// CHECK:       %[[BD:.+]] = nn.broadcast %[[ONE]] {dims = array<i64>} : (tensor<f32>) -> tensor<2x3xf32>
-// CHECK:       %[[NORM:.+]] = nn.constant 0.16666666666666666 : tensor<2x3xf32>
-// CHECK:       %[[S:.+]] = nn.mul %[[BD]], %[[NORM]]
+// CHECK:       %[[ROW:.+]] = nn.reduce_sum %[[T]] {axes = array<i64: 1>} : (tensor<2x3xf32>) -> tensor<2xf32>
+// CHECK:       %[[ROWS:.+]] = nn.broadcast %[[ROW]] {dims = array<i64: 0>} : (tensor<2xf32>) -> tensor<2x3xf32>
+// CHECK:       %[[N:.+]] = nn.reduce_sum %[[ROW]] {axes = array<i64: 0>} : (tensor<2xf32>) -> tensor<f32>
+// CHECK:       %[[C:.+]] = nn.constant 3.000000e+00 : tensor<f32>
+// CHECK:       %[[NC:.+]] = nn.mul %[[N]], %[[C]] : tensor<f32>
+// CHECK:       %[[DEN:.+]] = nn.maximum %[[NC]], %{{.+}} : tensor<f32>
+// CHECK:       %[[Q:.+]] = nn.div %[[ONE]], %[[DEN]] : tensor<f32>
+// CHECK:       %[[BD:.+]] = nn.broadcast %[[Q]] {dims = array<i64>} : (tensor<f32>) -> tensor<2x3xf32>
+// CHECK:       %[[S:.+]] = nn.mul %[[BD]], %[[ROWS]]
 // CHECK:       %[[D:.+]] = nn.sub %[[R]], %[[T]]
 // CHECK:       %[[TWO:.+]] = nn.constant 2.000000e+00 : tensor<2x3xf32>
 // CHECK:       %[[D2:.+]] = nn.mul %[[D]], %[[TWO]]

@@ -424,11 +424,13 @@ func.func @batch_norm_train(%x: tensor<2x3x3x5xf32>, %g: tensor<5xf32>, %b: tens
 // Losses: a reduction over (row, class) into a 0-D tensor, then the mean.
 //===----------------------------------------------------------------------===//
 
-// -onehot * log(clamp(p, 1e-7, 1)), divided by N = 3.
+// -onehot * log(clamp(p, 1e-7, 1)), divided by the rows that count.
 // CHECK-LABEL: func.func @cross_entropy(
 // CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x5xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>)
 // CHECK-NOT:     nn.
-// CHECK:         %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]], #[[$SCALAR2]]], iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}} : tensor<f32>)
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]], #[[$SCALAR2]], #[[$SCALAR2]]], iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
+// A padding row (label -1) adds nothing and is not counted.
+// CHECK:           %[[KEEP:.+]] = arith.cmpi sge, %{{.+}}, %{{.+}} : i32
 // CHECK:           %[[C:.+]] = linalg.index 1 : index
 // CHECK:           %[[LI:.+]] = arith.index_cast %{{.+}} : i32 to index
 // CHECK:           arith.cmpi eq, %[[LI]], %[[C]] : index
@@ -436,8 +438,9 @@ func.func @batch_norm_train(%x: tensor<2x3x3x5xf32>, %g: tensor<5xf32>, %b: tens
 // CHECK:           arith.minimumf
 // CHECK:           math.log
 // CHECK:           arith.negf
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}}iterator_types = []} ins(%[[SUM]] : tensor<f32>)
-// CHECK:           arith.constant 0.333333343 : f32
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}}iterator_types = []} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.maximumf
+// CHECK:           arith.divf
 // CHECK-NOT:     nn.
 // CHECK:         return %[[Y]]
 func.func @cross_entropy(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
@@ -456,13 +459,15 @@ func.func @cross_entropy(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> 
 // CHECK:         %[[SE:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]} ins(%[[EX]] : tensor<3x5xf32>)
 // CHECK:         %[[LSE:.+]] = linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%[[MAX]], %[[SE]] : tensor<3xf32>, tensor<3xf32>)
 // CHECK:           math.log
-// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]], %[[LSE]] : tensor<3x5xf32>, tensor<3xi32>, tensor<3xf32>) outs(%{{.+}} : tensor<f32>)
-// CHECK:         ^bb0(%[[IP:[^:]+]]: f32, %{{[^:]+}}: i32, %[[ILSE:[^:]+]]: f32, %{{[^:]+}}: f32):
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]], %[[LSE]] : tensor<3x5xf32>, tensor<3xi32>, tensor<3xf32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
+// CHECK:         ^bb0(%[[IP:[^:]+]]: f32, %{{[^:]+}}: i32, %[[ILSE:[^:]+]]: f32, %{{[^:]+}}: f32, %{{[^:]+}}: f32):
 // CHECK:           %[[IS:.+]] = arith.cmpi eq
 // CHECK:           %[[NLL:.+]] = arith.subf %[[ILSE]], %[[IP]] : f32
 // CHECK:           arith.select %[[IS]], %[[NLL]], %{{.+}} : f32
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<f32>)
-// CHECK:           arith.constant 0.333333343 : f32
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.constant 1.000000e+00 : f32
+// CHECK:           arith.maximumf
+// CHECK:           arith.divf
 // CHECK-NOT:     nn.
 // CHECK:         return %[[Y]]
 func.func @softmax_cross_entropy(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
@@ -475,15 +480,17 @@ func.func @softmax_cross_entropy(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tens
 // CHECK-LABEL: func.func @binary_cross_entropy(
 // CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x1xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>)
 // CHECK-NOT:     nn.
-// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x1xf32>, tensor<3xi32>) outs(%{{.+}} : tensor<f32>)
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x1xf32>, tensor<3xi32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
 // CHECK:           arith.sitofp %{{.+}} : i32 to f32
 // CHECK:           arith.constant 0.99999988 : f32
 // CHECK:           arith.minimumf
 // CHECK:           math.log
 // CHECK:           math.log
 // CHECK:           arith.negf
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<f32>)
-// CHECK:           arith.constant 0.333333343 : f32
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.constant 1.000000e+00 : f32
+// CHECK:           arith.maximumf
+// CHECK:           arith.divf
 // CHECK-NOT:     nn.
 // CHECK:         return %[[Y]]
 func.func @binary_cross_entropy(%p: tensor<3x1xf32>, %l: tensor<3xi32>) -> tensor<f32> {
@@ -495,12 +502,15 @@ func.func @binary_cross_entropy(%p: tensor<3x1xf32>, %l: tensor<3xi32>) -> tenso
 // CHECK-LABEL: func.func @mse(
 // CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x5xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>)
 // CHECK-NOT:     nn.
-// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}} : tensor<f32>)
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
 // CHECK:           %[[D:.+]] = arith.subf
 // CHECK:           %[[SQ:.+]] = arith.mulf %[[D]], %[[D]] : f32
-// CHECK:           arith.addf %{{.+}}, %[[SQ]] : f32
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<f32>)
-// CHECK:           arith.constant 0.0666666701 : f32
+// CHECK:           %[[V:.+]] = arith.select %{{.+}}, %[[SQ]], %{{.+}} : f32
+// CHECK:           arith.addf %{{.+}}, %[[V]] : f32
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.constant 5.000000e+00 : f32
+// CHECK:           arith.maximumf
+// CHECK:           arith.divf
 // CHECK-NOT:     nn.
 // CHECK:         return %[[Y]]
 func.func @mse(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
@@ -511,12 +521,15 @@ func.func @mse(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
 // CHECK-LABEL: func.func @mae(
 // CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x5xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>)
 // CHECK-NOT:     nn.
-// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}} : tensor<f32>)
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
 // CHECK:           %[[D:.+]] = arith.subf
 // CHECK:           %[[A:.+]] = math.absf %[[D]] : f32
-// CHECK:           arith.addf %{{.+}}, %[[A]] : f32
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<f32>)
-// CHECK:           arith.constant 0.0666666701 : f32
+// CHECK:           %[[V:.+]] = arith.select %{{.+}}, %[[A]], %{{.+}} : f32
+// CHECK:           arith.addf %{{.+}}, %[[V]] : f32
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.constant 5.000000e+00 : f32
+// CHECK:           arith.maximumf
+// CHECK:           arith.divf
 // CHECK-NOT:     nn.
 // CHECK:         return %[[Y]]
 func.func @mae(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
@@ -528,7 +541,7 @@ func.func @mae(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
 // CHECK-LABEL: func.func @huber(
 // CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x5xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>)
 // CHECK-NOT:     nn.
-// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}} : tensor<f32>)
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
 // CHECK:           %[[D:.+]] = arith.subf
 // CHECK:           %[[A:.+]] = math.absf %[[D]] : f32
 // CHECK:           %[[DELTA:.+]] = arith.constant 5.000000e-01 : f32
@@ -539,8 +552,10 @@ func.func @mae(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
 // CHECK:           %[[LIN:.+]] = arith.mulf %[[DELTA]], %[[EX]] : f32
 // CHECK:           %[[SMALL:.+]] = arith.cmpf ole, %[[A]], %[[DELTA]] : f32
 // CHECK:           arith.select %[[SMALL]], %[[QUAD]], %[[LIN]] : f32
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<f32>)
-// CHECK:           arith.constant 0.0666666701 : f32
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.constant 5.000000e+00 : f32
+// CHECK:           arith.maximumf
+// CHECK:           arith.divf
 // CHECK-NOT:     nn.
 // CHECK:         return %[[Y]]
 func.func @huber(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
@@ -552,13 +567,16 @@ func.func @huber(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
 // CHECK-LABEL: func.func @hinge(
 // CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x5xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>)
 // CHECK-NOT:     nn.
-// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}} : tensor<f32>)
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
 // CHECK:           arith.constant 2.000000e+00 : f32
 // CHECK:           %[[M:.+]] = arith.maximumf %{{.+}}, %{{.+}} : f32
-// CHECK-NEXT:      %[[ACC:.+]] = arith.addf %{{.+}}, %[[M]] : f32
-// CHECK-NEXT:      linalg.yield %[[ACC]] : f32
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<f32>)
-// CHECK:           arith.constant 0.0666666701 : f32
+// CHECK-NEXT:      %[[V:.+]] = arith.select %{{.+}}, %[[M]], %{{.+}} : f32
+// CHECK:           %[[ACC:.+]] = arith.addf %{{.+}}, %[[V]] : f32
+// CHECK:           linalg.yield %[[ACC]], %{{.+}} : f32, f32
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.constant 5.000000e+00 : f32
+// CHECK:           arith.maximumf
+// CHECK:           arith.divf
 // CHECK-NOT:     nn.
 // CHECK:         return %[[Y]]
 func.func @hinge(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
@@ -569,12 +587,15 @@ func.func @hinge(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
 // CHECK-LABEL: func.func @squared_hinge(
 // CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x5xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>)
 // CHECK-NOT:     nn.
-// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}} : tensor<f32>)
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
 // CHECK:           %[[M:.+]] = arith.maximumf %{{.+}}, %{{.+}} : f32
 // CHECK-NEXT:      %[[M2:.+]] = arith.mulf %[[M]], %[[M]] : f32
-// CHECK-NEXT:      %[[ACC:.+]] = arith.addf %{{.+}}, %[[M2]] : f32
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<f32>)
-// CHECK:           arith.constant 0.0666666701 : f32
+// CHECK-NEXT:      %[[V:.+]] = arith.select %{{.+}}, %[[M2]], %{{.+}} : f32
+// CHECK:           %[[ACC:.+]] = arith.addf %{{.+}}, %[[V]] : f32
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.constant 5.000000e+00 : f32
+// CHECK:           arith.maximumf
+// CHECK:           arith.divf
 // CHECK-NOT:     nn.
 // CHECK:         return %[[Y]]
 func.func @squared_hinge(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
@@ -583,17 +604,19 @@ func.func @squared_hinge(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> 
 }
 
 // Per row: the true-class value and the best other value (and its index),
-// then mean(max(0, neg - pos + 1)) over the rows.
+// then mean(max(0, neg - pos + 1)) over the rows, taken at column 0.
 // CHECK-LABEL: func.func @categorical_hinge(
 // CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x5xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>)
 // CHECK-NOT:     nn.
 // CHECK:         %[[ST:.+]]:3 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]], #[[$ROW]], #[[$ROW]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[P]], %[[L]] : tensor<3x5xf32>, tensor<3xi32>) outs(%{{.+}}, %{{.+}}, %{{.+}} : tensor<3xf32>, tensor<3xf32>, tensor<3xindex>)
-// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}}iterator_types = ["reduction"]} ins(%[[ST]]#0, %[[ST]]#1 : tensor<3xf32>, tensor<3xf32>) outs(%{{.+}} : tensor<f32>)
-// CHECK:         ^bb0(%[[POS:[^:]+]]: f32, %[[NEG:[^:]+]]: f32, %{{[^:]+}}: f32):
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]], %[[ST]]#0, %[[ST]]#1 : tensor<3x5xf32>, tensor<3xi32>, tensor<3xf32>, tensor<3xf32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
+// CHECK:         ^bb0(%{{[^:]+}}: f32, %{{[^:]+}}: i32, %[[POS:[^:]+]]: f32, %[[NEG:[^:]+]]: f32, %{{[^:]+}}: f32, %{{[^:]+}}: f32):
 // CHECK:           arith.subf %[[NEG]], %[[POS]] : f32
 // CHECK:           arith.maximumf
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<f32>)
-// CHECK:           arith.constant 0.333333343 : f32
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.constant 1.000000e+00 : f32
+// CHECK:           arith.maximumf
+// CHECK:           arith.divf
 // CHECK-NOT:     nn.
 // CHECK:         return %[[Y]]
 func.func @categorical_hinge(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
