@@ -11,24 +11,33 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Object/ELFObjectFile.h"
+#include "llvm/Object/ObjectFile.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 
-#include "llvm/Object/ELFObjectFile.h"
-#include "llvm/Object/ObjectFile.h"
-
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <limits>
 #include <malloc.h>
+#include <thread>
 #include <unistd.h>
 
 namespace gradc {
@@ -55,56 +64,69 @@ std::string errorString(llvm::Error err) {
   os << err;
   return s;
 }
-// Appends the JIT-compiled functions to /tmp/perf-PID.map, the file in
-// which `perf report` looks up symbols of anonymous executable memory. The
-// object file is dumped and its text symbols are placed relative to
-// train_step (or eval_step/predict), whose address the engine knows.
-void writePerfMap(mlir::ExecutionEngine &engine) {
-  std::string objPath = absl::StrCat("/tmp/gradc-jit-", getpid(), ".o");
-  engine.dumpToObjectFile(objPath);
-  auto obj = llvm::object::ObjectFile::createObjectFile(objPath);
-  if (!obj) {
-    llvm::consumeError(obj.takeError());
-    return;
-  }
-  struct Sym {
-    std::string name;
-    uint64_t offset, size;
-  };
-  std::vector<Sym> syms;
-  int64_t base = -1;
-  for (const llvm::object::SymbolRef &sym : obj->getBinary()->symbols()) {
-    auto type = sym.getType();
-    auto name = sym.getName();
-    auto value = sym.getValue();
-    if (!type || !name || !value ||
-        *type != llvm::object::SymbolRef::ST_Function) {
-      if (!type)
-        llvm::consumeError(type.takeError());
-      if (!name)
-        llvm::consumeError(name.takeError());
-      if (!value)
-        llvm::consumeError(value.takeError());
-      continue;
-    }
-    uint64_t size = llvm::object::ELFSymbolRef(sym).getSize();
-    syms.push_back({name->str(), *value, size});
-    if (base < 0 &&
-        (*name == "train_step" || *name == "eval_step" || *name == "predict")) {
-      auto addr = engine.lookup(*name);
-      if (addr)
-        base = reinterpret_cast<int64_t>(*addr) - int64_t(*value);
-      else
-        llvm::consumeError(addr.takeError());
-    }
-  }
-  if (base < 0)
-    return;
+
+double since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+constexpr const char *kEntryPoints[] = {"train_step", "eval_step", "predict"};
+constexpr llvm::StringLiteral kCInterface = "_mlir_ciface_";
+constexpr llvm::StringLiteral kPacked = "_mlir_";
+
+/// Appends the JIT-compiled functions to /tmp/perf-PID.map, the file in
+/// which `perf report` looks up symbols of anonymous executable memory. Each
+/// object's text symbols are placed relative to one of its exported
+/// functions, whose address the JIT knows.
+void writePerfMap(llvm::orc::LLJIT &jit, const NativeCode &code) {
   std::ofstream map(absl::StrCat("/tmp/perf-", getpid(), ".map"),
                     std::ios::app);
-  for (const Sym &s : syms)
-    map << std::hex << base + int64_t(s.offset) << " " << s.size << " "
-        << s.name << std::dec << "\n";
+  for (const std::string &bytes : code.objects) {
+    auto obj = llvm::object::ObjectFile::createObjectFile(
+        llvm::MemoryBufferRef(bytes, "gradc-jit"));
+    if (!obj) {
+      llvm::consumeError(obj.takeError());
+      continue;
+    }
+    struct Sym {
+      std::string name;
+      uint64_t offset, size;
+    };
+    std::vector<Sym> syms;
+    int64_t base = -1;
+    for (const llvm::object::SymbolRef &sym : (*obj)->symbols()) {
+      auto type = sym.getType();
+      auto name = sym.getName();
+      auto value = sym.getValue();
+      auto flags = sym.getFlags();
+      if (!type || !name || !value || !flags ||
+          *type != llvm::object::SymbolRef::ST_Function) {
+        if (!type)
+          llvm::consumeError(type.takeError());
+        if (!name)
+          llvm::consumeError(name.takeError());
+        if (!value)
+          llvm::consumeError(value.takeError());
+        if (!flags)
+          llvm::consumeError(flags.takeError());
+        continue;
+      }
+      uint64_t size = llvm::object::ELFSymbolRef(sym).getSize();
+      syms.push_back({name->str(), *value, size});
+      if (base < 0 && (*flags & llvm::object::SymbolRef::SF_Global)) {
+        auto addr = jit.lookup(*name);
+        if (addr)
+          base = int64_t(addr->getValue()) - int64_t(*value);
+        else
+          llvm::consumeError(addr.takeError());
+      }
+    }
+    if (base < 0)
+      continue;
+    for (const Sym &s : syms)
+      map << std::hex << base + int64_t(s.offset) << " " << s.size << " "
+          << s.name << std::dec << "\n";
+  }
 }
 } // namespace
 
@@ -136,7 +158,9 @@ void initializeNativeTarget() {
   (void)initialized;
 }
 
-/// A target machine for the host CPU and its features.
+/// A target machine for the host CPU and its features, emitting
+/// position-independent code (linkable into a shared library, and loadable
+/// anywhere by the JIT).
 absl::StatusOr<std::unique_ptr<llvm::TargetMachine>>
 hostTargetMachine(int optLevel) {
   initializeNativeTarget();
@@ -144,71 +168,284 @@ hostTargetMachine(int optLevel) {
   if (!builder)
     return absl::InternalError(errorString(builder.takeError()));
   builder->setCodeGenOptLevel(codeGenLevel(optLevel));
+  builder->setRelocationModel(llvm::Reloc::PIC_);
   auto tm = builder->createTargetMachine();
   if (!tm)
     return absl::InternalError(errorString(tm.takeError()));
   return std::move(*tm);
 }
+
+/// For each C interface _mlir_ciface_F, defines `void _mlir__mlir_ciface_F(
+/// void **args)` that loads each argument through args[i] and calls it: the
+/// packed calling convention of MLIR's ExecutionEngine, which lets one
+/// caller pass any number of buffers.
+void packCInterfaces(llvm::Module &module) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::IRBuilder<> b(ctx);
+  std::vector<llvm::Function *> interfaces;
+  for (llvm::Function &f : module)
+    if (!f.isDeclaration() && f.getName().starts_with(kCInterface))
+      interfaces.push_back(&f);
+  for (llvm::Function *f : interfaces) {
+    auto *type = llvm::FunctionType::get(b.getVoidTy(), b.getPtrTy(), false);
+    auto *packed =
+        llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
+                               (kPacked + f->getName()).str(), module);
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", packed));
+    std::vector<llvm::Value *> args;
+    for (auto [i, arg] : llvm::enumerate(f->args())) {
+      llvm::Value *slot =
+          b.CreateGEP(b.getPtrTy(), packed->getArg(0), b.getInt64(i));
+      llvm::Value *ptr = b.CreateLoad(b.getPtrTy(), slot);
+      args.push_back(b.CreateLoad(arg.getType(), ptr));
+    }
+    b.CreateCall(f, args);
+    b.CreateRetVoid();
+  }
+}
+
+/// The entry point a global belongs to (its name without the C-interface
+/// prefixes), or -1.
+int entryIndex(llvm::StringRef name) {
+  name.consume_front(kPacked);
+  name.consume_front(kCInterface);
+  for (int i = 0; i < int(std::size(kEntryPoints)); ++i)
+    if (name == kEntryPoints[i])
+      return i;
+  return -1;
+}
+
+/// Splits `module` into one module per entry point it defines (each with
+/// its C interfaces and a copy of the internal helpers it uses); other
+/// external definitions go to the first piece. A module without entry
+/// points stays whole.
+std::vector<std::pair<std::string, std::unique_ptr<llvm::Module>>>
+splitByEntryPoint(llvm::Module &module) {
+  std::vector<int> entries;
+  for (int i = 0; i < int(std::size(kEntryPoints)); ++i)
+    if (llvm::Function *f = module.getFunction(kEntryPoints[i]);
+        f && !f->isDeclaration())
+      entries.push_back(i);
+  std::vector<std::pair<std::string, std::unique_ptr<llvm::Module>>> pieces;
+  if (entries.size() < 2) {
+    pieces.emplace_back(entries.empty() ? "module" : kEntryPoints[entries[0]],
+                        llvm::CloneModule(module));
+    return pieces;
+  }
+  for (size_t k = 0; k < entries.size(); ++k) {
+    auto owner = [&](const llvm::GlobalValue *gv) {
+      int e = entryIndex(gv->getName());
+      auto it = std::find(entries.begin(), entries.end(), e);
+      return it == entries.end() ? size_t(0) : size_t(it - entries.begin());
+    };
+    llvm::ValueToValueMapTy map;
+    std::unique_ptr<llvm::Module> piece =
+        llvm::CloneModule(module, map, [&](const llvm::GlobalValue *gv) {
+          return gv->hasLocalLinkage() || owner(gv) == k;
+        });
+    // Drop the internal helpers no code of this piece uses.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (llvm::Function &f : llvm::make_early_inc_range(*piece))
+        if (f.hasLocalLinkage() && f.use_empty()) {
+          f.eraseFromParent();
+          changed = true;
+        }
+      for (llvm::GlobalVariable &g :
+           llvm::make_early_inc_range(piece->globals()))
+        if (g.hasLocalLinkage() && g.use_empty()) {
+          g.eraseFromParent();
+          changed = true;
+        }
+    }
+    pieces.emplace_back(kEntryPoints[entries[k]], std::move(piece));
+  }
+  return pieces;
+}
+
+/// Optimizes `module` at `optLevel` for the host and emits `kind`.
+absl::StatusOr<std::string> optimizeAndEmit(llvm::Module &module,
+                                            NativeKind kind, int optLevel) {
+  auto tm = hostTargetMachine(optLevel);
+  if (!tm.ok())
+    return tm.status();
+  module.setDataLayout((*tm)->createDataLayout());
+  module.setTargetTriple((*tm)->getTargetTriple().getTriple());
+  auto optimize =
+      mlir::makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, tm->get());
+  if (llvm::Error err = optimize(&module))
+    return absl::InternalError(errorString(std::move(err)));
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (kind == NativeKind::LLVMIR) {
+    module.print(os, nullptr);
+    return out;
+  }
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream bos(buffer);
+  llvm::legacy::PassManager codegen;
+  if ((*tm)->addPassesToEmitFile(codegen, bos, nullptr,
+                                 kind == NativeKind::Assembly
+                                     ? llvm::CodeGenFileType::AssemblyFile
+                                     : llvm::CodeGenFileType::ObjectFile))
+    return absl::InternalError("the host target cannot emit this file type");
+  codegen.run(module);
+  return std::string(buffer.str());
+}
 } // namespace
+
+absl::StatusOr<NativeCode> compileNative(mlir::ModuleOp module,
+                                         const JitOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  initializeNativeTarget();
+  NativeCode code;
+  // The C interfaces take one memref descriptor per buffer.
+  module.walk([&](mlir::LLVM::LLVMFuncOp fn) {
+    llvm::StringRef name = fn.getName();
+    if (name.consume_front(kCInterface))
+      code.arity[name.str()] = fn.getNumArguments();
+  });
+  // Each piece travels to its thread as bitcode: an LLVMContext is not
+  // thread-safe, so every thread reads its piece into a context of its own.
+  std::vector<std::string> bitcode;
+  {
+    llvm::LLVMContext llvmContext;
+    std::unique_ptr<llvm::Module> llvmModule =
+        mlir::translateModuleToLLVMIR(module, llvmContext);
+    if (!llvmModule)
+      return absl::InternalError("translation to LLVM IR failed");
+    packCInterfaces(*llvmModule);
+    for (auto &[name, piece] : splitByEntryPoint(*llvmModule)) {
+      code.partitions.push_back({name, 0, 0});
+      llvm::raw_string_ostream os(bitcode.emplace_back());
+      llvm::WriteBitcodeToFile(*piece, os);
+    }
+  }
+  size_t n = bitcode.size();
+  code.objects.resize(n);
+  std::vector<absl::Status> status(n);
+  // The largest piece first: @train_step alone takes about as long as the
+  // others together.
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return bitcode[a].size() > bitcode[b].size();
+  });
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next++) < n;) {
+      size_t k = order[i];
+      auto pieceStart = std::chrono::steady_clock::now();
+      llvm::LLVMContext llvmContext;
+      auto piece = llvm::parseBitcodeFile(
+          llvm::MemoryBufferRef(bitcode[k], code.partitions[k].function),
+          llvmContext);
+      if (!piece) {
+        status[k] = absl::InternalError(errorString(piece.takeError()));
+        continue;
+      }
+      auto object =
+          optimizeAndEmit(**piece, NativeKind::Object, options.optLevel);
+      if (!object.ok()) {
+        status[k] = object.status();
+        continue;
+      }
+      code.objects[k] = std::move(*object);
+      code.partitions[k].objectBytes = int64_t(code.objects[k].size());
+      code.partitions[k].seconds = since(pieceStart);
+    }
+  };
+  size_t threads = options.compileThreads > 0
+                       ? size_t(options.compileThreads)
+                       : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, n);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t)
+    pool.emplace_back(work);
+  work();
+  for (std::thread &t : pool)
+    t.join();
+  for (const absl::Status &s : status)
+    if (!s.ok())
+      return s;
+  code.seconds = since(start);
+  return code;
+}
+
+absl::StatusOr<std::unique_ptr<JitModule>>
+JitModule::load(const NativeCode &code) {
+  auto start = std::chrono::steady_clock::now();
+  initializeNativeTarget();
+  auto jitOr =
+      llvm::orc::LLJITBuilder()
+          .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession &es,
+                                           const llvm::Triple &) {
+            return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                es,
+                [] { return std::make_unique<llvm::SectionMemoryManager>(); });
+          })
+          .create();
+  if (!jitOr)
+    return absl::InternalError(
+        absl::StrCat("JIT set-up failed: ", errorString(jitOr.takeError())));
+  std::unique_ptr<llvm::orc::LLJIT> jit = std::move(*jitOr);
+  char prefix = jit->getDataLayout().getGlobalPrefix();
+  llvm::orc::JITDylib &main = jit->getMainJITDylib();
+  // memrefCopy (strided copies) lives in MLIR's C runner utilities; the
+  // thread-parallel loops call the OpenMP runtime; malloc and the math
+  // functions come from the process.
+  for (const char *lib : {GRADC_C_RUNNER_UTILS, GRADC_OPENMP_RUNTIME}) {
+    auto gen = llvm::orc::DynamicLibrarySearchGenerator::Load(lib, prefix);
+    if (!gen)
+      return absl::InternalError(absl::StrCat("cannot load ", lib, ": ",
+                                              errorString(gen.takeError())));
+    main.addGenerator(std::move(*gen));
+  }
+  auto process =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+  if (!process)
+    return absl::InternalError(errorString(process.takeError()));
+  main.addGenerator(std::move(*process));
+  for (size_t i = 0; i < code.objects.size(); ++i)
+    if (llvm::Error err = jit->addObjectFile(llvm::MemoryBuffer::getMemBuffer(
+            code.objects[i], absl::StrCat("gradc-", i), false)))
+      return absl::InternalError(
+          absl::StrCat("JIT linking failed: ", errorString(std::move(err))));
+  std::unique_ptr<JitModule> module(new JitModule());
+  module->arity = code.arity;
+  // Link everything now, so that no step is charged for it.
+  for (auto &[name, arity] : code.arity) {
+    auto sym = jit->lookup((kPacked + kCInterface + name).str());
+    if (!sym)
+      return absl::InternalError(
+          absl::StrCat("JIT linking failed: ", errorString(sym.takeError())));
+    module->entries[name] = sym->toPtr<void (*)(void **)>();
+  }
+  if (getenv("GRADC_PERF_MAP"))
+    writePerfMap(*jit, code);
+  module->jit = std::move(jit);
+  module->seconds = since(start);
+  return module;
+}
 
 absl::StatusOr<std::unique_ptr<JitModule>>
 JitModule::create(mlir::ModuleOp module, const JitOptions &options) {
-  auto tm = hostTargetMachine(options.optLevel);
-  if (!tm.ok())
-    return tm.status();
-
-  auto transformer =
-      mlir::makeOptimizingTransformer(options.optLevel,
-                                      /*sizeLevel=*/0, tm->get());
-  mlir::ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel = codeGenLevel(options.optLevel);
-  // memrefCopy (strided copies) lives in MLIR's C runner utilities; the
-  // thread-parallel loops call the OpenMP runtime.
-  llvm::StringRef libs[] = {GRADC_C_RUNNER_UTILS, GRADC_OPENMP_RUNTIME};
-  engineOptions.sharedLibPaths = libs;
-  engineOptions.enableGDBNotificationListener = false;
-  engineOptions.enablePerfNotificationListener = false;
-  // GRADC_PERF_MAP=1: keep the object code so that writePerfMap can name
-  // the JIT-compiled functions for `perf report`.
-  bool perfMap = getenv("GRADC_PERF_MAP") != nullptr;
-  engineOptions.enableObjectDump = perfMap;
-
-  // The C interfaces take one memref descriptor per buffer.
-  std::map<std::string, size_t> arity;
-  module.walk([&](mlir::LLVM::LLVMFuncOp fn) {
-    llvm::StringRef name = fn.getName();
-    if (name.consume_front("_mlir_ciface_"))
-      arity[name.str()] = fn.getNumArguments();
-  });
-
-  auto start = std::chrono::steady_clock::now();
-  auto engine =
-      mlir::ExecutionEngine::create(module, engineOptions, std::move(*tm));
-  if (!engine)
-    return absl::InternalError(absl::StrCat("JIT compilation failed: ",
-                                            errorString(engine.takeError())));
-  std::unique_ptr<JitModule> jit(new JitModule());
-  jit->engine = std::move(*engine);
-  jit->arity = std::move(arity);
-  // Materialize everything now so that compile time is not charged to the
-  // first step.
-  for (const char *fn : {"train_step", "eval_step", "predict"})
-    if (auto sym = jit->engine->lookupPacked(absl::StrCat("_mlir_ciface_", fn));
-        !sym)
-      llvm::consumeError(sym.takeError());
-  if (perfMap)
-    writePerfMap(*jit->engine);
-  jit->seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+  auto code = compileNative(module, options);
+  if (!code.ok())
+    return code.status();
+  auto jit = load(*code);
+  if (!jit.ok())
+    return jit.status();
+  (*jit)->seconds += code->seconds;
   return jit;
 }
 
 absl::Status JitModule::call(const std::string &function,
                              llvm::ArrayRef<BufferRef> args) const {
   auto it = arity.find(function);
-  if (it == arity.end())
+  auto entry = entries.find(function);
+  if (it == arity.end() || entry == entries.end())
     return absl::NotFoundError(
         absl::StrCat("internal error: the compiled module has no @", function));
   if (args.size() != it->second)
@@ -237,45 +474,19 @@ absl::Status JitModule::call(const std::string &function,
   llvm::SmallVector<void *> packed;
   for (void *&p : descPtrs)
     packed.push_back(&p);
-  if (llvm::Error err =
-          engine->invokePacked(absl::StrCat("_mlir_ciface_", function), packed))
-    return absl::InternalError(errorString(std::move(err)));
+  entry->second(packed.data());
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> emitNative(mlir::ModuleOp module, NativeKind kind,
                                        int optLevel) {
-  auto tm = hostTargetMachine(optLevel);
-  if (!tm.ok())
-    return tm.status();
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, llvmContext);
   if (!llvmModule)
     return absl::InternalError("translation to LLVM IR failed");
-  llvmModule->setDataLayout((*tm)->createDataLayout());
-  llvmModule->setTargetTriple((*tm)->getTargetTriple().getTriple());
-  // The JIT's own pipeline: ExecutionEngine applies this transformer.
-  auto optimize =
-      mlir::makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, tm->get());
-  if (llvm::Error err = optimize(llvmModule.get()))
-    return absl::InternalError(errorString(std::move(err)));
-  std::string out;
-  llvm::raw_string_ostream os(out);
-  if (kind == NativeKind::LLVMIR) {
-    llvmModule->print(os, nullptr);
-    return out;
-  }
-  llvm::SmallString<0> buffer;
-  llvm::raw_svector_ostream bos(buffer);
-  llvm::legacy::PassManager codegen;
-  if ((*tm)->addPassesToEmitFile(codegen, bos, nullptr,
-                                 kind == NativeKind::Assembly
-                                     ? llvm::CodeGenFileType::AssemblyFile
-                                     : llvm::CodeGenFileType::ObjectFile))
-    return absl::InternalError("the host target cannot emit this file type");
-  codegen.run(*llvmModule);
-  return std::string(buffer.str());
+  // The JIT's own pipeline, on the whole module.
+  return optimizeAndEmit(*llvmModule, kind, optLevel);
 }
 
 } // namespace gradc

@@ -1,8 +1,9 @@
 //===- Jit.h - JIT-compiled entry points of a gradc module ------*- C++ -*-===//
 //
-// Wraps MLIR's ExecutionEngine: compiles an LLVM-dialect module for the host
-// CPU (its features: AVX-512 where present, AVX2 otherwise) and calls its
-// C-interface entry points with caller-owned buffers.
+// Compiles an LLVM-dialect module for the host CPU (its features: AVX-512
+// where present, AVX2 otherwise) into relocatable objects, one per entry
+// point and in parallel, links them into the process with LLVM's ORC JIT,
+// and calls their C-interface entry points with caller-owned buffers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,9 +17,10 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
-namespace mlir {
-class ExecutionEngine;
+namespace llvm::orc {
+class LLJIT;
 }
 
 namespace gradc {
@@ -32,15 +34,49 @@ struct BufferRef {
 struct JitOptions {
   /// LLVM optimization level for IR and code generation (0-3).
   int optLevel = 2;
+  /// Threads LLVM compiles on: the entry points are compiled concurrently.
+  int compileThreads = 0; // 0: every core
 };
+
+/// What LLVM spent on one piece of a module: the entry point it holds.
+struct PartitionStats {
+  std::string function;
+  int64_t objectBytes = 0;
+  double seconds = 0; // LLVM IR optimization and code generation
+};
+
+/// A module compiled to native code: one relocatable ELF object per entry
+/// point (@train_step, @eval_step, @predict; compiled concurrently), which
+/// JitModule::load links into the process and a compile cache can store.
+struct NativeCode {
+  std::vector<std::string> objects;
+  /// Buffers each entry point takes (its C interface's arguments).
+  std::map<std::string, size_t> arity;
+  std::vector<PartitionStats> partitions;
+  /// Wall time of translation to LLVM IR, optimization and code generation.
+  double seconds = 0;
+};
+
+/// Translates `module` (already lowered to the LLVM dialect) to LLVM IR,
+/// splits it by entry point, and optimizes and compiles the pieces for the
+/// host CPU on `options.compileThreads` threads. The objects are
+/// position-independent.
+absl::StatusOr<NativeCode> compileNative(mlir::ModuleOp module,
+                                         const JitOptions &options = {});
 
 class JitModule {
 public:
   ~JitModule();
 
-  /// JIT-compiles `module` (already lowered to the LLVM dialect).
+  /// JIT-compiles `module` (already lowered to the LLVM dialect):
+  /// compileNative, then load.
   static absl::StatusOr<std::unique_ptr<JitModule>>
   create(mlir::ModuleOp module, const JitOptions &options = {});
+
+  /// Links compiled objects into the process (resolving the C library,
+  /// MLIR's C runner utilities and the OpenMP runtime).
+  static absl::StatusOr<std::unique_ptr<JitModule>>
+  load(const NativeCode &code);
 
   /// Calls `function` (one of @train_step, @eval_step, @predict after
   /// bufferization: arguments, then out-parameters) with `args`. A function
@@ -49,7 +85,8 @@ public:
   absl::Status call(const std::string &function,
                     llvm::ArrayRef<BufferRef> args) const;
 
-  /// Seconds spent in LLVM optimization and code generation.
+  /// Seconds spent in LLVM optimization and code generation (create), or
+  /// in linking (load).
   double compileSeconds() const { return seconds; }
 
   /// The host CPU and the features the code was compiled for.
@@ -57,9 +94,11 @@ public:
 
 private:
   JitModule() = default;
-  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::unique_ptr<llvm::orc::LLJIT> jit;
   /// Buffers each exported function takes (its C interface's arguments).
   std::map<std::string, size_t> arity;
+  /// The packed wrapper of each exported function's C interface.
+  std::map<std::string, void (*)(void **)> entries;
   double seconds = 0;
 };
 

@@ -154,15 +154,23 @@ public:
             .count();
     JitOptions options;
     options.optLevel = optLevel;
-    auto jit = JitModule::create(**module, options);
+    auto code = compileNative(**module, options);
+    if (!code.ok())
+      return code.status();
+    auto jit = JitModule::load(*code);
     if (!jit.ok())
       return jit.status();
-    totalSeconds += mlirSeconds + (*jit)->compileSeconds();
-    if (timing)
+    totalSeconds += mlirSeconds + code->seconds + (*jit)->compileSeconds();
+    if (timing) {
       std::cerr << absl::StrFormat(
-          "compiled for batch %d: MLIR pipeline %.2f s, LLVM JIT %.2f s (%s)\n",
-          batch, mlirSeconds, (*jit)->compileSeconds(),
+          "compiled for batch %d: MLIR pipeline %.2f s, LLVM %.2f s, linking "
+          "%.2f s (%s)\n",
+          batch, mlirSeconds, code->seconds, (*jit)->compileSeconds(),
           JitModule::hostDescription());
+      for (const PartitionStats &p : code->partitions)
+        std::cerr << absl::StrFormat("  @%s: LLVM %.2f s, %d bytes of code\n",
+                                     p.function, p.seconds, p.objectBytes);
+    }
     const JitModule *raw = jit->get();
     modules[batch] = std::move(*jit);
     return raw;
