@@ -24,6 +24,7 @@
 #include <limits>
 #include <random>
 #include <system_error>
+#include <thread>
 
 namespace gradc {
 namespace {
@@ -471,8 +472,8 @@ absl::StatusOr<TrainValidation> splitValidation(Dataset data, double fraction) {
                                   data.images.end());
   result.validation.labels.assign(data.labels.begin() + splitAt,
                                   data.labels.end());
+  // No shrink_to_fit: it would copy the whole training set again.
   data.images.resize(splitAt * rowSize);
-  data.images.shrink_to_fit();
   data.labels.resize(splitAt);
   result.train.images = std::move(data.images);
   result.train.labels = std::move(data.labels);
@@ -490,16 +491,20 @@ absl::StatusOr<IdxDataSplits> loadIdxDirectory(const std::string &dir,
   absl::StatusOr<IdxPaths> testPaths = findIdxFiles(dir, IdxPart::Test);
   if (!testPaths.ok())
     return testPaths.status();
+  // The test set decompresses on a second thread meanwhile.
+  absl::StatusOr<Dataset> test = absl::UnknownError("not loaded");
+  std::thread testLoader([&] {
+    test = loadIdxDataset(testPaths->images, testPaths->labels, spec);
+  });
   absl::StatusOr<Dataset> train =
       loadIdxDataset(trainPaths->images, trainPaths->labels, spec);
+  testLoader.join();
   if (!train.ok())
     return train.status();
   absl::StatusOr<TrainValidation> split =
       splitValidation(std::move(*train), validationSplit);
   if (!split.ok())
     return split.status();
-  absl::StatusOr<Dataset> test =
-      loadIdxDataset(testPaths->images, testPaths->labels, spec);
   if (!test.ok())
     return test.status();
   IdxDataSplits splits;

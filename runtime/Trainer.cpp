@@ -20,6 +20,9 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
 
 namespace gradc {
 
@@ -58,6 +61,22 @@ Trainer::Trainer(const ResolvedModel &model, ParameterStore &params,
                  CompileFn compile, TrainOptions options, std::ostream &out)
     : model(model), params(params), compile(std::move(compile)),
       options(std::move(options)), out(out) {}
+
+double secondsSinceProcessStart() {
+  // Field 22 of /proc/self/stat is the start time in clock ticks since
+  // boot; /proc/uptime is now, in seconds since boot.
+  std::ifstream stat("/proc/self/stat"), uptime("/proc/uptime");
+  std::string line;
+  double now = 0;
+  if (!std::getline(stat, line) || !(uptime >> now))
+    return 0;
+  // The command name (field 2) may hold spaces: count from its ')'.
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i)
+    ;
+  return now - std::stod(field) / double(sysconf(_SC_CLK_TCK));
+}
 
 int64_t stepRows(const ResolvedModel &model, int64_t n, int64_t batch) {
   return n < batch && !model.buffers.empty() ? n : batch;
@@ -258,6 +277,10 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
         return s;
       if (n == batch)
         stepSeconds.push_back(since(stepStart));
+      if (options.timing && totalSteps == 0)
+        std::cerr << absl::StrFormat(
+            "first training step done %.2f s after the process started\n",
+            secondsSinceProcessStart());
       if (!std::isfinite(loss)) {
         // Only point at a checkpoint that exists: none is written before
         // the first epoch ends.

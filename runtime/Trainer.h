@@ -44,7 +44,13 @@ struct TrainOptions {
   /// rewritten there at every epoch end.
   std::string reportDir;
   ReportData *report = nullptr;
+  /// Say on stderr when the first step has run, in seconds since the
+  /// process started (--timing).
+  bool timing = false;
 };
+
+/// Seconds since this process started (exec included), from /proc.
+double secondsSinceProcessStart();
 
 struct EvalResult {
   double loss = 0;

@@ -40,6 +40,8 @@ llvm::cl::SubCommand &summaryCommand();
 int runSummary();
 llvm::cl::SubCommand &exportCommand();
 int runExport();
+llvm::cl::SubCommand &cacheCommand();
+int runCache();
 
 struct ResolvedModel;
 struct ParameterStore;

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/Commands.h"
+#include "tools/Compiler.h"
 #include "tools/Session.h"
 #include "tools/TrainReport.h"
 
@@ -117,9 +118,25 @@ cl::opt<double> memoryLimit(
     cl::value_desc("GIB"), cl::init(0), cl::sub(trainCommand()),
     cl::sub(evalCommand()), cl::sub(reportCommand()),
     cl::sub(predictCommand()));
-cl::opt<bool> timing("timing", cl::desc("Report compile times"),
+cl::opt<bool> timing("timing",
+                     cl::desc("Report compile times (or a compile cache hit)"),
                      cl::sub(trainCommand()), cl::sub(evalCommand()),
                      cl::sub(reportCommand()), cl::sub(predictCommand()));
+cl::opt<bool> noCache("no-cache",
+                      cl::desc("Compile without the compile cache (neither "
+                               "read nor written)"),
+                      cl::sub(trainCommand()), cl::sub(evalCommand()),
+                      cl::sub(reportCommand()), cl::sub(predictCommand()));
+
+/// How the runtime subcommands compile.
+CompilerOptions compilerOptions(int threads) {
+  CompilerOptions o;
+  o.threads = threads;
+  o.optLevel = optLevel;
+  o.useCache = !noCache;
+  o.timing = timing;
+  return o;
+}
 cl::opt<std::string> weights("weights", cl::desc("Checkpoint with the weights"),
                              cl::value_desc("FILE"), cl::sub(evalCommand()),
                              cl::sub(reportCommand()),
@@ -132,58 +149,6 @@ cl::opt<std::string> predictOut(
 cl::opt<std::string> inputFile("input", cl::desc("IDX image file (raw or .gz)"),
                                cl::value_desc("FILE"),
                                cl::sub(predictCommand()));
-
-/// Compiles the loaded model once per batch size, on demand.
-class Compiler {
-public:
-  Compiler(Session &session, int threads)
-      : session(session), threads(threads) {}
-
-  absl::StatusOr<const JitModule *> get(int64_t batch) {
-    auto it = modules.find(batch);
-    if (it != modules.end())
-      return it->second.get();
-    auto start = std::chrono::steady_clock::now();
-    auto module = session.importLoaded(batch);
-    if (!module)
-      return absl::InvalidArgumentError("error: import failed");
-    if (failed(session.runPipeline(**module, Stage::LLVM, nullptr, threads)))
-      return absl::InternalError("error: compilation failed");
-    double mlirSeconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    JitOptions options;
-    options.optLevel = optLevel;
-    auto code = compileNative(**module, options);
-    if (!code.ok())
-      return code.status();
-    auto jit = JitModule::load(*code);
-    if (!jit.ok())
-      return jit.status();
-    totalSeconds += mlirSeconds + code->seconds + (*jit)->compileSeconds();
-    if (timing) {
-      std::cerr << absl::StrFormat(
-          "compiled for batch %d: MLIR pipeline %.2f s, LLVM %.2f s, linking "
-          "%.2f s (%s)\n",
-          batch, mlirSeconds, code->seconds, (*jit)->compileSeconds(),
-          JitModule::hostDescription());
-      for (const PartitionStats &p : code->partitions)
-        std::cerr << absl::StrFormat("  @%s: LLVM %.2f s, %d bytes of code\n",
-                                     p.function, p.seconds, p.objectBytes);
-    }
-    const JitModule *raw = jit->get();
-    modules[batch] = std::move(*jit);
-    return raw;
-  }
-
-  /// MLIR and LLVM time of every compilation so far.
-  double totalSeconds = 0;
-
-private:
-  Session &session;
-  int threads;
-  std::map<int64_t, std::unique_ptr<JitModule>> modules;
-};
 
 /// A flag given on the command line must lie in [lo, hi] (an absent one
 /// takes its default).
@@ -300,6 +265,7 @@ int runTrain() {
   options.dropLast = model.dropLast || dropLast;
   options.maxSteps = maxSteps;
   options.threads = threadCount();
+  options.timing = timing;
   options.checkpointPath = checkpoint;
   options.bestCheckpointPath = checkpointBest;
   options.metricsPath = metricsJson;
@@ -335,9 +301,16 @@ int runTrain() {
   }
   options.classNames = classNamesFor(dir, model);
 
+  auto loadStart = std::chrono::steady_clock::now();
   auto data = loadIdxDirectory(dir, specFor(model), model.validationSplit);
   if (!data.ok())
     return fail(data.status());
+  if (timing)
+    std::cerr << absl::StrFormat(
+        "data loaded in %.2f s\n",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                      loadStart)
+            .count());
   if (absl::Status s = checkFeatures(model, data->train, dir); !s.ok())
     return fail(s);
 
@@ -376,7 +349,7 @@ int runTrain() {
   // Compile up front, so no step pays for compilation: one module for the
   // full batch serves every partial batch too (padded), except a partial
   // training batch of a model with batch statistics.
-  Compiler compiler(session, options.threads);
+  Compiler compiler(session, compilerOptions(int(options.threads)));
   std::vector<int64_t> sizes{options.batchSize};
   if (int64_t rest = data->train.size() % options.batchSize;
       !options.dropLast && rest &&
@@ -447,7 +420,7 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
   if (!weights.empty())
     if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
       return fail(s);
-  Compiler compiler(session, threadCount());
+  Compiler compiler(session, compilerOptions(int(threadCount())));
   TrainOptions options;
   options.batchSize = model.batchSize;
   options.classNames = classNamesFor(dir, model);
@@ -517,7 +490,7 @@ int runPredict() {
   if (!weights.empty())
     if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
       return fail(s);
-  Compiler compiler(session, threadCount());
+  Compiler compiler(session, compilerOptions(int(threadCount())));
   int64_t count = images->count, classes = model.numClasses();
   std::vector<float> all;
   int64_t batch = std::min<int64_t>(count, batchSize > 0 ? int64_t(batchSize)

@@ -1,7 +1,7 @@
 //===- gradc.cpp - the gradc command line ---------------------------------===//
 //
 // gradc compile | gradcheck | train | eval | predict | report | summary |
-// export. Bad
+// export | cache. Bad
 // input (model files, data) is reported as one "file:line:col: error: ..." line
 // per problem with exit status 1.
 //
@@ -22,6 +22,7 @@ ArrayRef<Command> commands() {
       {trainCommand(), runTrain},     {evalCommand(), runEval},
       {predictCommand(), runPredict}, {reportCommand(), runReport},
       {summaryCommand(), runSummary}, {exportCommand(), runExport},
+      {cacheCommand(), runCache},
   };
   return all;
 }
