@@ -28,7 +28,7 @@ struct LowerNNToLinalg : gradc::impl::LowerNNToLinalgBase<LowerNNToLinalg> {
     target.addIllegalDialect<nn::NNDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
-                           func::FuncDialect>();
+                           scf::SCFDialect, func::FuncDialect>();
     RewritePatternSet patterns(ctx);
     populateLowerNNToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,

@@ -83,7 +83,8 @@ def LowerNNToLinalg : Pass<"gradc-lower-nn-to-linalg", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect",
-                           "mlir::math::MathDialect"];
+                           "mlir::math::MathDialect",
+                           "mlir::scf::SCFDialect"];
 }
 
 def TileAndVectorize : Pass<"gradc-tile-and-vectorize", "mlir::ModuleOp"> {

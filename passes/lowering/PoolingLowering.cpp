@@ -9,6 +9,8 @@
 
 #include "passes/lowering/LinalgEmitter.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
 using namespace mlir;
 
 namespace gradc::lowering {
@@ -61,26 +63,65 @@ Value divideByCount(Emitter &e, Value y, ArrayRef<float> counts,
                    })[0];
 }
 
+/// Windows of at most this many offsets are scattered offset by offset in
+/// straight-line code; larger ones in a loop over the offsets, so that the
+/// IR (and the compile time: bufferization is superlinear in a chain of
+/// insertions into one tensor) stays constant in the window's size.
+constexpr int64_t kMaxUnrolledWindow = 16;
+
 /// Accumulates per-offset contributions into the padded input and crops:
 /// for each window offset (kh, kw), dxp[n, oh*s + kh, ow*s + kw, c] +=
-/// contribution(kh, kw)[n, oh, ow, c].
+/// contribution(kh, kw)[n, oh, ow, c]. `kh` and `kw` are index values:
+/// constants when unrolled (and static slice offsets), loop variables
+/// otherwise.
 Value scatterWindows(Emitter &e, ArrayRef<int64_t> xs, ArrayRef<int64_t> ys,
                      ArrayRef<int64_t> k, ArrayRef<int64_t> s,
                      ArrayRef<int64_t> p, Type t,
-                     function_ref<Value(int64_t, int64_t)> contribution) {
+                     function_ref<Value(Value, Value)> contribution) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
   int64_t hp = xs[1] + p[0] + p[1], wp = xs[2] + p[2] + p[3];
+  SmallVector<OpFoldResult> sizes = getAsIndexOpFoldResult(e.ctx, ys);
+  SmallVector<OpFoldResult> strides =
+      getAsIndexOpFoldResult(e.ctx, {1, s[0], s[1], 1});
+  auto accumulate = [&](Value dxp, OpFoldResult kh, OpFoldResult kw) {
+    Value c = contribution(getValueOrCreateConstantIndexOp(b, loc, kh),
+                           getValueOrCreateConstantIndexOp(b, loc, kw));
+    SmallVector<OpFoldResult> off{b.getIndexAttr(0), kh, kw, b.getIndexAttr(0)};
+    Value cur = b.create<tensor::ExtractSliceOp>(
+        loc, RankedTensorType::get(ys, t), dxp, off, sizes, strides);
+    Value sum =
+        e.map({cur, c}, e.type(c), [](OpBuilder &b, Location l, ValueRange a) {
+          return one(S{b, l}.add(a[0], a[1]));
+        });
+    return b.create<tensor::InsertSliceOp>(loc, sum, dxp, off, sizes, strides)
+        .getResult();
+  };
   Value dxp = e.fill({xs[0], hp, wp, xs[3]}, t, 0.0);
-  for (int64_t kh = 0; kh < k[0]; ++kh)
-    for (int64_t kw = 0; kw < k[1]; ++kw) {
-      Value c = contribution(kh, kw);
-      SmallVector<int64_t> off{0, kh, kw, 0}, str{1, s[0], s[1], 1};
-      Value cur = e.slice(dxp, off, ys, str);
-      Value sum = e.map({cur, c}, e.type(c),
-                        [](OpBuilder &b, Location l, ValueRange a) {
-                          return one(S{b, l}.add(a[0], a[1]));
-                        });
-      dxp = e.insert(sum, dxp, off, str);
+  auto index = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  if (k[0] * k[1] <= kMaxUnrolledWindow) {
+    for (int64_t kh = 0; kh < k[0]; ++kh)
+      for (int64_t kw = 0; kw < k[1]; ++kw)
+        dxp = accumulate(dxp, b.getIndexAttr(kh), b.getIndexAttr(kw));
+  } else {
+    auto rows = b.create<scf::ForOp>(loc, index(0), index(k[0]), index(1),
+                                     ValueRange{dxp});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(rows.getBody());
+      auto cols = b.create<scf::ForOp>(loc, index(0), index(k[1]), index(1),
+                                       ValueRange{rows.getRegionIterArg(0)});
+      b.setInsertionPointToStart(cols.getBody());
+      Value next = accumulate(cols.getRegionIterArg(0), rows.getInductionVar(),
+                              cols.getInductionVar());
+      b.create<scf::YieldOp>(loc, next);
+      b.setInsertionPointAfter(cols);
+      b.create<scf::YieldOp>(loc, cols.getResult(0));
     }
+    dxp = rows.getResult(0);
+  }
   if (hp == xs[1] && wp == xs[2])
     return dxp;
   return e.slice(dxp, {0, p[0], p[2], 0}, xs, {1, 1, 1, 1});
@@ -120,15 +161,21 @@ Value lowerMaxPoolGrad(Emitter &e, nn::MaxPool2DGradOp op, Value x, Value dy) {
         return SmallVector<Value>{sc.select(better, a[0], a[2]),
                                   sc.select(better, fi, a[3])};
       })[1];
-  return scatterWindows(e, xs, ys, k, s, p, t, [&](int64_t kh, int64_t kwi) {
-    int32_t flat = kh * kw + kwi;
+  return scatterWindows(e, xs, ys, k, s, p, t, [&](Value kh, Value kwi) {
+    // The flat offset kh * KW + kw, folded to a constant when unrolled.
+    OpBuilder &b = e.b;
+    Value flat = b.createOrFold<arith::AddIOp>(
+        e.loc,
+        b.createOrFold<arith::MulIOp>(
+            e.loc, kh, b.create<arith::ConstantIndexOp>(e.loc, kw)),
+        kwi);
+    Value f = b.createOrFold<arith::IndexCastOp>(e.loc, i32, flat);
     return e.generic(
         {idx, dy}, e.empty(ys, t),
         {e.identity(4), e.identity(4), e.identity(4)},
         SmallVector<IteratorType>(4, IteratorType::parallel),
         [&](OpBuilder &b, Location l, ValueRange a) {
           S sc{b, l};
-          Value f = b.create<arith::ConstantOp>(l, b.getI32IntegerAttr(flat));
           Value hit =
               b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, a[0], f);
           return one(sc.select(hit, a[1], sc.c(0, a[1].getType())));
@@ -170,7 +217,7 @@ Value lowerAvgPoolGrad(Emitter &e, nn::AvgPool2DGradOp op, Value x, Value dy) {
   auto counts = windowCounts(xs.slice(1, 2), ys.slice(1, 2), k, s, p);
   Value scaled = divideByCount(e, dy, counts, k);
   return scatterWindows(e, xs, ys, k, s, p, e.elem(dy),
-                        [&](int64_t, int64_t) { return scaled; });
+                        [&](Value, Value) { return scaled; });
 }
 
 /// Global pooling: a reduction of [N, H, W, C] over H and W into [N, C]

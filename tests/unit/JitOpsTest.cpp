@@ -538,7 +538,15 @@ INSTANTIATE_TEST_SUITE_P(
                      {0, 1, 2, 0}},
             PoolGeom{
                 "Window2x3Stride3LeavesLastRows", {1, 8, 8, 3}, {2, 3}, {3, 3}},
-            PoolGeom{"Stride1", {2, 5, 4, 1}, {2, 2}, {1, 1}, {1, 0, 0, 1}}),
+            PoolGeom{"Stride1", {2, 5, 4, 1}, {2, 2}, {1, 1}, {1, 0, 0, 1}},
+            // Windows of more than 16 offsets: the gradient scatters them
+            // in a loop instead of straight-line code.
+            PoolGeom{"Window5x4Stride2PadsLooped",
+                     {2, 9, 8, 3},
+                     {5, 4},
+                     {2, 2},
+                     {1, 2, 0, 1}},
+            PoolGeom{"GlobalWindow7x6Looped", {2, 7, 6, 2}, {7, 6}, {1, 1}}),
         ::testing::Values(Ties::None, Ties::Quantized, Ties::Constant)),
     poolTestName);
 
