@@ -7,6 +7,7 @@
 
 #include "runtime/Jit.h"
 #include "tools/Commands.h"
+#include "tools/EmitLibrary.h"
 #include "tools/Session.h"
 
 #include "mlir/IR/AsmState.h"
@@ -29,7 +30,9 @@ namespace {
 cl::opt<std::string> modelPath(cl::Positional, cl::desc("MODEL"), cl::Required,
                                cl::sub(compileCommand()));
 cl::opt<std::string>
-    emit("emit", cl::desc("Stage to print: nn, fused, train, linalg, llvm"),
+    emit("emit",
+         cl::desc("Stage to print: nn, fused, train, linalg, llvm; or native "
+                  "code: llvm-ir, asm, obj, lib (libNAME.so and NAME.h)"),
          cl::init("nn"), cl::sub(compileCommand()));
 cl::opt<std::string> output("o", cl::desc("Output file (default: stdout)"),
                             cl::value_desc("FILE"), cl::init("-"),
@@ -55,10 +58,13 @@ int runCompile() {
           .Case("asm", NativeKind::Assembly)
           .Case("obj", NativeKind::Object)
           .Default(std::nullopt);
-  auto stage = native ? std::optional<Stage>(Stage::LLVM) : parseStage(emit);
+  bool library = emit == "lib";
+  auto stage =
+      native || library ? std::optional<Stage>(Stage::LLVM) : parseStage(emit);
   if (!stage) {
     errs() << "gradc compile: error: unknown --emit=" << emit
-           << " (expected nn, fused, train, linalg, llvm, llvm-ir, asm, obj)\n";
+           << " (expected nn, fused, train, linalg, llvm, llvm-ir, asm, obj, "
+              "lib)\n";
     return 1;
   }
   if (optLevel < 0 || optLevel > 3) {
@@ -76,12 +82,30 @@ int runCompile() {
            << threads << "\n";
     return 1;
   }
+  if (library && output == "-") {
+    errs() << "gradc compile: error: --emit=lib needs -o libNAME.so\n";
+    return 1;
+  }
   Session session;
-  auto module = session.import(modelPath, batchSize);
+  const ResolvedModel *model = session.load(modelPath);
+  if (!model)
+    return 1;
+  auto module = session.importLoaded(batchSize);
   if (!module)
     return 1;
   if (failed(session.runPipeline(**module, *stage, &flags, threads)))
     return 1;
+  if (library) {
+    LibraryOptions options{output, threads, optLevel};
+    absl::Status s = emitLibrary(
+        *model, **module, batchSize > 0 ? int64_t(batchSize) : model->batchSize,
+        options);
+    if (!s.ok()) {
+      errs() << std::string(s.message()) << "\n";
+      return 1;
+    }
+    return 0;
+  }
   std::string code;
   if (native) {
     auto emitted = emitNative(**module, *native, optLevel);
