@@ -24,7 +24,7 @@ LogicalResult PReluOp::verify() {
 }
 
 FailureOr<SmallVector<Value>> DropoutOp::buildTrainingForm(
-    OpBuilder &b, Value step,
+    OpBuilder &b, Value step, Value rows,
     SmallVectorImpl<std::pair<Value, Value>> &bufferUpdates) {
   // The same op, driven by the step: its mask changes every step.
   auto train = b.create<DropoutOp>(getLoc(), getType(), getInput(), step,

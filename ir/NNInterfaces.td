@@ -43,11 +43,14 @@ def TrainingFormOpInterface : OpInterface<"TrainingFormOpInterface"> {
     InterfaceMethod<
       [{Builds the training form at the builder's insertion point and returns
         the values that replace the op's results. `step` is the 0-D i64
-        optimizer step. For each buffer operand the training form updates,
-        appends (that operand, its updated value) to `bufferUpdates`.}],
+        optimizer step, `rows` the step's labels [N] (-1 marks a padding
+        row, which batch statistics leave out). For each buffer operand the
+        training form updates, appends (that operand, its updated value) to
+        `bufferUpdates`.}],
       "::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>",
       "buildTrainingForm",
       (ins "::mlir::OpBuilder &":$builder, "::mlir::Value":$step,
+           "::mlir::Value":$rows,
            "::llvm::SmallVectorImpl<std::pair<::mlir::Value, ::mlir::Value>> &":$bufferUpdates)>,
   ];
 }

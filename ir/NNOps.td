@@ -310,7 +310,10 @@ def NN_BatchNormTrainOp : NN_DiffOp<"batch_norm_train"> {
     Per channel c (the last dimension), over every other dimension:
     `mean[c]`, the biased `variance[c]`, and `y = (x - mean) /
     sqrt(variance + epsilon) * gamma + beta`. Returns y and the two
-    statistics (which feed the running averages).
+    statistics (which feed the running averages). With `rows` (the step's
+    labels), a row labelled -1 is padding (a partial batch run by the full
+    batch's code): it is left out of the statistics, which are over the
+    other rows' elements.
 
     ```mlir
     %y, %mean, %var = nn.batch_norm_train %x, %gamma, %beta {epsilon = 1.0e-03 : f64}
@@ -318,11 +321,11 @@ def NN_BatchNormTrainOp : NN_DiffOp<"batch_norm_train"> {
     ```
   }];
   let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$gamma,
-      NN_FloatTensor:$beta, F64Attr:$epsilon);
+      NN_FloatTensor:$beta, Optional<NN_LabelTensor>:$rows, F64Attr:$epsilon);
   let results = (outs NN_FloatTensor:$output, NN_FloatTensor:$batch_mean,
       NN_FloatTensor:$batch_variance);
   let assemblyFormat = [{
-    $input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)
+    $input `,` $gamma `,` $beta (`rows` $rows^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
@@ -441,7 +444,9 @@ def NN_BatchNormGradOp : NN_Op<"batch_norm_grad", [Pure]> {
   let description = [{
     With `xhat = (x - mean) * rstd`, `rstd = 1 / sqrt(variance + epsilon)`
     and M elements per channel: `dbeta = sum(dy)`, `dgamma = sum(dy * xhat)`,
-    `dx = gamma * rstd / M * (M * dy - dbeta - xhat * dgamma)`.
+    `dx = gamma * rstd / M * (M * dy - dbeta - xhat * dgamma)`. With `rows`,
+    padding rows (label -1) are left out of the sums and of M, and their dx
+    is 0.
 
     ```mlir
     %dx, %dgamma, %dbeta = nn.batch_norm_grad %dy, %x, %gamma, %mean, %var {epsilon = 1.0e-03 : f64}
@@ -451,11 +456,11 @@ def NN_BatchNormGradOp : NN_Op<"batch_norm_grad", [Pure]> {
   }];
   let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$input,
       NN_FloatTensor:$gamma, NN_FloatTensor:$mean, NN_FloatTensor:$variance,
-      F64Attr:$epsilon);
+      Optional<NN_LabelTensor>:$rows, F64Attr:$epsilon);
   let results = (outs NN_FloatTensor:$grad_input, NN_FloatTensor:$grad_gamma,
       NN_FloatTensor:$grad_beta);
   let assemblyFormat = [{
-    $grad_output `,` $input `,` $gamma `,` $mean `,` $variance attr-dict `:` functional-type(operands, results)
+    $grad_output `,` $input `,` $gamma `,` $mean `,` $variance (`rows` $rows^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
@@ -748,7 +753,9 @@ def NN_MovingAverageOp : NN_Op<"moving_average", [Pure, AllTypesMatch<["running"
   let description = [{
     Updates a buffer (batch normalization's running mean or variance) in
     place in @train_step. `scale` turns the batch's biased variance into the
-    unbiased one (M / (M - 1)), as PyTorch keeps it.
+    unbiased one (M / (M - 1)), as PyTorch keeps it. With `rows` (the step's
+    labels), M is counted at run time instead: `per_row` times the rows not
+    labelled -1 (padding), and the scale is M / (M - 1) (1 for M < 2).
 
     ```mlir
     %m2 = nn.moving_average %m, %batch_mean {momentum = 9.9e-01 : f64, scale = 1.0 : f64}
@@ -756,9 +763,11 @@ def NN_MovingAverageOp : NN_Op<"moving_average", [Pure, AllTypesMatch<["running"
     ```
   }];
   let arguments = (ins NN_FloatTensor:$running, NN_FloatTensor:$value,
-      F64Attr:$momentum, DefaultValuedAttr<F64Attr, "1.0">:$scale);
+      Optional<NN_LabelTensor>:$rows, F64Attr:$momentum,
+      DefaultValuedAttr<F64Attr, "1.0">:$scale,
+      DefaultValuedAttr<I64Attr, "0">:$per_row);
   let results = (outs NN_FloatTensor:$new_running);
-  let assemblyFormat = "$running `,` $value attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$running `,` $value (`rows` $rows^)? attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

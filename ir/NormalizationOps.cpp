@@ -50,13 +50,23 @@ LogicalResult BatchNormOp::verify() {
   return expectShape(*this, getOutput(), shapeOf(getInput()), "output");
 }
 
+namespace {
+/// `rows`, when given, labels each row of `input`: [N].
+LogicalResult verifyRows(Operation *op, Value rows, Value input) {
+  if (!rows)
+    return success();
+  return expectShape(op, rows, {shapeOf(input)[0]}, "rows");
+}
+} // namespace
+
 LogicalResult BatchNormTrainOp::verify() {
   if (failed(verifyPerChannel(*this, getInput(),
                               {{getGamma(), "gamma"},
                                {getBeta(), "beta"},
                                {getBatchMean(), "batch mean"},
                                {getBatchVariance(), "batch variance"}},
-                              getEpsilon().convertToDouble())))
+                              getEpsilon().convertToDouble())) ||
+      failed(verifyRows(*this, getRows(), getInput())))
     return failure();
   return expectShape(*this, getOutput(), shapeOf(getInput()), "output");
 }
@@ -70,7 +80,8 @@ LogicalResult BatchNormGradOp::verify() {
                                {getGradBeta(), "beta gradient"}},
                               getEpsilon().convertToDouble())) ||
       failed(expectShape(*this, getGradOutput(), shapeOf(getInput()),
-                         "output gradient")))
+                         "output gradient")) ||
+      failed(verifyRows(*this, getRows(), getInput())))
     return failure();
   return expectShape(*this, getGradInput(), shapeOf(getInput()),
                      "input gradient");
@@ -82,36 +93,43 @@ LogicalResult MovingAverageOp::verify() {
     return emitOpError() << "expects momentum in [0, 1], got " << momentum;
   if (failed(expectShape(*this, getValue(), shapeOf(getRunning()), "value")))
     return failure();
-  return expectSameElementType(*this);
+  if (getRows() && getPerRow() < 1)
+    return emitOpError() << "expects per_row >= 1 with rows, got "
+                         << getPerRow();
+  if (!getRows())
+    return expectSameElementType(*this);
+  return success();
 }
 
 FailureOr<SmallVector<Value>> BatchNormOp::buildTrainingForm(
-    OpBuilder &b, Value step,
+    OpBuilder &b, Value step, Value rows,
     SmallVectorImpl<std::pair<Value, Value>> &bufferUpdates) {
   Location loc = getLoc();
   Type stat = getMean().getType();
   auto train =
       b.create<BatchNormTrainOp>(loc, getType(), stat, stat, getInput(),
-                                 getGamma(), getBeta(), getEpsilonAttr());
-  // The running variance is the unbiased one, as in PyTorch (and ONNX).
+                                 getGamma(), getBeta(), rows, getEpsilonAttr());
+  // The running variance is the unbiased one, as in PyTorch (and ONNX):
+  // with rows, of the elements of the rows that count.
   auto in = shapeOf(getInput());
   int64_t count = 1;
   for (int64_t d : in.drop_back())
     count *= d;
   double unbiased = count > 1 ? double(count) / double(count - 1) : 1.0;
-  auto mean =
-      b.create<MovingAverageOp>(loc, getMean(), train.getBatchMean(),
-                                getMomentumAttr(), b.getF64FloatAttr(1.0));
-  auto var =
-      b.create<MovingAverageOp>(loc, getVariance(), train.getBatchVariance(),
-                                getMomentumAttr(), b.getF64FloatAttr(unbiased));
+  int64_t perRow = in[0] > 0 ? count / in[0] : 1;
+  auto mean = b.create<MovingAverageOp>(
+      loc, getMean(), train.getBatchMean(), Value(), getMomentumAttr(),
+      b.getF64FloatAttr(1.0), b.getI64IntegerAttr(0));
+  auto var = b.create<MovingAverageOp>(
+      loc, getVariance(), train.getBatchVariance(), rows, getMomentumAttr(),
+      b.getF64FloatAttr(unbiased), b.getI64IntegerAttr(rows ? perRow : 0));
   bufferUpdates.push_back({getMean(), mean});
   bufferUpdates.push_back({getVariance(), var});
   return SmallVector<Value>{train.getOutput()};
 }
 
 FailureOr<SmallVector<Value>> Conv2DBatchNormOp::buildTrainingForm(
-    OpBuilder &b, Value step,
+    OpBuilder &b, Value step, Value rows,
     SmallVectorImpl<std::pair<Value, Value>> &bufferUpdates) {
   Location loc = getLoc();
   // The zero bias of a conv that had none stays out of the training graph.
@@ -128,7 +146,7 @@ FailureOr<SmallVector<Value>> Conv2DBatchNormOp::buildTrainingForm(
   auto bn = b.create<BatchNormOp>(loc, getType(), conv.getOutput(), getGamma(),
                                   getBeta(), getMean(), getVariance(),
                                   getEpsilonAttr(), getMomentumAttr());
-  auto train = bn.buildTrainingForm(b, step, bufferUpdates);
+  auto train = bn.buildTrainingForm(b, step, rows, bufferUpdates);
   bn->erase();
   if (failed(train))
     return failure();
@@ -147,15 +165,17 @@ BatchNormTrainOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   // statistics feed the running averages.
   Value dy = resultGrads[0];
   if (!dy) {
-    operandGrads.append(3, Value());
+    operandGrads.append(getNumOperands(), Value());
     return success();
   }
   Type stat = getGamma().getType();
   auto grad = b.create<BatchNormGradOp>(
       getLoc(), getInput().getType(), stat, stat, dy, getInput(), getGamma(),
-      getBatchMean(), getBatchVariance(), getEpsilonAttr());
+      getBatchMean(), getBatchVariance(), getRows(), getEpsilonAttr());
   operandGrads.push_back(grad.getGradInput());
   operandGrads.push_back(grad.getGradGamma());
   operandGrads.push_back(grad.getGradBeta());
+  if (getRows())
+    operandGrads.push_back(Value());
   return success();
 }

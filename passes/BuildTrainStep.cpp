@@ -219,7 +219,9 @@ LogicalResult TrainStepBuilder::build() {
       auto modal = dyn_cast<nn::TrainingFormOpInterface>(clone);
       if (!training || !modal)
         continue;
-      auto replacement = modal.buildTrainingForm(b, step, bufferUpdates);
+      // The labels mark padding rows (-1), which batch statistics skip.
+      auto replacement =
+          modal.buildTrainingForm(b, step, labels, bufferUpdates);
       if (failed(replacement))
         return failure();
       for (auto [from, to] : llvm::zip(op.getResults(), *replacement))

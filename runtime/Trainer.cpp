@@ -78,10 +78,6 @@ double secondsSinceProcessStart() {
   return now - std::stod(field) / double(sysconf(_SC_CLK_TCK));
 }
 
-int64_t stepRows(const ResolvedModel &model, int64_t n, int64_t batch) {
-  return n < batch && !model.buffers.empty() ? n : batch;
-}
-
 void padBatch(std::vector<float> &x, std::vector<int32_t> &labels, int64_t n,
               int64_t rows) {
   int64_t per = labels.empty() ? 0 : int64_t(x.size() / labels.size());
@@ -251,9 +247,9 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
     // robust to the machine's noise, unlike images per second.
     std::vector<double> stepSeconds;
     while (int64_t n = it.next(x.data(), labels.data())) {
-      int64_t rows = stepRows(model, n, batch);
-      padBatch(x, labels, n, rows);
-      auto jit = compile(rows);
+      // A partial last batch runs padded: one module serves every batch.
+      padBatch(x, labels, n, batch);
+      auto jit = compile(batch);
       if (!jit.ok())
         return jit.status();
       float loss = 0;
@@ -268,8 +264,8 @@ absl::Status Trainer::train(const IdxDataSplits &data) {
       std::vector<BufferRef> args = entryArguments(params, true);
       args.push_back(ref(&step, {}));
       args.push_back(ref(&lr, {}));
-      args.push_back(ref(x.data(), batchShape(rows, model.inputShape)));
-      args.push_back(ref(labels.data(), {rows}));
+      args.push_back(ref(x.data(), batchShape(batch, model.inputShape)));
+      args.push_back(ref(labels.data(), {batch}));
       args.push_back(ref(&loss, {}));
       args.push_back(ref(&count, {}));
       auto stepStart = Clock::now();

@@ -97,14 +97,9 @@ private:
 /// (nn.buffer) and, for @train_step, the optimizer state.
 std::vector<BufferRef> entryArguments(ParameterStore &params, bool withState);
 
-/// The rows a training step of `n` examples runs with: the full `batch`,
-/// padded, except a partial batch of a model with batch statistics (batch
-/// normalization), whose statistics would need the padding masked out: it
-/// runs with a module compiled for exactly `n`.
-int64_t stepRows(const ResolvedModel &model, int64_t n, int64_t batch);
-
 /// Pads a batch of `n` examples to `rows`: zero inputs, label -1 (a padding
-/// row, left out of the loss, its gradient and the correct count).
+/// row, left out of the loss, its gradient, batch statistics and the
+/// correct count).
 void padBatch(std::vector<float> &x, std::vector<int32_t> &labels, int64_t n,
               int64_t rows);
 

@@ -347,17 +347,10 @@ int runTrain() {
       data->train.size(), data->validation.size(), data->test.size(),
       options.batchSize, options.epochs, options.seed);
   // Compile up front, so no step pays for compilation: one module for the
-  // full batch serves every partial batch too (padded), except a partial
-  // training batch of a model with batch statistics.
+  // full batch serves every partial batch too (padded).
   Compiler compiler(session, compilerOptions(int(options.threads)));
-  std::vector<int64_t> sizes{options.batchSize};
-  if (int64_t rest = data->train.size() % options.batchSize;
-      !options.dropLast && rest &&
-      stepRows(model, rest, options.batchSize) != options.batchSize)
-    sizes.push_back(rest);
-  for (int64_t size : sizes)
-    if (auto jit = compiler.get(size); !jit.ok())
-      return fail(jit.status());
+  if (auto jit = compiler.get(options.batchSize); !jit.ok())
+    return fail(jit.status());
   ReportData report = startReport(model, options.classNames);
   if (!reportDir.empty()) {
     report.seed = int64_t(options.seed);

@@ -17,26 +17,45 @@ namespace {
 
 using R = FailureOr<SmallVector<Value>>;
 
-/// Maps of a generic over x's dimensions: `full` operands of x's shape,
-/// then `channel` operands of shape [C].
-SmallVector<AffineMap> channelMaps(Emitter &e, unsigned rank, size_t full,
-                                   size_t channel) {
-  SmallVector<AffineMap> maps(full, e.identity(rank));
-  maps.append(channel, e.dims(rank, {rank - 1}));
-  return maps;
+/// Elements per channel.
+int64_t perChannelOf(Emitter &e, Value x) {
+  int64_t m = 1;
+  for (int64_t d : e.shape(x).drop_back())
+    m *= d;
+  return m;
 }
 
-/// sum over every dimension but the last of body(full..., channel...),
-/// into [C].
-Value channelSum(Emitter &e, ValueRange full, ValueRange channel, BodyFn body) {
-  unsigned rank = e.type(full[0]).getRank();
-  SmallVector<Value> ins(full);
-  ins.append(channel.begin(), channel.end());
-  SmallVector<AffineMap> maps =
-      channelMaps(e, rank, full.size(), channel.size() + 1);
+/// The operands of a generic over x's dimensions: `full` ones of x's shape,
+/// `channel` ones of shape [C], `row` ones of shape [N] (the row mask) and
+/// 0-D `scalar` ones, in that order.
+struct Operands {
+  SmallVector<Value> full, channel, row, scalar;
+
+  SmallVector<Value> all() const {
+    SmallVector<Value> v(full);
+    v.append(channel.begin(), channel.end());
+    v.append(row.begin(), row.end());
+    v.append(scalar.begin(), scalar.end());
+    return v;
+  }
+  SmallVector<AffineMap> maps(Emitter &e, unsigned rank) const {
+    SmallVector<AffineMap> m(full.size(), e.identity(rank));
+    m.append(channel.size(), e.dims(rank, {rank - 1}));
+    m.append(row.size(), e.dims(rank, {0}));
+    m.append(scalar.size(), AffineMap::get(rank, 0, {}, e.ctx));
+    return m;
+  }
+};
+
+/// sum over every dimension but the last of body(operands...), into [C].
+Value channelSum(Emitter &e, const Operands &o, BodyFn body) {
+  unsigned rank = e.type(o.full[0]).getRank();
+  SmallVector<Value> ins = o.all();
+  SmallVector<AffineMap> maps = o.maps(e, rank);
+  maps.push_back(e.dims(rank, {rank - 1}));
   SmallVector<IteratorType> iters(rank, IteratorType::reduction);
   iters.back() = IteratorType::parallel;
-  Value init = e.fill({e.shape(full[0]).back()}, e.elem(full[0]), 0.0);
+  Value init = e.fill({e.shape(o.full[0]).back()}, e.elem(o.full[0]), 0.0);
   size_t n = ins.size();
   return e.generic(ins, init, maps, iters,
                    [&](OpBuilder &b, Location l, ValueRange a) {
@@ -44,26 +63,61 @@ Value channelSum(Emitter &e, ValueRange full, ValueRange channel, BodyFn body) {
                      return one(S{b, l}.add(a[n], v));
                    })[0];
 }
-
-/// A parallel generic of x's shape over full and per-channel operands.
-Value channelMap(Emitter &e, ValueRange full, ValueRange channel, BodyFn body) {
-  unsigned rank = e.type(full[0]).getRank();
-  SmallVector<Value> ins(full);
-  ins.append(channel.begin(), channel.end());
-  SmallVector<AffineMap> maps =
-      channelMaps(e, rank, full.size(), channel.size());
-  maps.push_back(e.identity(rank));
-  return e.generic(ins, e.empty(e.shape(full[0]), e.elem(full[0])), maps,
-                   SmallVector<IteratorType>(rank, IteratorType::parallel),
-                   body)[0];
+Value channelSum(Emitter &e, ValueRange full, ValueRange channel, BodyFn body) {
+  return channelSum(e, Operands{full, channel, {}, {}}, body);
 }
 
-/// Elements per channel.
-int64_t perChannel(Emitter &e, Value x) {
-  int64_t m = 1;
-  for (int64_t d : e.shape(x).drop_back())
-    m *= d;
-  return m;
+/// A parallel generic of x's shape over the operands.
+Value channelMap(Emitter &e, const Operands &o, BodyFn body) {
+  unsigned rank = e.type(o.full[0]).getRank();
+  SmallVector<AffineMap> maps = o.maps(e, rank);
+  maps.push_back(e.identity(rank));
+  return e.generic(
+      o.all(), e.empty(e.shape(o.full[0]), e.elem(o.full[0])), maps,
+      SmallVector<IteratorType>(rank, IteratorType::parallel), body)[0];
+}
+Value channelMap(Emitter &e, ValueRange full, ValueRange channel, BodyFn body) {
+  return channelMap(e, Operands{full, channel, {}, {}}, body);
+}
+
+/// The row mask of labels [N]: 1 for a row that counts, 0 for padding (-1);
+/// and M, the elements per channel of the rows that count (at least 1), as
+/// a 0-D tensor.
+std::pair<Value, Value> rowMaskAndCount(Emitter &e, Value rows, Value x) {
+  Type t = e.elem(x);
+  int64_t n = e.shape(x)[0];
+  double perRow = double(perChannelOf(e, x)) / double(n);
+  Value mask = e.generic(
+      rows, e.empty({n}, t), {e.identity(1), e.identity(1)},
+      {IteratorType::parallel}, [&](OpBuilder &b, Location l, ValueRange a) {
+        S s{b, l};
+        Value zero = b.create<arith::ConstantOp>(l, b.getI32IntegerAttr(0));
+        Value keep =
+            b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, a[0], zero);
+        return one(s.boolToFloat(keep, t));
+      })[0];
+  Value count = e.generic(mask, e.fill({}, t, 0.0),
+                          {e.identity(1), AffineMap::get(1, 0, {}, e.ctx)},
+                          {IteratorType::reduction},
+                          [](OpBuilder &b, Location l, ValueRange a) {
+                            return one(S{b, l}.add(a[0], a[1]));
+                          })[0];
+  Value m =
+      e.map(count, e.type(count), [&](OpBuilder &b, Location l, ValueRange a) {
+        S s{b, l};
+        return one(s.max(s.mul(a[0], s.c(perRow, t)), s.c(1, t)));
+      });
+  return {mask, m};
+}
+
+/// v [C] / m (0-D).
+Value divideBy(Emitter &e, Value v, Value m) {
+  return e.generic(
+      {v, m}, e.empty(e.shape(v), e.elem(v)),
+      {e.identity(1), AffineMap::get(1, 0, {}, e.ctx), e.identity(1)},
+      {IteratorType::parallel}, [](OpBuilder &b, Location l, ValueRange a) {
+        return one(S{b, l}.div(a[0], a[1]));
+      })[0];
 }
 
 /// 1 / sqrt(variance + epsilon), per channel.
@@ -87,10 +141,35 @@ Value normalize(Emitter &e, Value x, Value gamma, Value beta, Value mean,
                     });
 }
 
+/// The training form over the rows that count (rows: the labels).
+R lowerBatchNormTrainRows(nn::BatchNormTrainOp op, ValueRange ops, Emitter &e) {
+  Value x = ops[0];
+  auto [mask, m] = rowMaskAndCount(e, ops[3], x);
+  Value mean = divideBy(e,
+                        channelSum(e, Operands{{x}, {}, {mask}, {}},
+                                   [](OpBuilder &b, Location l, ValueRange a) {
+                                     return one(S{b, l}.mul(a[0], a[1]));
+                                   }),
+                        m);
+  Value var = divideBy(e,
+                       channelSum(e, Operands{{x}, {mean}, {mask}, {}},
+                                  [](OpBuilder &b, Location l, ValueRange a) {
+                                    S s{b, l};
+                                    Value d = s.sub(a[0], a[1]);
+                                    return one(s.mul(a[2], s.mul(d, d)));
+                                  }),
+                       m);
+  double eps = op.getEpsilon().convertToDouble();
+  return SmallVector<Value>{normalize(e, x, ops[1], ops[2], mean, var, eps),
+                            mean, var};
+}
+
 R lowerBatchNormTrain(nn::BatchNormTrainOp op, ValueRange ops, Emitter &e) {
+  if (op.getRows())
+    return lowerBatchNormTrainRows(op, ops, e);
   Value x = ops[0];
   Type t = e.elem(x);
-  double inv = 1.0 / double(perChannel(e, x));
+  double inv = 1.0 / double(perChannelOf(e, x));
   auto scale = [&](Value v) {
     return e.map(v, e.type(v), [&](OpBuilder &b, Location l, ValueRange a) {
       S s{b, l};
@@ -111,10 +190,42 @@ R lowerBatchNormTrain(nn::BatchNormTrainOp op, ValueRange ops, Emitter &e) {
                             mean, var};
 }
 
+/// The gradient over the rows that count: M at run time, padding rows
+/// masked out of the sums and given dx = 0.
+R lowerBatchNormGradRows(nn::BatchNormGradOp op, ValueRange ops, Emitter &e) {
+  Value dy = ops[0], x = ops[1], gamma = ops[2], mean = ops[3], var = ops[4];
+  auto [mask, m] = rowMaskAndCount(e, ops[5], x);
+  Value r = rstd(e, var, op.getEpsilon().convertToDouble());
+  Value dbeta = channelSum(e, Operands{{dy}, {}, {mask}, {}},
+                           [](OpBuilder &b, Location l, ValueRange a) {
+                             return one(S{b, l}.mul(a[0], a[1]));
+                           });
+  Value dgamma = channelSum(e, Operands{{dy, x}, {mean, r}, {mask}, {}},
+                            [](OpBuilder &b, Location l, ValueRange a) {
+                              S s{b, l};
+                              Value xhat = s.mul(s.sub(a[1], a[2]), a[3]);
+                              return one(s.mul(a[4], s.mul(a[0], xhat)));
+                            });
+  // dx = mask * gamma * rstd / M * (M * dy - dbeta - xhat * dgamma)
+  Value dx = channelMap(
+      e, Operands{{dy, x}, {mean, r, gamma, dbeta, dgamma}, {mask}, {m}},
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        S s{b, l};
+        Value xhat = s.mul(s.sub(a[1], a[2]), a[3]);
+        Value mv = a[8];
+        Value inner = s.sub(s.sub(s.mul(mv, a[0]), a[5]), s.mul(xhat, a[6]));
+        Value g = s.div(s.mul(a[4], a[3]), mv);
+        return one(s.mul(a[7], s.mul(g, inner)));
+      });
+  return SmallVector<Value>{dx, dgamma, dbeta};
+}
+
 R lowerBatchNormGrad(nn::BatchNormGradOp op, ValueRange ops, Emitter &e) {
+  if (op.getRows())
+    return lowerBatchNormGradRows(op, ops, e);
   Value dy = ops[0], x = ops[1], gamma = ops[2], mean = ops[3], var = ops[4];
   Type t = e.elem(x);
-  double m = double(perChannel(e, x));
+  double m = double(perChannelOf(e, x));
   Value r = rstd(e, var, op.getEpsilon().convertToDouble());
   Value dbeta = channelSum(
       e, dy, {}, [](OpBuilder &, Location, ValueRange a) { return one(a[0]); });
@@ -141,15 +252,51 @@ R lowerMovingAverage(nn::MovingAverageOp op, ValueRange ops, Emitter &e) {
   Value running = ops[0], v = ops[1];
   unsigned rank = e.type(running).getRank();
   double mu = op.getMomentum().convertToDouble();
-  double k = (1 - mu) * op.getScale().convertToDouble();
   Type t = e.elem(running);
-  SmallVector<AffineMap> maps(2, e.identity(rank));
-  return SmallVector<Value>{e.generic(
-      v, running, maps, SmallVector<IteratorType>(rank, IteratorType::parallel),
-      [&](OpBuilder &b, Location l, ValueRange a) {
-        S s{b, l};
-        return one(s.add(s.mul(s.c(mu, t), a[1]), s.mul(s.c(k, t), a[0])));
-      })[0]};
+  // The scale: a constant, or with rows M / (M - 1) for M counted now.
+  Value scale;
+  if (op.getRows()) {
+    Value rows = ops[2];
+    Value count = e.generic(
+        rows, e.fill({}, t, 0.0),
+        {e.identity(1), AffineMap::get(1, 0, {}, e.ctx)},
+        {IteratorType::reduction}, [&](OpBuilder &b, Location l, ValueRange a) {
+          S s{b, l};
+          Value zero = b.create<arith::ConstantOp>(l, b.getI32IntegerAttr(0));
+          Value keep =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, a[0], zero);
+          return one(s.add(a[1], s.boolToFloat(keep, t)));
+        })[0];
+    double perRow = double(op.getPerRow());
+    scale = e.map(count, e.type(count),
+                  [&](OpBuilder &b, Location l, ValueRange a) {
+                    S s{b, l};
+                    Value m = s.mul(a[0], s.c(perRow, t));
+                    Value unbiased = s.div(m, s.sub(m, s.c(1, t)));
+                    Value big = s.cmp(arith::CmpFPredicate::OGT, m, s.c(1, t));
+                    return one(s.select(big, unbiased, s.c(1, t)));
+                  });
+  } else {
+    double k = (1 - mu) * op.getScale().convertToDouble();
+    SmallVector<AffineMap> maps(2, e.identity(rank));
+    return SmallVector<Value>{e.generic(
+        v, running, maps,
+        SmallVector<IteratorType>(rank, IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          S s{b, l};
+          return one(s.add(s.mul(s.c(mu, t), a[1]), s.mul(s.c(k, t), a[0])));
+        })[0]};
+  }
+  SmallVector<AffineMap> maps{
+      e.identity(rank), AffineMap::get(rank, 0, {}, e.ctx), e.identity(rank)};
+  return SmallVector<Value>{
+      e.generic({v, scale}, running, maps,
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  S s{b, l};
+                  Value k = s.mul(s.c(1 - mu, t), a[1]);
+                  return one(s.add(s.mul(s.c(mu, t), a[2]), s.mul(k, a[0])));
+                })[0]};
 }
 
 } // namespace

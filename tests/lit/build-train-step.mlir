@@ -160,13 +160,17 @@ module attributes {nn.loss = {kind = "mse", delta = 1.0 : f64}, nn.optimizer = {
 // CHECK:       nn.batch_norm %{{.*}}, %arg0, %arg1, %arg2, %arg3
 // CHECK-NOT:   nn.moving_average
 
+// The batch statistics take the labels as `rows`: a padding row (label
+// -1) is left out of them, and the running variance's unbiased scale
+// counts the other rows' elements (per_row = 3 per channel).
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME:  %arg2: tensor<4xf32> {nn.buffer = "bn.moving_mean"}, %arg3: tensor<4xf32> {nn.buffer = "bn.moving_variance"}
+// CHECK-SAME:  %[[L:arg7]]: tensor<2xi32> {nn.labels}
 // CHECK-NOT:   nn.batch_norm %
-// CHECK:       %[[Y:.*]], %[[MEAN:.*]], %[[VAR:.*]] = nn.batch_norm_train %{{.*}}, %arg0, %arg1 {epsilon = 1.000000e-03 : f64}
+// CHECK:       %[[Y:.*]], %[[MEAN:.*]], %[[VAR:.*]] = nn.batch_norm_train %{{.*}}, %arg0, %arg1 rows %[[L]] {epsilon = 1.000000e-03 : f64}
 // CHECK-DAG:   %[[M2:.*]] = nn.moving_average %arg2, %[[MEAN]] {momentum = 9.000000e-01 : f64} :
-// CHECK-DAG:   %[[V2:.*]] = nn.moving_average %arg3, %[[VAR]] {momentum = 9.000000e-01 : f64, scale = 1.200000e+00 : f64}
-// CHECK:       nn.batch_norm_grad
+// CHECK-DAG:   %[[V2:.*]] = nn.moving_average %arg3, %[[VAR]] rows %[[L]] {momentum = 9.000000e-01 : f64, per_row = 3 : i64, scale = 1.200000e+00 : f64}
+// CHECK:       nn.batch_norm_grad %{{.*}}, %{{.*}}, %arg0, %[[MEAN]], %[[VAR]] rows %[[L]]
 // CHECK:       %[[G2:.*]] = nn.sgd_update %arg0
 // CHECK:       %[[B2:.*]] = nn.sgd_update %arg1
 // CHECK:       return %{{.*}}, %{{.*}}, %[[G2]], %[[B2]], %[[M2]], %[[V2]]

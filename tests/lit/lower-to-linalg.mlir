@@ -395,6 +395,27 @@ func.func @conv2d_batch_norm(%x: tensor<2x5x5x3xf32>, %w: tensor<3x3x3x5xf32>, %
   return %y : tensor<2x3x3x5xf32>
 }
 
+// With rows (the labels): a row mask (label >= 0), M = 9 * the rows that
+// count (at least 1) at run time, both sums weighted by the mask and
+// divided by M.
+// CHECK-LABEL: func.func @batch_norm_train_rows(
+// CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<2x3x3x5xf32>, %{{.+}}: tensor<5xf32>, %{{.+}}: tensor<5xf32>, %[[L:arg[0-9]+]]: tensor<2xi32>)
+// CHECK:         %[[MASK:.+]] = linalg.generic {{.*}} ins(%[[L]] : tensor<2xi32>)
+// CHECK:           arith.cmpi sge
+// CHECK:         %[[CNT:.+]] = linalg.generic {{.*}}iterator_types = ["reduction"]} ins(%[[MASK]] : tensor<2xf32>)
+// CHECK:         %[[M:.+]] = linalg.generic {{.*}} ins(%[[CNT]] : tensor<f32>)
+// CHECK:           arith.constant 9.000000e+00 : f32
+// CHECK:           arith.maximumf
+// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}} ins(%[[X]], %[[MASK]] : tensor<2x3x3x5xf32>, tensor<2xf32>)
+// CHECK:         %[[MEAN:.+]] = linalg.generic {{.*}} ins(%[[SUM]], %[[M]] : tensor<5xf32>, tensor<f32>)
+// CHECK:           arith.divf
+// CHECK:         linalg.generic {{.*}} ins(%[[X]], %[[MEAN]], %[[MASK]] : tensor<2x3x3x5xf32>, tensor<5xf32>, tensor<2xf32>)
+func.func @batch_norm_train_rows(%x: tensor<2x3x3x5xf32>, %g: tensor<5xf32>, %b: tensor<5xf32>, %l: tensor<2xi32>) -> (tensor<2x3x3x5xf32>, tensor<5xf32>, tensor<5xf32>) {
+  %y, %mean, %var = nn.batch_norm_train %x, %g, %b rows %l {epsilon = 1.0e-3 : f64}
+      : (tensor<2x3x3x5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<2xi32>) -> (tensor<2x3x3x5xf32>, tensor<5xf32>, tensor<5xf32>)
+  return %y, %mean, %var : tensor<2x3x3x5xf32>, tensor<5xf32>, tensor<5xf32>
+}
+
 // Two passes over x (the mean, then the centred squares), each a reduction
 // into [C] scaled by 1 / M (M = 2 * 3 * 3 = 18), then the normalization.
 // CHECK-LABEL: func.func @batch_norm_train(

@@ -571,3 +571,20 @@ func.func @moving_average_momentum(%v: tensor<3xf32>) {
   %0 = nn.moving_average %v, %v {momentum = 2.0 : f64} : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
   return
 }
+
+// -----
+
+func.func @batch_norm_rows(%x: tensor<2x3xf32>, %v: tensor<3xf32>, %l: tensor<3xi32>) {
+  // expected-error @+1 {{expects rows of shape 2, got 3}}
+  %0:3 = nn.batch_norm_train %x, %v, %v rows %l {epsilon = 1.0e-3 : f64}
+      : (tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xi32>) -> (tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>)
+  return
+}
+
+// -----
+
+func.func @moving_average_per_row(%v: tensor<3xf32>, %l: tensor<2xi32>) {
+  // expected-error @+1 {{expects per_row >= 1 with rows, got 0}}
+  %0 = nn.moving_average %v, %v rows %l {momentum = 0.9 : f64} : (tensor<3xf32>, tensor<3xf32>, tensor<2xi32>) -> tensor<3xf32>
+  return
+}
