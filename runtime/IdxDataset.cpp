@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -390,14 +391,35 @@ absl::StatusOr<Dataset> loadIdxDataset(const std::string &imagesPath,
   data.height = images->height;
   data.width = images->width;
   data.channels = images->channels;
-  float scale[256];
-  for (int v = 0; v < 256; ++v)
-    scale[v] = float(v) / 255.0f;
-  data.images.resize(images->pixels.size());
-  for (size_t i = 0; i < images->pixels.size(); ++i)
-    data.images[i] = scale[images->pixels[i]];
+  data.pixels = std::move(images->pixels);
   data.labels.assign(labels->begin(), labels->end());
   return data;
+}
+
+void Dataset::example(int64_t i, float *out) const {
+  int64_t n = exampleSize();
+  if (!pixels.empty()) {
+    // pixel / 255 exactly as a division rounds it (a multiplication by
+    // 1 / 255 differs in the last bit for some pixels).
+    static const auto scale = [] {
+      std::array<float, 256> t;
+      for (int v = 0; v < 256; ++v)
+        t[v] = float(v) / 255.0f;
+      return t;
+    }();
+    const uint8_t *p = pixels.data() + i * n;
+    for (int64_t k = 0; k < n; ++k)
+      out[k] = scale[p[k]];
+  } else {
+    std::memcpy(out, images.data() + i * n, sizeof(float) * n);
+  }
+}
+
+std::vector<float> Dataset::examples(int64_t first, int64_t n) const {
+  std::vector<float> out(n * exampleSize());
+  for (int64_t i = 0; i < n; ++i)
+    example(first + i, out.data() + i * exampleSize());
+  return out;
 }
 
 absl::StatusOr<IdxPaths> findIdxFiles(const std::string &dir, IdxPart part) {
@@ -468,13 +490,20 @@ absl::StatusOr<TrainValidation> splitValidation(Dataset data, double fraction) {
   result.validation.width = result.train.width = data.width;
   result.validation.channels = result.train.channels = data.channels;
   int64_t rowSize = data.exampleSize();
-  result.validation.images.assign(data.images.begin() + splitAt * rowSize,
-                                  data.images.end());
+  // The tail of the examples (bytes or floats) becomes the validation set;
+  // no shrink_to_fit, which would copy the training set again.
+  auto split = [&](auto &all, auto &validation) {
+    if (all.empty())
+      return;
+    validation.assign(all.begin() + splitAt * rowSize, all.end());
+    all.resize(splitAt * rowSize);
+  };
+  split(data.pixels, result.validation.pixels);
+  split(data.images, result.validation.images);
   result.validation.labels.assign(data.labels.begin() + splitAt,
                                   data.labels.end());
-  // No shrink_to_fit: it would copy the whole training set again.
-  data.images.resize(splitAt * rowSize);
   data.labels.resize(splitAt);
+  result.train.pixels = std::move(data.pixels);
   result.train.images = std::move(data.images);
   result.train.labels = std::move(data.labels);
   return result;
@@ -580,8 +609,7 @@ int64_t BatchIterator::batch(int64_t step, float *x, int32_t *labels) const {
   int64_t rowSize = data_->exampleSize();
   for (int64_t r = 0; r < count; ++r) {
     int64_t index = order_[begin + r];
-    std::memcpy(x + r * rowSize, data_->example(index),
-                sizeof(float) * rowSize);
+    data_->example(index, x + r * rowSize);
     labels[r] = data_->labels[index];
   }
   if (count < b) {

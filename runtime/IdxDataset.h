@@ -54,25 +54,28 @@ struct DataSpec {
   int64_t numClasses = 0;
 };
 
-/// Images as floats in [0, 1] (pixel / 255), N x H x W x C, and int32
-/// class labels.
+/// Examples N x H x W x C and int32 class labels. Images read from bytes
+/// (IDX) stay bytes, a quarter of the memory, and become floats in [0, 1]
+/// (pixel / 255) when a batch is assembled; other data are floats.
 struct Dataset {
   int64_t height = 0;
   int64_t width = 0;
   int64_t channels = 1;
-  std::vector<float> images;
+  std::vector<uint8_t> pixels; // either these
+  std::vector<float> images;   // or these
   std::vector<int32_t> labels;
 
   int64_t size() const { return int64_t(labels.size()); }
   /// Floats per example: H * W * C.
   int64_t exampleSize() const { return height * width * channels; }
-  const float *example(int64_t i) const {
-    return images.data() + i * exampleSize();
-  }
+  /// Writes example `i` as exampleSize() floats to `out`.
+  void example(int64_t i, float *out) const;
+  /// Examples [first, first + n) as floats.
+  std::vector<float> examples(int64_t first, int64_t n) const;
 };
 
-/// Loads an image file and its label file, checks that they agree and match
-/// `spec`, and scales the pixels to [0, 1].
+/// Loads an image file and its label file and checks that they agree and
+/// match `spec`; the pixels are kept as bytes.
 absl::StatusOr<Dataset> loadIdxDataset(const std::string &imagesPath,
                                        const std::string &labelsPath,
                                        const DataSpec &spec = {});

@@ -215,35 +215,75 @@ int entryIndex(llvm::StringRef name) {
   return -1;
 }
 
-/// Splits `module` into one module per entry point it defines (each with
-/// its C interfaces and a copy of the internal helpers it uses); other
-/// external definitions go to the first piece. A module without entry
-/// points stays whole.
+/// Splits `module` into at most `pieces` modules of about equal size, so
+/// that LLVM compiles them in parallel: the functions the OpenMP lowering
+/// outlines from an entry point's parallel loops are functions of their
+/// own, so a large @train_step spreads over several pieces. An entry point
+/// stays with its C interfaces; internal functions become external (their
+/// names are unique in the module) so that any piece may define them, and
+/// each piece keeps a copy of the internal constants it uses. The greedy
+/// assignment (largest function first, to the lightest piece) balances
+/// the pieces by instruction count.
 std::vector<std::pair<std::string, std::unique_ptr<llvm::Module>>>
-splitByEntryPoint(llvm::Module &module) {
-  std::vector<int> entries;
-  for (int i = 0; i < int(std::size(kEntryPoints)); ++i)
-    if (llvm::Function *f = module.getFunction(kEntryPoints[i]);
-        f && !f->isDeclaration())
-      entries.push_back(i);
-  std::vector<std::pair<std::string, std::unique_ptr<llvm::Module>>> pieces;
-  if (entries.size() < 2) {
-    pieces.emplace_back(entries.empty() ? "module" : kEntryPoints[entries[0]],
-                        llvm::CloneModule(module));
-    return pieces;
+splitModule(llvm::Module &module, size_t pieces) {
+  struct Group {
+    std::string name;
+    std::vector<llvm::Function *> functions;
+    size_t cost = 0;
+  };
+  std::vector<Group> groups;
+  std::map<int, size_t> entryGroup;
+  for (llvm::Function &f : module) {
+    if (f.isDeclaration())
+      continue;
+    if (f.hasLocalLinkage()) {
+      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      f.setVisibility(llvm::GlobalValue::DefaultVisibility);
+    }
+    size_t cost = f.getInstructionCount();
+    int e = entryIndex(f.getName());
+    size_t g;
+    if (e >= 0 && entryGroup.count(e)) {
+      g = entryGroup[e];
+    } else {
+      g = groups.size();
+      groups.push_back({e >= 0 ? kEntryPoints[e] : f.getName().str(), {}, 0});
+      if (e >= 0)
+        entryGroup[e] = g;
+    }
+    groups[g].functions.push_back(&f);
+    groups[g].cost += cost;
   }
-  for (size_t k = 0; k < entries.size(); ++k) {
-    auto owner = [&](const llvm::GlobalValue *gv) {
-      int e = entryIndex(gv->getName());
-      auto it = std::find(entries.begin(), entries.end(), e);
-      return it == entries.end() ? size_t(0) : size_t(it - entries.begin());
-    };
+  std::stable_sort(
+      groups.begin(), groups.end(),
+      [](const Group &a, const Group &b) { return a.cost > b.cost; });
+  pieces = std::max<size_t>(1, std::min(pieces, groups.size()));
+  std::vector<size_t> load(pieces, 0);
+  std::vector<std::vector<std::string>> names(pieces);
+  std::map<const llvm::GlobalValue *, size_t> owner;
+  for (const Group &g : groups) {
+    size_t k =
+        size_t(std::min_element(load.begin(), load.end()) - load.begin());
+    load[k] += g.cost;
+    if (names[k].size() < 3)
+      names[k].push_back(g.name);
+    else if (names[k].size() == 3)
+      names[k].push_back("...");
+    for (llvm::Function *f : g.functions)
+      owner[f] = k;
+  }
+  std::vector<std::pair<std::string, std::unique_ptr<llvm::Module>>> out;
+  for (size_t k = 0; k < pieces; ++k) {
     llvm::ValueToValueMapTy map;
     std::unique_ptr<llvm::Module> piece =
         llvm::CloneModule(module, map, [&](const llvm::GlobalValue *gv) {
-          return gv->hasLocalLinkage() || owner(gv) == k;
+          if (gv->hasLocalLinkage())
+            return true; // a constant, copied where it is used
+          auto it = owner.find(gv);
+          // Other external definitions (globals) live in the first piece.
+          return it == owner.end() ? k == 0 : it->second == k;
         });
-    // Drop the internal helpers no code of this piece uses.
+    // Drop the internal constants and helpers no code of this piece uses.
     for (bool changed = true; changed;) {
       changed = false;
       for (llvm::Function &f : llvm::make_early_inc_range(*piece))
@@ -258,9 +298,12 @@ splitByEntryPoint(llvm::Module &module) {
           changed = true;
         }
     }
-    pieces.emplace_back(kEntryPoints[entries[k]], std::move(piece));
+    std::string name;
+    for (const std::string &n : names[k])
+      name += (name.empty() ? "" : " ") + n;
+    out.emplace_back(name, std::move(piece));
   }
-  return pieces;
+  return out;
 }
 
 /// Optimizes `module` at `optLevel` for the host and emits `kind`.
@@ -298,6 +341,9 @@ absl::StatusOr<NativeCode> compileNative(mlir::ModuleOp module,
                                          const JitOptions &options) {
   auto start = std::chrono::steady_clock::now();
   initializeNativeTarget();
+  size_t threads = options.compileThreads > 0
+                       ? size_t(options.compileThreads)
+                       : std::max(1u, std::thread::hardware_concurrency());
   NativeCode code;
   // The C interfaces take one memref descriptor per buffer.
   module.walk([&](mlir::LLVM::LLVMFuncOp fn) {
@@ -315,7 +361,7 @@ absl::StatusOr<NativeCode> compileNative(mlir::ModuleOp module,
     if (!llvmModule)
       return absl::InternalError("translation to LLVM IR failed");
     packCInterfaces(*llvmModule);
-    for (auto &[name, piece] : splitByEntryPoint(*llvmModule)) {
+    for (auto &[name, piece] : splitModule(*llvmModule, threads)) {
       code.partitions.push_back({name, 0, 0});
       llvm::raw_string_ostream os(bitcode.emplace_back());
       llvm::WriteBitcodeToFile(*piece, os);
@@ -356,9 +402,6 @@ absl::StatusOr<NativeCode> compileNative(mlir::ModuleOp module,
       code.partitions[k].seconds = since(pieceStart);
     }
   };
-  size_t threads = options.compileThreads > 0
-                       ? size_t(options.compileThreads)
-                       : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min(threads, n);
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t)

@@ -34,20 +34,22 @@ struct BufferRef {
 struct JitOptions {
   /// LLVM optimization level for IR and code generation (0-3).
   int optLevel = 2;
-  /// Threads LLVM compiles on: the entry points are compiled concurrently.
+  /// Threads LLVM compiles on, each a piece of the module.
   int compileThreads = 0; // 0: every core
 };
 
-/// What LLVM spent on one piece of a module: the entry point it holds.
+/// What LLVM spent on one piece of a module: the functions it holds (the
+/// largest first: entry points, or the parallel loops the OpenMP lowering
+/// outlines from them).
 struct PartitionStats {
   std::string function;
   int64_t objectBytes = 0;
   double seconds = 0; // LLVM IR optimization and code generation
 };
 
-/// A module compiled to native code: one relocatable ELF object per entry
-/// point (@train_step, @eval_step, @predict; compiled concurrently), which
-/// JitModule::load links into the process and a compile cache can store.
+/// A module compiled to native code: relocatable ELF objects, one per
+/// piece of the module (compiled concurrently), which JitModule::load links
+/// into the process and a compile cache can store.
 struct NativeCode {
   std::vector<std::string> objects;
   /// Buffers each entry point takes (its C interface's arguments).
@@ -58,9 +60,9 @@ struct NativeCode {
 };
 
 /// Translates `module` (already lowered to the LLVM dialect) to LLVM IR,
-/// splits it by entry point, and optimizes and compiles the pieces for the
-/// host CPU on `options.compileThreads` threads. The objects are
-/// position-independent.
+/// splits it into one piece of about equal size per compile thread, and
+/// optimizes and compiles the pieces for the host CPU on
+/// `options.compileThreads` threads. The objects are position-independent.
 absl::StatusOr<NativeCode> compileNative(mlir::ModuleOp module,
                                          const JitOptions &options = {});
 

@@ -90,9 +90,12 @@ absl::StatusOr<const JitModule *> Compiler::get(int64_t batch) {
           batch, cache ? " (compile cache miss)" : "", mlirSeconds,
           code->seconds, (*jit)->compileSeconds(),
           JitModule::hostDescription());
-      for (const PartitionStats &p : code->partitions)
-        std::cerr << absl::StrFormat("  @%s: LLVM %.2f s, %d bytes of code\n",
-                                     p.function, p.seconds, p.objectBytes);
+      for (size_t i = 0; i < code->partitions.size(); ++i) {
+        const PartitionStats &p = code->partitions[i];
+        std::cerr << absl::StrFormat(
+            "  piece %d (%s): LLVM %.2f s, %d bytes of code\n", i + 1,
+            p.function, p.seconds, p.objectBytes);
+      }
     }
   }
   const JitModule *raw = jit->get();

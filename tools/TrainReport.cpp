@@ -17,9 +17,7 @@ namespace {
 constexpr int64_t kSamples = 3, kMapsPerLayer = 8;
 
 ReportImage exampleImage(const Dataset &data, int64_t i) {
-  const float *p = data.example(i);
-  return {data.height, data.width, data.channels,
-          std::vector<float>(p, p + data.exampleSize())};
+  return {data.height, data.width, data.channels, data.examples(i, 1)};
 }
 
 /// One image per filter of an HWIO kernel: RGB for 3 input channels, else
@@ -101,8 +99,7 @@ absl::Status fillEndOfRun(Session &session, const ResolvedModel &model,
   for (const Buffer &b : params.buffers)
     args.push_back(HostTensor<float>(b.shape, b.data));
   std::vector<int64_t> xShape{n, data.height, data.width, data.channels};
-  std::vector<float> x(data.images.begin(),
-                       data.images.begin() + n * data.exampleSize());
+  std::vector<float> x = data.examples(0, n);
   args.push_back(HostTensor<float>(xShape, x));
   std::vector<std::string> convLayers;
   for (const ResolvedLayer &l : model.layers)

@@ -140,13 +140,17 @@ TEST_F(IdxDatasetTest, LoadsRawAndGzipAndScalesToUnitRange) {
     EXPECT_EQ(data->width, 3);
     EXPECT_EQ(data->channels, 1);
     EXPECT_EQ(data->exampleSize(), 6);
-    ASSERT_EQ(data->images.size(), 12u);
+    // Kept as bytes; floats in [0, 1] when read out.
+    EXPECT_EQ(data->pixels.size(), 12u);
+    EXPECT_TRUE(data->images.empty());
+    std::vector<float> all = data->examples(0, 2);
+    ASSERT_EQ(all.size(), 12u);
     for (size_t i = 0; i < pixels.size(); ++i)
-      EXPECT_FLOAT_EQ(data->images[i], pixels[i] / 255.0f) << i;
-    EXPECT_EQ(data->images[0], 0.0f);
-    EXPECT_EQ(data->images[1], 1.0f);
+      EXPECT_FLOAT_EQ(all[i], pixels[i] / 255.0f) << i;
+    EXPECT_EQ(all[0], 0.0f);
+    EXPECT_EQ(all[1], 1.0f);
     EXPECT_EQ(data->labels, (std::vector<int32_t>{3, 9}));
-    EXPECT_EQ(data->example(1)[5], 254 / 255.0f);
+    EXPECT_EQ(data->examples(1, 1)[5], 254 / 255.0f);
   }
 }
 
@@ -412,12 +416,12 @@ TEST_F(IdxDatasetTest, LoadsDirectoryWithValidationSplit) {
     EXPECT_EQ(splits->train.size(), 20);
     EXPECT_EQ(splits->validation.size(), 5);
     EXPECT_EQ(splits->test.size(), 7);
-    EXPECT_EQ(splits->train.images.size(), 20u * 12);
-    EXPECT_EQ(splits->validation.images.size(), 5u * 12);
+    EXPECT_EQ(splits->train.pixels.size(), 20u * 12);
+    EXPECT_EQ(splits->validation.pixels.size(), 5u * 12);
     // The validation set is the tail of the training file.
     EXPECT_EQ(splits->validation.labels, (std::vector<int32_t>{0, 1, 2, 3, 4}));
-    EXPECT_EQ(splits->validation.example(0)[0], ((20 * 7) % 256) / 255.0f);
-    EXPECT_EQ(splits->train.example(19)[0], ((19 * 7) % 256) / 255.0f);
+    EXPECT_EQ(splits->validation.examples(0, 1)[0], ((20 * 7) % 256) / 255.0f);
+    EXPECT_EQ(splits->train.examples(19, 1)[0], ((19 * 7) % 256) / 255.0f);
     EXPECT_EQ(splits->validation.height, 4);
     EXPECT_EQ(splits->validation.width, 3);
 
@@ -647,7 +651,7 @@ TEST(RealMnistTest, ReadsTheMnistTestDigits) {
       loadIdxPart(dir, IdxPart::Test, {28, 28, 1, 10});
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->size(), 10000);
-  EXPECT_EQ(data->images.size(), 10000u * 784);
+  EXPECT_EQ(data->pixels.size(), 10000u * 784);
   // The first test digits of MNIST are 7, 2, 1, 0, 4.
   EXPECT_EQ(
       std::vector<int32_t>(data->labels.begin(), data->labels.begin() + 5),
@@ -657,7 +661,8 @@ TEST(RealMnistTest, ReadsTheMnistTestDigits) {
     ++perClass[label];
   EXPECT_EQ(perClass, (std::vector<int>{980, 1135, 1032, 1010, 982, 892, 958,
                                         1028, 974, 1009}));
-  auto [lo, hi] = std::minmax_element(data->images.begin(), data->images.end());
+  std::vector<float> floats = data->examples(0, data->size());
+  auto [lo, hi] = std::minmax_element(floats.begin(), floats.end());
   EXPECT_EQ(*lo, 0.0f);
   EXPECT_EQ(*hi, 1.0f);
   // The training files are not there: the whole-directory loader says so.
