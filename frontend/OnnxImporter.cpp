@@ -1368,6 +1368,19 @@ absl::Status OnnxImport::run() {
     for (const std::string &out : n.output())
       defined.insert(out);
   }
+  // A graph output that is also a graph input or an initializer is not
+  // computed by the network (and its declared type would stand for the
+  // input's in ONNX's shape inference, which crashed on such a file: fuzz/).
+  std::set<std::string> given;
+  for (const auto &in : proto.graph().input())
+    given.insert(in.name());
+  for (const auto &t : proto.graph().initializer())
+    given.insert(t.name());
+  for (const auto &out : proto.graph().output())
+    if (given.count(out.name()))
+      error(absl::StrCat("graph output '", out.name(),
+                         "' is a graph input or an initializer, not computed "
+                         "by a node"));
   // ONNX's own shape inference (Debian's 1.12) crashes on some malformed
   // nodes (fuzz/ found a zero stride and a Conv of a 3-D input): it runs
   // only on operators gradc imports, whose windows are checked first.

@@ -116,6 +116,15 @@ def main():
     cases.append(("conv_3d_input.onnx",
                   ["node 'conv' (Conv): gradc imports 2-D windows only"], 2))
 
+    # A graph output named as the graph input (with another rank) crashed
+    # ONNX's shape inference of the Conv reading that input (found by fuzz/:
+    # fuzz/corpus/onnx/regression-output-is-input.onnx).
+    same = conv_model()
+    same.graph.output[0].name = "x"
+    save(same, j("output_is_input.onnx"))
+    cases.append(("output_is_input.onnx",
+                  ["graph output 'x' is a graph input or an initializer"], 1))
+
     save(conv_model(opset=7), j("old_opset.onnx"))
     cases.append(("old_opset.onnx", ["opset 7", "9 to 17"], 1))
 
