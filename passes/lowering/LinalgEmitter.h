@@ -235,6 +235,13 @@ struct S {
     Value l = b.create<arith::IndexCastOp>(loc, b.getIndexType(), label);
     return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, l, cls);
   }
+  /// `label >= 0`: a row that counts (label -1 marks a padding row of a
+  /// partial batch).
+  Value countsRow(Value label) {
+    Value zero =
+        b.create<arith::ConstantOp>(loc, b.getIntegerAttr(label.getType(), 0));
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, label, zero);
+  }
   Value boolToFloat(Value cond, Type t) {
     return select(cond, c(1, t), c(0, t));
   }

@@ -15,14 +15,6 @@ using namespace mlir;
 namespace gradc::lowering {
 namespace {
 
-/// 1 for a row that counts (label >= 0), 0 for a padding row (label -1).
-Value isRow(S &s, Value label) {
-  Value zero = s.b.create<arith::ConstantOp>(
-      s.loc, s.b.getIntegerAttr(label.getType(), 0));
-  return s.b.create<arith::CmpIOp>(s.loc, arith::CmpIPredicate::sge, label,
-                                   zero);
-}
-
 /// sum over (n, c) of body(p, label, rowValues...) for the rows that count,
 /// into a 0-D tensor, divided by their number times `perRow` (1, or C for a
 /// mean over elements); no rows give 0. `rowValues` are [N] tensors.
@@ -41,7 +33,7 @@ Value meanOverRows(Emitter &e, Value p, Value labels, int64_t perRow,
       {IteratorType::reduction, IteratorType::reduction},
       [&](OpBuilder &b, Location l, ValueRange a) {
         S s{b, l};
-        Value keep = isRow(s, a[1]);
+        Value keep = s.countsRow(a[1]);
         Value v =
             s.select(keep, body(b, l, a.take_front(numIns))[0], s.c(0, t));
         // Each row is counted at its first column.

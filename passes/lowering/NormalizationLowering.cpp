@@ -80,28 +80,34 @@ Value channelMap(Emitter &e, ValueRange full, ValueRange channel, BodyFn body) {
   return channelMap(e, Operands{full, channel, {}, {}}, body);
 }
 
-/// The row mask of labels [N]: 1 for a row that counts, 0 for padding (-1);
-/// and M, the elements per channel of the rows that count (at least 1), as
-/// a 0-D tensor.
+/// The row mask of labels [N] in `t`: 1 for a row that counts, 0 for
+/// padding (-1).
+Value rowMask(Emitter &e, Value rows, Type t) {
+  return e.generic(rows, e.empty(e.shape(rows), t),
+                   {e.identity(1), e.identity(1)}, {IteratorType::parallel},
+                   [&](OpBuilder &b, Location l, ValueRange a) {
+                     S s{b, l};
+                     return one(s.boolToFloat(s.countsRow(a[0]), t));
+                   })[0];
+}
+
+/// The sum of a 1-D tensor, as a 0-D tensor.
+Value sumAll(Emitter &e, Value v) {
+  return e.generic(v, e.fill({}, e.elem(v), 0.0),
+                   {e.identity(1), AffineMap::get(1, 0, {}, e.ctx)},
+                   {IteratorType::reduction},
+                   [](OpBuilder &b, Location l, ValueRange a) {
+                     return one(S{b, l}.add(a[0], a[1]));
+                   })[0];
+}
+
+/// The row mask of labels [N] (rowMask) and M, the elements per channel of
+/// the rows that count (at least 1), as a 0-D tensor.
 std::pair<Value, Value> rowMaskAndCount(Emitter &e, Value rows, Value x) {
   Type t = e.elem(x);
-  int64_t n = e.shape(x)[0];
-  double perRow = double(perChannelOf(e, x)) / double(n);
-  Value mask = e.generic(
-      rows, e.empty({n}, t), {e.identity(1), e.identity(1)},
-      {IteratorType::parallel}, [&](OpBuilder &b, Location l, ValueRange a) {
-        S s{b, l};
-        Value zero = b.create<arith::ConstantOp>(l, b.getI32IntegerAttr(0));
-        Value keep =
-            b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, a[0], zero);
-        return one(s.boolToFloat(keep, t));
-      })[0];
-  Value count = e.generic(mask, e.fill({}, t, 0.0),
-                          {e.identity(1), AffineMap::get(1, 0, {}, e.ctx)},
-                          {IteratorType::reduction},
-                          [](OpBuilder &b, Location l, ValueRange a) {
-                            return one(S{b, l}.add(a[0], a[1]));
-                          })[0];
+  double perRow = double(perChannelOf(e, x)) / double(e.shape(x)[0]);
+  Value mask = rowMask(e, rows, t);
+  Value count = sumAll(e, mask);
   Value m =
       e.map(count, e.type(count), [&](OpBuilder &b, Location l, ValueRange a) {
         S s{b, l};
@@ -256,17 +262,7 @@ R lowerMovingAverage(nn::MovingAverageOp op, ValueRange ops, Emitter &e) {
   // The scale: a constant, or with rows M / (M - 1) for M counted now.
   Value scale;
   if (op.getRows()) {
-    Value rows = ops[2];
-    Value count = e.generic(
-        rows, e.fill({}, t, 0.0),
-        {e.identity(1), AffineMap::get(1, 0, {}, e.ctx)},
-        {IteratorType::reduction}, [&](OpBuilder &b, Location l, ValueRange a) {
-          S s{b, l};
-          Value zero = b.create<arith::ConstantOp>(l, b.getI32IntegerAttr(0));
-          Value keep =
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, a[0], zero);
-          return one(s.add(a[1], s.boolToFloat(keep, t)));
-        })[0];
+    Value count = sumAll(e, rowMask(e, ops[2], t));
     double perRow = double(op.getPerRow());
     scale = e.map(count, e.type(count),
                   [&](OpBuilder &b, Location l, ValueRange a) {
