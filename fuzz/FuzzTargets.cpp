@@ -2,8 +2,9 @@
 //
 // One source, one target per reader, chosen by GRADC_FUZZ_TARGET at compile
 // time: the text and binary model loaders (with the checker), the ONNX
-// importer, the IDX reader (raw and gzip) and the checkpoint reader. Each
-// writes the input to a file (the readers take paths, as gradc does) and
+// importer, the IDX reader (raw and gzip), the checkpoint reader and the
+// compile cache's entry decoder. Each writes the input to a file (the
+// readers take paths, as gradc does; the entry decoder takes bytes) and
 // must answer with a status, never a crash, a hang or a leak; ASan and
 // UBSan watch. Built by scripts/fuzz.sh with clang.
 //
@@ -11,6 +12,7 @@
 
 #include "frontend/ModelChecker.h"
 #include "frontend/ModelLoader.h"
+#include "runtime/CompileCache.h"
 #include "runtime/IdxDataset.h"
 #include "runtime/Parameters.h"
 
@@ -79,8 +81,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ParameterStore params = ParameterStore::initialize(checkpointModel(), 0);
   (void)params.load(writeInput(data, size, ".ckpt"), /*weightsOnly=*/false,
                     &checkpointModel());
+#elif GRADC_FUZZ_TARGET == 6 // compile cache entry
+  // The input is an entry without its checksum, which is appended here so
+  // that the decoder behind the checksum is fuzzed too; the key asked for
+  // is the one the entry names (after the 14-byte magic, a u32 length).
+  std::string bytes(reinterpret_cast<const char *>(data), size);
+  std::string key;
+  if (size >= 18) {
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i)
+      n |= uint32_t(data[14 + i]) << (8 * i);
+    if (n <= size - 18)
+      key.assign(bytes, 18, n);
+  }
+  (void)decodeCacheEntry(bytes + cacheEntryChecksum(bytes), key);
 #else
-#error "GRADC_FUZZ_TARGET must be 1 to 5"
+#error "GRADC_FUZZ_TARGET must be 1 to 6"
 #endif
   return 0;
 }

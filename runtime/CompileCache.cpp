@@ -187,6 +187,10 @@ std::string CompileCache::key(const std::vector<std::string> &parts) {
   return hex(h.final());
 }
 
+std::string cacheEntryChecksum(const std::string &bytes) {
+  return checksum(bytes);
+}
+
 std::string CompileCache::path(const std::string &key) const {
   return absl::StrCat(dir, "/", key, kSuffix);
 }

@@ -72,10 +72,12 @@ private:
   int64_t maxBytes;
 };
 
-/// Serialized entries (for tests): encode, and decode with every check.
+/// Serialized entries (for tests and fuzzing): encode, and decode with
+/// every check; the checksum an entry ends with.
 std::string encodeCacheEntry(const std::string &key, const NativeCode &code);
 absl::StatusOr<NativeCode> decodeCacheEntry(const std::string &bytes,
                                             const std::string &key);
+std::string cacheEntryChecksum(const std::string &bytes);
 
 } // namespace gradc
 
