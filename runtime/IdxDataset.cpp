@@ -269,26 +269,6 @@ std::string shapeString(int64_t h, int64_t w, int64_t c, bool withChannels) {
   return absl::StrCat(h, "x", w);
 }
 
-uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBull;
-  x ^= x >> 31;
-  return x;
-}
-
-/// Uniform in [0, bound) from raw 64-bit draws, by rejection (the
-/// distribution classes of the standard library are implementation-defined).
-uint64_t boundedDraw(std::mt19937_64 &rng, uint64_t bound) {
-  uint64_t threshold = (0 - bound) % bound; // 2^64 mod bound
-  for (;;) {
-    uint64_t r = rng();
-    if (r >= threshold)
-      return r % bound;
-  }
-}
-
 } // namespace
 
 absl::StatusOr<IdxImages> readIdxImages(const std::string &path) {
@@ -396,32 +376,6 @@ absl::StatusOr<Dataset> loadIdxDataset(const std::string &imagesPath,
   return data;
 }
 
-void Dataset::example(int64_t i, float *out) const {
-  int64_t n = exampleSize();
-  if (!pixels.empty()) {
-    // pixel / 255 exactly as a division rounds it (a multiplication by
-    // 1 / 255 differs in the last bit for some pixels).
-    static const auto scale = [] {
-      std::array<float, 256> t;
-      for (int v = 0; v < 256; ++v)
-        t[v] = float(v) / 255.0f;
-      return t;
-    }();
-    const uint8_t *p = pixels.data() + i * n;
-    for (int64_t k = 0; k < n; ++k)
-      out[k] = scale[p[k]];
-  } else {
-    std::memcpy(out, images.data() + i * n, sizeof(float) * n);
-  }
-}
-
-std::vector<float> Dataset::examples(int64_t first, int64_t n) const {
-  std::vector<float> out(n * exampleSize());
-  for (int64_t i = 0; i < n; ++i)
-    example(first + i, out.data() + i * exampleSize());
-  return out;
-}
-
 absl::StatusOr<IdxPaths> findIdxFiles(const std::string &dir, IdxPart part) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -471,45 +425,7 @@ absl::StatusOr<Dataset> loadIdxPart(const std::string &dir, IdxPart part,
   return loadIdxDataset(paths->images, paths->labels, spec);
 }
 
-absl::StatusOr<TrainValidation> splitValidation(Dataset data, double fraction) {
-  if (!(fraction >= 0.0 && fraction < 1.0))
-    return absl::InvalidArgumentError(
-        absl::StrCat("validation_split must be in [0, 1), got ", fraction));
-  TrainValidation result;
-  int64_t n = data.size();
-  // Keras: split_at = int(floor(n * (1.0 - validation_split))).
-  int64_t splitAt =
-      fraction == 0.0 ? n : int64_t(std::floor(double(n) * (1.0 - fraction)));
-  if (fraction > 0.0 && (splitAt <= 0 || splitAt >= n))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the training data has ", n,
-        " examples, too few to split into training and validation sets "
-        "with validation_split ",
-        fraction));
-  result.validation.height = result.train.height = data.height;
-  result.validation.width = result.train.width = data.width;
-  result.validation.channels = result.train.channels = data.channels;
-  int64_t rowSize = data.exampleSize();
-  // The tail of the examples (bytes or floats) becomes the validation set;
-  // no shrink_to_fit, which would copy the training set again.
-  auto split = [&](auto &all, auto &validation) {
-    if (all.empty())
-      return;
-    validation.assign(all.begin() + splitAt * rowSize, all.end());
-    all.resize(splitAt * rowSize);
-  };
-  split(data.pixels, result.validation.pixels);
-  split(data.images, result.validation.images);
-  result.validation.labels.assign(data.labels.begin() + splitAt,
-                                  data.labels.end());
-  data.labels.resize(splitAt);
-  result.train.pixels = std::move(data.pixels);
-  result.train.images = std::move(data.images);
-  result.train.labels = std::move(data.labels);
-  return result;
-}
-
-absl::StatusOr<IdxDataSplits> loadIdxDirectory(const std::string &dir,
+absl::StatusOr<DataSplits> loadIdxDirectory(const std::string &dir,
                                                const DataSpec &spec,
                                                double validationSplit) {
   // Find every file before reading any, so a missing test set is reported
@@ -536,94 +452,11 @@ absl::StatusOr<IdxDataSplits> loadIdxDirectory(const std::string &dir,
     return split.status();
   if (!test.ok())
     return test.status();
-  IdxDataSplits splits;
+  DataSplits splits;
   splits.train = std::move(split->train);
   splits.validation = std::move(split->validation);
   splits.test = std::move(*test);
   return splits;
-}
-
-std::vector<int64_t> epochPermutation(int64_t n, uint64_t seed, int64_t epoch) {
-  std::vector<int64_t> order(std::max<int64_t>(n, 0));
-  for (int64_t i = 0; i < n; ++i)
-    order[i] = i;
-  std::mt19937_64 rng(
-      mix64(mix64(seed) ^ (uint64_t(epoch) * 0x9E3779B97F4A7C15ull)));
-  for (int64_t i = n - 1; i > 0; --i) {
-    int64_t j = int64_t(boundedDraw(rng, uint64_t(i) + 1));
-    std::swap(order[i], order[j]);
-  }
-  return order;
-}
-
-absl::StatusOr<BatchIterator>
-BatchIterator::create(const Dataset &data, const BatchOptions &options) {
-  if (options.batchSize <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch size must be positive, got ", options.batchSize));
-  BatchIterator it(data, options);
-  it.computeOrder();
-  return it;
-}
-
-int64_t BatchIterator::stepsPerEpoch() const {
-  int64_t n = data_->size(), b = options_.batchSize;
-  return options_.dropRemainder ? n / b : (n + b - 1) / b;
-}
-
-void BatchIterator::computeOrder() {
-  if (options_.shuffle) {
-    order_ = epochPermutation(data_->size(), options_.seed, epoch_);
-    return;
-  }
-  order_.resize(data_->size());
-  for (int64_t i = 0; i < data_->size(); ++i)
-    order_[i] = i;
-}
-
-absl::Status BatchIterator::seek(int64_t epoch, int64_t step) {
-  if (epoch < 0 || step < 0 || step > stepsPerEpoch())
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot resume at epoch ", epoch, " step ", step, ": an epoch has ",
-        stepsPerEpoch(), " steps of batch size ", options_.batchSize));
-  bool newEpoch = epoch != epoch_;
-  epoch_ = epoch;
-  step_ = step;
-  if (newEpoch)
-    computeOrder();
-  return absl::OkStatus();
-}
-
-void BatchIterator::nextEpoch() {
-  ++epoch_;
-  step_ = 0;
-  computeOrder();
-}
-
-int64_t BatchIterator::batch(int64_t step, float *x, int32_t *labels) const {
-  if (step < 0 || step >= stepsPerEpoch())
-    return 0;
-  int64_t b = options_.batchSize;
-  int64_t begin = step * b;
-  int64_t count = std::min(b, data_->size() - begin);
-  int64_t rowSize = data_->exampleSize();
-  for (int64_t r = 0; r < count; ++r) {
-    int64_t index = order_[begin + r];
-    data_->example(index, x + r * rowSize);
-    labels[r] = data_->labels[index];
-  }
-  if (count < b) {
-    std::fill(x + count * rowSize, x + b * rowSize, 0.0f);
-    std::fill(labels + count, labels + b, 0);
-  }
-  return count;
-}
-
-int64_t BatchIterator::next(float *x, int32_t *labels) {
-  int64_t count = batch(step_, x, labels);
-  if (count > 0)
-    ++step_;
-  return count;
 }
 
 } // namespace gradc

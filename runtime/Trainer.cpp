@@ -193,7 +193,7 @@ void Trainer::printConfusion(const EvalResult &r) const {
   }
 }
 
-absl::Status Trainer::train(const IdxDataSplits &data) {
+absl::Status Trainer::train(const DataSplits &data) {
   int64_t batch = options.batchSize;
   auto itOr = BatchIterator::create(
       data.train, {batch, options.shuffle, options.seed, options.dropLast});

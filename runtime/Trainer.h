@@ -75,7 +75,7 @@ public:
 
   /// Trains on `data.train`, evaluating on the validation and test sets
   /// after each epoch.
-  absl::Status train(const IdxDataSplits &data);
+  absl::Status train(const DataSplits &data);
 
   /// Loss and accuracy over `data`; with `confusion`, runs @predict as well
   /// to fill the confusion matrix.

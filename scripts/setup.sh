@@ -10,7 +10,7 @@ PACKAGES=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools libomp-19-dev
   # libraries
   libabsl-dev libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
-  zlib1g-dev libonnx-dev
+  zlib1g-dev libonnx-dev libpng-dev libjpeg62-turbo-dev
   # tests and benchmark references
   python3 python3-torch python3-onnx libopenblas0-pthread
   # ONNX conformance (Debian's copy of ONNX's node tests)
@@ -19,8 +19,11 @@ PACKAGES=(
   chromium
   # the readers' fuzz targets (libFuzzer, ASan, UBSan: scripts/fuzz.sh)
   clang-19 libclang-rt-19-dev
-  # default data set
-  dataset-fashion-mnist
+  # the data readers' tests (NumPy files and PNG/JPEG images they write)
+  python3-numpy imagemagick
+  # default data set; a real tabular one (Seattle weather, CSV) for the
+  # regression example
+  dataset-fashion-mnist python3-vega-datasets
 )
 
 # Node and npm run ONNX Runtime in the export test (onnxruntime-node, below);

@@ -374,7 +374,7 @@ TEST_F(IdxDatasetTest, MissingFilesNameThePathsTried) {
                                  dir_.string() + "': tried "));
   EXPECT_THAT(message, HasSubstr(path("train-images-idx3-ubyte") + ", "));
   EXPECT_THAT(message, HasSubstr(path("train-images-idx3-ubyte.gz")));
-  absl::StatusOr<IdxDataSplits> all = loadIdxDirectory(dir_.string(), {});
+  absl::StatusOr<DataSplits> all = loadIdxDirectory(dir_.string(), {});
   ASSERT_FALSE(all.ok());
   EXPECT_THAT(std::string(all.status().message()),
               HasSubstr("cannot find the training images"));
@@ -410,7 +410,7 @@ TEST_F(IdxDatasetTest, LoadsDirectoryWithValidationSplit) {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     writeDirectory(25, 7, gzip);
-    absl::StatusOr<IdxDataSplits> splits =
+    absl::StatusOr<DataSplits> splits =
         loadIdxDirectory(dir_.string(), {4, 3, 1, 10}, 0.2);
     ASSERT_TRUE(splits.ok()) << splits.status();
     EXPECT_EQ(splits->train.size(), 20);
@@ -425,7 +425,7 @@ TEST_F(IdxDatasetTest, LoadsDirectoryWithValidationSplit) {
     EXPECT_EQ(splits->validation.height, 4);
     EXPECT_EQ(splits->validation.width, 3);
 
-    absl::StatusOr<IdxDataSplits> noSplit =
+    absl::StatusOr<DataSplits> noSplit =
         loadIdxDirectory(dir_.string(), {4, 3, 1, 10});
     ASSERT_TRUE(noSplit.ok()) << noSplit.status();
     EXPECT_EQ(noSplit->train.size(), 25);
@@ -666,7 +666,7 @@ TEST(RealMnistTest, ReadsTheMnistTestDigits) {
   EXPECT_EQ(*lo, 0.0f);
   EXPECT_EQ(*hi, 1.0f);
   // The training files are not there: the whole-directory loader says so.
-  absl::StatusOr<IdxDataSplits> all = loadIdxDirectory(dir, {28, 28, 1, 10});
+  absl::StatusOr<DataSplits> all = loadIdxDirectory(dir, {28, 28, 1, 10});
   ASSERT_FALSE(all.ok());
   EXPECT_THAT(std::string(all.status().message()),
               HasSubstr("train-images-idx3-ubyte.gz"));

@@ -1,0 +1,174 @@
+//===- Dataset.h - examples in memory, checks, splits and batching -*- C++ -*-===//
+//
+// What every data format (IDX, NumPy, CSV, image folders, CIFAR binaries)
+// loads into: examples as bytes or floats with class labels or value
+// targets; the checks against the model; the Keras validation split; and the
+// batching pipeline: a per-epoch shuffle that is a pure function of (seed,
+// epoch), so training can be resumed from (epoch, step) alone, optional
+// augmentation, and copies into buffers the caller owns.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_RUNTIME_DATASET_H
+#define GRADC_RUNTIME_DATASET_H
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+/// What the model expects of its data. A zero field is not checked.
+struct DataSpec {
+  int64_t height = 0;
+  int64_t width = 0;
+  int64_t channels = 0;
+  /// Labels must lie in [0, numClasses).
+  int64_t numClasses = 0;
+  /// Value targets (regression: mse, mae, huber against numbers): each
+  /// example has this many float targets. 0: integer class labels.
+  int64_t targetWidth = 0;
+};
+
+/// Examples N x H x W x C with int32 class labels or float targets.
+/// Images read from bytes (IDX, PNG, JPEG, CIFAR, uint8 NumPy arrays) stay
+/// bytes, a quarter of the memory, and become floats in [0, 1] (pixel / 255)
+/// when a batch is assembled; other data are floats. Tabular data (CSV,
+/// NumPy [N, F]) is 1 x 1 x F: a feature is a channel.
+struct Dataset {
+  int64_t height = 0;
+  int64_t width = 0;
+  int64_t channels = 1;
+  std::vector<uint8_t> pixels; // either these
+  std::vector<float> images;   // or these
+  /// One per example: the class, or 0 with value targets (-1 is reserved
+  /// for padding rows in a batch).
+  std::vector<int32_t> labels;
+  /// Value targets, targetWidth per example (empty for class labels).
+  std::vector<float> targets;
+  int64_t targetWidth = 0;
+
+  int64_t size() const { return int64_t(labels.size()); }
+  /// Floats per example: H * W * C.
+  int64_t exampleSize() const { return height * width * channels; }
+  /// Writes example `i` as exampleSize() floats to `out`.
+  void example(int64_t i, float *out) const;
+  /// Examples [first, first + n) as floats.
+  std::vector<float> examples(int64_t first, int64_t n) const;
+};
+
+/// Keras's validation_split: the last `fraction` of the examples (not
+/// shuffled first) becomes the validation set; the first
+/// floor(N * (1 - fraction)) stay for training. `fraction` is in [0, 1).
+struct TrainValidation {
+  Dataset train;
+  Dataset validation;
+};
+/// The same shape and targets layout as `d`, no examples.
+Dataset emptyLike(const Dataset &d);
+absl::StatusOr<TrainValidation> splitValidation(Dataset data, double fraction);
+
+/// A data set's parts: training (minus the validation split), validation
+/// (empty when validation_split is 0) and test (may be empty); with the
+/// class names when the files name the classes (CSV strings, image
+/// folders), index = label.
+struct DataSplits {
+  Dataset train;
+  Dataset validation;
+  Dataset test;
+  std::vector<std::string> classNames;
+};
+
+/// Checks a loaded part against the model: at least one example, the
+/// example shape (a zero spec field is not checked; tabular data only
+/// by its feature count), labels in [0, numClasses) or targets of
+/// spec.targetWidth values, every float finite. Errors name `source` (a file
+/// or directory) and the example.
+absl::Status checkDataset(const Dataset &d, const DataSpec &spec,
+                          const std::string &source);
+
+/// The order in which epoch `epoch` visits `n` examples: Fisher-Yates driven
+/// by std::mt19937_64 seeded from (seed, epoch), with an exact bounded draw
+/// (no std::uniform_int_distribution), so the order is the same on every
+/// platform and standard library.
+std::vector<int64_t> epochPermutation(int64_t n, uint64_t seed, int64_t epoch);
+
+/// Training-time augmentation (Keras's RandomFlip("horizontal") and
+/// RandomCrop after zero padding), a pure function of (seed, epoch,
+/// example), so the same seed gives the same batches and a resumed run the
+/// same ones too.
+struct Augmentation {
+  bool horizontalFlip = false;
+  /// Pad each side by this many zero pixels and crop a random H x W
+  /// window; 0: no crop.
+  int64_t cropPadding = 0;
+  bool enabled() const { return horizontalFlip || cropPadding > 0; }
+};
+
+struct BatchOptions {
+  int64_t batchSize = 32;
+  /// Shuffle every epoch; otherwise examples come in file order.
+  bool shuffle = true;
+  uint64_t seed = 0;
+  /// Drop the last batch when it is partial (it is kept by default).
+  bool dropRemainder = false;
+  Augmentation augment;
+};
+
+/// Walks a dataset in batches, epoch by epoch. The position is (epoch,
+/// step) and nothing else: the order of an epoch is
+/// epochPermutation(size, seed, epoch), so a checkpoint that saves epoch()
+/// and step() resumes exactly with seek(). The dataset must outlive the
+/// iterator.
+class BatchIterator {
+public:
+  static absl::StatusOr<BatchIterator> create(const Dataset &data,
+                                              const BatchOptions &options);
+
+  /// Batches per epoch: ceil(N / B), or floor(N / B) with dropRemainder.
+  int64_t stepsPerEpoch() const;
+  int64_t epoch() const { return epoch_; }
+  /// Index of the next batch in the current epoch.
+  int64_t step() const { return step_; }
+  bool endOfEpoch() const { return step_ >= stepsPerEpoch(); }
+  const BatchOptions &options() const { return options_; }
+  /// The current epoch's order of examples.
+  const std::vector<int64_t> &order() const { return order_; }
+
+  /// Moves to batch `step` of `epoch` (step == stepsPerEpoch() is the end
+  /// of that epoch).
+  absl::Status seek(int64_t epoch, int64_t step);
+  /// Moves to the first batch of the next epoch.
+  void nextEpoch();
+
+  /// Copies the next batch into `x` (batchSize * exampleSize floats),
+  /// `labels` (batchSize ints) and, for value targets, `targets`
+  /// (batchSize * targetWidth floats), and advances. Returns the number of
+  /// real examples: batchSize, fewer for a kept partial last batch (the rest
+  /// of the buffers is zero-filled), or 0 at the end of the epoch (nothing
+  /// is written; call nextEpoch()).
+  int64_t next(float *x, int32_t *labels, float *targets = nullptr);
+
+  /// Copies batch `step` of the current epoch without moving; same return
+  /// value and padding as next().
+  int64_t batch(int64_t step, float *x, int32_t *labels,
+                float *targets = nullptr) const;
+
+private:
+  BatchIterator(const Dataset &data, const BatchOptions &options)
+      : data_(&data), options_(options) {}
+  void computeOrder();
+
+  const Dataset *data_;
+  BatchOptions options_;
+  int64_t epoch_ = 0;
+  int64_t step_ = 0;
+  std::vector<int64_t> order_;
+};
+
+} // namespace gradc
+
+#endif // GRADC_RUNTIME_DATASET_H
