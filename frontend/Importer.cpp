@@ -70,11 +70,12 @@ absl::StatusOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
     opt.push_back(b.getNamedAttr("epsilon", b.getF64FloatAttr(o.epsilon)));
   }
   (*module)->setAttr("nn.model", b.getStringAttr(m.name));
-  (*module)->setAttr(
-      "nn.loss",
-      b.getDictionaryAttr(
-          {b.getNamedAttr("kind", b.getStringAttr(m.lossKind)),
-           b.getNamedAttr("delta", b.getF64FloatAttr(m.huberDelta))}));
+  SmallVector<NamedAttribute> loss{
+      b.getNamedAttr("kind", b.getStringAttr(m.lossKind)),
+      b.getNamedAttr("delta", b.getF64FloatAttr(m.huberDelta))};
+  if (m.regression) // value targets: a targets argument [N, outputs]
+    loss.push_back(b.getNamedAttr("regression", b.getUnitAttr()));
+  (*module)->setAttr("nn.loss", b.getDictionaryAttr(loss));
   (*module)->setAttr("nn.optimizer", b.getDictionaryAttr(opt));
 
   // @predict(params..., buffers..., x), as @train_step and @eval_step take

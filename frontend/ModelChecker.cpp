@@ -46,6 +46,7 @@ private:
   void checkTraining();
   void checkSchedule(const LearningRateSchedule &ls);
   void checkEarlyStopping(const Training &t);
+  void checkData(const Data &d);
 
   const ModelFile &file;
   const Model &m;
@@ -250,6 +251,16 @@ void Checker::checkLoss() {
   if ((isCE || r.lossKind == "categorical_hinge") && classes < 2)
     error(file.lossLoc,
           absl::StrCat(where, " expects at least 2 classes, got ", classes));
+  r.regression = loss.regression();
+  if (r.regression &&
+      (r.lossKind != "mse" && r.lossKind != "mae" && r.lossKind != "huber"))
+    error(file.lossLoc,
+          absl::StrCat(where, ": regression takes mse, mae or huber"));
+  if (r.regression && (out.activation == SOFTMAX || out.activation == SIGMOID ||
+                       out.activation == LOG_SOFTMAX))
+    error(file.lossLoc,
+          absl::StrCat(where, ": regression fits numbers; end the output layer "
+                              "without softmax or sigmoid (a linear output)"));
   if (isCE && out.activation != SOFTMAX)
     error(file.lossLoc,
           absl::StrCat(where,
@@ -339,8 +350,41 @@ void Checker::checkTraining() {
                        r.validationSplit));
   if (m.data().has_idx())
     r.dataDir = m.data().idx().dir();
+  checkData(m.data());
   checkSchedule(t.lr_schedule());
   checkEarlyStopping(t);
+}
+
+void Checker::checkData(const Data &d) {
+  r.data = d;
+  auto check = [&](bool ok, const std::string &msg) {
+    if (!ok)
+      error(file.dataLoc, absl::StrCat("data: ", msg));
+  };
+  double testSplit = fromFloat(d.test_split());
+  check(testSplit >= 0 && testSplit < 1,
+        absl::StrCat("test_split must be in [0, 1), got ", testSplit));
+  const Data::Augment &a = d.augment();
+  bool image = r.inputShape.size() == 3;
+  check(!(a.horizontal_flip() || a.crop_padding()) || image,
+        "augment needs an image input [H, W, C]");
+  if (image)
+    check(a.crop_padding() >= 0 &&
+              a.crop_padding() <= std::min(r.inputShape[0], r.inputShape[1]),
+          absl::StrCat("augment crop_padding must be in [0, ",
+                       std::min(r.inputShape[0], r.inputShape[1]), "], got ",
+                       a.crop_padding()));
+  if (d.has_csv())
+    check(!d.csv().target().empty(),
+          "csv needs target: the column(s) to predict");
+  if (d.has_csv() && !r.regression)
+    check(d.csv().target_size() <= 1,
+          "csv: class labels come from one target column (several are "
+          "regression targets: loss { regression: true })");
+  if (d.has_numpy())
+    check(d.numpy().file().empty() !=
+              (d.numpy().x().empty() && d.numpy().y().empty()),
+          "numpy needs either file (.npz) or x and y (.npy)");
 }
 
 void Checker::checkSchedule(const LearningRateSchedule &ls) {
@@ -380,6 +424,8 @@ void Checker::checkSchedule(const LearningRateSchedule &ls) {
     const auto &p = ls.reduce_on_plateau();
     s.kind = "plateau";
     s.monitorAccuracy = p.monitor() == VAL_ACCURACY;
+    check(!(s.monitorAccuracy && r.regression),
+          "a regression model has no accuracy to monitor (VAL_LOSS)");
     s.factor = p.has_factor() ? fromFloat(p.factor()) : 0.1;
     s.patience = p.has_patience() ? p.patience() : 10;
     s.minDelta = p.has_min_delta() ? fromFloat(p.min_delta()) : 1e-4;
@@ -411,6 +457,9 @@ void Checker::checkEarlyStopping(const Training &t) {
   EarlyStoppingSpec &s = r.earlyStopping;
   s.enabled = true;
   s.monitorAccuracy = es.monitor() == VAL_ACCURACY;
+  if (s.monitorAccuracy && r.regression)
+    error(file.trainingLoc, "early_stopping: a regression model has no "
+                            "accuracy to monitor (VAL_LOSS)");
   s.minDelta = fromFloat(es.min_delta());
   s.patience = es.patience();
   s.restoreBestWeights = es.restore_best_weights();

@@ -102,6 +102,9 @@ struct ResolvedModel {
   /// starting at its `constant`.
   std::vector<ParamSpec> buffers;
   std::string lossKind; // an nn loss op name, e.g. "cross_entropy"
+  /// Value targets (loss { regression: true }): the steps take a targets
+  /// argument [N, outputs] besides the labels.
+  bool regression = false;
   double huberDelta = 1.0;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
@@ -110,6 +113,8 @@ struct ResolvedModel {
   bool shuffle = true, dropLast = false;
   double validationSplit = 0.0;
   std::string dataDir;
+  /// The model's data { ... } (checked), for the data loader.
+  Data data;
 
   const std::vector<int64_t> &outputShape() const {
     return layers.back().shape;

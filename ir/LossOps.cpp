@@ -9,6 +9,8 @@
 #include "ir/ShapeRules.h"
 #include "ir/VerifierUtils.h"
 
+#include "mlir/IR/TypeUtilities.h"
+
 using namespace mlir;
 using namespace gradc;
 using namespace gradc::nn;
@@ -16,7 +18,7 @@ using namespace gradc::nn;
 namespace {
 
 LogicalResult verifyLossShapes(Operation *op, Value predictions, Value labels,
-                               StringRef kind, double delta) {
+                               Value targets, StringRef kind, double delta) {
   if (failed(expectRank(op, predictions, 2, "predictions [N, C]")) ||
       failed(expectRank(op, labels, 1, "labels [N]")) ||
       failed(expectSameElementType(op)))
@@ -33,6 +35,15 @@ LogicalResult verifyLossShapes(Operation *op, Value predictions, Value labels,
     return op->emitOpError() << "expects at least 2 classes, got " << p[1];
   if (kind == "huber" && !(delta > 0))
     return op->emitOpError() << "expects a positive delta, got " << delta;
+  if (targets) {
+    if (kind != "mse" && kind != "mae" && kind != "huber")
+      return op->emitOpError()
+             << "takes value targets only as mse, mae or huber";
+    if (getElementTypeOrSelf(targets) != getElementTypeOrSelf(predictions))
+      return op->emitOpError()
+             << "expects targets of the predictions' element type";
+    return expectShape(op, targets, p, "targets");
+  }
   return success();
 }
 
@@ -40,8 +51,8 @@ LogicalResult verifyLossShapes(Operation *op, Value predictions, Value labels,
 
 #define GRADC_LOSS_VERIFIER(Op, kind)                                          \
   LogicalResult Op::verify() {                                                 \
-    return verifyLossShapes(*this, getPredictions(), getLabels(), kind,        \
-                            getDelta().convertToDouble());                     \
+    return verifyLossShapes(*this, getPredictions(), getLabels(),              \
+                            getTargets(), kind, getDelta().convertToDouble()); \
   }
 GRADC_LOSS_VERIFIER(CrossEntropyOp, "cross_entropy")
 GRADC_LOSS_VERIFIER(SoftmaxCrossEntropyOp, "softmax_cross_entropy")
@@ -70,15 +81,36 @@ constexpr double kProbEps = 1e-7;
 /// d loss / d p for a loss of `kind` over predictions p [N, C] and labels,
 /// scaled by the incoming 0-D gradient `dloss`: the gradient rules of the
 /// losses, from primitive ops. t are the one-hot targets (the label itself
-/// for C = 1).
+/// for C = 1), or `targets` when given (regression; the labels then only
+/// mark padding rows).
 Value lossGradient(GradientBuilder &g, LossKind kind, Value p, Value labels,
-                   Value dloss, double delta) {
+                   Value targets, Value dloss, double delta) {
   int64_t classes = shapeOf(p)[1];
-  Value t = g.oneHot(labels, p);
   Value zero = g.constant(0, p), one = g.constant(1, p);
   auto cmp = [&](Value x, ComparePredicate pr, double v) {
     return g.compare(x, pr, g.constant(v, x));
   };
+  if (targets) {
+    // rows: 1 on the rows that count (label 0), 0 on padding rows (-1),
+    // from the labels as a one-column target (the label itself).
+    auto column = RankedTensorType::get({shapeOf(p)[0], 1},
+                                        getElementTypeOrSelf(p.getType()));
+    Value label = g.b.create<OneHotOp>(g.loc, column, labels);
+    Value rowMask = g.reduceRows(cmp(label, ComparePredicate::Ge, 0));
+    Value counted = g.scale(g.reduceSum(rowMask, {0}), double(classes));
+    counted = g.maximum(counted, g.constant(1, counted));
+    Value scale = g.mul(g.broadcast(g.div(dloss, counted), p, {}),
+                        g.broadcastRows(rowMask, p));
+    Value d = g.sub(p, targets);
+    if (kind == LossKind::Mse)
+      d = g.scale(d, 2);
+    else if (kind == LossKind::Mae)
+      d = g.sign(d);
+    else // Huber: clamp(p - t, -delta, delta)
+      d = g.maximum(g.minimum(d, g.constant(delta, p)), g.constant(-delta, p));
+    return g.mul(d, scale);
+  }
+  Value t = g.oneHot(labels, p);
   // Per-row losses are means over the rows that count (label >= 0; -1
   // marks a padding row), per-element losses over their elements: rows is
   // 1 for a row that counts, and the scale is dloss / their number (at
@@ -155,10 +187,14 @@ Value lossGradient(GradientBuilder &g, LossKind kind, Value p, Value labels,
   LogicalResult Op::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,  \
                                    SmallVectorImpl<Value> &operandGrads) {     \
     GradientBuilder g(b, getLoc());                                            \
-    operandGrads.push_back(lossGradient(g, kind, getPredictions(),             \
-                                        getLabels(), resultGrads[0],           \
-                                        getDelta().convertToDouble()));        \
+    Value dp =                                                                 \
+        lossGradient(g, kind, getPredictions(), getLabels(), getTargets(),     \
+                     resultGrads[0], getDelta().convertToDouble());            \
+    operandGrads.push_back(dp);                                                \
     operandGrads.push_back(Value());                                           \
+    /* Value targets enter as p - t: their gradient is -dp. */                 \
+    if (getTargets())                                                          \
+      operandGrads.push_back(g.scale(dp, -1));                                 \
     return success();                                                          \
   }
 GRADC_LOSS_GRAD(CrossEntropyOp, LossKind::CrossEntropy)

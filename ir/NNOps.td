@@ -344,15 +344,21 @@ class NN_LossOp<string mnemonic, string what> : NN_DiffOp<mnemonic> {
     nothing to the loss or its gradient, and the mean is over the other rows
     (0 when there are none).
 
+    With `targets` (regression: `mse`, `mae` and `huber` only), the targets
+    are those values `[N, C]` instead of one-hot labels; the labels then only
+    mark padding rows (-1; 0 for a row that counts).
+
     ```mlir
     %l = nn.}] # mnemonic # [{ %p, %labels : (tensor<8x10xf32>, tensor<8xi32>) -> tensor<f32>
+    %r = nn.}] # mnemonic # [{ %q, %labels targets %t : (tensor<8x2xf32>, tensor<8xi32>, tensor<8x2xf32>) -> tensor<f32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$predictions, NN_LabelTensor:$labels,
+      Optional<NN_FloatTensor>:$targets,
       DefaultValuedAttr<F64Attr, "1.0">:$delta);
   let results = (outs NN_Scalar:$loss);
   let assemblyFormat = [{
-    $predictions `,` $labels attr-dict `:` functional-type(operands, results)
+    $predictions `,` $labels (`targets` $targets^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -1,9 +1,13 @@
 //===- BuildTrainStep.cpp - @train_step and @eval_step from @predict ------===//
 //
 // Builds the two training-time entry points from the imported forward graph:
-//   @eval_step(params..., buffers..., x, labels) -> (loss, correct_count)
-//   @train_step(params..., buffers..., state..., step, lr, x, labels)
-//       -> (loss, correct_count, new params..., new state..., new buffers...)
+//   @eval_step(params..., buffers..., x, labels[, targets])
+//       -> (loss, correct_count)
+//   @train_step(params..., buffers..., state..., step, lr, x, labels[,
+//       targets]) -> (loss, correct_count, new params..., new state...,
+//       new buffers...)
+// With nn.loss's `regression`, `targets` [N, outputs] are the loss's value
+// targets and the labels only mark padding rows (-1).
 // Parameters and buffers are @predict's arguments tagged nn.param and
 // nn.buffer, in that order. @train_step uses the training form of every op
 // that has one (TrainingFormOpInterface: dropout, batch normalization),
@@ -43,7 +47,7 @@ public:
   LogicalResult build();
 
 private:
-  Value buildLoss(Location loc, Value predictions, Value labels);
+  Value buildLoss(Location loc, Value predictions, Value labels, Value targets);
   LogicalResult buildUpdate(Location loc, Value param, Value grad,
                             ValueRange state, Value step, Value lr,
                             SmallVectorImpl<Value> &newParams,
@@ -57,11 +61,13 @@ private:
   DictionaryAttr lossAttr, optAttr;
 };
 
-Value TrainStepBuilder::buildLoss(Location loc, Value predictions,
-                                  Value labels) {
+Value TrainStepBuilder::buildLoss(Location loc, Value predictions, Value labels,
+                                  Value targets) {
   StringRef kind = lossAttr.getAs<StringAttr>("kind").getValue();
   OperationState state(loc, ("nn." + kind).str());
   state.addOperands({predictions, labels});
+  if (targets)
+    state.addOperands(targets);
   state.addTypes(RankedTensorType::get(
       {}, cast<RankedTensorType>(predictions.getType()).getElementType()));
   state.addAttribute("delta",
@@ -154,6 +160,10 @@ LogicalResult TrainStepBuilder::build() {
   Type stepType = RankedTensorType::get({}, b.getI64Type());
   Type countType = RankedTensorType::get({}, b.getI64Type());
   Type lrType = RankedTensorType::get({}, b.getF32Type());
+  bool regression = bool(lossAttr.get("regression"));
+  Type targetsType = predict.getResultTypes().empty()
+                         ? Type()
+                         : predict.getResultTypes().front();
   SmallVector<Type> paramTypes(
       predict.getArgumentTypes().take_front(numParams));
   SmallVector<Type> leadingTypes(
@@ -179,8 +189,11 @@ LogicalResult TrainStepBuilder::build() {
       args.push_back(stepType);
       args.push_back(lrType);
     }
+    unsigned xIndex = args.size(), labelsIndex = xIndex + 1;
     args.push_back(xType);
     args.push_back(labelsType);
+    if (regression)
+      args.push_back(targetsType);
     auto fn = b.create<func::FuncOp>(loc, training ? "train_step" : "eval_step",
                                      b.getFunctionType(args, {}));
     for (unsigned i = 0; i < numLeading; ++i)
@@ -193,11 +206,13 @@ LogicalResult TrainStepBuilder::build() {
           numLeading + i, "nn.state",
           b.getStringAttr(name + "." + slots[i % slots.size()].str()));
     }
-    fn.setArgAttrs(args.size() - 2, predict.getArgAttrDict(numLeading));
-    fn.setArgAttr(args.size() - 1, "nn.labels", b.getUnitAttr());
+    fn.setArgAttrs(xIndex, predict.getArgAttrDict(numLeading));
+    fn.setArgAttr(labelsIndex, "nn.labels", b.getUnitAttr());
+    if (regression)
+      fn.setArgAttr(labelsIndex + 1, "nn.targets", b.getUnitAttr());
     if (training) {
-      fn.setArgAttr(args.size() - 4, "nn.step", b.getUnitAttr());
-      fn.setArgAttr(args.size() - 3, "nn.learning_rate", b.getUnitAttr());
+      fn.setArgAttr(xIndex - 2, "nn.step", b.getUnitAttr());
+      fn.setArgAttr(xIndex - 1, "nn.learning_rate", b.getUnitAttr());
     }
     Block *entry = fn.addEntryBlock();
     OpBuilder::InsertionGuard guard(b);
@@ -207,11 +222,11 @@ LogicalResult TrainStepBuilder::build() {
     IRMapping mapping;
     for (unsigned i = 0; i < numLeading; ++i)
       mapping.map(predict.getArgument(i), entry->getArgument(i));
-    mapping.map(predict.getArgument(numLeading),
-                entry->getArgument(args.size() - 2));
-    Value step = training ? entry->getArgument(args.size() - 4) : Value();
-    Value lr = training ? entry->getArgument(args.size() - 3) : Value();
-    Value labels = entry->getArgument(args.size() - 1);
+    mapping.map(predict.getArgument(numLeading), entry->getArgument(xIndex));
+    Value step = training ? entry->getArgument(xIndex - 2) : Value();
+    Value lr = training ? entry->getArgument(xIndex - 1) : Value();
+    Value labels = entry->getArgument(labelsIndex);
+    Value targets = regression ? entry->getArgument(labelsIndex + 1) : Value();
     Operation *predictRet = predict.getBody().front().getTerminator();
     SmallVector<std::pair<Value, Value>> bufferUpdates;
     for (Operation &op : predict.getBody().front().without_terminator()) {
@@ -229,7 +244,7 @@ LogicalResult TrainStepBuilder::build() {
       clone->erase();
     }
     Value predictions = mapping.lookup(predictRet->getOperand(0));
-    Value loss = buildLoss(loc, predictions, labels);
+    Value loss = buildLoss(loc, predictions, labels, targets);
     // The updated buffers are returned from the start, so that the loss
     // fusion's clean-up does not erase them as dead.
     SmallVector<Value> live{loss};

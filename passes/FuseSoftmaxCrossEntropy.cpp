@@ -31,7 +31,7 @@ struct FuseSoftmaxCrossEntropyPattern : OpRewritePattern<nn::CrossEntropyOp> {
     // probabilities) uses it; the loss no longer does.
     rewriter.replaceOpWithNewOp<nn::SoftmaxCrossEntropyOp>(
         ce, ce.getType(), softmax.getInput(), ce.getLabels(),
-        ce.getDeltaAttr());
+        /*targets=*/Value(), ce.getDeltaAttr());
     return success();
   }
 };

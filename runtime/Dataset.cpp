@@ -12,9 +12,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <random>
+#include <thread>
 
 namespace gradc {
 namespace {
@@ -37,7 +41,6 @@ uint64_t boundedDraw(std::mt19937_64 &rng, uint64_t bound) {
       return r % bound;
   }
 }
-
 
 /// Flips and crops example `x` (H x W x C floats) in place as `a` says,
 /// with draws from `key`.
@@ -88,7 +91,8 @@ absl::Status checkDataset(const Dataset &d, const DataSpec &spec,
     return error("contains no examples");
   bool tabular = d.height == 1 && d.width == 1;
   if (tabular && (spec.height || spec.width)) {
-    int64_t need = spec.height * spec.width * std::max<int64_t>(spec.channels, 1);
+    int64_t need =
+        spec.height * spec.width * std::max<int64_t>(spec.channels, 1);
     if (d.channels != need)
       return error(absl::StrCat("examples have ", d.channels,
                                 " features, the model input needs ", need));
@@ -120,9 +124,9 @@ absl::Status checkDataset(const Dataset &d, const DataSpec &spec,
                                 spec.targetWidth));
     for (size_t i = 0; i < d.targets.size(); ++i)
       if (!std::isfinite(d.targets[i]))
-        return error(absl::StrCat("target ", i % d.targetWidth,
-                                  " of example ", i / d.targetWidth, " is ",
-                                  d.targets[i], "; targets must be finite"));
+        return error(absl::StrCat("target ", i % d.targetWidth, " of example ",
+                                  i / d.targetWidth, " is ", d.targets[i],
+                                  "; targets must be finite"));
     return absl::OkStatus();
   }
   if (d.targetWidth > 0)
@@ -193,9 +197,8 @@ absl::StatusOr<TrainValidation> splitValidation(Dataset data, double fraction) {
   split(data.pixels, result.validation.pixels);
   split(data.images, result.validation.images);
   if (!data.targets.empty()) {
-    result.validation.targets.assign(data.targets.begin() +
-                                         splitAt * data.targetWidth,
-                                     data.targets.end());
+    result.validation.targets.assign(
+        data.targets.begin() + splitAt * data.targetWidth, data.targets.end());
     data.targets.resize(splitAt * data.targetWidth);
   }
   result.validation.labels.assign(data.labels.begin() + splitAt,
@@ -301,6 +304,105 @@ int64_t BatchIterator::next(float *x, int32_t *labels, float *targets) {
   if (count > 0)
     ++step_;
   return count;
+}
+
+/// The background thread: one job at a time (a step into a slot).
+struct BatchPipeline::Worker {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool hasJob = false, done = true, quit = false;
+  int64_t step = 0;
+  Set *slot = nullptr;
+  std::thread thread;
+};
+
+BatchPipeline::BatchPipeline(const BatchIterator &it)
+    : it_(it), step_(it.step()) {
+  int64_t b = it.options().batchSize;
+  for (Set &set : sets_) {
+    set.x.resize(b * it.data().exampleSize());
+    set.labels.resize(b);
+    set.targets.resize(b * std::max<int64_t>(it.data().targetWidth, 1));
+  }
+  worker_ = new Worker;
+  worker_->thread = std::thread([this] {
+    Worker &w = *worker_;
+    std::unique_lock<std::mutex> lock(w.mutex);
+    for (;;) {
+      w.cv.wait(lock, [&] { return w.hasJob || w.quit; });
+      if (w.quit)
+        return;
+      w.hasJob = false;
+      int64_t step = w.step;
+      Set *slot = w.slot;
+      lock.unlock();
+      assemble(step, *slot);
+      lock.lock();
+      w.done = true;
+      w.cv.notify_all();
+    }
+  });
+  start(step_, 0);
+}
+
+BatchPipeline::~BatchPipeline() {
+  join();
+  {
+    std::lock_guard<std::mutex> lock(worker_->mutex);
+    worker_->quit = true;
+  }
+  worker_->cv.notify_all();
+  worker_->thread.join();
+  delete worker_;
+}
+
+void BatchPipeline::assemble(int64_t step, Set &set) const {
+  auto t0 = std::chrono::steady_clock::now();
+  set.count =
+      it_.batch(step, set.x.data(), set.labels.data(), set.targets.data());
+  // Padding rows: label -1, left out of the loss, gradients and counts.
+  int64_t b = it_.options().batchSize;
+  if (set.count > 0)
+    std::fill(set.labels.begin() + set.count, set.labels.begin() + b, -1);
+  set.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+}
+
+void BatchPipeline::start(int64_t step, int slot) {
+  if (step >= it_.stepsPerEpoch())
+    return;
+  std::lock_guard<std::mutex> lock(worker_->mutex);
+  worker_->hasJob = true;
+  worker_->done = false;
+  worker_->step = step;
+  worker_->slot = &sets_[slot];
+  pendingStep_ = step;
+  worker_->cv.notify_all();
+}
+
+void BatchPipeline::join() {
+  if (pendingStep_ < 0)
+    return;
+  std::unique_lock<std::mutex> lock(worker_->mutex);
+  worker_->cv.wait(lock, [&] { return worker_->done; });
+  pendingStep_ = -1;
+}
+
+int64_t BatchPipeline::next() {
+  if (step_ >= it_.stepsPerEpoch())
+    return 0;
+  int next = current_ ^ 1;
+  auto t0 = std::chrono::steady_clock::now();
+  join(); // the background thread filled `next` with step_
+  wait_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+               .count();
+  current_ = next;
+  assemble_ += sets_[current_].seconds;
+  ++step_;
+  // The following batch goes into the slot just released.
+  start(step_, current_ ^ 1);
+  return sets_[current_].count;
 }
 
 } // namespace gradc

@@ -1,4 +1,5 @@
-//===- Dataset.h - examples in memory, checks, splits and batching -*- C++ -*-===//
+//===- Dataset.h - examples in memory, checks, splits and batching -*- C++
+//-*-===//
 //
 // What every data format (IDX, NumPy, CSV, image folders, CIFAR binaries)
 // loads into: examples as bytes or floats with class labels or value
@@ -157,6 +158,8 @@ public:
   int64_t batch(int64_t step, float *x, int32_t *labels,
                 float *targets = nullptr) const;
 
+  const Dataset &data() const { return *data_; }
+
 private:
   BatchIterator(const Dataset &data, const BatchOptions &options)
       : data_(&data), options_(options) {}
@@ -167,6 +170,54 @@ private:
   int64_t epoch_ = 0;
   int64_t step_ = 0;
   std::vector<int64_t> order_;
+};
+
+/// One epoch's batches assembled in the background: while the caller runs
+/// a step on batch k, a second thread copies (and converts, augments and
+/// pads) batch k + 1 into the other of two buffer sets. Padding rows of a
+/// partial last batch are labelled -1. Create one per epoch, after seeking
+/// the iterator; it starts at the iterator's step and leaves the iterator
+/// where it was.
+class BatchPipeline {
+public:
+  explicit BatchPipeline(const BatchIterator &it);
+  ~BatchPipeline();
+  BatchPipeline(const BatchPipeline &) = delete;
+  BatchPipeline &operator=(const BatchPipeline &) = delete;
+
+  /// The next batch's number of real examples (0 at the end of the epoch);
+  /// its buffers are x(), labels() and targets() until the next call.
+  int64_t next();
+  float *x() { return sets_[current_].x.data(); }
+  int32_t *labels() { return sets_[current_].labels.data(); }
+  float *targets() { return sets_[current_].targets.data(); }
+
+  /// Seconds the caller waited for batches, and seconds spent assembling
+  /// them (on either thread).
+  double waitSeconds() const { return wait_; }
+  double assembleSeconds() const { return assemble_; }
+
+private:
+  struct Set {
+    std::vector<float> x;
+    std::vector<int32_t> labels;
+    std::vector<float> targets;
+    int64_t count = 0;
+    double seconds = 0;
+  };
+  void assemble(int64_t step, Set &set) const;
+  void start(int64_t step, int slot);
+  void join();
+
+  const BatchIterator &it_;
+  Set sets_[2];
+  int current_ = 1;
+  int64_t step_;
+  /// The background thread and the step it assembles into the other slot.
+  struct Worker;
+  Worker *worker_ = nullptr;
+  int64_t pendingStep_ = -1;
+  double wait_ = 0, assemble_ = 0;
 };
 
 } // namespace gradc

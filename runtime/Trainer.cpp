@@ -78,13 +78,6 @@ double secondsSinceProcessStart() {
   return now - std::stod(field) / double(sysconf(_SC_CLK_TCK));
 }
 
-void padBatch(std::vector<float> &x, std::vector<int32_t> &labels, int64_t n,
-              int64_t rows) {
-  int64_t per = labels.empty() ? 0 : int64_t(x.size() / labels.size());
-  std::fill(x.begin() + n * per, x.begin() + rows * per, 0.0f);
-  std::fill(labels.begin() + n, labels.begin() + rows, -1);
-}
-
 std::vector<BufferRef> entryArguments(ParameterStore &params, bool withState) {
   std::vector<BufferRef> refs;
   for (Buffer &b : params.params)
@@ -101,28 +94,32 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
                                              bool confusion) {
   EvalResult r;
   int64_t classes = model.numClasses();
-  if (confusion)
+  bool regression = model.regression;
+  if (confusion && !regression)
     r.confusion.assign(classes * classes, 0);
   int64_t batch = options.batchSize;
   auto it = BatchIterator::create(data, {batch, /*shuffle=*/false, 0, false});
   if (!it.ok())
     return it.status();
-  std::vector<float> x(batch * data.exampleSize());
-  std::vector<int32_t> labels(batch);
   std::vector<float> probs(batch * classes);
   double lossSum = 0;
   int64_t correct = 0;
-  while (int64_t n = it->next(x.data(), labels.data())) {
-    // A partial last batch runs padded: one module serves every batch.
-    padBatch(x, labels, n, batch);
+  // Regression: per output column, sums of |e|, e^2, t and t^2 (R^2 per
+  // column, averaged as scikit-learn's r2_score does).
+  std::vector<double> absErr(classes), sqErr(classes), tSum(classes),
+      tSq(classes);
+  BatchPipeline batches(*it);
+  while (int64_t n = batches.next()) {
     auto jit = compile(batch);
     if (!jit.ok())
       return jit.status();
     float loss = 0;
     int64_t count = 0;
     std::vector<BufferRef> args = entryArguments(params, false);
-    args.push_back(ref(x.data(), batchShape(batch, model.inputShape)));
-    args.push_back(ref(labels.data(), {batch}));
+    args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
+    args.push_back(ref(batches.labels(), {batch}));
+    if (regression)
+      args.push_back(ref(batches.targets(), {batch, classes}));
     args.push_back(ref(&loss, {}));
     args.push_back(ref(&count, {}));
     if (absl::Status s = (*jit)->call("eval_step", args); !s.ok())
@@ -130,22 +127,32 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
     lossSum += double(loss) * n;
     correct += count;
     r.examples += n;
-    if (confusion) {
-      args.resize(params.params.size() + params.buffers.size() + 1);
-      args.push_back(ref(probs.data(), {batch, classes}));
-      if (absl::Status s = (*jit)->call("predict", args); !s.ok())
-        return s;
-      for (int64_t i = 0; i < n; ++i) {
-        const float *row = probs.data() + i * classes;
-        int64_t best = classes == 1
-                           ? (row[0] > 0.5f)
-                           : std::max_element(row, row + classes) - row;
-        int64_t truth = labels[i];
-        if (truth >= 0 && truth < classes && best < classes)
-          r.confusion[truth * classes + best]++;
-        if (classes > 1 && best != truth)
-          r.mistakes.push_back({r.examples - n + i, best, row[best]});
+    if (!confusion && !regression)
+      continue;
+    args.resize(params.params.size() + params.buffers.size() + 1);
+    args.push_back(ref(probs.data(), {batch, classes}));
+    if (absl::Status s = (*jit)->call("predict", args); !s.ok())
+      return s;
+    for (int64_t i = 0; i < n; ++i) {
+      const float *row = probs.data() + i * classes;
+      if (regression) {
+        const float *t = batches.targets() + i * classes;
+        for (int64_t c = 0; c < classes; ++c) {
+          double e = double(row[c]) - double(t[c]);
+          absErr[c] += std::abs(e);
+          sqErr[c] += e * e;
+          tSum[c] += t[c];
+          tSq[c] += double(t[c]) * t[c];
+        }
+        continue;
       }
+      int64_t best = classes == 1 ? (row[0] > 0.5f)
+                                  : std::max_element(row, row + classes) - row;
+      int64_t truth = batches.labels()[i];
+      if (truth >= 0 && truth < classes && best < classes)
+        r.confusion[truth * classes + best]++;
+      if (classes > 1 && best != truth)
+        r.mistakes.push_back({r.examples - n + i, best, row[best]});
     }
   }
   std::stable_sort(
@@ -156,10 +163,33 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
   if (r.mistakes.size() > 16)
     r.mistakes.resize(16);
   if (r.examples) {
-    r.loss = lossSum / r.examples;
-    r.accuracy = double(correct) / r.examples;
+    double n = double(r.examples);
+    r.loss = lossSum / n;
+    r.accuracy = regression ? 0 : double(correct) / n;
+    if (regression) {
+      double abs = 0, sq = 0, r2 = 0;
+      for (int64_t c = 0; c < classes; ++c) {
+        abs += absErr[c];
+        sq += sqErr[c];
+        double total = tSq[c] - tSum[c] * tSum[c] / n;
+        // A constant target: R^2 is 1 for a perfect fit, else 0 (as
+        // scikit-learn's r2_score).
+        r2 += total > 0 ? 1 - sqErr[c] / total : (sqErr[c] == 0 ? 1 : 0);
+      }
+      r.mae = abs / (n * classes);
+      r.rmse = std::sqrt(sq / (n * classes));
+      r.r2 = r2 / classes;
+    }
   }
   return r;
+}
+
+std::string Trainer::describe(const EvalResult &r) const {
+  if (model.regression)
+    return absl::StrFormat("loss %.4f  mae %.4f  rmse %.4f  r2 %.4f", r.loss,
+                           r.mae, r.rmse, r.r2);
+  return absl::StrFormat("loss %.4f  accuracy %.2f%%", r.loss,
+                         100 * r.accuracy);
 }
 
 void Trainer::printConfusion(const EvalResult &r) const {
@@ -195,8 +225,9 @@ void Trainer::printConfusion(const EvalResult &r) const {
 
 absl::Status Trainer::train(const DataSplits &data) {
   int64_t batch = options.batchSize;
-  auto itOr = BatchIterator::create(
-      data.train, {batch, options.shuffle, options.seed, options.dropLast});
+  auto itOr =
+      BatchIterator::create(data.train, {batch, options.shuffle, options.seed,
+                                         options.dropLast, options.augment});
   if (!itOr.ok())
     return itOr.status();
   BatchIterator &it = *itOr;
@@ -205,8 +236,6 @@ absl::Status Trainer::train(const DataSplits &data) {
     return absl::InvalidArgumentError(
         absl::StrCat("error: the training set has ", data.train.size(),
                      " examples, fewer than one batch of ", batch));
-  std::vector<float> x(batch * data.train.exampleSize());
-  std::vector<int32_t> labels(batch);
   std::ofstream metrics;
   if (!options.metricsPath.empty()) {
     metrics.open(options.metricsPath, std::ios::app);
@@ -246,9 +275,11 @@ absl::Status Trainer::train(const DataSplits &data) {
     // Times of the full-batch steps alone: their minimum and median are
     // robust to the machine's noise, unlike images per second.
     std::vector<double> stepSeconds;
-    while (int64_t n = it.next(x.data(), labels.data())) {
-      // A partial last batch runs padded: one module serves every batch.
-      padBatch(x, labels, n, batch);
+    double stepTotal = 0;
+    // Batches are assembled on a second thread while the step runs; a
+    // partial last batch runs padded: one module serves every batch.
+    BatchPipeline batches(it);
+    while (int64_t n = batches.next()) {
       auto jit = compile(batch);
       if (!jit.ok())
         return jit.status();
@@ -264,15 +295,19 @@ absl::Status Trainer::train(const DataSplits &data) {
       std::vector<BufferRef> args = entryArguments(params, true);
       args.push_back(ref(&step, {}));
       args.push_back(ref(&lr, {}));
-      args.push_back(ref(x.data(), batchShape(batch, model.inputShape)));
-      args.push_back(ref(labels.data(), {batch}));
+      args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
+      args.push_back(ref(batches.labels(), {batch}));
+      if (model.regression)
+        args.push_back(ref(batches.targets(), {batch, model.numClasses()}));
       args.push_back(ref(&loss, {}));
       args.push_back(ref(&count, {}));
       auto stepStart = Clock::now();
       if (absl::Status s = (*jit)->call("train_step", args); !s.ok())
         return s;
+      double stepTime = since(stepStart);
+      stepTotal += stepTime;
       if (n == batch)
-        stepSeconds.push_back(since(stepStart));
+        stepSeconds.push_back(stepTime);
       if (options.timing && totalSteps == 0)
         std::cerr << absl::StrFormat(
             "first training step done %.2f s after the process started\n",
@@ -314,12 +349,15 @@ absl::Status Trainer::train(const DataSplits &data) {
         std::string bar = std::string(filled, '=') +
                           (filled < width ? ">" : "") +
                           std::string(std::max(0, width - filled - 1), ' ');
+        std::string acc =
+            model.regression
+                ? std::string()
+                : absl::StrFormat("  acc %.2f%%", 100.0 * correct / seen);
         std::string line = absl::StrFormat(
-            "epoch %d/%d [%s] %d/%d  %.0f img/s  loss %.4f  acc %.2f%%  "
-            "%s %s",
-            epoch + 1, options.epochs, bar, stepInEpoch, stepsPerEpoch, rate,
-            lossSum / seen, 100.0 * correct / seen, last ? "took" : "ETA",
-            clock(last ? elapsed : eta));
+            "epoch %d/%d [%s] %d/%d  %.0f %s/s  loss %.4f%s  %s %s", epoch + 1,
+            options.epochs, bar, stepInEpoch, stepsPerEpoch, rate,
+            model.inputShape.size() == 3 ? "img" : "ex", lossSum / seen, acc,
+            last ? "took" : "ETA", clock(last ? elapsed : eta));
         if (options.interactive)
           out << "\r" << line << "\033[K" << (last ? "\n" : "") << std::flush;
         else
@@ -330,6 +368,15 @@ absl::Status Trainer::train(const DataSplits &data) {
     }
     double seconds = since(start);
     double ips = seen / std::max(seconds, 1e-9);
+    // Data time: what the steps waited for batches (the background
+    // assembly overlaps the steps), next to the steps' own time.
+    double dataWait = batches.waitSeconds();
+    if (options.timing)
+      out << absl::StrFormat(
+          "  time: steps %.3f s, waiting for data %.3f s (%.1f%%), batches "
+          "assembled in %.3f s in the background\n",
+          stepTotal, dataWait, 100 * dataWait / std::max(stepTotal, 1e-9),
+          batches.assembleSeconds());
     if (model.schedule.kind != "constant")
       out << absl::StrFormat("  learning rate: %.4g (%s schedule)\n", lastLr,
                              model.schedule.kind);
@@ -339,16 +386,14 @@ absl::Status Trainer::train(const DataSplits &data) {
       if (!r.ok())
         return r.status();
       val = *r;
-      out << absl::StrFormat("  validation: loss %.4f  accuracy %.2f%%\n",
-                             val.loss, 100 * val.accuracy);
+      out << "  validation: " << describe(val) << "\n";
     }
     if (data.test.size()) {
       auto r = evaluate(data.test, false);
       if (!r.ok())
         return r.status();
       test = *r;
-      out << absl::StrFormat("  test:       loss %.4f  accuracy %.2f%%\n",
-                             test.loss, 100 * test.accuracy);
+      out << "  test:       " << describe(test) << "\n";
     }
     bool completed = !stop || stepInEpoch == stepsPerEpoch;
     if (completed)
@@ -406,11 +451,21 @@ absl::Status Trainer::train(const DataSplits &data) {
           "\"test_accuracy\": %.6f, \"images_per_second\": %.2f, "
           "\"seconds\": %.3f, \"step_ms_min\": %.3f, "
           "\"step_ms_median\": %.3f, \"threads\": %d, "
-          "\"learning_rate\": %.9g}\n",
+          "\"learning_rate\": %.9g, \"step_seconds\": %.4f, "
+          "\"data_wait_seconds\": %.4f, \"data_assemble_seconds\": %.4f%s}\n",
           epoch + 1, stepInEpoch, lossSum / std::max<int64_t>(seen, 1),
           double(correct) / std::max<int64_t>(seen, 1), val.loss, val.accuracy,
           test.loss, test.accuracy, ips, seconds, 1e3 * stepMin,
-          1e3 * stepMedian, options.threads, lastLr);
+          1e3 * stepMedian, options.threads, lastLr, stepTotal, dataWait,
+          batches.assembleSeconds(),
+          model.regression
+              ? absl::StrFormat(", \"validation_mae\": %.6f, "
+                                "\"validation_rmse\": %.6f, "
+                                "\"validation_r2\": %.6f, \"test_mae\": %.6f, "
+                                "\"test_rmse\": %.6f, \"test_r2\": %.6f",
+                                val.mae, val.rmse, val.r2, test.mae, test.rmse,
+                                test.r2)
+              : std::string());
       metrics.flush();
       if (!metrics)
         return absl::UnavailableError(absl::StrCat(
@@ -471,8 +526,7 @@ absl::Status Trainer::train(const DataSplits &data) {
       auto r = evaluate(data.test, false);
       if (!r.ok())
         return r.status();
-      out << absl::StrFormat("  test:       loss %.4f  accuracy %.2f%%\n",
-                             r->loss, 100 * r->accuracy);
+      out << "  test:       " << describe(*r) << "\n";
     }
     if (!options.checkpointPath.empty())
       if (absl::Status s = params.save(options.checkpointPath, model,

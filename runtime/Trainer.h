@@ -30,6 +30,8 @@ struct TrainOptions {
   uint64_t seed = 0;
   bool shuffle = true;
   bool dropLast = false;
+  /// Training batches only: random flips and crops.
+  Augmentation augment;
   int64_t maxSteps = -1; // stop after this many steps in total
   int64_t threads = 1;
   std::string checkpointPath;
@@ -55,6 +57,9 @@ double secondsSinceProcessStart();
 struct EvalResult {
   double loss = 0;
   double accuracy = 0;
+  /// Regression (value targets): mean absolute error, root mean squared
+  /// error and R^2 (per output, averaged), over every target value.
+  double mae = 0, rmse = 0, r2 = 0;
   int64_t examples = 0;
   /// confusion[true * C + predicted], when asked for.
   std::vector<int64_t> confusion;
@@ -84,6 +89,9 @@ public:
   /// Prints a confusion matrix with class names.
   void printConfusion(const EvalResult &r) const;
 
+  /// "loss L  accuracy A%", or for regression "loss L  mae M  rmse R  r2 Q".
+  std::string describe(const EvalResult &r) const;
+
 private:
   const ResolvedModel &model;
   ParameterStore &params;
@@ -96,12 +104,6 @@ private:
 /// builder derives from @predict's tags: parameters (nn.param), buffers
 /// (nn.buffer) and, for @train_step, the optimizer state.
 std::vector<BufferRef> entryArguments(ParameterStore &params, bool withState);
-
-/// Pads a batch of `n` examples to `rows`: zero inputs, label -1 (a padding
-/// row, left out of the loss, its gradient, batch statistics and the
-/// correct count).
-void padBatch(std::vector<float> &x, std::vector<int32_t> &labels, int64_t n,
-              int64_t rows);
 
 /// Fashion-MNIST's class names.
 std::vector<std::string> fashionMnistClassNames();

@@ -150,21 +150,30 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
   std::vector<Arg> predict = leading, eval = leading, train = leading;
   predict.push_back(images);
   predict.push_back({"float *", "probabilities", {batch, classes}, ""});
-  eval.insert(eval.end(), {images, labels, loss, correct});
+  // Regression models take their value targets after the labels (which
+  // then only mark padding rows: 0, or -1).
+  Arg targets{"const float *", "targets", {batch, classes}, "targets"};
+  std::vector<Arg> ends{images, labels};
+  if (model.regression)
+    ends.push_back(targets);
+  ends.insert(ends.end(), {loss, correct});
+  eval.insert(eval.end(), ends.begin(), ends.end());
   train.insert(train.end(), stateArgs.begin(), stateArgs.end());
   train.push_back({"", "&step", {}, ""});
   train.push_back({"", "&learning_rate", {}, ""});
-  train.insert(train.end(), {images, labels, loss, correct});
+  train.insert(train.end(), ends.begin(), ends.end());
 
   std::string N = name;
   std::string predictSig = "float *const *weights, const float *x, "
                            "float *probabilities";
-  std::string evalSig = "float *const *weights, const float *x, const int32_t "
-                        "*labels, float *loss, int64_t *correct";
-  std::string trainSig =
-      "float *const *weights, float *const *state, int64_t step, float "
-      "learning_rate, const float *x, const int32_t *labels, float *loss, "
-      "int64_t *correct";
+  std::string tail =
+      absl::StrCat("const float *x, const int32_t *labels, ",
+                   model.regression ? "const float *targets, " : "",
+                   "float *loss, int64_t *correct");
+  std::string evalSig = "float *const *weights, " + tail;
+  std::string trainSig = "float *const *weights, float *const *state, int64_t "
+                         "step, float learning_rate, " +
+                         tail;
 
   // The header.
   std::string guard = absl::AsciiStrToUpper(N) + "_H";

@@ -163,6 +163,11 @@ int runGradcheck() {
       for (double &v : t.data)
         v = rng.uniform(-1.0, 1.0);
       args.push_back(std::move(t));
+    } else if (fn.getArgAttr(i, "nn.targets")) {
+      Tensor t(shape); // regression targets
+      for (double &v : t.data)
+        v = rng.uniform(-1.0, 1.0);
+      args.push_back(std::move(t));
     } else if (fn.getArgAttr(i, "nn.labels")) {
       HostTensor<int32_t> t(shape);
       for (int32_t &v : t.data)

@@ -7,12 +7,14 @@
 
 #include "tools/Commands.h"
 #include "tools/Compiler.h"
+#include "tools/LoadData.h"
 #include "tools/Session.h"
 #include "tools/TrainReport.h"
 
 #include "frontend/ModelBudget.h"
 #include "support/Files.h"
 
+#include "runtime/Normalization.h"
 #include "runtime/Trainer.h"
 
 #include "absl/strings/match.h"
@@ -43,7 +45,7 @@ cl::SubCommand &reportCommand() {
 }
 cl::SubCommand &predictCommand() {
   static cl::SubCommand sub(
-      "predict", "Class probabilities for the images of an IDX file");
+      "predict", "Class probabilities (or regression values) for examples");
   return sub;
 }
 
@@ -53,10 +55,12 @@ cl::opt<std::string> trainModel(cl::Positional, cl::desc("MODEL"), cl::Required,
                                 cl::sub(reportCommand()),
                                 cl::sub(predictCommand()));
 cl::opt<std::string> dataDir("data",
-                             cl::desc("Directory of IDX files (default: the "
-                                      "model's data { idx { dir } })"),
-                             cl::sub(trainCommand()), cl::sub(evalCommand()),
-                             cl::sub(reportCommand()));
+                             cl::desc("The data: a directory (IDX files, "
+                                      "CIFAR binaries or class folders), an "
+                                      ".npz or a .csv file (default: the "
+                                      "model's data { ... })"),
+                             cl::value_desc("PATH"), cl::sub(trainCommand()),
+                             cl::sub(evalCommand()), cl::sub(reportCommand()));
 cl::opt<int64_t> epochs("epochs", cl::desc("Epochs (default: the model's)"),
                         cl::init(0), cl::sub(trainCommand()));
 cl::opt<int64_t> batchSize("batch-size",
@@ -146,9 +150,11 @@ cl::opt<std::string> predictOut(
     cl::desc("Also write the probabilities to FILE as a NumPy .npy array "
              "(float32, [images, classes])"),
     cl::value_desc("FILE"), cl::sub(predictCommand()));
-cl::opt<std::string> inputFile("input", cl::desc("IDX image file (raw or .gz)"),
-                               cl::value_desc("FILE"),
-                               cl::sub(predictCommand()));
+cl::opt<std::string>
+    inputFile("input",
+              cl::desc("Examples: an IDX image file (raw or .gz), a .npy "
+                       "array, or a PNG or JPEG image"),
+              cl::value_desc("FILE"), cl::sub(predictCommand()));
 
 /// A flag given on the command line must lie in [lo, hi] (an absent one
 /// takes its default).
@@ -196,17 +202,6 @@ int fail(const absl::Status &s) {
   return 1;
 }
 
-DataSpec specFor(const ResolvedModel &m) {
-  DataSpec spec;
-  spec.numClasses = m.numClasses() == 1 ? 2 : m.numClasses();
-  if (m.inputShape.size() == 3) {
-    spec.height = m.inputShape[0];
-    spec.width = m.inputShape[1];
-    spec.channels = m.inputShape[2];
-  }
-  return spec;
-}
-
 absl::Status checkFeatures(const ResolvedModel &m, const Dataset &d,
                            const std::string &dir) {
   int64_t features = 1;
@@ -214,13 +209,17 @@ absl::Status checkFeatures(const ResolvedModel &m, const Dataset &d,
     features *= s;
   if (d.size() && d.exampleSize() != features)
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: error: images have %d values (%dx%dx%d), the model input needs %d",
+        "%s: error: examples have %d values (%dx%dx%d), the model input "
+        "needs %d",
         dir, d.exampleSize(), d.height, d.width, d.channels, features));
   return absl::OkStatus();
 }
 
 std::vector<std::string> classNamesFor(const std::string &dir,
-                                       const ResolvedModel &m) {
+                                       const ResolvedModel &m,
+                                       const DataSplits &data) {
+  if (int64_t(data.classNames.size()) == m.numClasses())
+    return data.classNames;
   std::string lower = dir;
   for (char &c : lower)
     c = std::tolower(c);
@@ -235,8 +234,8 @@ absl::StatusOr<EvalResult> reportTest(Trainer &trainer, const Dataset &test) {
   auto r = trainer.evaluate(test, /*confusion=*/true);
   if (!r.ok())
     return r.status();
-  std::cout << absl::StrFormat("Test: loss %.4f, accuracy %.2f%% (%d images)\n",
-                               r->loss, 100 * r->accuracy, r->examples);
+  std::cout << "Test: " << trainer.describe(*r) << " (" << r->examples
+            << " examples)\n";
   trainer.printConfusion(*r);
   return r;
 }
@@ -281,7 +280,7 @@ int runTrain() {
     return 1;
   }
   if (dataDir.getNumOccurrences() && dataDir.empty()) {
-    std::cerr << "gradc train: error: --data needs a directory\n";
+    std::cerr << "gradc train: error: --data needs a path\n";
     return 1;
   }
   for (auto [path, what] :
@@ -292,19 +291,14 @@ int runTrain() {
     if (!path.empty())
       if (absl::Status s = checkOutputPath(path, what); !s.ok())
         return fail(s);
-  std::string dir = dataDir.empty() ? model.dataDir : std::string(dataDir);
-  if (dir.empty()) {
-    std::cerr << trainModel
-              << ": error: no data directory: pass --data DIR or set "
-                 "data { idx { dir: ... } }\n";
-    return 1;
-  }
-  options.classNames = classNamesFor(dir, model);
-
   auto loadStart = std::chrono::steady_clock::now();
-  auto data = loadIdxDirectory(dir, specFor(model), model.validationSplit);
+  std::string dir;
+  auto data = loadModelData(model, dataDir, /*testOnly=*/false, &dir);
   if (!data.ok())
     return fail(data.status());
+  options.classNames = classNamesFor(dir, model, *data);
+  options.augment.horizontalFlip = model.data.augment().horizontal_flip();
+  options.augment.cropPadding = model.data.augment().crop_padding();
   if (timing)
     std::cerr << absl::StrFormat(
         "data loaded in %.2f s\n",
@@ -333,6 +327,11 @@ int runTrain() {
   } else if (!initFrom.empty()) {
     if (absl::Status s = params.load(initFrom, /*weightsOnly=*/true); !s.ok())
       return fail(s);
+  } else if (absl::Status s =
+                 adaptNormalization(model, params, data->train, std::cout);
+             !s.ok()) {
+    // A new run: normalization layers adapt to the training part.
+    return fail(s);
   }
   std::cout << absl::StrFormat(
       "gradc: training %s: %d parameters, %d train / %d validation / %d test "
@@ -403,10 +402,11 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
     std::cerr << "gradc " << command << ": error: --weights FILE is required\n";
     return 1;
   }
-  std::string dir = dataDir.empty() ? model.dataDir : std::string(dataDir);
-  auto test = loadIdxPart(dir, IdxPart::Test, specFor(model));
-  if (!test.ok())
-    return fail(test.status());
+  std::string dir;
+  auto data = loadModelData(model, dataDir, /*testOnly=*/true, &dir);
+  if (!data.ok())
+    return fail(data.status());
+  const Dataset *test = &data->test;
   if (absl::Status s = checkFeatures(model, *test, dir); !s.ok())
     return fail(s);
   ParameterStore params = ParameterStore::initialize(model, 0);
@@ -416,7 +416,7 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
   Compiler compiler(session, compilerOptions(int(threadCount())));
   TrainOptions options;
   options.batchSize = model.batchSize;
-  options.classNames = classNamesFor(dir, model);
+  options.classNames = classNamesFor(dir, model, *data);
   Trainer trainer(
       model, params, [&](int64_t b) { return compiler.get(b); }, options,
       std::cout);
@@ -458,24 +458,10 @@ int runPredict() {
   }
   if (!sharedFlagsInRange("predict"))
     return 1;
-  auto images = readIdxImages(inputFile);
-  if (!images.ok())
-    return fail(images.status());
-  if (images->count == 0) {
-    std::cerr << inputFile << ": error: the IDX file holds no images\n";
-    return 1;
-  }
-  int64_t features = 1;
-  for (int64_t s : model.inputShape)
-    features *= s;
-  int64_t per = images->height * images->width * images->channels;
-  if (per != features) {
-    std::cerr << absl::StrFormat(
-        "%s: error: images are %dx%dx%d, the model input needs %d values\n",
-        std::string(inputFile), images->height, images->width, images->channels,
-        features);
-    return 1;
-  }
+  auto input = loadPredictInput(model, inputFile);
+  if (!input.ok())
+    return fail(input.status());
+  int64_t per = input->exampleSize();
   if (!predictOut.empty())
     if (absl::Status s = checkOutputPath(predictOut, "probabilities"); !s.ok())
       return fail(s);
@@ -484,7 +470,7 @@ int runPredict() {
     if (absl::Status s = params.load(weights, /*weightsOnly=*/true); !s.ok())
       return fail(s);
   Compiler compiler(session, compilerOptions(int(threadCount())));
-  int64_t count = images->count, classes = model.numClasses();
+  int64_t count = input->size(), classes = model.numClasses();
   std::vector<float> all;
   int64_t batch = std::min<int64_t>(count, batchSize > 0 ? int64_t(batchSize)
                                                          : model.batchSize);
@@ -494,8 +480,8 @@ int runPredict() {
   for (int64_t start = 0; start < count; start += batch) {
     // The last batch runs padded with zero images: one compiled module.
     int64_t n = std::min(batch, count - start);
-    for (int64_t i = 0; i < n * per; ++i)
-      x[i] = images->pixels[start * per + i] / 255.0f;
+    for (int64_t i = 0; i < n; ++i)
+      input->example(start + i, x.data() + i * per);
     std::fill(x.begin() + n * per, x.end(), 0.0f);
     auto jit = compiler.get(batch);
     if (!jit.ok())
@@ -515,6 +501,13 @@ int runPredict() {
       all.insert(all.end(), probs.begin(), probs.begin() + n * classes);
     for (int64_t i = 0; i < n; ++i) {
       const float *row = probs.data() + i * classes;
+      if (model.regression) { // the predicted values
+        std::cout << start + i << ":";
+        for (int64_t c = 0; c < classes; ++c)
+          std::cout << absl::StrFormat(" %.6g", row[c]);
+        std::cout << "\n";
+        continue;
+      }
       int64_t best = std::max_element(row, row + classes) - row;
       std::cout << start + i << ": class " << best << "  [";
       for (int64_t c = 0; c < classes; ++c)

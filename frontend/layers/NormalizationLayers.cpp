@@ -1,13 +1,17 @@
-//===- NormalizationLayers.cpp - batch_norm -------------------------------===//
+//===- NormalizationLayers.cpp - batch_norm, normalization ----------------===//
 //
 // Keras's BatchNormalization over the channel axis: gamma and beta are
 // trainable (unless scale/center are off), the running mean and variance
 // are buffers updated by training and read by eval and predict.
+// Keras's Normalization: a fixed per-channel (x - shift) * scale whose
+// buffers are computed from the training data before training
+// (runtime/Normalization.cpp).
 //
 //===----------------------------------------------------------------------===//
 
 #include "frontend/LayerDef.h"
 #include "frontend/OnnxExporter.h"
+#include "ir/GradientBuilder.h"
 #include "ir/NNDialect.h"
 
 #include "absl/strings/str_cat.h"
@@ -81,8 +85,44 @@ OnnxValue batchNormToOnnx(OnnxEmit &e) {
   return {n.output(0)};
 }
 
+bool checkNormalization(LayerCheck &c) {
+  if (!c.oneInput())
+    return false;
+  if (c.out.inputs != std::vector<int>{-1})
+    return c.fail("normalization adapts to the data: it takes the model "
+                  "input");
+  int64_t channels = c.in[0].back();
+  c.out.attrs["mode"] = double(c.layer.normalization().mode());
+  c.buffer("shift", {channels}, 0.0f);
+  c.buffer("scale", {channels}, 1.0f);
+  c.out.shape = c.in[0];
+  c.out.flops = 2.0 * double(elementsOf(c.out.shape));
+  return true;
+}
+
+mlir::Value emitNormalization(const LayerEmit &e) {
+  nn::GradientBuilder g(e.b, e.loc);
+  mlir::Value x = e.inputs[0];
+  mlir::Value shift = g.broadcastFromLast(e.buffer("shift"), x);
+  mlir::Value scale = g.broadcastFromLast(e.buffer("scale"), x);
+  return g.mul(g.sub(x, shift), scale);
+}
+
+/// Sub and Mul by per-channel initializers ([C, 1, 1] against NCHW).
+OnnxValue normalizationToOnnx(OnnxEmit &e) {
+  int64_t c = e.l.shape.back();
+  std::vector<int64_t> dims{c};
+  if (e.inputRank(0) == 4)
+    dims = {c, 1, 1};
+  std::string centered =
+      e.node("Sub", {e.input(0), e.buffer("shift", dims)}).output(0);
+  return {e.node("Mul", {centered, e.buffer("scale", dims)}).output(0)};
+}
+
 const LayerDef kNormalizationLayers[] = {
     {Layer::kBatchNorm, checkBatchNorm, emitBatchNorm, batchNormToOnnx},
+    {Layer::kNormalization, checkNormalization, emitNormalization,
+     normalizationToOnnx},
 };
 
 } // namespace

@@ -15,17 +15,22 @@ using namespace mlir;
 namespace gradc::lowering {
 namespace {
 
-/// sum over (n, c) of body(p, label, rowValues...) for the rows that count,
-/// into a 0-D tensor, divided by their number times `perRow` (1, or C for a
-/// mean over elements); no rows give 0. `rowValues` are [N] tensors.
+/// sum over (n, c) of body(p, label, rowValues..., target) for the rows
+/// that count, into a 0-D tensor, divided by their number times `perRow` (1,
+/// or C for a mean over elements); no rows give 0. `rowValues` are [N]
+/// tensors, `targets` (optional) [N, C].
 Value meanOverRows(Emitter &e, Value p, Value labels, int64_t perRow,
-                   BodyFn body, ValueRange rowValues = {}) {
+                   BodyFn body, ValueRange rowValues = {}, Value targets = {}) {
   Type t = e.elem(p);
   AffineMap none = AffineMap::get(2, 0, {}, e.ctx);
   SmallVector<Value> ins{p, labels};
   ins.append(rowValues.begin(), rowValues.end());
   SmallVector<AffineMap> maps{e.identity(2)};
   maps.append(ins.size() - 1, e.dims(2, {0}));
+  if (targets) { // the last input, element by element
+    ins.push_back(targets);
+    maps.push_back(e.identity(2));
+  }
   maps.append({none, none});
   size_t numIns = ins.size();
   auto sums = e.generic(
@@ -117,7 +122,7 @@ RowStats hingeStats(Emitter &e, Value p, Value labels) {
 }
 
 Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
-                double delta) {
+                Value targets, double delta) {
   auto ps = e.shape(p);
   int64_t classes = ps[1];
   Type t = e.elem(p);
@@ -159,7 +164,8 @@ Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
       [&](OpBuilder &b, Location l, ValueRange a) {
         S s{b, l};
         Value pv = a[0];
-        Value tv = target(b, l, a[1], classes, t);
+        // Value targets (regression) or those of the labels.
+        Value tv = targets ? a[2] : target(b, l, a[1], classes, t);
         Value one_ = s.c(1, t), zero = s.c(0, t);
         if (kind == "cross_entropy") {
           Value q = s.max(pv, s.c(kProbEps, t));
@@ -190,7 +196,8 @@ Value lowerLoss(Emitter &e, StringRef kind, Value p, Value labels,
         if (kind == "hinge")
           return one(m);
         return one(s.mul(m, m)); // squared_hinge
-      });
+      },
+      {}, targets);
 }
 
 Value lowerCorrectCount(Emitter &e, Value p, Value labels) {
@@ -236,8 +243,8 @@ void populateLossLoweringPatterns(RewritePatternSet &patterns) {
         double delta = 1.0;
         if (auto d = o->getAttrOfType<FloatAttr>("delta"))
           delta = d.getValueAsDouble();
-        return one(
-            lowerLoss(e, o->getName().stripDialect(), ops[0], ops[1], delta));
+        return one(lowerLoss(e, o->getName().stripDialect(), ops[0], ops[1],
+                             ops.size() > 2 ? ops[2] : Value(), delta));
       });
   addLowering<nn::CorrectCountOp>(
       patterns, [](nn::CorrectCountOp, ValueRange ops, Emitter &e) -> R {

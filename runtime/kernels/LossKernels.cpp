@@ -15,11 +15,14 @@ using namespace gradc::nn;
 namespace gradc::kernels {
 namespace {
 
-/// The per-row loss of `kind`. `t(c)` is the target: onehot(label), or the
-/// label itself for one column.
+/// The per-row loss of `kind`. `t(c)` is the target: onehot(label), the
+/// label itself for one column, or the row's `values` (regression).
 template <typename T>
-T rowLoss(llvm::StringRef kind, const T *p, int64_t c, int64_t label, T delta) {
+T rowLoss(llvm::StringRef kind, const T *p, int64_t c, int64_t label, T delta,
+          const T *values = nullptr) {
   auto target = [&](int64_t j) {
+    if (values)
+      return values[j];
     return c == 1 ? T(label) : T(j == label ? 1 : 0);
   };
   T cT = T(c), loss = 0;
@@ -84,14 +87,21 @@ absl::Status loss(KernelEnv<T> &env, Operation *op, llvm::StringRef kind,
   const Tensor &p = env.in(op->getOperand(0));
   const Labels &y = env.labels(op->getOperand(1));
   int64_t n = p.dim(0), c = p.dim(1);
-  if (absl::Status s = checkLabels(op, y, c); !s.ok())
+  // Value targets (regression), when given; the labels mark padding rows.
+  const Tensor *values =
+      op->getNumOperands() > 2 ? &env.in(op->getOperand(2)) : nullptr;
+  // With value targets a label only says whether its row counts (>= 0).
+  if (absl::Status s =
+          checkLabels(op, y, values ? std::numeric_limits<int32_t>::max() : c);
+      !s.ok())
     return s;
   // The mean over the rows that count; padding rows (-1) are left out.
   T sum = 0;
   int64_t rows = 0;
   for (int64_t i = 0; i < n; ++i)
     if (y[i] >= 0) {
-      sum += rowLoss<T>(kind, &p[i * c], c, y[i], T(delta));
+      sum += rowLoss<T>(kind, &p[i * c], c, y[i], T(delta),
+                        values ? &(*values)[i * c] : nullptr);
       ++rows;
     }
   env.set(op->getResult(0),

@@ -201,3 +201,27 @@ module attributes {nn.loss = {kind = "mse", delta = 1.0 : f64}, nn.optimizer = {
 // CHECK:       nn.moving_average %arg3
 // CHECK:       nn.moving_average %arg4
 // CHECK:       nn.relu
+
+// -----
+
+// Regression (nn.loss's `regression`): the steps take value targets after the
+// labels, which then only mark padding rows; the loss reads the targets and
+// its gradient is 2 (p - t) scaled by the rows that count.
+module attributes {nn.loss = {kind = "mse", delta = 1.0 : f64, regression}, nn.optimizer = {kind = "sgd", learning_rate = 0.1 : f64, weight_decay = 0.0 : f64}} {
+  func.func @predict(%w: tensor<3x2xf32> {nn.param = "fc.kernel"}, %x: tensor<4x3xf32> {nn.input = "x"}) -> tensor<4x2xf32> {
+    %0 = nn.dense %x, %w : (tensor<4x3xf32>, tensor<3x2xf32>) -> tensor<4x2xf32>
+    return %0 : tensor<4x2xf32>
+  }
+}
+
+// CHECK-LABEL: func.func @eval_step
+// CHECK-SAME:  %[[X:[a-z0-9]+]]: tensor<4x3xf32> {nn.input = "x"}, %[[L:[a-z0-9]+]]: tensor<4xi32> {nn.labels}, %[[T:[a-z0-9]+]]: tensor<4x2xf32> {nn.targets})
+// CHECK:       %[[Y:.+]] = nn.dense %[[X]]
+// CHECK:       nn.mse %[[Y]], %[[L]] targets %[[T]] {{.*}}: (tensor<4x2xf32>, tensor<4xi32>, tensor<4x2xf32>) -> tensor<f32>
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME:  %[[STEP:[a-z0-9]+]]: tensor<i64> {nn.step}, %[[LR:[a-z0-9]+]]: tensor<f32> {nn.learning_rate}, %[[X:[a-z0-9]+]]: tensor<4x3xf32> {nn.input = "x"}, %[[L:[a-z0-9]+]]: tensor<4xi32> {nn.labels}, %[[T:[a-z0-9]+]]: tensor<4x2xf32> {nn.targets})
+// CHECK:       %[[Y:.+]] = nn.dense %[[X]]
+// CHECK:       nn.mse %[[Y]], %[[L]] targets %[[T]]
+// CHECK:       %[[ROW:.+]] = nn.one_hot %[[L]] : (tensor<4xi32>) -> tensor<4x1xf32>
+// CHECK:       %[[D:.+]] = nn.sub %[[Y]], %[[T]] : tensor<4x2xf32>
+// CHECK:       nn.sgd_update

@@ -539,6 +539,22 @@ func.func @mse(%p: tensor<3x5xf32>, %l: tensor<3xi32>) -> tensor<f32> {
   return %0 : tensor<f32>
 }
 
+// With value targets (regression) the target is an input of the same
+// reduction, element by element; the labels still select the rows.
+// CHECK-LABEL: func.func @mse_targets(
+// CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x2xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>, %[[T:arg[0-9]+]]: tensor<3x2xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[SUM:.+]]:2 = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]} ins(%[[P]], %[[L]], %[[T]] : tensor<3x2xf32>, tensor<3xi32>, tensor<3x2xf32>) outs(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
+// CHECK-NEXT:    ^bb0(%[[PV:[a-z0-9_]+]]: f32, %[[LV:[a-z0-9_]+]]: i32, %[[TV:[a-z0-9_]+]]: f32,
+// CHECK:           %[[D:.+]] = arith.subf %[[PV]], %[[TV]] : f32
+// CHECK:           %[[SQ:.+]] = arith.mulf %[[D]], %[[D]] : f32
+// CHECK:         linalg.generic {{.*}} ins(%[[SUM]]#0, %[[SUM]]#1 : tensor<f32>, tensor<f32>)
+// CHECK:           arith.constant 2.000000e+00 : f32
+func.func @mse_targets(%p: tensor<3x2xf32>, %l: tensor<3xi32>, %t: tensor<3x2xf32>) -> tensor<f32> {
+  %0 = nn.mse %p, %l targets %t : (tensor<3x2xf32>, tensor<3xi32>, tensor<3x2xf32>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
 // CHECK-LABEL: func.func @mae(
 // CHECK-SAME:    %[[P:arg[0-9]+]]: tensor<3x5xf32>, %[[L:arg[0-9]+]]: tensor<3xi32>)
 // CHECK-NOT:     nn.

@@ -524,6 +524,52 @@ TEST(LossGradient, EveryLoss) {
   }
 }
 
+/// A regression loss op over [n, c] predictions and value targets.
+std::string valueLoss(const std::string &op, int n, int c,
+                      const std::string &attrs = "") {
+  std::string pt = "tensor<" + std::to_string(n) + "x" + std::to_string(c) +
+                   "xf32>",
+              lt = "tensor<" + std::to_string(n) + "xi32>";
+  return fn("%p: " + pt + ", %l: " + lt + ", %t: " + pt,
+            "nn." + op + " %p, %l targets %t " + attrs + " : (" + pt + ", " +
+                lt + ", " + pt + ") -> tensor<f32>",
+            "tensor<f32>");
+}
+
+TEST(LossGradient, ValueTargets) {
+  // Gradients with respect to both the predictions and the targets.
+  for (auto [op, attrs] : std::vector<std::pair<std::string, std::string>>{
+           {"mse", ""}, {"mae", ""}, {"huber", "{delta = 3.0e-01 : f64}"}})
+    for (int outputs : {1, 3}) {
+      SCOPED_TRACE(op + " with " + std::to_string(outputs) + " outputs");
+      CheckOptions opts;
+      opts.lo = -2;
+      opts.hi = 2;
+      expectOpGradientsMatch(valueLoss(op, 5, outputs, attrs), opts);
+      expectFunctionGradientsMatch(valueLoss(op, 4, outputs, attrs), opts);
+    }
+}
+
+TEST(EvaluatorSemantics, ValueTargetLosses) {
+  // Two rows, two outputs; the second row is padding (label -1).
+  auto value = [](const std::string &op, const std::string &attrs) {
+    std::string pt = "tensor<2x2xf32>", lt = "tensor<2xi32>";
+    auto out = run(fn("%p: " + pt + ", %l: " + lt + ", %t: " + pt,
+                      "nn." + op + " %p, %l targets %t " + attrs + " : (" + pt +
+                          ", " + lt + ", " + pt + ") -> tensor<f32>",
+                      "tensor<f32>"),
+                   {Tensor({2, 2}, {1.5, -1.0, 9, 9}),
+                    HostTensor<int32_t>({2}, {0, -1}),
+                    Tensor({2, 2}, {0.5, 1.0, 0, 0})});
+    return out.empty() ? std::nan("") : out[0][0];
+  };
+  // Errors 1 and -2 on the row that counts.
+  EXPECT_NEAR(value("mse", ""), (1 + 4) / 2.0, 1e-12);
+  EXPECT_NEAR(value("mae", ""), (1 + 2) / 2.0, 1e-12);
+  EXPECT_NEAR(value("huber", "{delta = 1.5 : f64}"),
+              (0.5 + 1.5 * (2 - 0.75)) / 2, 1e-12);
+}
+
 //===----------------------------------------------------------------------===//
 // Graphs through differentiateFunction
 //===----------------------------------------------------------------------===//
