@@ -194,7 +194,7 @@ std::string Trainer::describe(const EvalResult &r) const {
 
 void Trainer::printConfusion(const EvalResult &r) const {
   int64_t classes = model.numClasses();
-  if (classes < 2)
+  if (classes < 2 || r.confusion.empty())
     return;
   std::vector<std::string> names = options.classNames;
   if (int64_t(names.size()) != classes) {
