@@ -85,10 +85,10 @@ Dataset emptyLike(const Dataset &d) {
 absl::Status checkDataset(const Dataset &d, const DataSpec &spec,
                           const std::string &source) {
   auto error = [&](const std::string &m) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": ", m));
+    return absl::InvalidArgumentError(absl::StrCat(source, ": error: ", m));
   };
   if (d.size() == 0)
-    return error("contains no examples");
+    return error("holds no examples");
   bool tabular = d.height == 1 && d.width == 1;
   if (tabular && (spec.height || spec.width)) {
     int64_t need =

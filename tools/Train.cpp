@@ -230,12 +230,18 @@ std::vector<std::string> classNamesFor(const std::string &dir,
 
 /// Evaluates `test`, prints its loss, accuracy and confusion matrix;
 /// returns the exit status.
-absl::StatusOr<EvalResult> reportTest(Trainer &trainer, const Dataset &test) {
+absl::StatusOr<EvalResult> reportTest(const ResolvedModel &model,
+                                      Trainer &trainer, const Dataset &test) {
   auto r = trainer.evaluate(test, /*confusion=*/true);
   if (!r.ok())
     return r.status();
-  std::cout << "Test: " << trainer.describe(*r) << " (" << r->examples
-            << " examples)\n";
+  if (model.regression)
+    std::cout << "Test: " << trainer.describe(*r) << " (" << r->examples
+              << " examples)\n";
+  else
+    std::cout << absl::StrFormat(
+        "Test: loss %.4f, accuracy %.2f%% (%d images)\n", r->loss,
+        100 * r->accuracy, r->examples);
   trainer.printConfusion(*r);
   return r;
 }
@@ -370,7 +376,7 @@ int runTrain() {
   }
   if (!data->test.size())
     return 0;
-  auto test = reportTest(trainer, data->test);
+  auto test = reportTest(model, trainer, data->test);
   if (!test.ok())
     return fail(test.status());
   if (!reportDir.empty()) {
@@ -420,7 +426,7 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
   Trainer trainer(
       model, params, [&](int64_t b) { return compiler.get(b); }, options,
       std::cout);
-  auto r = reportTest(trainer, *test);
+  auto r = reportTest(model, trainer, *test);
   if (!r.ok())
     return fail(r.status());
   if (reportTo.empty())

@@ -148,7 +148,7 @@ def main():
             ("--resume with --init-from",
              [model, "--resume", ckpt, "--init-from", ckpt],
              "--resume and --init-from exclude each other"),
-            ("empty --data", [model, "--data", ""], "--data needs a directory"),
+            ("empty --data", [model, "--data", ""], "--data needs a path"),
             ("a device as --checkpoint", [model, "--checkpoint", "/dev/null"],
              "/dev/null: error: checkpoint destination is a device"),
             ("a full device as --metrics-json",
@@ -201,7 +201,7 @@ def main():
     c.write_idx_images(empty, [], c.SIZE, c.SIZE)
     code, out, err = c.run([gradc, "predict", model, "--weights", ckpt,
                             "--input", empty, "--opt-level", "0"])
-    ck.check(code == 1 and "holds no images" in err,
+    ck.check(code == 1 and "holds no examples" in err,
              "predict on zero images: exit %d" % code, out + err)
     ck.finish()
 

@@ -68,19 +68,21 @@ TEST(Dataset, ChecksAgainstTheModel) {
 
   spec.numClasses = 2; // label 2 is out of range
   absl::Status s = checkDataset(d, spec, "f.csv");
-  EXPECT_EQ(s.message(), "f.csv: label 2 of example 2 is out of range for a "
-                         "model with 2 classes (labels must be 0..1)");
+  EXPECT_EQ(s.message(),
+            "f.csv: error: label 2 of example 2 is out of range for a "
+            "model with 2 classes (labels must be 0..1)");
   spec.numClasses = 3;
 
   spec.channels = 4;
   EXPECT_EQ(checkDataset(d, spec, "f.csv").message(),
-            "f.csv: examples have 3 features, the model input needs 4");
+            "f.csv: error: examples have 3 features, the model input needs 4");
   spec.channels = 3;
 
   Dataset bad = d;
   bad.images[5] = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_EQ(checkDataset(bad, spec, "f.csv").message(),
-            "f.csv: feature 2 of example 1 is nan; features must be finite");
+  EXPECT_EQ(
+      checkDataset(bad, spec, "f.csv").message(),
+      "f.csv: error: feature 2 of example 1 is nan; features must be finite");
 
   // Value targets: the width must match the output, every value finite.
   DataSpec values = spec;
@@ -91,13 +93,15 @@ TEST(Dataset, ChecksAgainstTheModel) {
   Dataset v = d;
   v.targetWidth = 1;
   v.targets = {1, 2, 3, 4};
-  EXPECT_EQ(checkDataset(v, values, "f.csv").message(),
-            "f.csv: examples have 1 target value(s), the model output has 2");
+  EXPECT_EQ(
+      checkDataset(v, values, "f.csv").message(),
+      "f.csv: error: examples have 1 target value(s), the model output has 2");
   values.targetWidth = 1;
   EXPECT_TRUE(checkDataset(v, values, "f.csv").ok());
   v.targets[3] = INFINITY;
-  EXPECT_EQ(checkDataset(v, values, "f.csv").message(),
-            "f.csv: target 0 of example 3 is inf; targets must be finite");
+  EXPECT_EQ(
+      checkDataset(v, values, "f.csv").message(),
+      "f.csv: error: target 0 of example 3 is inf; targets must be finite");
   // Value targets where the model takes classes.
   EXPECT_NE(checkDataset(v, spec, "f.csv").message().find("value targets"),
             std::string::npos);
@@ -106,10 +110,11 @@ TEST(Dataset, ChecksAgainstTheModel) {
   DataSpec imageSpec;
   imageSpec.height = imageSpec.width = 5;
   imageSpec.channels = 1;
-  EXPECT_EQ(checkDataset(image, imageSpec, "dir").message(),
-            "dir: image size 4x4x1 does not match the model input 5x5x1");
+  EXPECT_EQ(
+      checkDataset(image, imageSpec, "dir").message(),
+      "dir: error: image size 4x4x1 does not match the model input 5x5x1");
   EXPECT_EQ(checkDataset(emptyLike(image), {}, "dir").message(),
-            "dir: contains no examples");
+            "dir: error: holds no examples");
 }
 
 /// Every batch of an epoch, concatenated.

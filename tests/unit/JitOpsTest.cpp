@@ -1174,14 +1174,20 @@ TEST_P(JitModel, PaddedPartialBatchMatchesExactBatch) {
     auto fn = (*train)->lookupSymbol<mlir::func::FuncOp>(name);
     ASSERT_TRUE(fn);
     std::vector<Value32> exact = modelArgs(fn, rng);
-    // Images and labels are the last two arguments; pad them to 5 rows.
+    // Pad the images, labels and (regression) targets to 5 rows.
     std::vector<Value32> padded = exact;
-    auto &x = std::get<FloatTensor>(padded[padded.size() - 2]);
-    auto &labels = std::get<HostTensor<int32_t>>(padded.back());
-    x.shape[0] = 5;
-    x.data.resize(x.data.size() / 3 * 5, 0.0f);
-    labels.shape[0] = 5;
-    labels.data.resize(5, -1);
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      if (fn.getArgAttr(i, "nn.labels")) {
+        auto &labels = std::get<HostTensor<int32_t>>(padded[i]);
+        labels.shape[0] = 5;
+        labels.data.resize(5, -1);
+      } else if (fn.getArgAttr(i, "nn.input") ||
+                 fn.getArgAttr(i, "nn.targets")) {
+        auto &x = std::get<FloatTensor>(padded[i]);
+        x.shape[0] = 5;
+        x.data.resize(x.data.size() / 3 * 5, 0.0f);
+      }
+    }
     std::vector<int> alias = inPlaceArguments(fn);
     std::vector<Value32> results[2];
     for (int k = 0; k < 2; ++k) {
