@@ -2,9 +2,10 @@
 //
 // One source, one target per reader, chosen by GRADC_FUZZ_TARGET at compile
 // time: the text and binary model loaders (with the checker), the ONNX
-// importer, the IDX reader (raw and gzip), the checkpoint reader and the
-// compile cache's entry decoder. Each writes the input to a file (the
-// readers take paths, as gradc does; the entry decoder takes bytes) and
+// importer, the IDX reader (raw and gzip), the checkpoint reader, the
+// compile cache's entry decoder and the NumPy (.npy, .npz) and CSV readers.
+// Each writes the input to a file (the readers take paths, as gradc does;
+// the entry decoder takes bytes) and
 // must answer with a status, never a crash, a hang or a leak; ASan and
 // UBSan watch. Built by scripts/fuzz.sh with clang.
 //
@@ -15,12 +16,15 @@
 #include "runtime/CompileCache.h"
 #include "runtime/IdxDataset.h"
 #include "runtime/Parameters.h"
+#include "runtime/data/Csv.h"
+#include "runtime/data/Numpy.h"
 
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <unistd.h>
+#include <zlib.h>
 
 using namespace gradc;
 
@@ -95,8 +99,72 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       key.assign(bytes, 18, n);
   }
   (void)decodeCacheEntry(bytes + cacheEntryChecksum(bytes), key);
+#elif GRADC_FUZZ_TARGET == 7 // NumPy .npy array, then as a data set
+  absl::StatusOr<NpyArray> array = readNpy(writeInput(data, size, ".npy"));
+  if (array.ok()) {
+    // As inputs with zero labels, as labels of one-byte inputs, and as both
+    // inputs and value targets.
+    int64_t n = array->shape.empty() ? 1 : array->shape[0];
+    if (n <= 65536) {
+      NpyArray labels, inputs;
+      labels.type = NpyArray::Type::I32;
+      labels.shape = {n};
+      labels.bytes.assign(size_t(n) * 4, 0);
+      inputs.shape = {n, 1};
+      inputs.bytes.assign(size_t(n), 7);
+      (void)datasetFromArrays(*array, labels, "fuzz.npy", false);
+      (void)datasetFromArrays(inputs, *array, "fuzz.npy", false);
+    }
+    (void)datasetFromArrays(*array, *array, "fuzz.npy", true);
+  }
+#elif GRADC_FUZZ_TARGET == 8 // NumPy .npz archive
+  // The CRC-32s of stored entries are recomputed into the central directory
+  // (when its end record closes the input) so that mutations of the arrays
+  // reach the .npy parser behind the check.
+  std::string bytes(reinterpret_cast<const char *>(data), size);
+  auto le = [&](size_t at, int n) {
+    uint32_t v = 0;
+    for (int i = 0; i < n; ++i)
+      v |= uint32_t(uint8_t(bytes[at + i])) << (8 * i);
+    return v;
+  };
+  if (size >= 22 && le(size - 22, 4) == 0x06054b50) {
+    size_t pos = le(size - 6, 4), entries = le(size - 12, 2);
+    for (size_t k = 0;
+         k < entries && pos + 46 <= size && le(pos, 4) == 0x02014b50; ++k) {
+      size_t local = le(pos + 42, 4), packed = le(pos + 20, 4);
+      if (le(pos + 10, 2) == 0 && local + 30 <= size) {
+        size_t start = local + 30 + le(local + 26, 2) + le(local + 28, 2);
+        if (start <= size && packed <= size - start) {
+          uint32_t crc = uint32_t(
+              crc32(0, reinterpret_cast<const Bytef *>(bytes.data()) + start,
+                    uInt(packed)));
+          for (int i = 0; i < 4; ++i)
+            bytes[pos + 16 + i] = char(crc >> (8 * i));
+        }
+      }
+      pos += 46 + le(pos + 28, 2) + le(pos + 30, 2) + le(pos + 32, 2);
+    }
+  }
+  std::string path = writeInput(reinterpret_cast<const uint8_t *>(bytes.data()),
+                                bytes.size(), ".npz");
+  (void)readNpz(path);
+  (void)loadNumpy(path, /*valueTargets=*/false);
+  (void)loadNumpy(path, /*valueTargets=*/true);
+#elif GRADC_FUZZ_TARGET == 9 // CSV: classes, regression, a test file
+  std::string path = writeInput(data, size, ".csv");
+  CsvOptions options;
+  options.targets = {"y"};
+  std::vector<std::string> names;
+  (void)readCsv(path, options, &names);
+  std::vector<std::string> training = {"a", "b"};
+  (void)readCsv(path, options, &training);
+  options.valueTargets = true;
+  (void)readCsv(path, options, nullptr);
+  options.features = {"x"};
+  (void)readCsv(path, options, nullptr);
 #else
-#error "GRADC_FUZZ_TARGET must be 1 to 6"
+#error "GRADC_FUZZ_TARGET must be 1 to 9"
 #endif
   return 0;
 }

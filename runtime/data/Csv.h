@@ -1,0 +1,56 @@
+//===- Csv.h - tabular data sets from CSV files -----------------*- C++ -*-===//
+//
+// Reads a CSV file with a header row into a tabular Dataset (1 x 1 x F: a
+// feature is a channel): the feature columns become floats, the target
+// columns class labels (integers, or strings mapped to indices in sorted
+// order) or, for regression, value targets.
+//
+// The format is RFC 4180: comma-separated, fields optionally in double
+// quotes (a quote inside is doubled, a quoted field may span lines), CRLF
+// or LF line ends, the last one optional. Blank lines are skipped, a UTF-8
+// byte order mark is ignored, and header names are trimmed of spaces.
+// Errors point at the cell: "data.csv:12:3: error: column 'age': 'n/a' is
+// not a number" (lines counted from 1, the header being line 1; columns
+// counted from 1).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_RUNTIME_DATA_CSV_H
+#define GRADC_RUNTIME_DATA_CSV_H
+
+#include "runtime/Dataset.h"
+
+#include "absl/status/statusor.h"
+
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+/// Which columns of a CSV file are the inputs and which the targets.
+struct CsvOptions {
+  /// Feature columns, in this order; empty: every column but the targets,
+  /// in the file's order.
+  std::vector<std::string> features;
+  /// Target columns (at least one): one column of class labels, or with
+  /// `valueTargets` one or more columns of numbers.
+  std::vector<std::string> targets;
+  /// Regression: the targets are numbers (Dataset::targets, labels 0).
+  bool valueTargets = false;
+};
+
+/// Reads the CSV file `path` (a regular file of at most 4 GiB) into a
+/// tabular Dataset. Feature cells (and value target cells) must be finite
+/// numbers. Class labels: when every cell of the target column is an
+/// integer, the labels are those integers (>= 0) and `*classNames` is
+/// cleared; otherwise the distinct strings, sorted, are the classes and
+/// `*classNames` receives them (index = label). When `*classNames` is not
+/// empty on entry (the training file's classes, when reading a test file),
+/// every cell must be one of them and keeps its index. `classNames` may be
+/// null for value targets.
+absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
+                                std::vector<std::string> *classNames);
+
+} // namespace gradc
+
+#endif // GRADC_RUNTIME_DATA_CSV_H
