@@ -3,11 +3,11 @@
 // One source, one target per reader, chosen by GRADC_FUZZ_TARGET at compile
 // time: the text and binary model loaders (with the checker), the ONNX
 // importer, the IDX reader (raw and gzip), the checkpoint reader, the
-// compile cache's entry decoder and the NumPy (.npy, .npz) and CSV readers.
-// Each writes the input to a file (the readers take paths, as gradc does;
-// the entry decoder takes bytes) and
-// must answer with a status, never a crash, a hang or a leak; ASan and
-// UBSan watch. Built by scripts/fuzz.sh with clang.
+// compile cache's entry decoder, the NumPy (.npy, .npz) and CSV readers, the
+// PNG/JPEG decoder and the CIFAR reader. Each writes the input to a file (the
+// readers take paths, as gradc does; the entry decoder takes bytes) and must
+// answer with a status, never a crash, a hang or a leak; ASan and UBSan
+// watch. Built by scripts/fuzz.sh with clang.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,11 +16,14 @@
 #include "runtime/CompileCache.h"
 #include "runtime/IdxDataset.h"
 #include "runtime/Parameters.h"
+#include "runtime/data/Cifar.h"
 #include "runtime/data/Csv.h"
+#include "runtime/data/ImageFolder.h"
 #include "runtime/data/Numpy.h"
 
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <unistd.h>
@@ -163,8 +166,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)readCsv(path, options, nullptr);
   options.features = {"x"};
   (void)readCsv(path, options, nullptr);
+#elif GRADC_FUZZ_TARGET == 10 // PNG or JPEG image, then a resize
+  auto image = decodeImage(writeInput(data, size, ".img"));
+  if (image.ok())
+    (void)resizeBilinear(*image, 7, 5);
+#elif GRADC_FUZZ_TARGET == 11 // CIFAR binaries
+  // The first byte chooses CIFAR-10 (data_batch_1.bin) or CIFAR-100
+  // (train.bin) and whether the rest is also the class names file; the
+  // rest is the batch file.
+  namespace fs = std::filesystem;
+  fs::path dir = "/tmp/gradc-fuzz-" + std::to_string(getpid()) + "-cifar";
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  uint8_t selector = size ? data[0] : 0;
+  bool cifar100 = selector & 1;
+  auto put = [&](const char *name) {
+    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+    if (size > 1)
+      out.write(reinterpret_cast<const char *>(data + 1),
+                std::streamsize(size - 1));
+  };
+  put(cifar100 ? "train.bin" : "data_batch_1.bin");
+  if (selector & 2)
+    put(cifar100 ? "fine_label_names.txt" : "batches.meta.txt");
+  if (selector & 4)
+    put(cifar100 ? "test.bin" : "test_batch.bin");
+  (void)loadCifar(dir.string());
 #else
-#error "GRADC_FUZZ_TARGET must be 1 to 9"
+#error "GRADC_FUZZ_TARGET must be 1 to 11"
 #endif
   return 0;
 }
