@@ -39,6 +39,11 @@ bool isLossKind(llvm::StringRef name);
 /// velocity (momentum), mean_square (rmsprop), m and v (adam), none (sgd).
 llvm::SmallVector<llvm::StringRef> optimizerStateSlots(llvm::StringRef kind);
 
+/// The runtime function nn.allreduce_mean lowers to a call of:
+/// (memref<?xf32>) -> (), averaging the buffer over the ranks in place;
+/// through its C interface, _mlir_ciface_gradc_allreduce_mean.
+constexpr const char *kAllreduceFunction = "gradc_allreduce_mean";
+
 } // namespace gradc::nn
 
 #endif // GRADC_IR_NNDIALECT_H

@@ -59,6 +59,23 @@ private:
   OpBuilder b;
   bool withTrainStep;
   DictionaryAttr lossAttr, optAttr;
+  /// Data-parallel ranks (module attribute nn.data_parallel; 1: none).
+  int64_t ranks = 1;
+
+  /// The runtime's allreduce, which nn.allreduce_mean lowers to a call of:
+  /// one buffer of floats, averaged over the ranks in place.
+  void declareAllreduce() {
+    if (module.lookupSymbol(nn::kAllreduceFunction))
+      return;
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(module.getBody());
+    auto type = b.getFunctionType(
+        {MemRefType::get({ShapedType::kDynamic}, b.getF32Type())}, {});
+    auto fn =
+        b.create<func::FuncOp>(module.getLoc(), nn::kAllreduceFunction, type);
+    fn.setPrivate();
+    fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  }
 };
 
 Value TrainStepBuilder::buildLoss(Location loc, Value predictions, Value labels,
@@ -161,6 +178,8 @@ LogicalResult TrainStepBuilder::build() {
   Type countType = RankedTensorType::get({}, b.getI64Type());
   Type lrType = RankedTensorType::get({}, b.getF32Type());
   bool regression = bool(lossAttr.get("regression"));
+  if (auto p = module->getAttrOfType<IntegerAttr>("nn.data_parallel"))
+    ranks = p.getInt();
   Type targetsType = predict.getResultTypes().empty()
                          ? Type()
                          : predict.getResultTypes().front();
@@ -267,6 +286,13 @@ LogicalResult TrainStepBuilder::build() {
       if (failed(grads))
         return failure();
       b.setInsertionPoint(ret);
+      // Data parallelism: every rank's gradients (of its share of the
+      // global batch) are averaged before the update.
+      if (ranks > 1 && !grads->empty()) {
+        auto mean = b.create<nn::AllreduceMeanOp>(loc, *grads, ranks);
+        grads->assign(mean.getOutputs().begin(), mean.getOutputs().end());
+        declareAllreduce();
+      }
       SmallVector<Value> newParams, newState;
       for (unsigned i = 0; i < numParams; ++i) {
         ValueRange state = entry->getArguments().slice(

@@ -11,6 +11,9 @@
 #include "passes/Passes.h"
 #include "passes/lowering/LinalgEmitter.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
 namespace gradc {
 #define GEN_PASS_DEF_LOWERNNTOLINALG
 #include "passes/Passes.h.inc"
@@ -26,9 +29,10 @@ struct LowerNNToLinalg : gradc::impl::LowerNNToLinalgBase<LowerNNToLinalg> {
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<nn::NNDialect>();
-    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
-                           arith::ArithDialect, math::MathDialect,
-                           scf::SCFDialect, func::FuncDialect>();
+    target.addLegalDialect<
+        linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
+        math::MathDialect, scf::SCFDialect, func::FuncDialect,
+        memref::MemRefDialect, bufferization::BufferizationDialect>();
     RewritePatternSet patterns(ctx);
     populateLowerNNToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
@@ -53,4 +57,5 @@ void gradc::populateLowerNNToLinalgPatterns(RewritePatternSet &patterns) {
   lowering::populateLossLoweringPatterns(patterns);
   lowering::populateOptimizerLoweringPatterns(patterns);
   lowering::populatePrimitiveLoweringPatterns(patterns);
+  lowering::populateParallelLoweringPatterns(patterns);
 }

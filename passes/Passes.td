@@ -52,13 +52,16 @@ def BuildTrainStep : Pass<"gradc-build-train-step", "mlir::ModuleOp"> {
     the backward graph from autodiff, and one update op per parameter.
     Dropout is active only in `@train_step`. A function that already exists
     is not built again; with `train-step=false` only `@eval_step` is built
-    (the fused stage shows the loss that way).
+    (the fused stage shows the loss that way). With the module attribute
+    `nn.data_parallel = P` (P > 1 ranks), the gradients go through one
+    `nn.allreduce_mean` before the updates.
   }];
   let options = [
     Option<"trainStep", "train-step", "bool", /*default=*/"true",
            "Build @train_step as well as @eval_step">,
   ];
-  let dependentDialects = ["gradc::nn::NNDialect", "mlir::func::FuncDialect"];
+  let dependentDialects = ["gradc::nn::NNDialect", "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect"];
 }
 
 def Autodiff : Pass<"gradc-autodiff", "mlir::ModuleOp"> {
@@ -84,7 +87,9 @@ def LowerNNToLinalg : Pass<"gradc-lower-nn-to-linalg", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect",
                            "mlir::math::MathDialect",
-                           "mlir::scf::SCFDialect"];
+                           "mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::bufferization::BufferizationDialect"];
 }
 
 def TileAndVectorize : Pass<"gradc-tile-and-vectorize", "mlir::ModuleOp"> {

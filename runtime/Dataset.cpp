@@ -229,6 +229,12 @@ BatchIterator::create(const Dataset &data, const BatchOptions &options) {
   if (options.batchSize <= 0)
     return absl::InvalidArgumentError(
         absl::StrCat("batch size must be positive, got ", options.batchSize));
+  if (options.shards < 1 || options.shard < 0 ||
+      options.shard >= options.shards ||
+      options.batchSize % options.shards != 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the batch size ", options.batchSize, " does not divide into ",
+        options.shards, " equal shares"));
   BatchIterator it(data, options);
   it.computeOrder();
   return it;
@@ -272,9 +278,9 @@ int64_t BatchIterator::batch(int64_t step, float *x, int32_t *labels,
                              float *targets) const {
   if (step < 0 || step >= stepsPerEpoch())
     return 0;
-  int64_t b = options_.batchSize;
-  int64_t begin = step * b;
-  int64_t count = std::min(b, data_->size() - begin);
+  int64_t b = options_.localBatch();
+  int64_t begin = step * options_.batchSize + options_.shard * b;
+  int64_t count = std::max<int64_t>(0, std::min(b, data_->size() - begin));
   int64_t rowSize = data_->exampleSize();
   int64_t tw = data_->targetWidth;
   for (int64_t r = 0; r < count; ++r) {
@@ -300,10 +306,9 @@ int64_t BatchIterator::batch(int64_t step, float *x, int32_t *labels,
 }
 
 int64_t BatchIterator::next(float *x, int32_t *labels, float *targets) {
-  int64_t count = batch(step_, x, labels, targets);
-  if (count > 0)
-    ++step_;
-  return count;
+  if (step_ >= stepsPerEpoch())
+    return 0;
+  return batch(step_++, x, labels, targets);
 }
 
 /// The background thread: one job at a time (a step into a slot).
@@ -318,7 +323,7 @@ struct BatchPipeline::Worker {
 
 BatchPipeline::BatchPipeline(const BatchIterator &it)
     : it_(it), step_(it.step()) {
-  int64_t b = it.options().batchSize;
+  int64_t b = it.options().localBatch();
   for (Set &set : sets_) {
     set.x.resize(b * it.data().exampleSize());
     set.labels.resize(b);
@@ -361,9 +366,8 @@ void BatchPipeline::assemble(int64_t step, Set &set) const {
   set.count =
       it_.batch(step, set.x.data(), set.labels.data(), set.targets.data());
   // Padding rows: label -1, left out of the loss, gradients and counts.
-  int64_t b = it_.options().batchSize;
-  if (set.count > 0)
-    std::fill(set.labels.begin() + set.count, set.labels.begin() + b, -1);
+  int64_t b = it_.options().localBatch();
+  std::fill(set.labels.begin() + set.count, set.labels.begin() + b, -1);
   set.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -389,9 +393,9 @@ void BatchPipeline::join() {
   pendingStep_ = -1;
 }
 
-int64_t BatchPipeline::next() {
+bool BatchPipeline::next() {
   if (step_ >= it_.stepsPerEpoch())
-    return 0;
+    return false;
   int next = current_ ^ 1;
   auto t0 = std::chrono::steady_clock::now();
   join(); // the background thread filled `next` with step_
@@ -402,7 +406,7 @@ int64_t BatchPipeline::next() {
   ++step_;
   // The following batch goes into the slot just released.
   start(step_, current_ ^ 1);
-  return sets_[current_].count;
+  return true;
 }
 
 } // namespace gradc

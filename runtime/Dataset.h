@@ -117,6 +117,12 @@ struct BatchOptions {
   /// Drop the last batch when it is partial (it is kept by default).
   bool dropRemainder = false;
   Augmentation augment;
+  /// Data parallelism: of each global batch of batchSize examples, this
+  /// process takes share `shard` of `shards` equal parts (batchSize /
+  /// shards rows); every process walks the same order.
+  int64_t shards = 1;
+  int64_t shard = 0;
+  int64_t localBatch() const { return batchSize / shards; }
 };
 
 /// Walks a dataset in batches, epoch by epoch. The position is (epoch,
@@ -145,12 +151,12 @@ public:
   /// Moves to the first batch of the next epoch.
   void nextEpoch();
 
-  /// Copies the next batch into `x` (batchSize * exampleSize floats),
-  /// `labels` (batchSize ints) and, for value targets, `targets`
-  /// (batchSize * targetWidth floats), and advances. Returns the number of
-  /// real examples: batchSize, fewer for a kept partial last batch (the rest
-  /// of the buffers is zero-filled), or 0 at the end of the epoch (nothing
-  /// is written; call nextEpoch()).
+  /// Copies the next batch (this shard's rows of it: localBatch() rows)
+  /// into `x` (rows * exampleSize floats), `labels` (rows ints) and, for
+  /// value targets, `targets` (rows * targetWidth floats), and advances.
+  /// Returns the number of real examples: batchSize, fewer for a kept partial
+  /// last batch (the rest of the buffers is zero-filled), or 0 at the end of
+  /// the epoch (nothing is written; call nextEpoch()).
   int64_t next(float *x, int32_t *labels, float *targets = nullptr);
 
   /// Copies batch `step` of the current epoch without moving; same return
@@ -185,9 +191,12 @@ public:
   BatchPipeline(const BatchPipeline &) = delete;
   BatchPipeline &operator=(const BatchPipeline &) = delete;
 
-  /// The next batch's number of real examples (0 at the end of the epoch);
-  /// its buffers are x(), labels() and targets() until the next call.
-  int64_t next();
+  /// Moves to the next batch; false at the end of the epoch. Its buffers
+  /// are x(), labels() and targets() until the next call, count() its
+  /// number of real rows (fewer than the batch, or even 0 for a shard of a
+  /// partial last batch; the rest is padding).
+  bool next();
+  int64_t count() const { return sets_[current_].count; }
   float *x() { return sets_[current_].x.data(); }
   int32_t *labels() { return sets_[current_].labels.data(); }
   float *targets() { return sets_[current_].targets.data(); }

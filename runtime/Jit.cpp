@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Jit.h"
+#include "runtime/Collective.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -346,9 +347,10 @@ absl::StatusOr<NativeCode> compileNative(mlir::ModuleOp module,
                        : std::max(1u, std::thread::hardware_concurrency());
   NativeCode code;
   // The C interfaces take one memref descriptor per buffer.
+  // (Declarations are runtime functions the code calls, not entries.)
   module.walk([&](mlir::LLVM::LLVMFuncOp fn) {
     llvm::StringRef name = fn.getName();
-    if (name.consume_front(kCInterface))
+    if (!fn.isExternal() && name.consume_front(kCInterface))
       code.arity[name.str()] = fn.getNumArguments();
   });
   // Each piece travels to its thread as bitcode: an LLVMContext is not
@@ -450,6 +452,13 @@ JitModule::load(const NativeCode &code) {
   if (!process)
     return absl::InternalError(errorString(process.takeError()));
   main.addGenerator(std::move(*process));
+  // The runtime functions compiled code calls: the data-parallel
+  // allreduce.
+  if (llvm::Error err = main.define(llvm::orc::absoluteSymbols(
+          {{jit->mangleAndIntern(kAllreduceSymbol),
+            {llvm::orc::ExecutorAddr::fromPtr(&gradcAllreduceMeanEntry),
+             llvm::JITSymbolFlags::Exported}}})))
+    return absl::InternalError(errorString(std::move(err)));
   for (size_t i = 0; i < code.objects.size(); ++i)
     if (llvm::Error err = jit->addObjectFile(llvm::MemoryBuffer::getMemBuffer(
             code.objects[i], absl::StrCat("gradc-", i), false)))

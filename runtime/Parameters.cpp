@@ -169,6 +169,16 @@ void removeStaleTemporaries(const std::string &path) {
 
 } // namespace
 
+uint64_t ParameterStore::hash() const {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const Buffer &b : params) {
+    const auto *bytes = reinterpret_cast<const uint8_t *>(b.data.data());
+    for (size_t i = 0; i < b.data.size() * sizeof(float); ++i)
+      h = (h ^ bytes[i]) * 0x100000001b3ull;
+  }
+  return h;
+}
+
 std::string ParameterStore::firstNonFinite() const {
   for (const std::vector<Buffer> *group : {&params, &buffers, &state})
     for (const Buffer &b : *group)
@@ -227,7 +237,8 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly,
   if (!read.ok())
     return read.status();
   Checkpoint ckpt;
-  if (absl::Status s = parseBinaryProto(*read, ckpt, path, "a gradc checkpoint");
+  if (absl::Status s =
+          parseBinaryProto(*read, ckpt, path, "a gradc checkpoint");
       !s.ok())
     return s;
   uint32_t saved = ckpt.crc32();

@@ -97,8 +97,13 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
   bool regression = model.regression;
   if (confusion && !regression)
     r.confusion.assign(classes * classes, 0);
-  int64_t batch = options.batchSize;
-  auto it = BatchIterator::create(data, {batch, /*shuffle=*/false, 0, false});
+  // Data parallelism: each rank evaluates its share of every batch, and
+  // the sums are added up over the ranks.
+  int64_t batch = options.batchSize / options.ranks;
+  BatchOptions bo{options.batchSize, /*shuffle=*/false, 0, false};
+  bo.shards = options.ranks;
+  bo.shard = options.rank;
+  auto it = BatchIterator::create(data, bo);
   if (!it.ok())
     return it.status();
   std::vector<float> probs(batch * classes);
@@ -109,7 +114,9 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
   std::vector<double> absErr(classes), sqErr(classes), tSum(classes),
       tSq(classes);
   BatchPipeline batches(*it);
-  while (int64_t n = batches.next()) {
+  int64_t examples = 0;
+  while (batches.next()) {
+    int64_t n = batches.count();
     auto jit = compile(batch);
     if (!jit.ok())
       return jit.status();
@@ -126,7 +133,7 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
       return s;
     lossSum += double(loss) * n;
     correct += count;
-    r.examples += n;
+    examples += n;
     if (!confusion && !regression)
       continue;
     args.resize(params.params.size() + params.buffers.size() + 1);
@@ -152,7 +159,7 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
       if (truth >= 0 && truth < classes && best < classes)
         r.confusion[truth * classes + best]++;
       if (classes > 1 && best != truth)
-        r.mistakes.push_back({r.examples - n + i, best, row[best]});
+        r.mistakes.push_back({examples - n + i, best, row[best]});
     }
   }
   std::stable_sort(
@@ -162,6 +169,23 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
       });
   if (r.mistakes.size() > 16)
     r.mistakes.resize(16);
+  if (options.ranks > 1) {
+    std::vector<double> sums{lossSum, double(correct), double(examples)};
+    for (auto *v : {&absErr, &sqErr, &tSum, &tSq})
+      sums.insert(sums.end(), v->begin(), v->end());
+    sums.insert(sums.end(), r.confusion.begin(), r.confusion.end());
+    options.sumOverRanks(sums.data(), int64_t(sums.size()));
+    lossSum = sums[0];
+    correct = int64_t(sums[1]);
+    examples = int64_t(sums[2]);
+    size_t k = 3;
+    for (auto *v : {&absErr, &sqErr, &tSum, &tSq})
+      for (double &x : *v)
+        x = sums[k++];
+    for (int64_t &c : r.confusion)
+      c = int64_t(sums[k++]);
+  }
+  r.examples = examples;
   if (r.examples) {
     double n = double(r.examples);
     r.loss = lossSum / n;
@@ -225,9 +249,13 @@ void Trainer::printConfusion(const EvalResult &r) const {
 
 absl::Status Trainer::train(const DataSplits &data) {
   int64_t batch = options.batchSize;
-  auto itOr =
-      BatchIterator::create(data.train, {batch, options.shuffle, options.seed,
-                                         options.dropLast, options.augment});
+  // Data parallelism: this rank's share of every global batch.
+  int64_t local = batch / options.ranks;
+  BatchOptions bo{batch, options.shuffle, options.seed, options.dropLast,
+                  options.augment};
+  bo.shards = options.ranks;
+  bo.shard = options.rank;
+  auto itOr = BatchIterator::create(data.train, bo);
   if (!itOr.ok())
     return itOr.status();
   BatchIterator &it = *itOr;
@@ -279,8 +307,9 @@ absl::Status Trainer::train(const DataSplits &data) {
     // Batches are assembled on a second thread while the step runs; a
     // partial last batch runs padded: one module serves every batch.
     BatchPipeline batches(it);
-    while (int64_t n = batches.next()) {
-      auto jit = compile(batch);
+    while (batches.next()) {
+      int64_t n = batches.count();
+      auto jit = compile(local);
       if (!jit.ok())
         return jit.status();
       float loss = 0;
@@ -295,10 +324,10 @@ absl::Status Trainer::train(const DataSplits &data) {
       std::vector<BufferRef> args = entryArguments(params, true);
       args.push_back(ref(&step, {}));
       args.push_back(ref(&lr, {}));
-      args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
-      args.push_back(ref(batches.labels(), {batch}));
+      args.push_back(ref(batches.x(), batchShape(local, model.inputShape)));
+      args.push_back(ref(batches.labels(), {local}));
       if (model.regression)
-        args.push_back(ref(batches.targets(), {batch, model.numClasses()}));
+        args.push_back(ref(batches.targets(), {local, model.numClasses()}));
       args.push_back(ref(&loss, {}));
       args.push_back(ref(&count, {}));
       auto stepStart = Clock::now();
@@ -306,7 +335,7 @@ absl::Status Trainer::train(const DataSplits &data) {
         return s;
       double stepTime = since(stepStart);
       stepTotal += stepTime;
-      if (n == batch)
+      if (n == local)
         stepSeconds.push_back(stepTime);
       if (options.timing && totalSteps == 0)
         std::cerr << absl::StrFormat(
@@ -326,7 +355,8 @@ absl::Status Trainer::train(const DataSplits &data) {
       }
       if (options.report) {
         options.report->stepLoss.push_back(loss);
-        options.report->stepAccuracy.push_back(double(count) / double(n));
+        options.report->stepAccuracy.push_back(double(count) /
+                                               double(std::max<int64_t>(n, 1)));
         options.report->stepLr.push_back(lr);
       }
       params.step++;
@@ -365,6 +395,22 @@ absl::Status Trainer::train(const DataSplits &data) {
       }
       if (stop)
         break;
+    }
+    if (options.ranks > 1) {
+      // The epoch's figures over every rank's share; and every rank must
+      // hold the same weights (the averaged gradients make them so).
+      double sums[3] = {lossSum, double(correct), double(seen)};
+      options.sumOverRanks(sums, 3);
+      lossSum = sums[0];
+      correct = int64_t(sums[1]);
+      seen = int64_t(sums[2]);
+      if (!options.sameOnAllRanks(params.hash()))
+        return absl::InternalError(absl::StrCat(
+            "error: the ranks' weights differ after epoch ", epoch + 1));
+      if (options.timing)
+        out << absl::StrFormat("  weights identical on all %d ranks (hash "
+                               "%016x)\n",
+                               options.ranks, params.hash());
     }
     double seconds = since(start);
     double ips = seen / std::max(seconds, 1e-9);

@@ -49,6 +49,13 @@ struct TrainOptions {
   /// Say on stderr when the first step has run, in seconds since the
   /// process started (--timing).
   bool timing = false;
+  /// Data parallelism (mpirun): this process is rank `rank` of `ranks`; it
+  /// trains and evaluates on its share of every batch (batchSize / ranks
+  /// rows, the compiled batch) and these add up statistics over the ranks
+  /// and compare the weights.
+  int rank = 0, ranks = 1;
+  std::function<void(double *, int64_t)> sumOverRanks;
+  std::function<bool(uint64_t)> sameOnAllRanks;
 };
 
 /// Seconds since this process started (exec included), from /proc.

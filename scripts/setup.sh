@@ -11,6 +11,8 @@ PACKAGES=(
   # libraries
   libabsl-dev libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
   zlib1g-dev libonnx-dev libpng-dev libjpeg62-turbo-dev
+  # data-parallel training (mpirun -np P gradc train)
+  openmpi-bin libopenmpi-dev
   # tests and benchmark references
   python3 python3-torch python3-onnx libopenblas0-pthread
   # ONNX conformance (Debian's copy of ONNX's node tests)

@@ -45,6 +45,12 @@ absl::StatusOr<const JitModule *> Compiler::get(int64_t batch) {
   auto module = session.importLoaded(batch);
   if (!module)
     return absl::InvalidArgumentError("error: import failed");
+  if (options.ranks > 1)
+    (**module)->setAttr(
+        "nn.data_parallel",
+        mlir::IntegerAttr::get(
+            mlir::IntegerType::get((**module)->getContext(), 64),
+            options.ranks));
   std::string key;
   std::optional<NativeCode> code;
   if (cache) {

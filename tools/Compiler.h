@@ -28,6 +28,9 @@ struct CompilerOptions {
   bool useCache = true;
   /// Print hit or miss and the compile times to stderr.
   bool timing = false;
+  /// Data-parallel ranks (mpirun -np P): the train step averages its
+  /// gradients over them (module attribute nn.data_parallel).
+  int64_t ranks = 1;
 };
 
 class Compiler {

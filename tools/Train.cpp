@@ -14,6 +14,7 @@
 #include "frontend/ModelBudget.h"
 #include "support/Files.h"
 
+#include "runtime/Distributed.h"
 #include "runtime/Normalization.h"
 #include "runtime/Trainer.h"
 
@@ -22,6 +23,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <unistd.h>
@@ -275,6 +277,44 @@ int runTrain() {
   options.bestCheckpointPath = checkpointBest;
   options.metricsPath = metricsJson;
   options.interactive = isatty(STDOUT_FILENO);
+  // Under mpirun: data parallelism over the ranks (runtime/Distributed.h).
+  auto world = joinWorld();
+  if (!world.ok())
+    return fail(world.status());
+  struct Leave {
+    ~Leave() { leaveWorld(); }
+  } leave;
+  if (world->distributed()) {
+    if (options.batchSize % world->ranks != 0) {
+      std::cerr << "gradc train: error: the batch size " << options.batchSize
+                << " does not divide among " << world->ranks
+                << " ranks; pass --batch-size (a multiple of " << world->ranks
+                << ")\n";
+      return 1;
+    }
+    options.rank = world->rank;
+    options.ranks = world->ranks;
+    options.sumOverRanks = sumOverRanks;
+    options.sameOnAllRanks = sameOnAllRanks;
+    // The ranks on one machine share its cores.
+    if (threads <= 0)
+      options.threads = std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN) /
+                                                 world->localRanks);
+    // Rank 0 prints and writes; the others only train.
+    if (world->rank != 0) {
+      options.timing = false;
+      static std::ofstream null("/dev/null");
+      std::cout.rdbuf(null.rdbuf());
+      options.interactive = false;
+      checkpoint.setValue("");
+      checkpointBest.setValue("");
+      metricsJson.setValue("");
+      reportDir.setValue("");
+      exportOnnxFile.setValue("");
+      options.checkpointPath = options.bestCheckpointPath =
+          options.metricsPath = "";
+    }
+  }
   if (absl::Status s = memoryBudget(model, options.batchSize, true); !s.ok())
     return fail(s);
   // Contradictory or empty flags, and destinations that are not regular
@@ -353,9 +393,18 @@ int runTrain() {
       options.batchSize, options.epochs, options.seed);
   // Compile up front, so no step pays for compilation: one module for the
   // full batch serves every partial batch too (padded).
-  Compiler compiler(session, compilerOptions(int(options.threads)));
-  if (auto jit = compiler.get(options.batchSize); !jit.ok())
+  CompilerOptions co = compilerOptions(int(options.threads));
+  co.ranks = options.ranks;
+  co.timing = options.timing;
+  Compiler compiler(session, co);
+  if (auto jit = compiler.get(options.batchSize / options.ranks); !jit.ok())
     return fail(jit.status());
+  if (options.ranks > 1)
+    std::cout << "gradc: data parallel over " << options.ranks
+              << " ranks: each steps " << options.batchSize / options.ranks
+              << " examples of every batch of " << options.batchSize << " on "
+              << options.threads << " thread(s); gradients "
+              << "averaged by MPI_Allreduce\n";
   ReportData report = startReport(model, options.classNames);
   if (!reportDir.empty()) {
     report.seed = int64_t(options.seed);
@@ -368,6 +417,14 @@ int runTrain() {
       std::cout);
   if (absl::Status s = trainer.train(*data); !s.ok())
     return fail(s);
+  if (options.ranks > 1 && timing) { // every rank's own figures
+    AllreduceStats a = allreduceStats();
+    std::cerr << absl::StrFormat(
+        "rank %d: %d gradient allreduces of %d floats (%.2f MB), %.3f ms "
+        "each on average (waiting for the other ranks included)\n",
+        options.rank, a.calls, a.floats, a.floats * 4e-6,
+        a.calls ? 1e3 * a.seconds / a.calls : 0.0);
+  }
   if (!exportOnnxFile.empty()) {
     if (absl::Status s = exportOnnxWeights(model, params, exportOnnxFile);
         !s.ok())

@@ -349,6 +349,7 @@ void populateNormalizationLoweringPatterns(RewritePatternSet &patterns);
 void populateLossLoweringPatterns(RewritePatternSet &patterns);
 void populateOptimizerLoweringPatterns(RewritePatternSet &patterns);
 void populatePrimitiveLoweringPatterns(RewritePatternSet &patterns);
+void populateParallelLoweringPatterns(RewritePatternSet &patterns);
 
 } // namespace gradc::lowering
 

@@ -225,3 +225,23 @@ module attributes {nn.loss = {kind = "mse", delta = 1.0 : f64, regression}, nn.o
 // CHECK:       %[[ROW:.+]] = nn.one_hot %[[L]] : (tensor<4xi32>) -> tensor<4x1xf32>
 // CHECK:       %[[D:.+]] = nn.sub %[[Y]], %[[T]] : tensor<4x2xf32>
 // CHECK:       nn.sgd_update
+
+// -----
+
+// Data parallelism (nn.data_parallel = 2 ranks): one nn.allreduce_mean
+// averages every gradient before the updates, and the runtime function it
+// lowers to is declared.
+module attributes {nn.data_parallel = 2 : i64, nn.loss = {kind = "mse", delta = 1.0 : f64}, nn.optimizer = {kind = "sgd", learning_rate = 0.1 : f64, weight_decay = 0.0 : f64}} {
+  func.func @predict(%w: tensor<3x2xf32> {nn.param = "fc.kernel"}, %b: tensor<2xf32> {nn.param = "fc.bias"}, %x: tensor<4x3xf32> {nn.input = "x"}) -> tensor<4x2xf32> {
+    %0 = nn.dense %x, %w, %b : (tensor<4x3xf32>, tensor<3x2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+    return %0 : tensor<4x2xf32>
+  }
+}
+
+// CHECK-LABEL: func.func @eval_step
+// CHECK-NOT:   nn.allreduce_mean
+// CHECK-LABEL: func.func @train_step
+// CHECK:       %[[AR:.+]]:2 = nn.allreduce_mean %[[GW:.+]], %[[GB:.+]] {ranks = 2 : i64} : tensor<3x2xf32>, tensor<2xf32> -> tensor<3x2xf32>, tensor<2xf32>
+// CHECK:       nn.sgd_update %arg0, %[[AR]]#0
+// CHECK:       nn.sgd_update %arg1, %[[AR]]#1
+// CHECK:       func.func private @gradc_allreduce_mean(memref<?xf32>) attributes {llvm.emit_c_interface}

@@ -1261,3 +1261,25 @@ func.func @argmax(%x: tensor<3x5xf32>) -> tensor<3xi32> {
   %0 = nn.argmax %x : (tensor<3x5xf32>) -> tensor<3xi32>
   return %0 : tensor<3xi32>
 }
+
+// nn.allreduce_mean packs its inputs into one buffer for one runtime call
+// (one MPI_Allreduce) and unpacks the averaged values.
+// CHECK-LABEL: func.func @allreduce_mean(
+// CHECK-SAME:    %[[A:arg[0-9]+]]: tensor<2x3xf32>, %[[B:arg[0-9]+]]: tensor<4xf32>)
+// CHECK:         %[[E:.+]] = tensor.empty() : tensor<10xf32>
+// CHECK:         %[[FA:.+]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1]] : tensor<2x3xf32> into tensor<6xf32>
+// CHECK:         %[[P1:.+]] = tensor.insert_slice %[[FA]] into %[[E]][0] [6] [1]
+// CHECK:         %[[P2:.+]] = tensor.insert_slice %[[B]] into %[[P1]][6] [4] [1]
+// CHECK:         %[[BUF:.+]] = memref.alloc() : memref<10xf32>
+// CHECK:         bufferization.materialize_in_destination %[[P2]] in restrict writable %[[BUF]]
+// CHECK:         %[[DYN:.+]] = memref.cast %[[BUF]] : memref<10xf32> to memref<?xf32>
+// CHECK:         call @gradc_allreduce_mean(%[[DYN]]) : (memref<?xf32>) -> ()
+// CHECK:         %[[T:.+]] = bufferization.to_tensor %[[BUF]] restrict writable
+// CHECK:         %[[RA:.+]] = tensor.extract_slice %[[T]][0] [6] [1]
+// CHECK:         tensor.expand_shape %[[RA]] {{\[\[}}0, 1]]
+// CHECK:         tensor.extract_slice %[[T]][6] [4] [1]
+func.func private @gradc_allreduce_mean(memref<?xf32>) attributes {llvm.emit_c_interface}
+func.func @allreduce_mean(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> (tensor<2x3xf32>, tensor<4xf32>) {
+  %0:2 = nn.allreduce_mean %a, %b {ranks = 2 : i64} : tensor<2x3xf32>, tensor<4xf32> -> tensor<2x3xf32>, tensor<4xf32>
+  return %0#0, %0#1 : tensor<2x3xf32>, tensor<4xf32>
+}

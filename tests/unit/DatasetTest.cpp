@@ -194,7 +194,8 @@ TEST(BatchPipeline, SameBatchesAsTheIteratorPaddingLabelledMinusOne) {
   std::vector<float> x(16), t(4);
   std::vector<int32_t> labels(4);
   int64_t steps = 0;
-  while (int64_t n = pipeline.next()) {
+  while (pipeline.next()) {
+    int64_t n = pipeline.count();
     int64_t want = reference.next(x.data(), labels.data(), t.data());
     ASSERT_EQ(n, want);
     EXPECT_EQ(std::vector<float>(pipeline.x(), pipeline.x() + 16), x);
