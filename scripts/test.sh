@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds gradc and runs every test, then
 # a short, reproducible fuzzing run of the readers under ASan and UBSan
-# (scripts/fuzz.sh; GRADC_FUZZ=0 skips it).
+# (scripts/fuzz.sh; GRADC_FUZZ=0 skips it) and the unit and end-to-end
+# tests again under ASan and UBSan (scripts/sanitize.sh; GRADC_SANITIZE=0
+# skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,4 +14,7 @@ rm -rf build/test-cache
   ctest --output-on-failure -j"$(nproc)" "$@")
 if [ "${GRADC_FUZZ:-1}" != 0 ]; then
   bash scripts/fuzz.sh
+fi
+if [ "${GRADC_SANITIZE:-1}" != 0 ]; then
+  bash scripts/sanitize.sh
 fi

@@ -61,7 +61,7 @@ template <typename OpT> ConvAttrs attrsOf(OpT op) {
   return {op.getStrides(),
           op.getPads(),
           op.getDilations(),
-          op.getGroups(),
+          int64_t(op.getGroups()),
           nn::stringifyActivationKind(op.getActivation()),
           op.getAlpha().convertToDouble()};
 }

@@ -49,6 +49,14 @@ def main():
     ckpt = os.path.join(tmp, "k.ckpt")
     args = [gradc, "train", model, "--data", data, "--checkpoint", ckpt,
             "--opt-level", "0", "--threads", "1"]
+    # Compile once first (into the tests' compile cache), so that the
+    # killed runs spend their time training and saving, not compiling: a
+    # slow build (the sanitizers') would otherwise be killed before its
+    # first save.
+    code, out, err = c.run(args[:5] + ["--epochs", "1", "--checkpoint",
+                                       os.path.join(tmp, "warm.ckpt")] +
+                           args[7:], timeout=120)
+    ck.check(code == 0, "the warm-up run exited %d" % code, out + err)
     rng = random.Random(5)
     for k in range(15):
         p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
