@@ -373,7 +373,9 @@ absl::Status Trainer::train(const DataSplits &data) {
                                      : elapsed - lastPrint >= 10.0;
       if (due || last) {
         lastPrint = elapsed;
-        double rate = seen / std::max(elapsed, 1e-9);
+        // The throughput of all ranks; loss and accuracy of this rank's
+        // share until the epoch's sums below.
+        double rate = double(seen * options.ranks) / std::max(elapsed, 1e-9);
         double eta = (stepsPerEpoch - stepInEpoch) * elapsed / stepInEpoch;
         int width = 30, filled = int(width * stepInEpoch / stepsPerEpoch);
         std::string bar = std::string(filled, '=') +

@@ -2,6 +2,8 @@
 
 #include "tools/Compiler.h"
 
+#include "ir/NNDialect.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -45,12 +47,19 @@ absl::StatusOr<const JitModule *> Compiler::get(int64_t batch) {
   auto module = session.importLoaded(batch);
   if (!module)
     return absl::InvalidArgumentError("error: import failed");
-  if (options.ranks > 1)
-    (**module)->setAttr(
-        "nn.data_parallel",
-        mlir::IntegerAttr::get(
-            mlir::IntegerType::get((**module)->getContext(), 64),
-            options.ranks));
+  if (options.ranks > 1) {
+    auto i64 = mlir::IntegerType::get((**module)->getContext(), 64);
+    (**module)->setAttr("nn.data_parallel",
+                        mlir::IntegerAttr::get(i64, options.ranks));
+    // Each rank draws its own dropout masks: a mask is a function of
+    // (seed, step, element), and the ranks' batches share step and
+    // element indices.
+    if (options.rank > 0)
+      (**module)->walk([&](nn::DropoutOp op) {
+        op.setSeed(op.getSeed() +
+                   uint64_t(options.rank) * 0x9E3779B97F4A7C15ull);
+      });
+  }
   std::string key;
   std::optional<NativeCode> code;
   if (cache) {

@@ -31,6 +31,8 @@ struct CompilerOptions {
   /// Data-parallel ranks (mpirun -np P): the train step averages its
   /// gradients over them (module attribute nn.data_parallel).
   int64_t ranks = 1;
+  /// This process's rank: its dropout masks differ from the other ranks'.
+  int64_t rank = 0;
 };
 
 class Compiler {

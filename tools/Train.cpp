@@ -395,6 +395,7 @@ int runTrain() {
   // full batch serves every partial batch too (padded).
   CompilerOptions co = compilerOptions(int(options.threads));
   co.ranks = options.ranks;
+  co.rank = options.rank;
   co.timing = options.timing;
   Compiler compiler(session, co);
   if (auto jit = compiler.get(options.batchSize / options.ranks); !jit.ok())
