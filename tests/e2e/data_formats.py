@@ -10,6 +10,7 @@
   from the exported ONNX model); predict prints values.
 - The Seattle weather example beats a linear least-squares fit on its test
   days.
+- `gradc predict` answers the same for a PNG and a .npy of its pixels.
 - Augmentation: the same seed gives the same run, and it changes training.
 - Bad data: one line naming the file, exit status 1.
 """
@@ -163,6 +164,23 @@ if "idx" in results:
 code, out, err, _ = train(path("fashion-png.pbtxt"), "--epochs", "1")
 c.check(code == 0 and "class3 3" in out, "image folder class names shown",
         out[-1500:] + err)
+
+# predict reads one PNG (and a .npy of the same pixels) like the folder.
+weights = path("fashion-png.ckpt")
+code, out, err, _ = train(path("fashion-png.pbtxt"), "--epochs", "1",
+                          "--checkpoint", weights)
+np.save(path("one.npy"), xte[:1])
+answers = []
+for source in (path("images", "test", "class%d" % yte[0], "00000.png"),
+               path("one.npy")):
+    code, out, err = run([GRADC, "predict", path("fashion-png.pbtxt"),
+                          "--weights", weights, "--input", source])
+    c.check(code == 0 and out.startswith("0: class "),
+            "predict --input %s" % source, out + err)
+    answers.append(out)
+c.check(len(answers) == 2 and answers[0] == answers[1],
+        "predict gives the same answer for a PNG and its pixels as .npy",
+        "\n".join(answers))
 
 # --- Augmentation: deterministic per seed, and it changes training ---------
 aug_model = path("fashion-aug.pbtxt")
