@@ -836,29 +836,27 @@ readNpz(const std::string &path) {
     std::string_view compressed =
         zip.substr(entry.dataStart, entry.compressedSize);
     absl::StatusOr<NpyArray> array = absl::UnknownError("not read");
+    // The entry's bytes against the CRC-32 the archive gives them.
+    auto checkCrc = [&](const uint8_t *bytes, size_t size) -> absl::Status {
+      uint32_t crc = uint32_t(crc32_z(0, bytes, size));
+      if (crc == entry.crc)
+        return absl::OkStatus();
+      return invalid(prefix, absl::StrCat("CRC-32 mismatch: the archive says ",
+                                          absl::Hex(entry.crc, absl::kZeroPad8),
+                                          ", the data have ",
+                                          absl::Hex(crc, absl::kZeroPad8)));
+    };
     if (entry.method == 0) {
-      uint32_t crc = uint32_t(crc32_z(0, u8(compressed), compressed.size()));
-      if (crc != entry.crc)
-        return invalid(prefix,
-                       absl::StrCat("CRC-32 mismatch: the archive "
-                                    "says ",
-                                    absl::Hex(entry.crc, absl::kZeroPad8),
-                                    ", the data have ",
-                                    absl::Hex(crc, absl::kZeroPad8)));
+      if (absl::Status s = checkCrc(u8(compressed), compressed.size()); !s.ok())
+        return s;
       array = parseNpyWithPrefix(compressed, prefix);
     } else {
       absl::StatusOr<std::vector<uint8_t>> data =
           inflateEntry(compressed, entry.size, prefix);
       if (!data.ok())
         return data.status();
-      uint32_t crc = uint32_t(crc32_z(0, data->data(), data->size()));
-      if (crc != entry.crc)
-        return invalid(prefix,
-                       absl::StrCat("CRC-32 mismatch: the archive "
-                                    "says ",
-                                    absl::Hex(entry.crc, absl::kZeroPad8),
-                                    ", the data have ",
-                                    absl::Hex(crc, absl::kZeroPad8)));
+      if (absl::Status s = checkCrc(data->data(), data->size()); !s.ok())
+        return s;
       // Parse the header in place and keep the buffer for the data.
       std::string_view view(reinterpret_cast<const char *>(data->data()),
                             data->size());
