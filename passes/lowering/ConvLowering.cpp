@@ -4,7 +4,11 @@
 // convolutions are convolutions too: the filter gradient convolves the
 // transposed input with the transposed output gradient (strides and
 // dilations swap roles), the input gradient convolves the stride-dilated,
-// padded output gradient with the flipped filter.
+// padded output gradient with the flipped filter. Grouped convolutions take
+// one convolution per group, except depthwise ones (one filter per channel):
+// their forward and input gradient are one linalg depthwise convolution, and
+// their filter gradient one reduction, whatever the channel count (per
+// channel, a 64-channel depthwise layer compiled to 321 KiB in 86 s).
 //
 //===----------------------------------------------------------------------===//
 
@@ -151,8 +155,41 @@ Value lowerConvGradFilter(Emitter &e, nn::Conv2DGradFilterOp op, Value x,
   return e.transpose(dwt, {1, 2, 0, 3});
 }
 
+/// The depthwise filter gradient (ws: KH KW 1 C)
+///   dW[kh,kw,0,c] = sum_{n,oh,ow} xp[n, oh*s + kh*d, ow*s + kw*d, c]
+///                                 * dy[n,oh,ow,c]
+/// as one reduction with the channels innermost (contiguous in every
+/// operand).
+Value lowerDepthwiseGradFilter(Emitter &e, nn::Conv2DGradFilterOp op, Value x,
+                               Value dy, ArrayRef<int64_t> ws) {
+  auto p = op.getPads();
+  auto s = op.getStrides(), d = op.getDilations();
+  Value xp = e.pad(x, {0, p[0], p[2], 0}, {0, p[1], p[3], 0}, 0.0);
+  MLIRContext *ctx = e.ctx;
+  // Loops (kh, kw, n, oh, ow, c).
+  auto dim = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineMap xMap = AffineMap::get(6, 0,
+                                  {dim(2), dim(3) * s[0] + dim(0) * d[0],
+                                   dim(4) * s[1] + dim(1) * d[1], dim(5)},
+                                  ctx);
+  AffineMap dyMap = e.dims(6, {2, 3, 4, 5}), outMap = e.dims(6, {0, 1, 5});
+  using It = IteratorType;
+  Type t = e.elem(dy);
+  Value dw3 = e.generic({xp, dy}, e.fill({ws[0], ws[1], ws[3]}, t, 0.0),
+                        {xMap, dyMap, outMap},
+                        {It::parallel, It::parallel, It::reduction,
+                         It::reduction, It::reduction, It::parallel},
+                        [&](OpBuilder &b, Location l, ValueRange a) {
+                          Value m = b.create<arith::MulFOp>(l, a[0], a[1]);
+                          return one(b.create<arith::AddFOp>(l, a[2], m));
+                        })[0];
+  return e.b.create<tensor::ExpandShapeOp>(
+      e.loc, RankedTensorType::get(ws, t), dw3,
+      ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+}
+
 Value lowerConvGradInput(Emitter &e, nn::Conv2DGradInputOp op, Value dy,
-                         Value w, ArrayRef<int64_t> xs) {
+                         Value w, ArrayRef<int64_t> xs, bool depthwise) {
   auto p = op.getPads();
   auto s = op.getStrides(), d = op.getDilations(); // xs: N H W C
   auto ws = e.shape(w);                            // KH KW C F
@@ -167,21 +204,38 @@ Value lowerConvGradInput(Emitter &e, nn::Conv2DGradInputOp op, Value dy,
   }
   int64_t ph = (ws[0] - 1) * d[0], pw = (ws[1] - 1) * d[1];
   Value dp = e.pad(dd, {0, ph, pw, 0}, {0, ph, pw, 0}, 0.0);
-  // Flipped filter with in/out swapped:
-  //   wf[kh,kw,f,c] = w[KH-1-kh, KW-1-kw, c, f].
   MLIRContext *ctx = e.ctx;
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
              d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);
-  AffineMap flip =
-      AffineMap::get(4, 0, {ws[0] - 1 - d0, ws[1] - 1 - d1, d3, d2}, ctx);
-  Value wf = e.generic(
-      w, e.empty({ws[0], ws[1], ws[3], ws[2]}, t), {flip, e.identity(4)},
-      SmallVector<IteratorType>(4, IteratorType::parallel),
-      [](OpBuilder &, Location, ValueRange a) { return one(a[0]); })[0];
+  auto copy = [](OpBuilder &, Location, ValueRange a) { return one(a[0]); };
   int64_t hu = usedExtent(ys[1], ws[0], s[0], d[0]);
   int64_t wu = usedExtent(ys[2], ws[1], s[1], d[1]);
   Value init = e.fill({xs[0], hu, wu, xs[3]}, t, 0.0);
-  Value dxu = e.conv(dp, wf, init, {1, 1}, d);
+  Value dxu;
+  if (depthwise) {
+    // One filter per channel (ws: KH KW 1 C): the flipped filter
+    // wf[kh,kw,c] = w[KH-1-kh, KW-1-kw, 0, c] convolves each channel alone.
+    AffineMap flip =
+        AffineMap::get(3, 0, {ws[0] - 1 - d0, ws[1] - 1 - d1, d2}, ctx);
+    Value w3 = e.b.create<tensor::CollapseShapeOp>(
+        e.loc, w, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+    Value wf = e.generic(
+        w3, e.empty({ws[0], ws[1], ws[3]}, t), {flip, e.identity(3)},
+        SmallVector<IteratorType>(3, IteratorType::parallel), copy)[0];
+    dxu = e.b.create<linalg::DepthwiseConv2DNhwcHwcOp>(
+                 e.loc, init.getType(), ValueRange{dp, wf}, init,
+                 e.i64Elements({1, 1}), e.i64Elements(d))
+              ->getResult(0);
+  } else {
+    // Flipped filter with in/out swapped:
+    //   wf[kh,kw,f,c] = w[KH-1-kh, KW-1-kw, c, f].
+    AffineMap flip =
+        AffineMap::get(4, 0, {ws[0] - 1 - d0, ws[1] - 1 - d1, d3, d2}, ctx);
+    Value wf = e.generic(
+        w, e.empty({ws[0], ws[1], ws[3], ws[2]}, t), {flip, e.identity(4)},
+        SmallVector<IteratorType>(4, IteratorType::parallel), copy)[0];
+    dxu = e.conv(dp, wf, init, {1, 1}, d);
+  }
   // Back to the padded input's extent (untouched rows get zero), then crop.
   int64_t hp = xs[1] + p[0] + p[1], wp = xs[2] + p[2] + p[3];
   Value dxp = e.pad(dxu, {0, 0, 0, 0}, {0, hp - hu, wp - wu, 0}, 0.0);
@@ -210,6 +264,8 @@ void populateConvLoweringPatterns(RewritePatternSet &patterns) {
       patterns, [](nn::Conv2DGradFilterOp o, ValueRange ops, Emitter &e) -> R {
         auto ws = cast<RankedTensorType>(o.getType()).getShape();
         int64_t groups = o.getGroups(), cg = ws[2], fg = ws[3] / groups;
+        if (groups > 1 && cg == 1 && fg == 1)
+          return one(lowerDepthwiseGradFilter(e, o, ops[0], ops[1], ws));
         return one(perGroup(e, ws, groups, [&](int64_t g) {
           return lowerConvGradFilter(e, o, channelSlice(e, ops[0], g, cg),
                                      channelSlice(e, ops[1], g, fg),
@@ -221,10 +277,12 @@ void populateConvLoweringPatterns(RewritePatternSet &patterns) {
         auto xs = cast<RankedTensorType>(o.getType()).getShape();
         auto ws = e.shape(ops[1]);
         int64_t groups = o.getGroups(), cg = ws[2], fg = ws[3] / groups;
+        if (groups > 1 && cg == 1 && fg == 1)
+          return one(lowerConvGradInput(e, o, ops[0], ops[1], xs, true));
         return one(perGroup(e, xs, groups, [&](int64_t g) {
           return lowerConvGradInput(e, o, channelSlice(e, ops[0], g, fg),
                                     channelSlice(e, ops[1], g, fg),
-                                    {xs[0], xs[1], xs[2], cg});
+                                    {xs[0], xs[1], xs[2], cg}, false);
         }));
       });
 }

@@ -16,6 +16,9 @@
 // CHECK-DAG: #[[$HW:map[0-9]*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
 // CHECK-DAG: #[[$NC:map[0-9]*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
 // CHECK-DAG: #[[$FLIP:map[0-9]*]] = affine_map<(d0, d1, d2, d3) -> (-d0 + 2, -d1 + 2, d3, d2)>
+// CHECK-DAG: #[[$DWX:map[0-9]*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d3 * 2 + d0, d4 * 2 + d1, d5)>
+// CHECK-DAG: #[[$DWDY:map[0-9]*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d3, d4, d5)>
+// CHECK-DAG: #[[$DWOUT:map[0-9]*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d5)>
 // CHECK-DAG: #[[$WIN:map[0-9]*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1 * 2 + d4, d2 * 2 + d5, d3)>
 
 //===----------------------------------------------------------------------===//
@@ -702,6 +705,43 @@ func.func @conv2d_grad_filter(%x: tensor<2x5x5x3xf32>, %dy: tensor<2x3x3x4xf32>)
   %0 = nn.conv2d_grad_filter %x, %dy {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>}
       : (tensor<2x5x5x3xf32>, tensor<2x3x3x4xf32>) -> tensor<3x3x3x4xf32>
   return %0 : tensor<3x3x3x4xf32>
+}
+
+// Depthwise (one filter per channel, 64 channels): the input gradient is
+// one depthwise convolution of the spread, padded dy with the flipped
+// filter, the filter gradient one reduction over (n, oh, ow) with the
+// channels innermost; not one convolution per channel.
+// CHECK-LABEL: func.func @depthwise_grads(
+// CHECK-NOT:     linalg.conv_2d_nhwc_hwcf
+// CHECK:         %[[WF:.+]] = linalg.generic {{.*}} ins(%{{.+}} : tensor<3x3x64xf32>) outs(%{{.+}} : tensor<3x3x64xf32>)
+// CHECK:         linalg.depthwise_conv_2d_nhwc_hwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%{{.+}}, %[[WF]] : tensor<2x9x9x64xf32>, tensor<3x3x64xf32>) outs(%{{.+}} : tensor<2x7x7x64xf32>)
+// CHECK:         %[[DW:.+]] = linalg.generic {indexing_maps = [#[[$DWX]], #[[$DWDY]], #[[$DWOUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]} ins(%{{.+}}, %{{.+}} : tensor<2x7x7x64xf32>, tensor<2x3x3x64xf32>) outs(%{{.+}} : tensor<3x3x64xf32>)
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK:         tensor.expand_shape %[[DW]] {{\[}}[0], [1], [2, 3]] output_shape [3, 3, 1, 64] : tensor<3x3x64xf32> into tensor<3x3x1x64xf32>
+// CHECK-NOT:     linalg.conv_2d_nhwc_hwcf
+// CHECK:         return
+func.func @depthwise_grads(%x: tensor<2x5x5x64xf32>, %dy: tensor<2x3x3x64xf32>, %w: tensor<3x3x1x64xf32>) -> (tensor<2x5x5x64xf32>, tensor<3x3x1x64xf32>) {
+  %dx = nn.conv2d_grad_input %dy, %w {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, groups = 64 : i64}
+      : (tensor<2x3x3x64xf32>, tensor<3x3x1x64xf32>) -> tensor<2x5x5x64xf32>
+  %dw = nn.conv2d_grad_filter %x, %dy {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, groups = 64 : i64}
+      : (tensor<2x5x5x64xf32>, tensor<2x3x3x64xf32>) -> tensor<3x3x1x64xf32>
+  return %dx, %dw : tensor<2x5x5x64xf32>, tensor<3x3x1x64xf32>
+}
+
+// Other grouped convolutions (2 groups of 2 channels): one convolution per
+// group for each gradient, written into the group's channels.
+// CHECK-LABEL: func.func @grouped_grads(
+// CHECK-COUNT-2: linalg.conv_2d_nhwc_hwcf {{.*}} outs(%{{.+}} : tensor<2x5x5x2xf32>)
+// CHECK-COUNT-2: linalg.conv_2d_nhwc_hwcf {{.*}} outs(%{{.+}} : tensor<2x3x3x3xf32>)
+// CHECK-NOT:     linalg.conv_2d_nhwc_hwcf
+// CHECK:         return
+func.func @grouped_grads(%x: tensor<2x5x5x4xf32>, %dy: tensor<2x3x3x6xf32>, %w: tensor<3x3x2x6xf32>) -> (tensor<2x5x5x4xf32>, tensor<3x3x2x6xf32>) {
+  %dx = nn.conv2d_grad_input %dy, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 2 : i64}
+      : (tensor<2x3x3x6xf32>, tensor<3x3x2x6xf32>) -> tensor<2x5x5x4xf32>
+  %dw = nn.conv2d_grad_filter %x, %dy {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 2 : i64}
+      : (tensor<2x5x5x4xf32>, tensor<2x3x3x6xf32>) -> tensor<3x3x2x6xf32>
+  return %dx, %dw : tensor<2x5x5x4xf32>, tensor<3x3x2x6xf32>
 }
 
 // An argmax over each window (value and flat window offset), then one
