@@ -1,4 +1,4 @@
-//===- ModelBudget.cpp - memory a run needs, checked before it runs -------===//
+//===- ModelBudget.cpp - memory and code a run needs, checked first -------===//
 
 #include "frontend/ModelBudget.h"
 #include "ir/NNDialect.h"
@@ -50,7 +50,8 @@ int64_t layerBytes(const ResolvedLayer &l, int64_t batch, bool training) {
   return mul(mul(mul(elements(l.shape), batch), 4), training ? 2 : 1);
 }
 
-/// "28.4 KiB", "3.1 GiB".
+} // namespace
+
 std::string humanBytes(int64_t bytes) {
   const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   double v = double(bytes);
@@ -61,8 +62,6 @@ std::string humanBytes(int64_t bytes) {
                 : absl::StrFormat("%.1f %s", v, units[u]);
 }
 
-} // namespace
-
 int64_t stepMemoryBytes(const ResolvedModel &m, int64_t batch, bool training) {
   int64_t bytes =
       add(fixedBytes(m, training), mul(mul(elements(m.inputShape), batch), 4));
@@ -70,6 +69,31 @@ int64_t stepMemoryBytes(const ResolvedModel &m, int64_t batch, bool training) {
     bytes = add(bytes, layerBytes(l, batch, training));
   return bytes;
 }
+
+namespace {
+
+/// Where a running sum that starts at `start` and adds `perLayer(l)` for
+/// every layer first exceeds `limit`: "layer 'x' (...)" with `describe(l)`
+/// inside the parentheses, or `before` when `start` alone exceeds it.
+template <typename PerLayer, typename Describe>
+std::string crossing(const ResolvedModel &m, int64_t start, int64_t limit,
+                     PerLayer perLayer, Describe describe, const char *before) {
+  if (start > limit)
+    return before;
+  int64_t bytes = start;
+  for (const ResolvedLayer &l : m.layers) {
+    bytes = add(bytes, perLayer(l));
+    if (bytes > limit)
+      return absl::StrFormat("layer '%s' (%s)", l.layer->name(), describe(l));
+  }
+  return before;
+}
+
+const char *path(const ResolvedModel &m) {
+  return m.file ? m.file->path.c_str() : "model";
+}
+
+} // namespace
 
 absl::Status checkMemoryBudget(const ResolvedModel &m, int64_t batch,
                                bool training, int64_t limitBytes,
@@ -80,28 +104,52 @@ absl::Status checkMemoryBudget(const ResolvedModel &m, int64_t batch,
   if (total <= limitBytes)
     return absl::OkStatus();
   // Name the layer whose output makes the running sum cross the limit.
-  int64_t bytes =
-      add(fixedBytes(m, training), mul(mul(elements(m.inputShape), batch), 4));
-  std::string where = "its parameters";
-  for (const ResolvedLayer &l : m.layers) {
-    if (bytes > limitBytes)
-      break;
-    bytes = add(bytes, layerBytes(l, batch, training));
-    where = absl::StrFormat(
-        "layer '%s' (output [%d, %s])", l.layer->name(), batch, [&] {
-          std::string s;
-          for (size_t i = 0; i < l.shape.size(); ++i)
-            s += (i ? ", " : "") + std::to_string(l.shape[i]);
-          return s;
-        }());
-  }
+  std::string where = crossing(
+      m,
+      add(fixedBytes(m, training), mul(mul(elements(m.inputShape), batch), 4)),
+      limitBytes,
+      [&](const ResolvedLayer &l) { return layerBytes(l, batch, training); },
+      [&](const ResolvedLayer &l) {
+        std::string s = absl::StrFormat("output [%d", batch);
+        for (int64_t d : l.shape)
+          s += ", " + std::to_string(d);
+        return s + "]";
+      },
+      "its parameters");
   return absl::ResourceExhaustedError(absl::StrFormat(
       "%s: error: a %s step at a batch of %d needs at least %s; the limit of "
       "%s (%s) is crossed at %s: reduce the batch or the model, or raise "
       "--memory-limit",
-      m.file ? m.file->path : std::string("model"),
-      training ? "training" : "inference", batch, humanBytes(total),
+      path(m), training ? "training" : "inference", batch, humanBytes(total),
       humanBytes(limitBytes), limitSource, where));
+}
+
+int64_t moduleCodeBytes(const ResolvedModel &m) {
+  int64_t bytes = kModuleCodeBytes;
+  for (const ResolvedLayer &l : m.layers)
+    bytes = add(bytes, l.codeBytes);
+  return bytes;
+}
+
+absl::Status checkCodeBudget(const ResolvedModel &m, int64_t limitBytes,
+                             const char *limitSource) {
+  int64_t total = moduleCodeBytes(m);
+  if (limitBytes <= 0 || total <= limitBytes)
+    return absl::OkStatus();
+  std::string where = crossing(
+      m, kModuleCodeBytes, limitBytes,
+      [](const ResolvedLayer &l) { return l.codeBytes; },
+      [](const ResolvedLayer &l) {
+        const auto *field = Layer::descriptor()->FindFieldByNumber(l.kind);
+        return absl::StrFormat("%s, %s", field ? field->name() : "?",
+                               humanBytes(l.codeBytes));
+      },
+      "the module's own code");
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "%s: error: the compiled model needs at least %s of machine code; the "
+      "limit of %s (%s) is crossed at %s: reduce the model, or raise "
+      "--code-limit",
+      path(m), humanBytes(total), humanBytes(limitBytes), limitSource, where));
 }
 
 } // namespace gradc

@@ -43,6 +43,12 @@ struct ResolvedLayer {
   /// set by the layer's check where it computes more than one per output
   /// element, else the output's element count.
   double flops = -1;
+  /// Machine code the layer adds to the compiled module at least (its
+  /// forward, gradient and update code in @train_step, @eval_step and
+  /// @predict; frontend/ModelBudget.h): set by the layer's check from sizes
+  /// measured on this compiler. Elementwise layers, fused into their
+  /// neighbours' loops, add next to nothing and keep 0.
+  int64_t codeBytes = 0;
   Activation activation = LINEAR;
   double alpha = 0.0; // leaky ReLU slope, PReLU's initial alpha
   /// The layer's other settings with their defaults resolved, by field name

@@ -1,6 +1,7 @@
 //===- ModelSummary.cpp - Keras's model.summary() for a model -------------===//
 
 #include "frontend/ModelSummary.h"
+#include "frontend/ModelBudget.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -100,6 +101,9 @@ std::string modelSummary(const ResolvedModel &model) {
   out += absl::StrCat("Trainable params: ", grouped(t.trainable), "\n");
   out += absl::StrCat("Non-trainable params: ", grouped(t.nonTrainable), "\n");
   out += absl::StrFormat("Forward MFLOPs per example: %.2f\n", t.flops / 1e6);
+  out += absl::StrCat("Compiled code: at least ",
+                      humanBytes(moduleCodeBytes(model)), " (limit ",
+                      humanBytes(kDefaultCodeLimitBytes), ")\n");
   return out;
 }
 

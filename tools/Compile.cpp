@@ -90,6 +90,11 @@ int runCompile() {
   const ResolvedModel *model = session.load(modelPath);
   if (!model)
     return 1;
+  if (native || library)
+    if (absl::Status s = checkCodeLimit(*model, "compile"); !s.ok()) {
+      errs() << std::string(s.message()) << "\n";
+      return 1;
+    }
   auto module = session.importLoaded(batchSize);
   if (!module)
     return 1;

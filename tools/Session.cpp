@@ -4,6 +4,10 @@
 
 #include "frontend/Diagnostics.h"
 #include "frontend/Importer.h"
+#include "frontend/ModelBudget.h"
+#include "tools/Commands.h"
+
+#include "absl/strings/str_cat.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
@@ -22,6 +26,28 @@ PipelineFlags::PipelineFlags(llvm::cl::SubCommand &sub)
                  llvm::cl::value_desc("PASS"), llvm::cl::sub(sub)),
       timing("timing", llvm::cl::desc("Report the time of every pass"),
              llvm::cl::sub(sub)) {}
+
+namespace {
+llvm::cl::opt<double> codeLimit(
+    "code-limit",
+    llvm::cl::desc("Refuse a model whose compiled code needs more than this "
+                   "many MiB (default 16)"),
+    llvm::cl::value_desc("MIB"), llvm::cl::init(0),
+    llvm::cl::sub(compileCommand()), llvm::cl::sub(trainCommand()),
+    llvm::cl::sub(evalCommand()), llvm::cl::sub(reportCommand()),
+    llvm::cl::sub(predictCommand()));
+} // namespace
+
+absl::Status checkCodeLimit(const ResolvedModel &model, const char *command) {
+  if (!codeLimit.getNumOccurrences())
+    return checkCodeBudget(model, kDefaultCodeLimitBytes, "the default");
+  if (!(codeLimit > 0) || codeLimit > 1e12)
+    return absl::InvalidArgumentError(
+        absl::StrCat("gradc ", command,
+                     ": error: --code-limit must be a positive number of MiB"));
+  return checkCodeBudget(model, int64_t(codeLimit * double(1 << 20)),
+                         "--code-limit");
+}
 
 std::optional<Stage> parseStage(llvm::StringRef name) {
   return llvm::StringSwitch<std::optional<Stage>>(name)

@@ -12,6 +12,8 @@
 #include "frontend/ModelChecker.h"
 #include "passes/Passes.h"
 
+#include "absl/status/status.h"
+
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/CommandLine.h"
@@ -28,6 +30,11 @@ struct PipelineFlags {
   llvm::cl::list<std::string> printAfter;
   llvm::cl::opt<bool> timing;
 };
+
+/// The code budget (frontend/ModelBudget.h) of a command that compiles
+/// `model` to native code, with the limit of its --code-limit MIB when given:
+/// an error line for a model beyond it or for a non-positive limit.
+absl::Status checkCodeLimit(const ResolvedModel &model, const char *command);
 
 /// --emit names: nn, fused, train, linalg, llvm.
 std::optional<Stage> parseStage(llvm::StringRef name);
@@ -47,7 +54,8 @@ public:
   import(const std::string &path, int64_t batchSize = 0);
 
   /// Imports the already loaded model with a static batch.
-  std::optional<mlir::OwningOpRef<mlir::ModuleOp>> importLoaded(int64_t batchSize);
+  std::optional<mlir::OwningOpRef<mlir::ModuleOp>>
+  importLoaded(int64_t batchSize);
 
   /// Runs the pipeline up to `stage`; diagnostics go to stderr in the
   /// "file:line:col: error: layer 'x': ..." form.

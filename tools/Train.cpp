@@ -181,15 +181,20 @@ bool sharedFlagsInRange(const char *command) {
          flagInRange(command, threads, 1, 256);
 }
 
-/// The memory budget of a step of `batch` examples (frontend/ModelBudget.h).
-absl::Status memoryBudget(const ResolvedModel &model, int64_t batch,
-                          bool training) {
-  if (memoryLimit.getNumOccurrences())
-    return checkMemoryBudget(model, batch, training,
-                             int64_t(memoryLimit * double(int64_t(1) << 30)),
-                             "--memory-limit");
-  return checkMemoryBudget(model, batch, training, physicalMemoryBytes(),
-                           "the machine's memory");
+/// The memory budget of a step of `batch` examples, then the code budget
+/// (frontend/ModelBudget.h).
+absl::Status budgets(const ResolvedModel &model, int64_t batch, bool training,
+                     const char *command) {
+  absl::Status memory =
+      memoryLimit.getNumOccurrences()
+          ? checkMemoryBudget(model, batch, training,
+                              int64_t(memoryLimit * double(int64_t(1) << 30)),
+                              "--memory-limit")
+          : checkMemoryBudget(model, batch, training, physicalMemoryBytes(),
+                              "the machine's memory");
+  if (!memory.ok())
+    return memory;
+  return checkCodeLimit(model, command);
 }
 
 int threadCount() {
@@ -315,7 +320,8 @@ int runTrain() {
           options.metricsPath = "";
     }
   }
-  if (absl::Status s = memoryBudget(model, options.batchSize, true); !s.ok())
+  if (absl::Status s = budgets(model, options.batchSize, true, "train");
+      !s.ok())
     return fail(s);
   // Contradictory or empty flags, and destinations that are not regular
   // files, are refused before any work.
@@ -460,7 +466,7 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
     return 1;
   if (batchSize > 0)
     model.batchSize = batchSize;
-  if (absl::Status s = memoryBudget(model, model.batchSize, false); !s.ok())
+  if (absl::Status s = budgets(model, model.batchSize, false, command); !s.ok())
     return fail(s);
   if (weights.empty() && !givesAllWeights(model)) {
     std::cerr << "gradc " << command << ": error: --weights FILE is required\n";
@@ -538,7 +544,7 @@ int runPredict() {
   std::vector<float> all;
   int64_t batch = std::min<int64_t>(count, batchSize > 0 ? int64_t(batchSize)
                                                          : model.batchSize);
-  if (absl::Status s = memoryBudget(model, batch, false); !s.ok())
+  if (absl::Status s = budgets(model, batch, false, "predict"); !s.ok())
     return fail(s);
   std::vector<float> x(batch * per), probs(batch * classes);
   for (int64_t start = 0; start < count; start += batch) {

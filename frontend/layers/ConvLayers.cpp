@@ -14,6 +14,9 @@
 namespace gradc {
 namespace {
 
+constexpr int64_t kConvCodeBytes = int64_t(16) << 10;
+constexpr int64_t kGroupConvCodeBytes = int64_t(5) << 9; // 2.5 KiB
+
 bool checkConv2D(LayerCheck &c) {
   const Conv2D &conv = c.layer.conv2d();
   if (!c.oneInput() || !c.positiveDim("filters", conv.filters()) ||
@@ -46,6 +49,14 @@ bool checkConv2D(LayerCheck &c) {
   // A multiply-add per output element and tap of its group, plus the bias.
   double outputs = double(elementsOf(c.out.shape));
   c.out.flops = outputs * (2.0 * double(fanIn) + (bias ? 1 : 0));
+  // Machine code, at least (bench/code_size.py): a convolution, its input
+  // gradient and its filter gradient took 16.9-68.0 KiB together, depthwise
+  // ones 21.3-114.7 KiB (32 to 512 channels). Other grouped ones take one
+  // convolution per group for each of the three, each at least 2.5 KiB (4
+  // groups of 8 channels: 119.8 KiB).
+  bool depthwise = groups > 1 && in[2] == groups && filters == groups;
+  c.out.codeBytes = groups == 1 || depthwise ? kConvCodeBytes
+                                             : 3 * groups * kGroupConvCodeBytes;
   return true;
 }
 

@@ -185,7 +185,22 @@ def main():
                  'layer { name: "gap" global_avg_pool2d {} }\n'
                  'layer { name: "out" dense { units: 4 activation: SOFTMAX '
                  '} }\n')), "--batch-size", "4096"],
-             "is crossed at layer 'wide'")]:
+             "is crossed at layer 'wide'"),
+            # 1,100 convolutions: at least 17.2 MiB of code, past the
+            # default 16 MiB, refused before anything compiles.
+            ("1,100 conv layers",
+             [c.write_model(os.path.join(tmp, "deep.pbtxt"), layers="".join(
+                 'layer { name: "c%d" conv2d { filters: 2 kernel_size: [1, 1] '
+                 '} }\n' % i for i in range(1100)) +
+                 'layer { name: "flat" flatten {} }\n'
+                 'layer { name: "out" dense { units: 4 activation: SOFTMAX '
+                 '} }\n')],
+             "of machine code; the limit of 16.0 MiB (the default) is "
+             "crossed at layer 'c1021' (conv2d, 16.0 KiB)"),
+            ("--code-limit 0", [model, "--code-limit", "0"],
+             "--code-limit must be a positive number of MiB"),
+            ("a model beyond --code-limit", [model, "--code-limit", "0.05"],
+             "is crossed at layer 'conv1' (conv2d, 16.0 KiB)")]:
         if "--data" not in args:
             args = args + ["--data", good]
         code, out, err = c.run([gradc, "train"] + args + ["--opt-level", "0"],
@@ -196,6 +211,23 @@ def main():
                  "%s: exit %d, expected one line with %r" % (what, code,
                                                             expected),
                  out + err)
+    # gradc compile refuses native code beyond the code budget (before the
+    # MLIR pipeline runs); the IR stages stay available.
+    deep = os.path.join(tmp, "deep.pbtxt")
+    obj = os.path.join(tmp, "deep.o")
+    code, out, err = c.run([gradc, "compile", deep, "--emit=obj", "-o", obj],
+                           timeout=20)
+    ck.check(code == 1 and len(err.strip().splitlines()) == 1 and
+             "crossed at layer 'c1021'" in err and not os.path.exists(obj),
+             "compile --emit=obj beyond the code budget: exit %d" % code, err)
+    code, out, err = c.run([gradc, "compile", deep, "--emit=obj", "-o", obj,
+                            "--code-limit", "x"], timeout=20)
+    ck.check(code == 1 and "--code-limit" in err,
+             "compile --code-limit x: exit %d" % code, err)
+    code, out, err = c.run([gradc, "compile", deep, "--emit=nn"], timeout=60)
+    ck.check(code == 0 and "nn.conv2d" in out,
+             "compile --emit=nn of the deep model: exit %d" % code, err[-500:])
+
     # gradc predict on an IDX file of zero images.
     empty = os.path.join(tmp, "empty-images-idx3-ubyte")
     c.write_idx_images(empty, [], c.SIZE, c.SIZE)

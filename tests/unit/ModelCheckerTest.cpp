@@ -1254,3 +1254,72 @@ loss { sparse_categorical_crossentropy {} }
   EXPECT_NE(std::string(s.message()).find("layer 'conv'"), std::string::npos)
       << s.message();
 }
+
+//===----------------------------------------------------------------------===//
+// Code budget (frontend/ModelBudget.h)
+//===----------------------------------------------------------------------===//
+
+TEST(CodeBudget, SumsTheLayersEstimates) {
+  Checked c = check(kBudgetModel);
+  ASSERT_TRUE(c.model.ok()) << c.model.status().message();
+  // The module's own 48 KiB, 16 KiB for the conv and the dense layer;
+  // flatten adds nothing.
+  EXPECT_EQ(moduleCodeBytes(*c.model), int64_t(80) << 10);
+  EXPECT_TRUE(checkCodeBudget(*c.model, int64_t(80) << 10, "test").ok());
+
+  // Grouped convolutions lower one convolution per group for the forward
+  // and both gradients; depthwise ones take one each.
+  Checked g = check(R"(name: "grouped"
+input { name: "x" shape: [8, 8, 64] }
+layer { name: "g" conv2d { filters: 64 kernel_size: [3, 3] groups: 8 } }
+layer { name: "dw" conv2d { filters: 64 kernel_size: [3, 3] groups: 64 } }
+layer { name: "gap" global_avg_pool2d {} }
+layer { name: "out" dense { units: 10 activation: SOFTMAX } }
+loss { sparse_categorical_crossentropy {} }
+)");
+  ASSERT_TRUE(g.model.ok()) << g.model.status().message();
+  EXPECT_EQ(g.model->layers[0].codeBytes, 3 * 8 * 2560);
+  EXPECT_EQ(g.model->layers[1].codeBytes, int64_t(16) << 10);
+  EXPECT_EQ(g.model->layers[2].codeBytes, 0);
+}
+
+TEST(CodeBudget, RefusesAtTheLayerThatCrossesTheLimit) {
+  Checked c = check(kBudgetModel);
+  ASSERT_TRUE(c.model.ok());
+  // 48 KiB + the conv's 16 KiB cross a limit of 60 KiB at the conv.
+  absl::Status s = checkCodeBudget(*c.model, 60 << 10, "test");
+  ASSERT_FALSE(s.ok());
+  std::string m(s.message());
+  EXPECT_NE(m.find("model.pbtxt: error: the compiled model needs at least "
+                   "80.0 KiB of machine code; the limit of 60.0 KiB (test) is "
+                   "crossed at layer 'conv' (conv2d, 16.0 KiB): reduce the "
+                   "model, or raise --code-limit"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  // Below the module's own code: no layer is to blame.
+  s = checkCodeBudget(*c.model, 1000, "test");
+  EXPECT_NE(std::string(s.message()).find("crossed at the module's own code"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(CodeBudget, ThousandsOfGroupsAreRefusedByDefault) {
+  // 4,096 groups of one channel and two filters: 3 * 4,096 convolutions of
+  // at least 2.5 KiB, 30 MiB.
+  Checked c = check(R"(name: "groups"
+input { name: "x" shape: [4, 4, 4096] }
+layer { name: "wide" conv2d { filters: 8192 kernel_size: [1, 1] groups: 4096 } }
+layer { name: "gap" global_avg_pool2d {} }
+layer { name: "out" dense { units: 10 activation: SOFTMAX } }
+loss { sparse_categorical_crossentropy {} }
+)");
+  ASSERT_TRUE(c.model.ok()) << c.model.status().message();
+  EXPECT_EQ(c.model->layers[0].codeBytes, int64_t(30) << 20);
+  absl::Status s =
+      checkCodeBudget(*c.model, kDefaultCodeLimitBytes, "the default");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("crossed at layer 'wide'"),
+            std::string::npos)
+      << s.message();
+}
