@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Dataset.h"
+#include "runtime/Stopwatch.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -368,9 +369,7 @@ void BatchPipeline::assemble(int64_t step, Set &set) const {
   // Padding rows: label -1, left out of the loss, gradients and counts.
   int64_t b = it_.options().localBatch();
   std::fill(set.labels.begin() + set.count, set.labels.begin() + b, -1);
-  set.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-          .count();
+  set.seconds = secondsSince(t0);
 }
 
 void BatchPipeline::start(int64_t step, int slot) {
@@ -399,8 +398,7 @@ bool BatchPipeline::next() {
   int next = current_ ^ 1;
   auto t0 = std::chrono::steady_clock::now();
   join(); // the background thread filled `next` with step_
-  wait_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-               .count();
+  wait_ += secondsSince(t0);
   current_ = next;
   assemble_ += sets_[current_].seconds;
   ++step_;

@@ -8,6 +8,7 @@
 
 #include "runtime/Distributed.h"
 #include "runtime/Collective.h"
+#include "runtime/Stopwatch.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -72,9 +73,7 @@ void allreduceMean(float *data, int64_t count) {
     data[i] *= scale;
   stats.calls++;
   stats.floats = count;
-  stats.seconds +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+  stats.seconds += secondsSince(start);
 }
 
 int envInt(const char *name) {

@@ -8,6 +8,7 @@
 
 #include "runtime/Jit.h"
 #include "runtime/Collective.h"
+#include "runtime/Stopwatch.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -64,11 +65,6 @@ std::string errorString(llvm::Error err) {
   llvm::raw_string_ostream os(s);
   os << err;
   return s;
-}
-
-double since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
 }
 
 constexpr const char *kEntryPoints[] = {"train_step", "eval_step", "predict"};
@@ -401,7 +397,7 @@ absl::StatusOr<NativeCode> compileNative(mlir::ModuleOp module,
       }
       code.objects[k] = std::move(*object);
       code.partitions[k].objectBytes = int64_t(code.objects[k].size());
-      code.partitions[k].seconds = since(pieceStart);
+      code.partitions[k].seconds = secondsSince(pieceStart);
     }
   };
   threads = std::min(threads, n);
@@ -414,7 +410,7 @@ absl::StatusOr<NativeCode> compileNative(mlir::ModuleOp module,
   for (const absl::Status &s : status)
     if (!s.ok())
       return s;
-  code.seconds = since(start);
+  code.seconds = secondsSince(start);
   return code;
 }
 
@@ -477,7 +473,7 @@ JitModule::load(const NativeCode &code) {
   if (getenv("GRADC_PERF_MAP"))
     writePerfMap(*jit, code);
   module->jit = std::move(jit);
-  module->seconds = since(start);
+  module->seconds = secondsSince(start);
   return module;
 }
 

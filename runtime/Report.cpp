@@ -155,25 +155,40 @@ std::vector<std::pair<double, double>> smoothed(const std::vector<double> &v,
   return out;
 }
 
-std::vector<Series> curves(const ReportData &d, bool accuracy) {
+/// The loss curves, or with `metric` the accuracy curves (the mean absolute
+/// error per epoch for a regression model: its steps measure no accuracy).
+std::vector<Series> curves(const ReportData &d, bool metric) {
+  bool mae = metric && d.regression;
   int64_t window = std::max<int64_t>(1, d.stepsPerEpoch / 10);
   std::vector<Series> s;
-  s.push_back({"train (smoothed)", "#1f77b4",
-               smoothed(accuracy ? d.stepAccuracy : d.stepLoss, window)});
+  if (!mae)
+    s.push_back({"train (smoothed)", "#1f77b4",
+                 smoothed(metric ? d.stepAccuracy : d.stepLoss, window)});
   Series val{"validation", "#ff7f0e", {}, true};
   Series test{"test", "#2ca02c", {}, true};
   for (const ReportData::Epoch &e : d.epochs) {
     double x = double(std::min<int64_t>(e.epoch * d.stepsPerEpoch,
                                         int64_t(d.stepLoss.size())));
     if (e.hasValidation)
-      val.points.push_back(
-          {x, accuracy ? e.validationAccuracy : e.validationLoss});
+      val.points.push_back({x, mae      ? e.validationMae
+                               : metric ? e.validationAccuracy
+                                        : e.validationLoss});
     if (e.hasTest)
-      test.points.push_back({x, accuracy ? e.testAccuracy : e.testLoss});
+      test.points.push_back({x, mae      ? e.testMae
+                                : metric ? e.testAccuracy
+                                         : e.testLoss});
   }
   s.push_back(val);
   s.push_back(test);
   return s;
+}
+
+/// The second chart: accuracy (unit range), or MAE for a regression model.
+std::string metricChart(const ReportData &d, double xMax) {
+  return d.regression ? lineChart("Mean absolute error", "mae", curves(d, true),
+                                  xMax, d.stepsPerEpoch, false)
+                      : lineChart("Accuracy", "accuracy", curves(d, true), xMax,
+                                  d.stepsPerEpoch, true);
 }
 
 std::string pngImg(const ReportImage &image, int scale,
@@ -322,7 +337,11 @@ std::string renderReport(const ReportData &d) {
       html +=
           absl::StrFormat("<br>Epochs: %d, last epoch %.1f s, %.0f images/s",
                           e.epoch, e.seconds, e.imagesPerSecond);
-    if (e.hasTest)
+    if (e.hasTest && d.regression)
+      html += absl::StrFormat(
+          "<br>Test MAE: %.4f, RMSE: %.4f, R&sup2;: %.4f (loss %.4f)",
+          e.testMae, e.testRmse, e.testR2, e.testLoss);
+    else if (e.hasTest)
       html += absl::StrFormat("<br>Test accuracy: %.2f%% (loss %.4f)",
                               100 * e.testAccuracy, e.testLoss);
   }
@@ -332,29 +351,36 @@ std::string renderReport(const ReportData &d) {
     double xMax = double(d.stepLoss.size());
     html += lineChart("Loss", "loss", curves(d, false), xMax, d.stepsPerEpoch,
                       false);
-    html += lineChart("Accuracy", "accuracy", curves(d, true), xMax,
-                      d.stepsPerEpoch, true);
+    html += metricChart(d, xMax);
     std::vector<std::pair<double, double>> lr;
     for (size_t i = 0; i < d.stepLr.size(); ++i)
       lr.push_back({double(i + 1), d.stepLr[i]});
     html += lineChart("Learning rate", "learning-rate",
                       {{"learning rate", "#9467bd", lr}}, xMax, d.stepsPerEpoch,
                       false);
-    html += "</div>\n<table><tr><th>epoch</th><th>train loss</th><th>train "
-            "acc</th><th>val loss</th><th>val acc</th><th>test loss</th>"
-            "<th>test acc</th><th>img/s</th></tr>\n";
+    // Regression: no accuracy; MAE where it is measured.
+    bool r = d.regression;
+    html += absl::StrFormat(
+        "</div>\n<table><tr><th>epoch</th><th>train loss</th>%s<th>val "
+        "loss</th><th>val %s</th><th>test loss</th><th>test %s</th>"
+        "<th>%s/s</th></tr>\n",
+        r ? "" : "<th>train acc</th>", r ? "MAE" : "acc", r ? "MAE" : "acc",
+        r ? "ex" : "img");
+    auto metric = [&](bool has, double accuracy, double mae) {
+      return !has ? std::string("-")
+             : r  ? absl::StrFormat("%.4f", mae)
+                  : absl::StrFormat("%.2f%%", 100 * accuracy);
+    };
     for (const ReportData::Epoch &e : d.epochs)
       html += absl::StrFormat(
-          "<tr><td>%d</td><td>%.4f</td><td>%.2f%%</td><td>%s</td><td>%s</td>"
+          "<tr><td>%d</td><td>%.4f</td>%s<td>%s</td><td>%s</td>"
           "<td>%s</td><td>%s</td><td>%.0f</td></tr>\n",
-          e.epoch, e.trainLoss, 100 * e.trainAccuracy,
+          e.epoch, e.trainLoss,
+          r ? "" : absl::StrFormat("<td>%.2f%%</td>", 100 * e.trainAccuracy),
           e.hasValidation ? absl::StrFormat("%.4f", e.validationLoss) : "-",
-          e.hasValidation
-              ? absl::StrFormat("%.2f%%", 100 * e.validationAccuracy)
-              : "-",
+          metric(e.hasValidation, e.validationAccuracy, e.validationMae),
           e.hasTest ? absl::StrFormat("%.4f", e.testLoss) : "-",
-          e.hasTest ? absl::StrFormat("%.2f%%", 100 * e.testAccuracy) : "-",
-          e.imagesPerSecond);
+          metric(e.hasTest, e.testAccuracy, e.testMae), e.imagesPerSecond);
     html += "</table>\n";
   }
   html += confusionSection(d);
@@ -406,14 +432,18 @@ absl::Status writeReport(const std::string &dir, const ReportData &d) {
     return absl::UnavailableError(absl::StrCat(
         dir, ": error: cannot create the report directory: ", ec.message()));
   double xMax = double(d.stepLoss.size());
-  for (bool acc : {false, true})
-    if (absl::Status s = writeFileAtomically(
-            absl::StrCat(dir, acc ? "/accuracy.svg" : "/loss.svg"),
-            lineChart(acc ? "Accuracy" : "Loss", acc ? "accuracy" : "loss",
-                      curves(d, acc), xMax, d.stepsPerEpoch, acc),
-            "report");
-        !s.ok())
-      return s;
+  if (absl::Status s =
+          writeFileAtomically(dir + "/loss.svg",
+                              lineChart("Loss", "loss", curves(d, false), xMax,
+                                        d.stepsPerEpoch, false),
+                              "report");
+      !s.ok())
+    return s;
+  if (absl::Status s = writeFileAtomically(
+          dir + (d.regression ? "/mae.svg" : "/accuracy.svg"),
+          metricChart(d, xMax), "report");
+      !s.ok())
+    return s;
   return writeFileAtomically(dir + "/index.html", renderReport(d), "report");
 }
 

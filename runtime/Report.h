@@ -32,6 +32,9 @@ struct ReportData {
   std::string model, commandLine, summary;
   int64_t seed = 0;
   std::vector<std::string> classNames;
+  /// A regression model: the second metric is the mean absolute error (per
+  /// epoch, on the validation and test sets) instead of the accuracy.
+  bool regression = false;
   int64_t stepsPerEpoch = 1;
   /// Per training step: loss, batch accuracy and learning rate.
   std::vector<double> stepLoss, stepAccuracy, stepLr;
@@ -40,6 +43,9 @@ struct ReportData {
     double trainLoss = 0, trainAccuracy = 0;
     double validationLoss = 0, validationAccuracy = 0;
     double testLoss = 0, testAccuracy = 0;
+    /// Regression: MAE on the validation and test sets, RMSE and R^2 on
+    /// the test set.
+    double validationMae = 0, testMae = 0, testRmse = 0, testR2 = 0;
     bool hasValidation = false, hasTest = false;
     double imagesPerSecond = 0, seconds = 0;
   };
@@ -68,8 +74,9 @@ struct ReportData {
 /// The page.
 std::string renderReport(const ReportData &d);
 
-/// Writes DIR/index.html, DIR/loss.svg and DIR/accuracy.svg atomically
-/// (temporary file, rename); DIR is created if missing.
+/// Writes DIR/index.html, DIR/loss.svg and DIR/accuracy.svg (DIR/mae.svg
+/// for a regression model) atomically (temporary file, rename); DIR is
+/// created if missing.
 absl::Status writeReport(const std::string &dir, const ReportData &d);
 
 /// A PNG of `image` (8 bits, grey or RGB, min-max scaled), `scale` times

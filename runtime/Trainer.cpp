@@ -10,6 +10,7 @@
 #include "runtime/Trainer.h"
 #include "runtime/LearningRate.h"
 #include "runtime/Monitors.h"
+#include "runtime/Stopwatch.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -28,10 +29,6 @@ namespace gradc {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 std::string clock(double seconds) {
   int64_t s = int64_t(seconds + 0.5);
@@ -333,7 +330,7 @@ absl::Status Trainer::train(const DataSplits &data) {
       auto stepStart = Clock::now();
       if (absl::Status s = (*jit)->call("train_step", args); !s.ok())
         return s;
-      double stepTime = since(stepStart);
+      double stepTime = secondsSince(stepStart);
       stepTotal += stepTime;
       if (n == local)
         stepSeconds.push_back(stepTime);
@@ -365,7 +362,7 @@ absl::Status Trainer::train(const DataSplits &data) {
       lossSum += double(loss) * n;
       correct += count;
       seen += n;
-      double elapsed = since(start);
+      double elapsed = secondsSince(start);
       bool last = stepInEpoch == stepsPerEpoch;
       if (options.maxSteps >= 0 && totalSteps >= options.maxSteps)
         stop = last = true;
@@ -414,7 +411,7 @@ absl::Status Trainer::train(const DataSplits &data) {
                                "%016x)\n",
                                options.ranks, params.hash());
     }
-    double seconds = since(start);
+    double seconds = secondsSince(start);
     double ips = seen / std::max(seconds, 1e-9);
     // Data time: what the steps waited for batches (the background
     // assembly overlaps the steps), next to the steps' own time.
@@ -549,6 +546,10 @@ absl::Status Trainer::train(const DataSplits &data) {
       e.hasTest = data.test.size() > 0;
       e.testLoss = test.loss;
       e.testAccuracy = test.accuracy;
+      e.validationMae = val.mae;
+      e.testMae = test.mae;
+      e.testRmse = test.rmse;
+      e.testR2 = test.r2;
       e.imagesPerSecond = ips;
       e.seconds = seconds;
       options.report->stepsPerEpoch = stepsPerEpoch;

@@ -1,6 +1,7 @@
 //===- Compiler.cpp - a model's compiled steps, through the cache ---------===//
 
 #include "tools/Compiler.h"
+#include "runtime/Stopwatch.h"
 
 #include "ir/NNDialect.h"
 
@@ -12,13 +13,6 @@
 #include <iostream>
 
 namespace gradc {
-
-namespace {
-double since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-} // namespace
 
 Compiler::Compiler(Session &session, CompilerOptions options)
     : session(session), options(options) {
@@ -75,7 +69,7 @@ absl::StatusOr<const JitModule *> Compiler::get(int64_t batch) {
     if (failed(session.runPipeline(**module, Stage::LLVM, nullptr,
                                    options.threads)))
       return absl::InternalError("error: compilation failed");
-    mlirSeconds = since(start);
+    mlirSeconds = secondsSince(start);
     JitOptions jitOptions;
     jitOptions.optLevel = options.optLevel;
     auto compiled = compileNative(**module, jitOptions);
@@ -91,7 +85,7 @@ absl::StatusOr<const JitModule *> Compiler::get(int64_t batch) {
   auto jit = JitModule::load(*code);
   if (!jit.ok())
     return jit.status();
-  double seconds = since(start);
+  double seconds = secondsSince(start);
   totalSeconds += seconds;
   if (options.timing) {
     if (hit) {

@@ -190,6 +190,7 @@ absl::StatusOr<DataSplits> loadParts(const ResolvedModel &m, const Data &d,
     parts.test = emptyLike(parts.train);
     if (!c.test().empty()) {
       std::vector<std::string> names = parts.classNames;
+      o.integerLabels = !m.regression && names.empty();
       auto test = readCsv(c.test(), o, &names);
       if (!test.ok())
         return test.status();
@@ -314,6 +315,21 @@ absl::StatusOr<Dataset> loadPredictInput(const ResolvedModel &m,
     if (!data.ok())
       return data.status();
     d = std::move(*data);
+  } else if (absl::EndsWith(lower, ".csv")) {
+    // The columns the model's CSV data names (its targets need not be
+    // there), else every column.
+    CsvOptions o;
+    o.featuresOnly = true;
+    if (m.data.has_csv()) {
+      o.features.assign(m.data.csv().features().begin(),
+                        m.data.csv().features().end());
+      o.targets.assign(m.data.csv().target().begin(),
+                       m.data.csv().target().end());
+    }
+    auto csv = readCsv(path, o, nullptr);
+    if (!csv.ok())
+      return csv.status();
+    d = std::move(*csv);
   } else if (absl::EndsWith(lower, ".png") || absl::EndsWith(lower, ".jpg") ||
              absl::EndsWith(lower, ".jpeg")) {
     auto image = decodeImage(path);

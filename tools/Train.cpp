@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Stopwatch.h"
 #include "tools/Commands.h"
 #include "tools/Compiler.h"
 #include "tools/LoadData.h"
@@ -352,11 +353,8 @@ int runTrain() {
   options.augment.horizontalFlip = model.data.augment().horizontal_flip();
   options.augment.cropPadding = model.data.augment().crop_padding();
   if (timing)
-    std::cerr << absl::StrFormat(
-        "data loaded in %.2f s\n",
-        std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                      loadStart)
-            .count());
+    std::cerr << absl::StrFormat("data loaded in %.2f s\n",
+                                 secondsSince(loadStart));
   if (absl::Status s = checkFeatures(model, data->train, dir); !s.ok())
     return fail(s);
 
@@ -502,6 +500,9 @@ int evaluateWeights(const char *command, const std::string &reportTo) {
   e.hasTest = true;
   e.testLoss = r->loss;
   e.testAccuracy = r->accuracy;
+  e.testMae = r->mae;
+  e.testRmse = r->rmse;
+  e.testR2 = r->r2;
   report.epochs.push_back(e);
   if (absl::Status s =
           finishReport(session, model, params, *test, *r, report, reportTo);

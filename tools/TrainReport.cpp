@@ -59,6 +59,7 @@ ReportData startReport(const ResolvedModel &model,
   report.commandLine = processCommandLine();
   report.summary = modelSummary(model);
   report.classNames = classNames;
+  report.regression = model.regression;
   return report;
 }
 
@@ -69,6 +70,11 @@ absl::Status fillEndOfRun(Session &session, const ResolvedModel &model,
                           const EvalResult &test, ReportData &report) {
   report.confusion = test.confusion;
   report.mistakes.clear();
+  report.samples.clear();
+  report.featureMaps.clear();
+  // Examples are pictures, and have feature maps, only for image inputs.
+  if (model.inputShape.size() != 3)
+    return absl::OkStatus();
   for (const EvalResult::Mistake &m : test.mistakes)
     report.mistakes.push_back({exampleImage(data, m.index),
                                data.labels[m.index], m.predicted,
@@ -84,8 +90,6 @@ absl::Status fillEndOfRun(Session &session, const ResolvedModel &model,
   // Feature maps: @predict on a few test images in the reference
   // evaluator, keeping the last value each conv layer computes (its output
   // after the activation).
-  report.samples.clear();
-  report.featureMaps.clear();
   int64_t n = std::min<int64_t>(kSamples, data.size());
   if (n == 0)
     return absl::OkStatus();

@@ -245,7 +245,7 @@ absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
                                     "'; the header has ", listHeader()));
     return it->second;
   };
-  if (o.targets.empty())
+  if (o.targets.empty() && !o.featuresOnly)
     return fileError("no target column given");
   if (!o.valueTargets && o.targets.size() > 1)
     return fileError(absl::StrCat(
@@ -255,6 +255,8 @@ absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
   std::vector<size_t> targetColumns, featureColumns;
   std::vector<bool> isTarget(header.size(), false);
   for (const std::string &name : o.targets) {
+    if (o.featuresOnly && !columnOf.count(name))
+      continue;
     absl::StatusOr<size_t> c = resolve(name, "target");
     if (!c.ok())
       return c.status();
@@ -324,7 +326,9 @@ absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
         return s;
       d.images.push_back(v);
     }
-    if (o.valueTargets) {
+    if (o.featuresOnly) {
+      // Prediction: no targets read.
+    } else if (o.valueTargets) {
       for (size_t c : targetColumns) {
         float v;
         if (absl::Status s = number(fields[c], c, v); !s.ok())
@@ -347,7 +351,7 @@ absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
   if (d.labels.empty())
     return absl::InvalidArgumentError(absl::StrCat(
         path, ":", headerLine, ": error: no data rows after the header"));
-  if (o.valueTargets)
+  if (o.valueTargets || o.featuresOnly)
     return d;
 
   size_t labelColumn = targetColumns[0];
@@ -373,6 +377,11 @@ absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
   for (size_t i = 0; i < labelCells.size() && integers; ++i) {
     int64_t v;
     integers = parseInteger(labelCells[i].text, v);
+    if (!integers && o.integerLabels)
+      return cellError(labelCells[i].line, labelColumn,
+                       absl::StrCat("class '", showCell(labelCells[i].text),
+                                    "' is not an integer, as the training "
+                                    "file's class labels are"));
   }
   if (integers) {
     for (size_t i = 0; i < labelCells.size(); ++i) {

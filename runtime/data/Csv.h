@@ -37,6 +37,12 @@ struct CsvOptions {
   std::vector<std::string> targets;
   /// Regression: the targets are numbers (Dataset::targets, labels 0).
   bool valueTargets = false;
+  /// Class labels must be integers (a test file whose training file had
+  /// integer labels): a string class is an error, not a new mapping.
+  bool integerLabels = false;
+  /// Prediction input: only the feature columns are read; the target
+  /// columns may be absent, and are ignored where present (labels 0).
+  bool featuresOnly = false;
 };
 
 /// Reads the CSV file `path` (a regular file of at most 4 GiB) into a

@@ -17,6 +17,7 @@
 
 import gzip
 import os
+import re
 import shutil
 import struct
 import sys
@@ -262,8 +263,9 @@ training { batch_size: 25 epochs: 60 seed: 1 }
 data { numpy { file: "%s" } }
 """ % reg_npz)
 ckpt, exported = path("linear.ckpt"), path("linear.onnx")
+report = path("linear-report")
 code, out, err, metrics = train(reg_model, "--checkpoint", ckpt,
-                                "--export-onnx", exported)
+                                "--export-onnx", exported, "--report", report)
 if c.check(code == 0 and metrics, "regression trains", out[-2000:] + err):
     last = metrics[-1]
     c.check(last["test_loss"] < 1e-3 and last["test_r2"] > 0.999,
@@ -271,6 +273,17 @@ if c.check(code == 0 and metrics, "regression trains", out[-2000:] + err):
     c.check("mae" in out and "rmse" in out and "r2" in out and
             "accuracy" not in out.split("Test:")[-1],
             "regression reports MAE, RMSE and R2", out[-600:])
+    # The HTML report charts the MAE per epoch, not an accuracy of 0.
+    with open(os.path.join(report, "index.html")) as f:
+        page = f.read()
+    shown = re.search(r"Test MAE: ([0-9.]+), RMSE", page)
+    c.check(shown and abs(float(shown.group(1)) - last["test_mae"]) < 2e-4 and
+            'id="mae"' in page and 'id="accuracy"' not in page and
+            "<th>test MAE</th>" in page and "acc</th>" not in page and
+            os.path.exists(os.path.join(report, "mae.svg")) and
+            not os.path.exists(os.path.join(report, "accuracy.svg")),
+            "the regression report shows MAE instead of accuracy",
+            page[:1500])
     init = {t.name: numpy_helper.to_array(t)
             for t in onnx.load(exported).graph.initializer}
     shift, scale = init.get("norm.shift"), init.get("norm.scale")
@@ -304,7 +317,8 @@ err_ls = np.c_[X[split:], np.ones(len(Y) - split)] @ coef - Y[split:]
 rmse_ls = float(np.sqrt(np.mean(err_ls ** 2)))
 example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                        "examples", "seattle_weather.pbtxt")
-code, out, err, metrics = train(example)
+seattle_ckpt = path("seattle.ckpt")
+code, out, err, metrics = train(example, "--checkpoint", seattle_ckpt)
 if c.check(code == 0 and metrics, "the Seattle example trains",
            out[-2000:] + err):
     c.check(metrics[-1]["test_rmse"] < rmse_ls,
@@ -312,6 +326,39 @@ if c.check(code == 0 and metrics, "the Seattle example trains",
             % (metrics[-1]["test_rmse"], rmse_ls))
     c.check("293 examples" in out, "the last 20% of the days are the test set",
             out[-300:])
+    # gradc predict reads a CSV: the model's feature columns, by name, in
+    # any order, with or without the target column. On the test days its
+    # values give the test MAE the training run reported.
+    with open(path("seattle-test.csv"), "w") as f:
+        f.write("wind,date,temp_min,precipitation\n")
+        for r in rows[split:]:
+            f.write("%s,%s,%s,%s\n" % (r["wind"], r["date"], r["temp_min"],
+                                        r["precipitation"]))
+    predicted = {}
+    for name, csv in (("with the target", SEATTLE),
+                      ("without the target", path("seattle-test.csv"))):
+        code, out, err = run([GRADC, "predict", example, "--weights",
+                              seattle_ckpt, "--input", csv])
+        if c.check(code == 0, "predict on a CSV %s" % name, err[-600:]):
+            predicted[name] = np.array(
+                [float(line.split(":")[1]) for line in out.splitlines()
+                 if ":" in line])
+    if len(predicted) == 2:
+        whole, test = predicted["with the target"], predicted["without the target"]
+        c.check(len(whole) == len(Y) and np.array_equal(whole[split:], test),
+                "the same values from both CSV files: %d and %d rows"
+                % (len(whole), len(test)))
+        mae = float(np.mean(np.abs(test - Y[split:])))
+        c.check(abs(mae - metrics[-1]["test_mae"]) < 1e-3,
+                "predicted test MAE %.5f, the run's %.5f"
+                % (mae, metrics[-1]["test_mae"]))
+with open(path("missing.csv"), "w") as f:
+    f.write("wind,temp_min\n1,2\n")
+code, out, err = run([GRADC, "predict", example, "--weights", seattle_ckpt,
+                      "--input", path("missing.csv")])
+c.check(code == 1 and "no feature column 'precipitation'" in err and
+        len(err.strip().splitlines()) == 1,
+        "predict on a CSV without a feature column: exit %d" % code, err)
 
 # --- Bad data: one line naming the file, exit 1 ----------------------------
 CSV_MODEL = """name: "tabular"

@@ -745,6 +745,15 @@ TEST_F(NumpyCsvTest, CsvStringClassesSortedAndTestFileMapping) {
   d = csv("f,y\n1,10\n2,9\n3,x\n", classes(), &names);
   EXPECT_THAT(names, ElementsAre("10", "9", "x"));
   EXPECT_THAT(d.labels, ElementsAre(0, 1, 2));
+  // A test file whose training file had integer labels: a string class is
+  // an error, not a mapping of its own.
+  CsvOptions integers = classes();
+  integers.integerLabels = true;
+  d = csv("f,y\n1,3\n2,0\n", integers);
+  EXPECT_THAT(d.labels, ElementsAre(3, 0));
+  EXPECT_EQ(csvError("f,y\n1,3\n2,cat\n", integers),
+            path("d.csv") + ":3:2: error: class 'cat' is not an integer, as "
+                            "the training file's class labels are");
 }
 
 TEST_F(NumpyCsvTest, CsvRegressionWithTwoTargets) {
