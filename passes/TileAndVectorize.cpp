@@ -1,11 +1,11 @@
 //===- TileAndVectorize.cpp - register tiles for convs, pools, matmuls ----===//
 //
-// Tiles every convolution and matmul on tensors so that one tile fits in
-// vector registers, decomposes 2-D windows into 1-D ones, and
-// vectorizes the tiles into outer products (FMAs on the host's vector
-// width). Tile sizes are chosen per op from its shape; where a vector-
-// friendly tile does not divide a loop, the loop is peeled into whole tiles
-// and one partial tile of static size (no masking needed). The work is
+// Tiles every convolution (depthwise ones included) and matmul on tensors
+// so that one tile fits in vector registers, decomposes 2-D windows into
+// 1-D ones, and vectorizes the tiles into outer products (FMAs on the
+// host's vector width). Tile sizes are chosen per op from its shape; where a
+// vector- friendly tile does not divide a loop, the loop is peeled into whole
+// tiles and one partial tile of static size (no masking needed). The work is
 // written as a transform-dialect script, one block per op, that the pass
 // builds and interprets. Poolings are left to LLVM: vectorizing them gave
 // no speed-up and, for a 2x2 stride-2 pool of an odd width, wrong memory
@@ -92,8 +92,23 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
     return std::nullopt;
   Plan p{op, {}, false};
   bool isConv = isa<linalg::Conv2DNhwcHwcfOp>(op);
+  bool isDepthwise = isa<linalg::DepthwiseConv2DNhwcHwcOp>(op);
   bool isMatmul = isa<linalg::MatmulOp, linalg::MatmulTransposeAOp,
                       linalg::MatmulTransposeBOp>(op);
+  if (isDepthwise) {
+    // (n, oh, ow, c, kh, kw): a row of outputs for a block of channels, one
+    // kernel row at a time: decomposed into a 1-D depthwise convolution,
+    // which vectorizes over the channels (each output an FMA per tap).
+    p.threadTiles = threadTilesFor(ranges, {0, 3, 1}, threads);
+    SmallVector<int64_t> local(ranges);
+    for (auto [i, t] : llvm::enumerate(p.threadTiles))
+      if (t)
+        local[i] = t;
+    p.tiles = {1, 1, divisorAtMost(local[2], 8), vectorWidth(local[3], 16),
+               1, 0};
+    p.decompose = true;
+    return p;
+  }
   if (!isConv && !isMatmul) {
     // Everything else (elementwise, pooling, transposes, row reductions) is
     // memory-bound: only split its outer parallel loop across threads.
@@ -163,7 +178,8 @@ std::string buildScript(ArrayRef<Plan> plans) {
         "{transform.readonly}) {\n";
   for (auto [i, p] : llvm::enumerate(plans)) {
     std::string name = p.op->getName().getStringRef().str();
-    size_t loops = p.tiles.size();
+    // A tile size of 0 leaves its loop untiled: no loop result for it.
+    size_t loops = llvm::count_if(p.tiles, [](int64_t t) { return t != 0; });
     os << llvm::formatv("  %m{0} = transform.structured.match ops{{[\"{1}\"]} "
                         "attributes {{{2} = {0} : i64} in %root : "
                         "(!transform.any_op) -> !transform.any_op\n",

@@ -40,6 +40,24 @@ func.func @conv(%x: tensor<4x13x13x32xf32>, %w: tensor<3x3x32x64xf32>, %y: tenso
 
 // -----
 
+// A depthwise convolution: 8 outputs of a row x 16 channels per tile, one
+// kernel row at a time (a 1-D depthwise convolution), an FMA per output and
+// tap on 16 lanes; with 2 threads the batch is split.
+// CHECK-LABEL: func.func @depthwise
+// CHECK-NOT:   linalg.depthwise_conv_2d_nhwc_hwc
+// CHECK-NOT:   linalg.depthwise_conv_1d_nwc_wc
+// CHECK:       vector.fma {{.*}} : vector<1x8x16xf32>
+// CHECK:       return
+// THREADS-LABEL: func.func @depthwise
+// THREADS:       scf.forall ({{.*}}) in (2)
+// THREADS:       vector.fma {{.*}} : vector<1x8x16xf32>
+func.func @depthwise(%x: tensor<4x18x18x32xf32>, %w: tensor<3x3x32xf32>, %y: tensor<4x16x16x32xf32>) -> tensor<4x16x16x32xf32> {
+  %0 = linalg.depthwise_conv_2d_nhwc_hwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<4x18x18x32xf32>, tensor<3x3x32xf32>) outs(%y : tensor<4x16x16x32xf32>) -> tensor<4x16x16x32xf32>
+  return %0 : tensor<4x16x16x32xf32>
+}
+
+// -----
+
 // The filter gradient's convolution has the kernel width (3) as its output
 // width: its tiles take 64 filters so that 12 accumulators are live.
 // CHECK-LABEL: func.func @narrow_conv
