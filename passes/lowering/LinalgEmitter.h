@@ -90,6 +90,27 @@ public:
                                            ValueRange{}, ValueRange{}, offsets,
                                            shape(src), strides);
   }
+  /// `x` collapsed to one dimension (itself when 1-D).
+  Value flatten(Value x) {
+    int64_t rank = type(x).getRank();
+    if (rank == 1)
+      return x;
+    ReassociationIndices all;
+    for (int64_t i = 0; i < rank; ++i)
+      all.push_back(i);
+    return b.create<tensor::CollapseShapeOp>(
+        loc, x, ArrayRef<ReassociationIndices>{all});
+  }
+  /// A 1-D `flat` expanded to `to` (itself when `to` is 1-D).
+  Value unflatten(Value flat, RankedTensorType to) {
+    if (to.getRank() == 1)
+      return flat;
+    ReassociationIndices all;
+    for (int64_t i = 0; i < to.getRank(); ++i)
+      all.push_back(i);
+    return b.create<tensor::ExpandShapeOp>(loc, to, flat,
+                                           ArrayRef<ReassociationIndices>{all});
+  }
   Value transpose(Value x, ArrayRef<int64_t> perm) {
     SmallVector<int64_t> s;
     for (int64_t p : perm)

@@ -20,14 +20,6 @@ using namespace mlir;
 namespace gradc::lowering {
 namespace {
 
-/// All dimensions of a ranked tensor into one (rank >= 1).
-SmallVector<ReassociationIndices> allDims(int64_t rank) {
-  ReassociationIndices all;
-  for (int64_t d = 0; d < rank; ++d)
-    all.push_back(d);
-  return {all};
-}
-
 FailureOr<SmallVector<Value>> lowerAllreduce(nn::AllreduceMeanOp op,
                                              ValueRange inputs, Emitter &e) {
   OpBuilder &b = e.b;
@@ -42,23 +34,11 @@ FailureOr<SmallVector<Value>> lowerAllreduce(nn::AllreduceMeanOp op,
                              << t;
     total += t.getNumElements();
   }
-  Value packed = b.create<tensor::EmptyOp>(l, ArrayRef<int64_t>{total}, f32);
-  auto slice = [&](int64_t offset, int64_t n) {
-    return std::make_tuple(SmallVector<OpFoldResult>{b.getIndexAttr(offset)},
-                           SmallVector<OpFoldResult>{b.getIndexAttr(n)},
-                           SmallVector<OpFoldResult>{b.getIndexAttr(1)});
-  };
+  Value packed = e.empty({total}, f32);
   int64_t offset = 0;
   for (Value v : inputs) {
-    auto t = cast<RankedTensorType>(v.getType());
-    Value flat =
-        t.getRank() == 1
-            ? v
-            : b.create<tensor::CollapseShapeOp>(l, v, allDims(t.getRank()));
-    auto [offsets, sizes, strides] = slice(offset, t.getNumElements());
-    packed = b.create<tensor::InsertSliceOp>(l, flat, packed, offsets, sizes,
-                                             strides);
-    offset += t.getNumElements();
+    packed = e.insert(e.flatten(v), packed, {offset}, {1});
+    offset += e.type(v).getNumElements();
   }
   auto bufferType = MemRefType::get({total}, f32);
   Value buffer = b.create<memref::AllocOp>(l, bufferType);
@@ -74,14 +54,9 @@ FailureOr<SmallVector<Value>> lowerAllreduce(nn::AllreduceMeanOp op,
   SmallVector<Value> results;
   offset = 0;
   for (Value v : inputs) {
-    auto t = cast<RankedTensorType>(v.getType());
-    auto [offsets, sizes, strides] = slice(offset, t.getNumElements());
-    Value part = b.create<tensor::ExtractSliceOp>(
-        l, RankedTensorType::get({t.getNumElements()}, f32), reduced, offsets,
-        sizes, strides);
-    if (t.getRank() != 1)
-      part = b.create<tensor::ExpandShapeOp>(l, t, part, allDims(t.getRank()));
-    results.push_back(part);
+    auto t = e.type(v);
+    Value part = e.slice(reduced, {offset}, {t.getNumElements()}, {1});
+    results.push_back(e.unflatten(part, t));
     offset += t.getNumElements();
   }
   return results;

@@ -13,25 +13,10 @@ namespace gradc::lowering {
 namespace {
 
 Value lowerReshape(Emitter &e, Value x, RankedTensorType to) {
-  auto from = e.type(x);
-  if (from.getShape() == to.getShape())
+  if (e.shape(x) == to.getShape())
     return x;
   // Through a 1-D tensor: collapse everything, then expand to the target.
-  Value flat = x;
-  if (from.getRank() != 1) {
-    ReassociationIndices all;
-    for (int64_t i = 0; i < from.getRank(); ++i)
-      all.push_back(i);
-    flat = e.b.create<tensor::CollapseShapeOp>(
-        e.loc, x, ArrayRef<ReassociationIndices>{all});
-  }
-  if (to.getRank() == 1)
-    return flat;
-  ReassociationIndices all;
-  for (int64_t i = 0; i < to.getRank(); ++i)
-    all.push_back(i);
-  return e.b.create<tensor::ExpandShapeOp>(e.loc, to, flat,
-                                           ArrayRef<ReassociationIndices>{all});
+  return e.unflatten(e.flatten(x), to);
 }
 
 } // namespace
