@@ -2,8 +2,8 @@
 //
 // A compiled data-parallel @train_step calls gradc_allreduce_mean (through
 // its C interface) with one buffer holding every gradient; the JIT binds
-// that symbol to allreduceMeanEntry, which forwards to the function the
-// distributed layer installed (runtime/Distributed.h: one MPI_Allreduce).
+// that symbol to gradcAllreduceMeanEntry, which forwards to the function the
+// distributed layer installed (runtime/Distributed.h: MPI_Iallreduce).
 // Without one installed, a call is a fatal error: such a step only runs
 // under mpirun.
 //

@@ -57,15 +57,21 @@ void await(MPI_Request &request, const char *what) {
   }
 }
 
+/// One MPI_Iallreduce over the world, awaited against the deadline.
+void allreduce(const void *send, void *recv, int n, MPI_Datatype type,
+               MPI_Op op, const char *what) {
+  MPI_Request request;
+  check(MPI_Iallreduce(send, recv, n, type, op, MPI_COMM_WORLD, &request),
+        what);
+  await(request, what);
+}
+
 void allreduceMean(float *data, int64_t count) {
   auto start = std::chrono::steady_clock::now();
   for (int64_t done = 0; done < count;) {
     int n = int(std::min<int64_t>(count - done, INT_MAX));
-    MPI_Request request;
-    check(MPI_Iallreduce(MPI_IN_PLACE, data + done, n, MPI_FLOAT, MPI_SUM,
-                         MPI_COMM_WORLD, &request),
-          "the gradient allreduce");
-    await(request, "the gradient allreduce");
+    allreduce(MPI_IN_PLACE, data + done, n, MPI_FLOAT, MPI_SUM,
+              "the gradient allreduce");
     done += n;
   }
   float scale = 1.0f / float(world.ranks);
@@ -129,22 +135,15 @@ void leaveWorld() {
 void sumOverRanks(double *values, int64_t n) {
   if (!joined || world.ranks < 2)
     return;
-  MPI_Request request;
-  check(MPI_Iallreduce(MPI_IN_PLACE, values, int(n), MPI_DOUBLE, MPI_SUM,
-                       MPI_COMM_WORLD, &request),
-        "summing the statistics");
-  await(request, "summing the statistics");
+  allreduce(MPI_IN_PLACE, values, int(n), MPI_DOUBLE, MPI_SUM,
+            "summing the statistics");
 }
 
 bool sameOnAllRanks(uint64_t value) {
   if (!joined || world.ranks < 2)
     return true;
   unsigned long long v[2] = {value, ~value}, r[2];
-  MPI_Request request;
-  check(MPI_Iallreduce(v, r, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD,
-                       &request),
-        "comparing the weights");
-  await(request, "comparing the weights");
+  allreduce(v, r, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, "comparing the weights");
   // max(v) == v and max(~v) == ~v on every rank only if all are equal.
   return r[0] == value && r[1] == ~value;
 }
