@@ -39,11 +39,11 @@ struct ParameterStore {
   /// What the checkpoint was trained with (set by load(); -1 when unknown).
   int64_t savedSeed = -1, savedThreads = -1, savedBatchSize = -1;
 
-  /// The name of the first parameter, buffer or optimizer slot holding a
   /// FNV-1a over the bytes of the trainable parameters: equal on every
   /// rank of a data-parallel run (buffers such as batch norm's running
   /// statistics are per rank).
   uint64_t hash() const;
+  /// The name of the first parameter, buffer or optimizer slot holding a
   /// NaN or an infinity, or "" when all are finite.
   std::string firstNonFinite() const;
 

@@ -403,13 +403,14 @@ absl::Status Trainer::train(const DataSplits &data) {
       lossSum = sums[0];
       correct = int64_t(sums[1]);
       seen = int64_t(sums[2]);
-      if (!options.sameOnAllRanks(params.hash()))
+      uint64_t hash = params.hash();
+      if (!options.sameOnAllRanks(hash))
         return absl::InternalError(absl::StrCat(
             "error: the ranks' weights differ after epoch ", epoch + 1));
       if (options.timing)
         out << absl::StrFormat("  weights identical on all %d ranks (hash "
                                "%016x)\n",
-                               options.ranks, params.hash());
+                               options.ranks, hash);
     }
     double seconds = secondsSince(start);
     double ips = seen / std::max(seconds, 1e-9);

@@ -279,9 +279,6 @@ int runTrain() {
   options.maxSteps = maxSteps;
   options.threads = threadCount();
   options.timing = timing;
-  options.checkpointPath = checkpoint;
-  options.bestCheckpointPath = checkpointBest;
-  options.metricsPath = metricsJson;
   options.interactive = isatty(STDOUT_FILENO);
   // Under mpirun: data parallelism over the ranks (runtime/Distributed.h).
   auto world = joinWorld();
@@ -317,10 +314,11 @@ int runTrain() {
       metricsJson.setValue("");
       reportDir.setValue("");
       exportOnnxFile.setValue("");
-      options.checkpointPath = options.bestCheckpointPath =
-          options.metricsPath = "";
     }
   }
+  options.checkpointPath = checkpoint;
+  options.bestCheckpointPath = checkpointBest;
+  options.metricsPath = metricsJson;
   if (absl::Status s = budgets(model, options.batchSize, true, "train");
       !s.ok())
     return fail(s);
