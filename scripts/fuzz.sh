@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of gradc's readers with clang-19, ASan and
 # UBSan (build-fuzz/) and runs each from its seed corpus in fuzz/corpus/.
-# Without an argument (CI, scripts/test.sh) each runs a fixed number of
+# Without an argument (CI: scripts/test.sh --all) each runs a fixed number of
 # inputs from seed 1, so a run is reproducible; `scripts/fuzz.sh SECONDS`
 # runs each for that long from a random seed (the long run). A crash, leak
 # or undefined behaviour fails the run and leaves the input in
