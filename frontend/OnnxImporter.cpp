@@ -23,6 +23,7 @@
 #include "onnx/checker.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
+#include "onnx/version_converter/convert.h"
 
 #include <algorithm>
 #include <climits>
@@ -696,8 +697,10 @@ bool OnnxImport::softmax(const Node &n) {
   if (axis < 0)
     axis += rank;
   // Before opset 13 the input is coerced to 2-D at `axis`: the same as the
-  // last axis only when it is the last.
-  bool ok = opset >= 13 ? axis == channelAxis(rank) : axis == rank - 1;
+  // last axis only when it is the last, and never for NCHW, whose last axis
+  // (W) is not gradc's last (C).
+  bool ok = opset >= 13 ? axis == channelAxis(rank)
+                        : axis == rank - 1 && rank != 4;
   if (!ok || x->squeezed || !x->flatFromCHW.empty())
     return fail(n, absl::StrCat("axis ", attrInt(n, "axis", 0), " of a rank-",
                                 rank,
@@ -1193,11 +1196,30 @@ bool OnnxImport::readOpset() {
   for (const auto &o : proto.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx")
       opset = o.version();
+  if (opset >= 1 && opset < kMinOnnxOpset) {
+    // An older file is lifted to the lowest opset gradc reads by ONNX's own
+    // version converter (one adapter per operator and version step).
+    int64_t from = opset;
+    try {
+      proto =
+          onnx::version_conversion::ConvertVersion(proto, int(kMinOnnxOpset));
+    } catch (const std::exception &e) {
+      std::string what = e.what();
+      error(absl::StrCat("opset ", from,
+                         " of the default domain: ONNX's version converter "
+                         "cannot lift it to opset ",
+                         kMinOnnxOpset, ": ", what.substr(0, what.find('\n'))));
+      return false;
+    }
+    opset = kMinOnnxOpset;
+    return true;
+  }
   if (opset < kMinOnnxOpset || opset > kMaxOnnxOpset) {
     error(absl::StrCat("opset ", opset,
                        " of the default domain is not "
-                       "supported (gradc reads opsets ",
-                       kMinOnnxOpset, " to ", kMaxOnnxOpset, ")"));
+                       "supported (gradc reads opsets 1 to ",
+                       kMaxOnnxOpset, ", lifting those below ", kMinOnnxOpset,
+                       " with ONNX's version converter)"));
     return false;
   }
   return true;

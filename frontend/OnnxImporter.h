@@ -22,7 +22,9 @@
 
 namespace gradc {
 
-/// The ONNX opsets (of the default domain) gradc reads.
+/// The ONNX opsets (of the default domain) gradc converts from; an older
+/// file (opset 1 and up) is lifted to kMinOnnxOpset by ONNX's version
+/// converter first.
 constexpr int64_t kMinOnnxOpset = 9, kMaxOnnxOpset = 17;
 /// The largest ONNX file read (protobuf's own limit).
 constexpr int64_t kMaxOnnxFileBytes = (int64_t(2) << 30) - 1;

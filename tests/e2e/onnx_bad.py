@@ -125,8 +125,8 @@ def main():
     cases.append(("output_is_input.onnx",
                   ["graph output 'x' is a graph input or an initializer"], 1))
 
-    save(conv_model(opset=7), j("old_opset.onnx"))
-    cases.append(("old_opset.onnx", ["opset 7", "9 to 17"], 1))
+    save(conv_model(opset=18), j("new_opset.onnx"))
+    cases.append(("new_opset.onnx", ["opset 18", "1 to 17"], 1))
 
     # External data: only files inside the model's directory, of the size
     # the dims need.

@@ -1,18 +1,28 @@
-//===- OnnxConformance.cpp - ONNX's node tests through gradc --------------===//
+//===- OnnxConformance.cpp - ONNX's backend tests through gradc -----------===//
 //
-// Runs the node tests of ONNX's backend test suite (Debian's
-// libonnx-testdata: a model.onnx and test_data_set_*/input_*.pb,
-// output_*.pb per test) whose operators gradc imports: each model goes
-// through gradc's importer, checker, lowering and JIT, and @predict's output
-// is compared with the expected one (|got - want| <= 1e-5 + 1e-3 |want|,
-// ONNX's own backend tolerance with a float32 atol). A model's first input
-// is the data; the others become initializers with the test's values, as
-// gradc takes weights. Tests gradc cannot import (an unsupported attribute,
-// a second output, a dynamic input) are skipped with the importer's reason.
+// Attempts every test of ONNX's backend test data (Debian's
+// libonnx-testdata: node/, pytorch-converted/, pytorch-operator/, simple/;
+// a model.onnx and test_data_set_*/input_*.pb, output_*.pb per test) and
+// reports each as PASS, FAIL or SKIP:
+//   - SKIP: gradc does not take the model: the unsupported operators, or the
+//     importer's or checker's one-line reason (which names the node, its
+//     operator and the attribute or shape);
+//   - FAIL: gradc takes it but compiling or running it fails, crashes or
+//     times out, or the output differs from the expected one by more than
+//     ONNX's backend tolerance (|got - want| <= 1e-5 + 1e-3 |want|);
+//   - PASS otherwise.
+// A model's first input is the data; the others become initializers with
+// the test's values, as gradc takes weights. Each test runs in a child
+// process, so a crash is that test's FAIL, not the runner's.
 //
-// Usage: onnx-conformance NODE_TEST_DIR SCRATCH_DIR [FILTER]
-// Prints one line per test and "N passed, N failed, N skipped"; exits 1 when
-// a test fails or none passes.
+// The checked-in list of passing tests (tests/onnx/passing.txt) is the
+// contract: a listed test that does not pass, any FAIL, or a PASS that is not
+// listed fails the run (exit 1). `--update` rewrites the list instead.
+//
+// Usage: onnx-conformance DATA_DIR SCRATCH_DIR PASSING_LIST [--update]
+//                         [--filter SUBSTRING]
+// Prints one line per test, the counts per folder, the operators most
+// often missing, and "N passed, N failed, N skipped".
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,19 +45,30 @@
 #include <dirent.h>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace gradc;
 
 namespace {
 
+/// The folders of the test data that hold backend tests, in report order.
+const char *const kFolders[] = {"node", "pytorch-converted", "pytorch-operator",
+                                "simple"};
+/// Seconds one test may take (compile and run) before it is a FAIL.
+constexpr unsigned kTestSeconds = 60;
+
 bool readProto(const std::string &path, google::protobuf::Message &m) {
   std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return false;
   std::stringstream ss;
   ss << in.rdbuf();
-  return in.good() || in.eof() ? m.ParseFromString(ss.str()) : false;
+  return m.ParseFromString(ss.str());
 }
 
 std::vector<std::string> listDir(const std::string &dir) {
@@ -90,8 +111,10 @@ std::vector<float> relayout(const std::vector<float> &v,
   return out;
 }
 
+enum class Kind { Pass, Fail, Skip };
+
 struct Outcome {
-  enum { Pass, Fail, Skip } kind;
+  Kind kind;
   std::string why;
 };
 
@@ -102,24 +125,47 @@ std::string reason(const std::string &message) {
   return at == std::string::npos ? line : line.substr(at + 9);
 }
 
-Outcome runTest(mlir::MLIRContext &ctx, const std::string &dir,
-                const std::string &scratch) {
-  onnx::ModelProto model;
-  if (!readProto(dir + "/model.onnx", model))
-    return {Outcome::Skip, "model.onnx does not parse"};
+/// The operators of `model` gradc does not import (other domains' as
+/// "domain.Op").
+std::set<std::string> unsupportedOps(const onnx::ModelProto &model) {
+  static const std::set<std::string> supported(supportedOnnxOps().begin(),
+                                               supportedOnnxOps().end());
+  std::set<std::string> missing;
+  for (const auto &n : model.graph().node()) {
+    bool defaultDomain = n.domain().empty() || n.domain() == "ai.onnx";
+    if (!defaultDomain || !supported.count(n.op_type()))
+      missing.insert(defaultDomain ? n.op_type()
+                                   : n.domain() + "." + n.op_type());
+  }
+  return missing;
+}
+
+std::string typeName(int type) {
+  return onnx::TensorProto::DataType_Name(onnx::TensorProto::DataType(type));
+}
+
+/// Runs one test (in the child process).
+Outcome runTest(mlir::MLIRContext &ctx, onnx::ModelProto model,
+                const std::string &dir, const std::string &scratch) {
   std::string data = dir + "/test_data_set_0";
   std::vector<onnx::TensorProto> inputs, outputs;
   for (const std::string &f : listDir(data)) {
     onnx::TensorProto t;
     if (!readProto(data + "/" + f, t))
-      return {Outcome::Skip, f + " does not parse"};
+      return {Kind::Fail, f + " does not parse"};
     (f.rfind("input_", 0) == 0 ? inputs : outputs).push_back(t);
   }
   if (outputs.size() != 1)
-    return {Outcome::Skip,
-            std::to_string(outputs.size()) + " outputs (gradc computes one)"};
-  if (inputs.empty() || inputs[0].data_type() != onnx::TensorProto::FLOAT)
-    return {Outcome::Skip, "the first input is not a float tensor"};
+    return {Kind::Skip, std::to_string(outputs.size()) +
+                            " outputs (a gradc model computes one)"};
+  if (inputs.empty())
+    return {Kind::Skip, "no input (a gradc model computes from one)"};
+  if (inputs[0].data_type() != onnx::TensorProto::FLOAT)
+    return {Kind::Skip, "the data input is " + typeName(inputs[0].data_type()) +
+                            " (a gradc model takes one FLOAT input)"};
+  if (outputs[0].data_type() != onnx::TensorProto::FLOAT)
+    return {Kind::Skip, "the output is " + typeName(outputs[0].data_type()) +
+                            " (a gradc model computes FLOAT)"};
   // Inputs after the first become initializers with the test's values.
   onnx::GraphProto &g = *model.mutable_graph();
   std::vector<onnx::ValueInfoProto> kept;
@@ -145,22 +191,24 @@ Outcome runTest(mlir::MLIRContext &ctx, const std::string &dir,
   ModelFile file;
   file.path = path;
   if (absl::Status s = importOnnxNetwork(path, file); !s.ok())
-    return {Outcome::Skip, reason(std::string(s.message()))};
+    return {Kind::Skip, reason(std::string(s.message()))};
   auto checked = checkModel(file, /*forTraining=*/false);
   if (!checked.ok())
-    return {Outcome::Skip, reason(std::string(checked.status().message()))};
+    return {Kind::Skip, reason(std::string(checked.status().message()))};
   const ResolvedModel &m = *checked;
   bool computes = false;
   for (const ResolvedLayer &l : m.layers)
     computes |= l.kind != Layer::kDropout;
   if (!computes)
-    return {Outcome::Skip, "at inference the model is its input (dropout "
-                           "alone), which @predict cannot return"};
+    return {Kind::Skip, "Dropout alone: at inference the model is its input, "
+                        "which @predict cannot return"};
   std::vector<int64_t> xDims(inputs[0].dims().begin(), inputs[0].dims().end());
+  if (xDims.empty())
+    return {Kind::Skip, "a scalar input (a gradc model takes a batch)"};
   int64_t batch = xDims[0];
   auto module = importModel(ctx, m, batch);
   if (!module.ok())
-    return {Outcome::Fail, reason(std::string(module.status().message()))};
+    return {Kind::Fail, reason(std::string(module.status().message()))};
   // @predict alone: clean-up, fusion, lowering (no training graph).
   mlir::PassManager pm(&ctx, "builtin.module");
   pm.addPass(mlir::createCanonicalizerPass());
@@ -168,12 +216,12 @@ Outcome runTest(mlir::MLIRContext &ctx, const std::string &dir,
   pm.addNestedPass<mlir::func::FuncOp>(createFuseConvActivation());
   buildLoweringPipeline(pm, Stage::LLVM, 1);
   if (mlir::failed(pm.run(**module)))
-    return {Outcome::Fail, "compilation failed"};
+    return {Kind::Fail, "compilation failed"};
   JitOptions options;
   options.optLevel = 0; // each test is compiled once and run once
   auto jit = JitModule::create(**module, options);
   if (!jit.ok())
-    return {Outcome::Fail, reason(std::string(jit.status().message()))};
+    return {Kind::Fail, reason(std::string(jit.status().message()))};
 
   ParameterStore params = ParameterStore::initialize(m, 0);
   std::vector<BufferRef> args;
@@ -195,14 +243,14 @@ Outcome runTest(mlir::MLIRContext &ctx, const std::string &dir,
   yr.shape.append(outShape.begin(), outShape.end());
   args.push_back(yr);
   if (absl::Status s = (*jit)->call("predict", args); !s.ok())
-    return {Outcome::Fail, reason(std::string(s.message()))};
+    return {Kind::Fail, reason(std::string(s.message()))};
   if (outShape.size() == 3) // NHWC back to NCHW
     y = relayout(y, {batch, outShape[2], outShape[0], outShape[1]}, false);
   std::vector<float> want = floatsOf(outputs[0]);
   if (want.size() != y.size())
-    return {Outcome::Fail, "output has " + std::to_string(y.size()) +
-                               " elements, expected " +
-                               std::to_string(want.size())};
+    return {Kind::Fail, "output has " + std::to_string(y.size()) +
+                            " elements, expected " +
+                            std::to_string(want.size())};
   double worst = 0;
   bool ok = true;
   for (size_t i = 0; i < y.size(); ++i) {
@@ -211,56 +259,185 @@ Outcome runTest(mlir::MLIRContext &ctx, const std::string &dir,
     worst = std::max(worst, err);
   }
   if (!ok)
-    return {Outcome::Fail, "max |gradc - expected| = " + std::to_string(worst)};
-  return {Outcome::Pass, ""};
+    return {Kind::Fail, "max |gradc - expected| = " + std::to_string(worst)};
+  return {Kind::Pass, ""};
 }
+
+/// Runs one test in a child process with a time limit: the child writes
+/// its outcome as one byte and the reason to a pipe.
+Outcome runIsolated(mlir::MLIRContext &ctx, const onnx::ModelProto &model,
+                    const std::string &dir, const std::string &scratch) {
+  int fds[2];
+  if (pipe(fds) != 0)
+    return {Kind::Fail, "pipe() failed"};
+  std::cout.flush();
+  pid_t pid = fork();
+  if (pid < 0)
+    return {Kind::Fail, "fork() failed"};
+  if (pid == 0) {
+    close(fds[0]);
+    alarm(kTestSeconds);
+    Outcome o = runTest(ctx, model, dir, scratch);
+    std::string msg = std::string(1, char('0' + int(o.kind))) + o.why;
+    ssize_t written = write(fds[1], msg.data(), msg.size());
+    _exit(written == ssize_t(msg.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string msg;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;)
+    msg.append(buf, n);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status))
+    return {Kind::Fail,
+            WTERMSIG(status) == SIGALRM
+                ? "timed out after " + std::to_string(kTestSeconds) + " s"
+                : std::string("crashed (") + strsignal(WTERMSIG(status)) + ")"};
+  if (msg.empty() || WEXITSTATUS(status) != 0)
+    return {Kind::Fail, "the test process exited with status " +
+                            std::to_string(WEXITSTATUS(status))};
+  return {Kind(msg[0] - '0'), msg.substr(1)};
+}
+
+std::set<std::string> readList(const std::string &path) {
+  std::set<std::string> names;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#')
+      names.insert(line);
+  return names;
+}
+
+struct Counts {
+  int passed = 0, failed = 0, skipped = 0;
+};
 
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    std::cerr << "usage: onnx-conformance NODE_TEST_DIR SCRATCH_DIR [FILTER]\n";
+  std::vector<std::string> positional;
+  bool update = false;
+  std::string filter;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--update")
+      update = true;
+    else if (a == "--filter" && i + 1 < argc)
+      filter = argv[++i];
+    else
+      positional.push_back(a);
+  }
+  if (positional.size() != 3) {
+    std::cerr << "usage: onnx-conformance DATA_DIR SCRATCH_DIR PASSING_LIST "
+                 "[--update] [--filter SUBSTRING]\n";
     return 2;
   }
-  std::string root = argv[1], scratch = argv[2];
-  std::string filter = argc > 3 ? argv[3] : "";
+  std::string root = positional[0], scratch = positional[1],
+              listPath = positional[2];
   mkdir(scratch.c_str(), 0755);
   registerGradcPassesAndPipelines();
   mlir::DialectRegistry registry;
   registerGradcDialects(registry);
-  mlir::MLIRContext ctx(registry);
+  // One thread: each test forks, and a fork keeps only the calling thread.
+  mlir::MLIRContext ctx(registry, mlir::MLIRContext::Threading::DISABLED);
   ctx.loadAllAvailableDialects();
   ctx.printOpOnDiagnostic(false);
   // Diagnostics of a failing test are its own line, not the runner's.
   mlir::ScopedDiagnosticHandler quiet(
       &ctx, [](mlir::Diagnostic &) { return mlir::success(); });
 
-  const auto &ops = supportedOnnxOps();
-  std::set<std::string> supported(ops.begin(), ops.end());
-  int passed = 0, failed = 0, skipped = 0;
-  for (const std::string &name : listDir(root)) {
-    if (!filter.empty() && name.find(filter) == std::string::npos)
-      continue;
-    onnx::ModelProto model;
-    if (!readProto(root + "/" + name + "/model.onnx", model))
-      continue;
-    // A test of the supported operators: every node's operator is one.
-    bool all = model.graph().node_size() > 0;
-    for (const auto &n : model.graph().node())
-      all &= supported.count(n.op_type()) > 0 && n.domain().empty();
-    if (!all)
-      continue;
-    Outcome o = runTest(ctx, root + "/" + name, scratch);
-    const char *tag = o.kind == Outcome::Pass   ? "PASS"
-                      : o.kind == Outcome::Fail ? "FAIL"
-                                                : "SKIP";
-    std::cout << tag << " " << name << (o.why.empty() ? "" : ": ") << o.why
-              << "\n";
-    (o.kind == Outcome::Pass   ? passed
-     : o.kind == Outcome::Fail ? failed
-                               : skipped)++;
+  std::set<std::string> listed = readList(listPath), passing;
+  std::map<std::string, Counts> perFolder;
+  std::map<std::string, int> missingOps;
+  Counts all;
+  int attempted = 0;
+  for (const char *folder : kFolders) {
+    std::string dir = root + "/" + folder;
+    for (const std::string &name : listDir(dir)) {
+      std::string id = std::string(folder) + "/" + name;
+      if (!filter.empty() && id.find(filter) == std::string::npos)
+        continue;
+      ++attempted;
+      Outcome o;
+      onnx::ModelProto model;
+      if (!readProto(dir + "/" + name + "/model.onnx", model)) {
+        o = {Kind::Fail, "model.onnx does not parse"};
+      } else if (std::set<std::string> ops = unsupportedOps(model);
+                 !ops.empty()) {
+        std::string list;
+        for (const std::string &op : ops) {
+          list += (list.empty() ? "" : ", ") + op;
+          ++missingOps[op];
+        }
+        o = {Kind::Skip, "unsupported operator(s): " + list};
+      } else {
+        o = runIsolated(ctx, model, dir + "/" + name, scratch);
+      }
+      Counts &c = perFolder[folder];
+      const char *tag = o.kind == Kind::Pass   ? "PASS"
+                        : o.kind == Kind::Fail ? "FAIL"
+                                               : "SKIP";
+      std::cout << tag << " " << id << (o.why.empty() ? "" : ": ") << o.why
+                << "\n";
+      if (o.kind == Kind::Pass) {
+        passing.insert(id);
+        ++c.passed, ++all.passed;
+      } else if (o.kind == Kind::Fail) {
+        ++c.failed, ++all.failed;
+      } else {
+        ++c.skipped, ++all.skipped;
+      }
+    }
   }
-  std::cout << passed << " passed, " << failed << " failed, " << skipped
-            << " skipped\n";
-  return failed == 0 && passed > 0 ? 0 : 1;
+  if (attempted == 0) {
+    std::cerr << "onnx-conformance: no test found under " << root << "\n";
+    return 1;
+  }
+
+  std::cout << "\nper folder:\n";
+  for (const char *folder : kFolders) {
+    const Counts &c = perFolder[folder];
+    std::cout << "  " << folder << ": " << c.passed << " passed, " << c.failed
+              << " failed, " << c.skipped << " skipped (of "
+              << c.passed + c.failed + c.skipped << ")\n";
+  }
+  std::vector<std::pair<int, std::string>> byCount;
+  for (const auto &[op, n] : missingOps)
+    byCount.push_back({-n, op});
+  std::sort(byCount.begin(), byCount.end());
+  std::cout << "operators most often missing (tests skipped for each):";
+  for (size_t i = 0; i < byCount.size() && i < 25; ++i)
+    std::cout << (i ? ", " : " ") << byCount[i].second << " "
+              << -byCount[i].first;
+  std::cout << "\n";
+
+  int status = all.failed ? 1 : 0;
+  if (update) {
+    std::ofstream out(listPath, std::ios::trunc);
+    out << "# The ONNX backend tests gradc passes (tests/onnx/"
+           "OnnxConformance.cpp).\n# Any of them that stops passing fails "
+           "ctest; regenerate with --update.\n";
+    for (const std::string &id : passing)
+      out << id << "\n";
+    std::cout << "wrote " << passing.size() << " tests to " << listPath << "\n";
+  } else {
+    for (const std::string &id : listed)
+      if (!passing.count(id) &&
+          (filter.empty() || id.find(filter) != std::string::npos)) {
+        std::cout << "REGRESSION " << id << ": listed as passing in "
+                  << listPath << "\n";
+        status = 1;
+      }
+    for (const std::string &id : passing)
+      if (!listed.count(id)) {
+        std::cout << "NEW PASS " << id << ": add it to " << listPath
+                  << " (onnx-conformance ... --update)\n";
+        status = 1;
+      }
+  }
+  std::cout << all.passed << " passed, " << all.failed << " failed, "
+            << all.skipped << " skipped\n";
+  return status;
 }
