@@ -262,10 +262,15 @@ mlir::Value LayerEmit::activate(mlir::Value x) const {
 const LayerDef *findLayerDef(Layer::KindCase kind) {
   static const std::vector<LayerDef> all = [] {
     std::vector<LayerDef> defs;
-    for (llvm::ArrayRef<LayerDef> family :
-         {convLayers(), poolingLayers(), linearLayers(), shapeLayers(),
-          elementwiseLayers(), normalizationLayers()})
+    auto add = [&](llvm::ArrayRef<LayerDef> family) {
       defs.insert(defs.end(), family.begin(), family.end());
+    };
+#define GRADC_LAYERS_NO_LAYERS(Name)
+#define GRADC_LAYERS_LAYERS(Name) add(get##Name##LayerDefs());
+#define GRADC_OP_FAMILY(Name, Layers, Kernels) GRADC_LAYERS_##Layers(Name)
+#include "ir/OpFamilies.def"
+#undef GRADC_LAYERS_LAYERS
+#undef GRADC_LAYERS_NO_LAYERS
     return defs;
   }();
   for (const LayerDef &d : all)

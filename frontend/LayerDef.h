@@ -119,13 +119,14 @@ struct LayerDef {
   OnnxValue (*toOnnx)(OnnxEmit &e) = nullptr;
 };
 
-/// The layer families, each defined in frontend/layers/<Family>Layers.cpp.
-llvm::ArrayRef<LayerDef> convLayers();
-llvm::ArrayRef<LayerDef> poolingLayers();
-llvm::ArrayRef<LayerDef> linearLayers();
-llvm::ArrayRef<LayerDef> shapeLayers();
-llvm::ArrayRef<LayerDef> elementwiseLayers();
-llvm::ArrayRef<LayerDef> normalizationLayers();
+/// get<Name>LayerDefs() of every family of ir/OpFamilies.def with LAYERS,
+/// defined in frontend/layers/<Name>Layers.cpp.
+#define GRADC_LAYERS_NO_LAYERS(Name)
+#define GRADC_LAYERS_LAYERS(Name) llvm::ArrayRef<LayerDef> get##Name##LayerDefs();
+#define GRADC_OP_FAMILY(Name, Layers, Kernels) GRADC_LAYERS_##Layers(Name)
+#include "ir/OpFamilies.def"
+#undef GRADC_LAYERS_LAYERS
+#undef GRADC_LAYERS_NO_LAYERS
 
 /// The definition of a layer kind, or null (KIND_NOT_SET).
 const LayerDef *findLayerDef(Layer::KindCase kind);

@@ -18,6 +18,14 @@
 namespace gradc {
 /// The values a reference kernel reads and writes (runtime/kernels).
 template <typename T> class KernelEnv;
+
+namespace nn {
+/// Marks an op that autodiff never differentiates through (NNDialect.td's
+/// NN_NotDifferentiable); it adds nothing else.
+template <typename ConcreteType>
+class NotDifferentiable
+    : public mlir::OpTrait::TraitBase<ConcreteType, NotDifferentiable> {};
+} // namespace nn
 } // namespace gradc
 
 #include "ir/NNEnums.h.inc"

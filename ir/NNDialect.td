@@ -27,4 +27,15 @@ def NN_Dialect : Dialect {
 class NN_Op<string mnemonic, list<Trait> traits = []>
     : Op<NN_Dialect, mnemonic, traits>;
 
+// Declares an op that autodiff never differentiates through: the backward,
+// optimizer and bookkeeping ops it emits itself, primitives of gradient
+// rules and inference forms. Every other op carries a gradient rule
+// (DifferentiableOpInterface, NN_DiffOp in NNOps.td);
+// tests/unit/OpCompletenessTest.cpp fails on an op with neither.
+def NN_NotDifferentiable : NativeOpTrait<"NotDifferentiable"> {
+  let cppNamespace = "::gradc::nn";
+}
+class NN_NonDiffOp<string mnemonic, list<Trait> traits = []>
+    : NN_Op<mnemonic, !listconcat(traits, [NN_NotDifferentiable])>;
+
 #endif // GRADC_NN_DIALECT

@@ -48,14 +48,7 @@ struct LowerNNToLinalg : gradc::impl::LowerNNToLinalgBase<LowerNNToLinalg> {
 } // namespace
 
 void gradc::populateLowerNNToLinalgPatterns(RewritePatternSet &patterns) {
-  lowering::populateConvLoweringPatterns(patterns);
-  lowering::populatePoolingLoweringPatterns(patterns);
-  lowering::populateLinearLoweringPatterns(patterns);
-  lowering::populateShapeLoweringPatterns(patterns);
-  lowering::populateElementwiseLoweringPatterns(patterns);
-  lowering::populateNormalizationLoweringPatterns(patterns);
-  lowering::populateLossLoweringPatterns(patterns);
-  lowering::populateOptimizerLoweringPatterns(patterns);
-  lowering::populatePrimitiveLoweringPatterns(patterns);
-  lowering::populateParallelLoweringPatterns(patterns);
+#define GRADC_OP_FAMILY(Name, Layers, Kernels)                                 \
+  lowering::populate##Name##LoweringPatterns(patterns);
+#include "ir/OpFamilies.def"
 }

@@ -18,27 +18,24 @@ using namespace mlir;
 using namespace gradc::nn;
 
 namespace gradc {
-namespace {
 
-using kernels::describe;
-using kernels::shapeOf;
-
-/// Attaches every family's kernels to the ops of `ctx`, once.
 void attachReferenceKernels(MLIRContext *ctx) {
   auto conv =
       RegisteredOperationName::lookup(Conv2DOp::getOperationName(), ctx);
   if (!conv || conv->hasInterface<ReferenceKernelOpInterface>())
     return;
-  kernels::attachConvKernels(ctx);
-  kernels::attachPoolingKernels(ctx);
-  kernels::attachLinearKernels(ctx);
-  kernels::attachShapeKernels(ctx);
-  kernels::attachPrimitiveKernels(ctx);
-  kernels::attachElementwiseKernels(ctx);
-  kernels::attachNormalizationKernels(ctx);
-  kernels::attachLossKernels(ctx);
-  kernels::attachOptimizerKernels(ctx);
+#define GRADC_KERNELS_NO_KERNELS(Name)
+#define GRADC_KERNELS_KERNELS(Name) kernels::attach##Name##Kernels(ctx);
+#define GRADC_OP_FAMILY(Name, Layers, Kernels) GRADC_KERNELS_##Kernels(Name)
+#include "ir/OpFamilies.def"
+#undef GRADC_KERNELS_KERNELS
+#undef GRADC_KERNELS_NO_KERNELS
 }
+
+namespace {
+
+using kernels::describe;
+using kernels::shapeOf;
 
 template <typename T> class Interpreter {
 public:

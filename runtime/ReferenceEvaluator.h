@@ -31,6 +31,10 @@ template <typename T>
 using EvalObserver =
     std::function<void(mlir::Value irValue, const HostValue<T> &value)>;
 
+/// Attaches the reference kernel of every op family with KERNELS
+/// (ir/OpFamilies.def) to the nn ops of `ctx`, once; evaluate() calls it.
+void attachReferenceKernels(mlir::MLIRContext *ctx);
+
 /// Evaluates `fn` on `args` (one per argument, of the argument's shape and
 /// kind) and returns its results. An op the evaluator does not know, or
 /// arguments that do not match the signature, give an error naming them.

@@ -107,6 +107,6 @@ const LayerDef kConvLayers[] = {
 
 } // namespace
 
-llvm::ArrayRef<LayerDef> convLayers() { return kConvLayers; }
+llvm::ArrayRef<LayerDef> getConvLayerDefs() { return kConvLayers; }
 
 } // namespace gradc

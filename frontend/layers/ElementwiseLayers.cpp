@@ -89,6 +89,6 @@ const LayerDef kElementwiseLayers[] = {
 
 } // namespace
 
-llvm::ArrayRef<LayerDef> elementwiseLayers() { return kElementwiseLayers; }
+llvm::ArrayRef<LayerDef> getElementwiseLayerDefs() { return kElementwiseLayers; }
 
 } // namespace gradc

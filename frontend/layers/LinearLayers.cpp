@@ -73,6 +73,6 @@ const LayerDef kLinearLayers[] = {
 
 } // namespace
 
-llvm::ArrayRef<LayerDef> linearLayers() { return kLinearLayers; }
+llvm::ArrayRef<LayerDef> getLinearLayerDefs() { return kLinearLayers; }
 
 } // namespace gradc

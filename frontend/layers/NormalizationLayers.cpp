@@ -130,6 +130,6 @@ const LayerDef kNormalizationLayers[] = {
 
 } // namespace
 
-llvm::ArrayRef<LayerDef> normalizationLayers() { return kNormalizationLayers; }
+llvm::ArrayRef<LayerDef> getNormalizationLayerDefs() { return kNormalizationLayers; }
 
 } // namespace gradc

@@ -80,6 +80,6 @@ const LayerDef kPoolingLayers[] = {
 
 } // namespace
 
-llvm::ArrayRef<LayerDef> poolingLayers() { return kPoolingLayers; }
+llvm::ArrayRef<LayerDef> getPoolingLayerDefs() { return kPoolingLayers; }
 
 } // namespace gradc

@@ -79,6 +79,6 @@ const LayerDef kShapeLayers[] = {
 
 } // namespace
 
-llvm::ArrayRef<LayerDef> shapeLayers() { return kShapeLayers; }
+llvm::ArrayRef<LayerDef> getShapeLayerDefs() { return kShapeLayers; }
 
 } // namespace gradc

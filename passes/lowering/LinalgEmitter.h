@@ -361,16 +361,10 @@ void addLoweringForEach(RewritePatternSet &patterns, F fn) {
 // The families: each registers the lowering of its ops.
 //===----------------------------------------------------------------------===//
 
-void populateConvLoweringPatterns(RewritePatternSet &patterns);
-void populatePoolingLoweringPatterns(RewritePatternSet &patterns);
-void populateLinearLoweringPatterns(RewritePatternSet &patterns);
-void populateShapeLoweringPatterns(RewritePatternSet &patterns);
-void populateElementwiseLoweringPatterns(RewritePatternSet &patterns);
-void populateNormalizationLoweringPatterns(RewritePatternSet &patterns);
-void populateLossLoweringPatterns(RewritePatternSet &patterns);
-void populateOptimizerLoweringPatterns(RewritePatternSet &patterns);
-void populatePrimitiveLoweringPatterns(RewritePatternSet &patterns);
-void populateParallelLoweringPatterns(RewritePatternSet &patterns);
+// populate<Name>LoweringPatterns() of every family of ir/OpFamilies.def.
+#define GRADC_OP_FAMILY(Name, Layers, Kernels)                                 \
+  void populate##Name##LoweringPatterns(RewritePatternSet &patterns);
+#include "ir/OpFamilies.def"
 
 } // namespace gradc::lowering
 

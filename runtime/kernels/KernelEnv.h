@@ -158,16 +158,14 @@ void attach(mlir::MLIRContext *ctx) {
   (OpTs::template attachInterface<KernelModel<KernelT, OpTs>>(*ctx), ...);
 }
 
-// One per family of ops.
-void attachConvKernels(mlir::MLIRContext *ctx);
-void attachPoolingKernels(mlir::MLIRContext *ctx);
-void attachLinearKernels(mlir::MLIRContext *ctx);
-void attachShapeKernels(mlir::MLIRContext *ctx);
-void attachPrimitiveKernels(mlir::MLIRContext *ctx);
-void attachElementwiseKernels(mlir::MLIRContext *ctx);
-void attachNormalizationKernels(mlir::MLIRContext *ctx);
-void attachLossKernels(mlir::MLIRContext *ctx);
-void attachOptimizerKernels(mlir::MLIRContext *ctx);
+// attach<Name>Kernels() of every family of ir/OpFamilies.def with KERNELS.
+#define GRADC_KERNELS_NO_KERNELS(Name)
+#define GRADC_KERNELS_KERNELS(Name)                                            \
+  void attach##Name##Kernels(mlir::MLIRContext *ctx);
+#define GRADC_OP_FAMILY(Name, Layers, Kernels) GRADC_KERNELS_##Kernels(Name)
+#include "ir/OpFamilies.def"
+#undef GRADC_KERNELS_KERNELS
+#undef GRADC_KERNELS_NO_KERNELS
 
 } // namespace kernels
 

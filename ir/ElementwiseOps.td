@@ -1,0 +1,93 @@
+//===- ElementwiseOps.td - activations, softmax, dropout and the residual add -*- tablegen -*-===//
+//
+// The Elementwise family of nn ops (ir/OpFamilies.def): activations, softmax, dropout and the residual add.
+// Included by NNOps.td; verifiers and gradient rules in ir/ElementwiseOps.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_NN_ELEMENTWISE_OPS
+#define GRADC_NN_ELEMENTWISE_OPS
+
+class NN_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
+    : NN_DiffOp<mnemonic, !listconcat(traits, [SameOperandsAndResultType])> {
+  let summary = "elementwise " # formula;
+  let description = [{
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %x : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def NN_ReluOp : NN_UnaryOp<"relu", "max(x, 0)">;
+
+def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
+
+def NN_TanhOp : NN_UnaryOp<"tanh", "tanh(x)">;
+
+def NN_SoftmaxOp : NN_UnaryOp<"softmax", "softmax over the last dimension">;
+
+def NN_LogSoftmaxOp : NN_UnaryOp<"log_softmax", "log-softmax over the last dimension">;
+
+def NN_LeakyReluOp : NN_DiffOp<"leaky_relu", [SameOperandsAndResultType]> {
+  let summary = "elementwise x >= 0 ? x : alpha * x";
+  let description = [{
+    ```mlir
+    %y = nn.leaky_relu %x {alpha = 1.000000e-01 : f64} : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, F64Attr:$alpha);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def NN_PReluOp : NN_DiffOp<"prelu"> {
+  let summary = "x >= 0 ? x : alpha[c] * x, with a learned alpha per channel";
+  let description = [{
+    `alpha` has one entry per element of the last (channel) dimension.
+
+    ```mlir
+    %y = nn.prelu %x, %alpha : (tensor<8x10xf32>, tensor<10xf32>) -> tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$alpha);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $alpha attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_DropoutOp : NN_DiffOp<"dropout", [AllTypesMatch<["input", "output"]>,
+    DeclareOpInterfaceMethods<TrainingFormOpInterface>]> {
+  let summary = "inverted dropout, active only when given a step";
+  let description = [{
+    Without `step` this is the identity (inference). With `step`, each element
+    is kept with probability `1 - rate` and scaled by `1 / (1 - rate)`; the
+    mask is a pure function of (`seed`, step, element index), so the backward
+    pass recomputes it instead of storing it.
+
+    ```mlir
+    %y = nn.dropout %x, %step {rate = 5.000000e-01 : f64, seed = 42 : i64} : tensor<8x10xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, Optional<NN_StepTensor>:$step,
+      F64Attr:$rate, DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input (`,` $step^)? attr-dict `:` type($input) (`,` type($step)^)?";
+  let hasVerifier = 1;
+}
+
+def NN_AddOp : NN_DiffOp<"add", [SameOperandsAndResultType]> {
+  let summary = "elementwise sum (residual connections, gradient accumulation)";
+  let description = [{
+    ```mlir
+    %y = nn.add %a, %b : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($output)";
+}
+
+#endif // GRADC_NN_ELEMENTWISE_OPS

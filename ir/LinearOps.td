@@ -1,0 +1,44 @@
+//===- LinearOps.td - dense layers and matrix products ---------------*- tablegen -*-===//
+//
+// The Linear family of nn ops (ir/OpFamilies.def): dense layers and matrix products.
+// Included by NNOps.td; verifiers and gradient rules in ir/LinearOps.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_NN_LINEAR_OPS
+#define GRADC_NN_LINEAR_OPS
+
+def NN_DenseOp : NN_DiffOp<"dense", [NN_InferResultType]> {
+  let summary = "fully connected layer: input[N, K] x weight[K, M] + bias[M]";
+  let description = [{
+    ```mlir
+    %y = nn.dense %x, %w, %b : (tensor<8x784xf32>, tensor<784x128xf32>, tensor<128xf32>) -> tensor<8x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$weight,
+      Optional<NN_FloatTensor>:$bias);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_MatmulOp : NN_NonDiffOp<"matmul", [Pure]> {
+  let summary = "2-D matrix product with optional transposes";
+  let description = [{
+    `op(lhs) x op(rhs)` where `op` transposes when `transpose_lhs` /
+    `transpose_rhs` is set. Autodiff uses it for the dense layer's gradients.
+
+    ```mlir
+    %dw = nn.matmul %x, %dy {transpose_lhs} : (tensor<8x784xf32>, tensor<8x128xf32>) -> tensor<784x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs,
+      UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+#endif // GRADC_NN_LINEAR_OPS
