@@ -3,15 +3,188 @@
 #include "frontend/ModelBudget.h"
 #include "ir/NNDialect.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <sys/resource.h>
 #include <unistd.h>
+#include <vector>
 
 namespace gradc {
 
 int64_t physicalMemoryBytes() {
   long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
   return pages > 0 && size > 0 ? int64_t(pages) * int64_t(size) : 0;
+}
+
+//===----------------------------------------------------------------------===//
+// The limit: physical memory, rlimits, cgroups
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The contents of a file, or none when it cannot be read.
+std::optional<std::string> readSmallFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return std::nullopt;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad())
+    return std::nullopt;
+  return buffer.str();
+}
+
+/// `root` joined with an absolute `path` ("/" + "/proc" is "/proc").
+std::string under(const std::string &root, const std::string &path) {
+  std::string r = root;
+  while (!r.empty() && r.back() == '/')
+    r.pop_back();
+  return r + path;
+}
+
+/// A non-negative decimal number alone on its line.
+std::optional<int64_t> parseBytes(const std::string &contents) {
+  int64_t value;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(contents), &value) ||
+      value < 0)
+    return std::nullopt;
+  return value;
+}
+
+int64_t rlimitBytes(int resource) {
+  struct rlimit limit;
+  if (getrlimit(resource, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return 0;
+  return limit.rlim_cur > rlim_t(INT64_MAX) ? INT64_MAX
+                                            : int64_t(limit.rlim_cur);
+}
+
+/// The smallest limit in the files named `file` in `dir` (a cgroup's
+/// directory under `mount`) and in its parents up to `mount`.
+void smallestUpTheTree(const std::string &mount, std::string dir,
+                       const char *file,
+                       std::optional<int64_t> (*parse)(const std::string &),
+                       MemoryLimit &best) {
+  while (!dir.empty() && dir.back() == '/')
+    dir.pop_back();
+  while (true) {
+    std::string directory = mount + dir;
+    if (std::optional<std::string> contents =
+            readSmallFile(directory + "/" + file))
+      if (std::optional<int64_t> bytes = parse(*contents))
+        if (best.bytes == 0 || *bytes < best.bytes)
+          best = {std::max<int64_t>(*bytes, 1),
+                  absl::StrFormat("the cgroup's %s in %s", file, directory),
+                  true};
+    if (dir.empty())
+      return;
+    dir.erase(dir.rfind('/'));
+  }
+}
+
+} // namespace
+
+std::optional<int64_t> parseCgroupV2Limit(const std::string &contents) {
+  return parseBytes(contents);
+}
+
+std::optional<int64_t> parseCgroupV1Limit(const std::string &contents) {
+  std::optional<int64_t> bytes = parseBytes(contents);
+  if (bytes && *bytes >= int64_t(1) << 60)
+    return std::nullopt;
+  return bytes;
+}
+
+std::optional<int64_t> parseProcStatusBytes(const std::string &status,
+                                            const std::string &field) {
+  for (absl::string_view line : absl::StrSplit(status, '\n')) {
+    if (!absl::ConsumePrefix(&line, field) || !absl::ConsumePrefix(&line, ":"))
+      continue;
+    line = absl::StripAsciiWhitespace(line);
+    int64_t kib;
+    if (!absl::ConsumeSuffix(&line, "kB") ||
+        !absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &kib) || kib < 0)
+      return std::nullopt;
+    return kib * 1024;
+  }
+  return std::nullopt;
+}
+
+MemoryLimit cgroupMemoryLimit(const std::string &procSelfCgroup,
+                              const std::string &root) {
+  MemoryLimit best;
+  std::string mount = under(root, "/sys/fs/cgroup");
+  // "hierarchy:controllers:path" lines; the path may hold colons.
+  for (absl::string_view line : absl::StrSplit(procSelfCgroup, '\n')) {
+    std::vector<absl::string_view> parts = absl::StrSplit(line, ':');
+    if (parts.size() < 3)
+      continue;
+    size_t pathAt = parts[0].size() + parts[1].size() + 2;
+    std::string path(line.substr(pathAt));
+    if (path.empty() || path[0] != '/')
+      continue;
+    if (parts[0] == "0" && parts[1].empty()) {
+      smallestUpTheTree(mount, path, "memory.max", parseCgroupV2Limit, best);
+      continue;
+    }
+    for (absl::string_view controller : absl::StrSplit(parts[1], ','))
+      if (controller == "memory")
+        smallestUpTheTree(mount + "/memory", path, "memory.limit_in_bytes",
+                          parseCgroupV1Limit, best);
+  }
+  return best;
+}
+
+ProcessLimits currentProcessLimits() {
+  ProcessLimits limits;
+  limits.physicalBytes = physicalMemoryBytes();
+  limits.addressSpaceBytes = rlimitBytes(RLIMIT_AS);
+  limits.dataBytes = rlimitBytes(RLIMIT_DATA);
+  return limits;
+}
+
+MemoryLimit detectMemoryLimit(const ProcessLimits &limits,
+                              const std::string &root) {
+  MemoryLimit best;
+  if (limits.physicalBytes > 0)
+    best = {limits.physicalBytes, "the machine's physical memory", false};
+  auto consider = [&](const MemoryLimit &limit) {
+    if (limit.bytes > 0 && (best.bytes == 0 || limit.bytes < best.bytes))
+      best = limit;
+  };
+  // What the process has already mapped (the libraries, the JIT) or holds
+  // counts against its rlimits: the model gets the rest.
+  std::string status =
+      readSmallFile(under(root, "/proc/self/status")).value_or("");
+  auto lessInUse = [&](int64_t limit, const char *field, const char *name) {
+    int64_t used = parseProcStatusBytes(status, field).value_or(0);
+    return MemoryLimit{
+        std::max<int64_t>(limit - used, 1),
+        absl::StrFormat("%s of %s less the %s already %s", name,
+                        humanBytes(limit), humanBytes(used),
+                        std::string(field) == "VmSize" ? "mapped" : "in use"),
+        true};
+  };
+  if (limits.addressSpaceBytes > 0)
+    consider(lessInUse(limits.addressSpaceBytes, "VmSize",
+                       "the process's address-space limit (RLIMIT_AS)"));
+  if (limits.dataBytes > 0)
+    consider(lessInUse(limits.dataBytes, "VmData",
+                       "the process's data limit (RLIMIT_DATA)"));
+  if (std::optional<std::string> cgroup =
+          readSmallFile(under(root, "/proc/self/cgroup")))
+    consider(cgroupMemoryLimit(*cgroup, root));
+  return best;
+}
+
+MemoryLimit detectMemoryLimit() {
+  return detectMemoryLimit(currentProcessLimits(), "/");
 }
 
 namespace {
@@ -98,6 +271,13 @@ const char *path(const ResolvedModel &m) {
 absl::Status checkMemoryBudget(const ResolvedModel &m, int64_t batch,
                                bool training, int64_t limitBytes,
                                const char *limitSource) {
+  return checkMemoryBudget(m, batch, training,
+                           MemoryLimit{limitBytes, limitSource, false});
+}
+
+absl::Status checkMemoryBudget(const ResolvedModel &m, int64_t batch,
+                               bool training, const MemoryLimit &limit) {
+  int64_t limitBytes = limit.bytes;
   if (limitBytes <= 0)
     return absl::OkStatus();
   int64_t total = stepMemoryBytes(m, batch, training);
@@ -118,10 +298,10 @@ absl::Status checkMemoryBudget(const ResolvedModel &m, int64_t batch,
       "its parameters");
   return absl::ResourceExhaustedError(absl::StrFormat(
       "%s: error: a %s step at a batch of %d needs at least %s; the limit of "
-      "%s (%s) is crossed at %s: reduce the batch or the model, or raise "
-      "--memory-limit",
+      "%s (%s) is crossed at %s: reduce the batch or the model, or raise %s",
       path(m), training ? "training" : "inference", batch, humanBytes(total),
-      humanBytes(limitBytes), limitSource, where));
+      humanBytes(limitBytes), limit.source, where,
+      limit.enforced ? "that limit" : "--memory-limit"));
 }
 
 int64_t moduleCodeBytes(const ResolvedModel &m) {

@@ -121,7 +121,9 @@ cl::opt<int> optLevel("opt-level", cl::desc("LLVM optimization level (0-3)"),
 cl::opt<double> memoryLimit(
     "memory-limit",
     cl::desc("Refuse a run whose step needs more than this many GiB "
-             "(default: the machine's physical memory)"),
+             "(default: the smallest of the machine's physical memory, "
+             "RLIMIT_AS and RLIMIT_DATA less what the process already uses, "
+             "and the cgroup's memory limit)"),
     cl::value_desc("GIB"), cl::init(0), cl::sub(trainCommand()),
     cl::sub(evalCommand()), cl::sub(reportCommand()),
     cl::sub(predictCommand()));
@@ -191,8 +193,7 @@ absl::Status budgets(const ResolvedModel &model, int64_t batch, bool training,
           ? checkMemoryBudget(model, batch, training,
                               int64_t(memoryLimit * double(int64_t(1) << 30)),
                               "--memory-limit")
-          : checkMemoryBudget(model, batch, training, physicalMemoryBytes(),
-                              "the machine's memory");
+          : checkMemoryBudget(model, batch, training, detectMemoryLimit());
   if (!memory.ok())
     return memory;
   return checkCodeLimit(model, command);

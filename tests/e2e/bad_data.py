@@ -9,15 +9,20 @@ model, a missing directory, a label beyond the classes) must each stop
 names the offending file or directory. A run whose loss turns NaN or
 infinite (SGD with learning_rate 1e30) must stop with exit code 1 and a
 message naming the step, leaving the checkpoint of an earlier epoch
-byte-identical.
+byte-identical. A model beyond the memory a scheduler leaves the process
+(prlimit --as, a cgroup's memory limit) is refused with one line naming
+that limit, and an allocation that fails anyway is one "out of memory"
+line, exit code 1 (not LLVM's abort and a stack dump).
 
 Usage: bad_data.py GRADC TMPDIR
 """
 
 import os
 import re
+import resource
 import shutil
 import struct
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -76,6 +81,118 @@ def broken_copies(good, tmp):
     d = os.path.join(tmp, "missing")
     cases.append(("missing directory", d, d))
     return cases
+
+
+def one_line_exit_1(ck, what, code, out, err, expected):
+    """Exit code 1, one error line holding every string of `expected`, no
+    LLVM abort or stack dump, and no training."""
+    lines = [l for l in err.splitlines() if l.strip()]
+    ck.check(code == 1 and len(lines) == 1 and
+             all(e in err for e in expected) and "LLVM ERROR" not in err and
+             "Stack dump" not in err and "epoch" not in out,
+             "%s: exit %d, expected one line with %r" % (what, code, expected),
+             out + err)
+
+
+def memory_cgroup(limit):
+    """A new cgroup with a memory limit of `limit` bytes: (its directory,
+    the file to write a pid into), or (None, the reason) where this
+    machine's cgroups are not writable."""
+    name = "gradc-test-%d" % os.getpid()
+    v2 = "/sys/fs/cgroup"
+    v1 = "/sys/fs/cgroup/memory"
+    # cgroup v2 where the root hands its children the memory controller
+    # (systemd does), else v1's memory controller.
+    try:
+        with open(os.path.join(v2, "cgroup.subtree_control")) as f:
+            v2_memory = "memory" in f.read().split()
+    except OSError:
+        v2_memory = False
+    reasons = []
+    for root, limit_file, ok in (
+            (v2, "memory.max", v2_memory),
+            (v1, "memory.limit_in_bytes",
+             os.path.exists(os.path.join(v1, "memory.limit_in_bytes")))):
+        if not ok:
+            reasons.append("no memory controller at %s" % root)
+            continue
+        directory = os.path.join(root, name)
+        try:
+            os.mkdir(directory)
+            with open(os.path.join(directory, limit_file), "w") as f:
+                f.write(str(limit))
+            return directory, os.path.join(directory, "cgroup.procs")
+        except OSError as e:
+            reasons.append("%s: %s" % (root, e))
+            if os.path.isdir(directory):
+                os.rmdir(directory)
+    return None, "; ".join(reasons)
+
+
+def limits_a_scheduler_sets(gradc, tmp, ck):
+    """The memory budget's limit is the smallest of the physical memory,
+    RLIMIT_AS and the cgroup's memory limit: a model beyond the latter two
+    (but within the 24 GiB of physical memory) is refused before anything
+    is compiled or allocated, in one line naming the limit."""
+    # 32x32 images, a dense layer of 2^20 units: its kernel alone is 4 GiB,
+    # with Adam's gradient and slots a training step 16.2 GiB.
+    data = c.make_dataset(os.path.join(tmp, "data32"), n_train=20,
+                          n_test=20, size=32)
+    wide = c.write_model(os.path.join(tmp, "wide_dense.pbtxt"), size=32,
+                         layers='layer { name: "flat" flatten {} }\n'
+                         'layer { name: "wide" dense { units: 1048576 } }\n'
+                         'layer { name: "out" dense { units: 4 activation: '
+                         'SOFTMAX } }\n')
+    train = [gradc, "train", wide, "--data", data, "--epochs", "1",
+             "--opt-level", "0"]
+    as_limit = 4000000000
+
+    def under_prlimit(args):
+        if shutil.which("prlimit"):
+            return c.run(["prlimit", "--as=%d" % as_limit] + args, timeout=60)
+
+        def lower():
+            resource.setrlimit(resource.RLIMIT_AS,
+                               (as_limit, resource.RLIM_INFINITY))
+        p = subprocess.run(args, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True,
+                           timeout=60, preexec_fn=lower)
+        return p.returncode, p.stdout, p.stderr
+
+    # The address space: 4 GB less what gradc has mapped by then.
+    code, out, err = under_prlimit(train)
+    one_line_exit_1(ck, "prlimit --as=%d" % as_limit, code, out, err,
+                    ["needs at least 16.2 GiB",
+                     "(the process's address-space limit (RLIMIT_AS) of "
+                     "3.7 GiB less the ", " already mapped) is crossed at its "
+                     "parameters: reduce the batch or the model, or raise "
+                     "that limit"])
+    # --memory-limit overrides the budget: allocating the 4 GiB kernel then
+    # fails, in one line too.
+    code, out, err = under_prlimit(train + ["--memory-limit", "1000"])
+    one_line_exit_1(ck, "prlimit --as=%d --memory-limit 1000" % as_limit,
+                    code, out, err, ["gradc: error: out of memory"])
+
+    # A cgroup of 2 GiB, where this machine lets one be made.
+    directory, procs = memory_cgroup(2 << 30)
+    if directory is None:
+        print("skipped the cgroup memory limit: %s" % procs)
+        return
+    try:
+        def join():
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+        p = subprocess.run(train, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True,
+                           timeout=60, preexec_fn=join)
+        print("checked the memory limit of the cgroup %s" % directory)
+        one_line_exit_1(ck, "a cgroup of 2 GiB at %s" % directory,
+                        p.returncode, p.stdout, p.stderr,
+                        ["needs at least 16.2 GiB; the limit of 2.0 GiB (the "
+                         "cgroup's memory.", " in %s)" % directory,
+                         "crossed at its parameters"])
+    finally:
+        os.rmdir(directory)
 
 
 def main():
@@ -211,6 +328,8 @@ def main():
                  "%s: exit %d, expected one line with %r" % (what, code,
                                                             expected),
                  out + err)
+    limits_a_scheduler_sets(gradc, tmp, ck)
+
     # gradc compile refuses native code beyond the code budget (before the
     # MLIR pipeline runs); the IR stages stay available.
     deep = os.path.join(tmp, "deep.pbtxt")

@@ -1255,6 +1255,30 @@ loss { sparse_categorical_crossentropy {} }
       << s.message();
 }
 
+TEST(MemoryBudget, AnEnforcedLimitIsNamedAndNotRaisedByTheFlag) {
+  // A limit set by an rlimit or a cgroup (detectMemoryLimit): the error
+  // names it, and --memory-limit cannot raise it.
+  Checked c = check(kBudgetModel);
+  ASSERT_TRUE(c.model.ok());
+  MemoryLimit limit{25000,
+                    "the process's address-space limit (RLIMIT_AS) of 1.0 GiB "
+                    "less the 1.0 GiB already mapped",
+                    true};
+  absl::Status s = checkMemoryBudget(*c.model, 2, true, limit);
+  ASSERT_FALSE(s.ok());
+  std::string m(s.message());
+  EXPECT_NE(m.find("the limit of 24.4 KiB (the process's address-space limit "
+                   "(RLIMIT_AS) of 1.0 GiB less the 1.0 GiB already mapped) "
+                   "is crossed at layer 'conv' (output [2, 6, 6, 4]): reduce "
+                   "the batch or the model, or raise that limit"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(m.find("--memory-limit"), std::string::npos) << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  limit.bytes = 1 << 20;
+  EXPECT_TRUE(checkMemoryBudget(*c.model, 2, true, limit).ok());
+}
+
 //===----------------------------------------------------------------------===//
 // Code budget (frontend/ModelBudget.h)
 //===----------------------------------------------------------------------===//
