@@ -14,8 +14,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <png.h>
 #include <unistd.h>
-#include <zlib.h>
 
 namespace gradc {
 namespace {
@@ -41,23 +41,6 @@ std::string esc(const std::string &s) {
     }
   }
   return out;
-}
-
-//===----------------------------------------------------------------------===//
-// PNG
-//===----------------------------------------------------------------------===//
-
-void put32(std::string &s, uint32_t v) {
-  for (int i = 3; i >= 0; --i)
-    s += char((v >> (8 * i)) & 0xff);
-}
-
-void chunk(std::string &png, const char *type, const std::string &data) {
-  put32(png, uint32_t(data.size()));
-  std::string body = std::string(type, 4) + data;
-  png += body;
-  put32(png, uint32_t(crc32(0, reinterpret_cast<const Bytef *>(body.data()),
-                            uInt(body.size()))));
 }
 
 //===----------------------------------------------------------------------===//
@@ -282,9 +265,8 @@ std::string encodePng(const ReportImage &image, int scale) {
   }
   float range = hi > lo ? hi - lo : 1;
   std::string raw;
-  raw.reserve(size_t(h * (w * ch + 1)));
+  raw.reserve(size_t(h * w * ch));
   for (int64_t y = 0; y < h; ++y) {
-    raw += char(0); // filter: none
     for (int64_t x = 0; x < w; ++x)
       for (int64_t c = 0; c < ch; ++c) {
         size_t i =
@@ -294,22 +276,21 @@ std::string encodePng(const ReportImage &image, int scale) {
         raw += char(std::isfinite(v) ? int(255 * (v - lo) / range + 0.5f) : 0);
       }
   }
-  uLongf size = compressBound(uLong(raw.size()));
-  std::string z(size, '\0');
-  compress2(reinterpret_cast<Bytef *>(z.data()), &size,
-            reinterpret_cast<const Bytef *>(raw.data()), uLong(raw.size()), 6);
-  z.resize(size);
-  std::string png = "\x89PNG\r\n\x1a\n";
-  std::string ihdr;
-  put32(ihdr, uint32_t(w));
-  put32(ihdr, uint32_t(h));
-  ihdr += char(8);                  // bit depth
-  ihdr += char(ch == 3 ? 2 : 0);    // colour type: RGB or grey
-  ihdr += std::string("\0\0\0", 3); // compression, filter, interlace
-  chunk(png, "IHDR", ihdr);
-  chunk(png, "IDAT", z);
-  chunk(png, "IEND", "");
-  return png;
+  // libpng's simplified API: 8-bit grey or RGB rows, no colour map.
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  png.width = png_uint_32(w);
+  png.height = png_uint_32(h);
+  png.format = ch == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  png_alloc_size_t size = 0;
+  if (!png_image_write_get_memory_size(png, size, 0, raw.data(), 0, nullptr))
+    return "";
+  std::string out(size, '\0');
+  if (!png_image_write_to_memory(&png, out.data(), &size, 0, raw.data(), 0,
+                                 nullptr))
+    return "";
+  out.resize(size);
+  return out;
 }
 
 std::string renderReport(const ReportData &d) {

@@ -80,7 +80,7 @@ std::string renderReport(const ReportData &d);
 absl::Status writeReport(const std::string &dir, const ReportData &d);
 
 /// A PNG of `image` (8 bits, grey or RGB, min-max scaled), `scale` times
-/// larger, as bytes.
+/// larger, as bytes, written by libpng ("" if libpng fails).
 std::string encodePng(const ReportImage &image, int scale = 1);
 
 } // namespace gradc
