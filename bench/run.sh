@@ -115,7 +115,10 @@ for m in $MODELS; do
 
   echo "[$m] PyTorch ..." >&2
   torch_out="$WORK/$m.torch.jsonl"
-  if "$PYTHON" "$ROOT/bench/torch_reference.py" --model "$m" --threads "$THREADS" \
+  # OpenBLAS at full speed for PyTorch (the environment may pin an older
+  # kernel with OPENBLAS_CORETYPE, which halves its matrix products).
+  if env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+    "$PYTHON" "$ROOT/bench/torch_reference.py" --model "$m" --threads "$THREADS" \
     --steps "$STEPS" --batch-size "$BATCH" --data "$DATA" \
     >"$torch_out" 2>"$WORK/$m.torch.log"; then
     TORCH_IPS[$m]="$(json_field "$torch_out" images_per_second)"
