@@ -1,0 +1,240 @@
+//===- OnnxImport.h - what the ONNX importer's parts share ------*- C++ -*-===//
+//
+// The one job of this header: declare what the parts of the ONNX importer
+// share. The class OnnxImport (one import of one file: its errors, the
+// values of the graph, the model being built), Tensor (a value of the graph
+// as the conversion sees it) and OnnxOperator (a row of the operator table).
+// Each member is defined in the file of its job:
+//
+//   OnnxImporter.cpp       the driver: read, opset, checks, run
+//   OnnxOperators.cpp      the table of operators
+//   OnnxTensors.cpp        tensors' values (fields, raw and external data)
+//   OnnxValues.cpp         a node's inputs and outputs
+//   OnnxAttributes.cpp     a node's attributes
+//   Onnx<Family>Ops.cpp    the converters, one function per operator
+//
+// Layout: a rank-4 tensor is NCHW in ONNX and NHWC in gradc; kernels are
+// converted when read. A flatten of an NCHW tensor orders its features
+// C, H, W while gradc's orders them H, W, C: the tensor remembers it, and
+// the dense layer it feeds takes its kernel rows in gradc's order, so no
+// transpose runs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GRADC_FRONTEND_ONNX_ONNXIMPORT_H
+#define GRADC_FRONTEND_ONNX_ONNXIMPORT_H
+
+#include "frontend/ModelLoader.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace gradc::onnximport {
+
+/// A value of the graph as the conversion sees it.
+struct Tensor {
+  /// The layer that produces it ("" for the graph input).
+  std::string layer;
+  /// ONNX dims, the batch first (-1 when unknown).
+  std::vector<int64_t> dims;
+  /// Flattened from an NCHW [C, H, W] (C > 1, H * W > 1): gradc holds the
+  /// features in H, W, C order, ONNX in C, H, W order.
+  std::vector<int64_t> flatFromCHW;
+  /// A global pooling's [N, C, 1, 1], held by gradc as [N, C].
+  bool squeezed = false;
+  /// Zero padding [top, bottom, left, right] of a Pad node, for the Conv
+  /// that reads it to take over.
+  std::vector<int64_t> pads;
+  /// An earlier node failed: no further error about it.
+  bool failed = false;
+};
+
+/// The channel axis of an ONNX tensor of `rank` as gradc holds it: axis 1
+/// for NCHW, the last otherwise.
+inline int64_t channelAxis(size_t rank) {
+  return rank == 4 ? 1 : int64_t(rank) - 1;
+}
+
+class OnnxImport;
+struct OnnxOperator;
+
+/// The operators gradc imports, in the order the README lists them.
+const std::vector<OnnxOperator> &onnxOperators();
+/// The row of `opType` (of the default domain), or null.
+const OnnxOperator *findOnnxOperator(const std::string &opType);
+
+class OnnxImport {
+public:
+  OnnxImport(const std::string &path, ModelFile &file);
+
+  absl::Status run();
+
+  using Node = onnx::NodeProto;
+
+private:
+  friend const std::vector<OnnxOperator> &onnxOperators();
+
+  // Errors: one line each, all collected.
+  void error(const std::string &msg) {
+    errors.push_back(absl::StrCat(path, ": error: ", msg));
+  }
+  bool fail(const Node &n, const std::string &msg) {
+    error(absl::StrCat("node '", nodeName(n), "' (", n.op_type(), ", opset ",
+                       opset, "): ", msg));
+    return false;
+  }
+  static std::string nodeName(const Node &n) {
+    return n.name().empty() && n.output_size() ? n.output(0) : n.name();
+  }
+
+  // Reading tensors (OnnxTensors.cpp).
+  std::optional<int64_t> elementCount(const onnx::TensorProto &t,
+                                      const std::string &what);
+  std::optional<std::string> externalPath(const std::string &location,
+                                          const std::string &what);
+  std::optional<std::string> externalBytes(const onnx::TensorProto &t,
+                                           const std::string &what,
+                                           int64_t bytes);
+  /// A FLOAT (INT64) tensor's values, from its field, raw data or external
+  /// data, checked against its dims.
+  template <typename T, typename Field>
+  std::optional<std::vector<T>>
+  values(const onnx::TensorProto &t, const std::string &what,
+         onnx::TensorProto::DataType type, const Field &field);
+  std::optional<std::vector<float>> floats(const onnx::TensorProto &t,
+                                           const std::string &what);
+  std::optional<std::vector<int64_t>> int64s(const onnx::TensorProto &t,
+                                             const std::string &what);
+
+  // The graph (OnnxImporter.cpp).
+  bool readOpset();
+  void checkExternalData();
+  void checkNames();
+  void checkOperators();
+  absl::Status runOnnxChecker();
+  bool readInput();
+  void convert(const Node &n);
+  void readOutput();
+
+  // A node's attributes (OnnxAttributes.cpp).
+  const onnx::AttributeProto *attr(const Node &n, const char *name) const;
+  int64_t attrInt(const Node &n, const char *name, int64_t d) const;
+  float attrFloat(const Node &n, const char *name, float d) const;
+  std::vector<int64_t> attrInts(const Node &n, const char *name) const;
+  std::string attrString(const Node &n, const char *name, const char *d) const;
+  /// Attribute 'axis' (`d` when missing) of a `rank`-D input, a negative
+  /// one counted from the end.
+  int64_t attrAxis(const Node &n, int64_t d, int64_t rank) const;
+  bool onlyAttrs(const Node &n, std::initializer_list<const char *> known);
+
+  // A node's inputs and outputs (OnnxValues.cpp).
+  bool onlyFirstOutput(const Node &n);
+  /// Input `i` as an activation (the graph input or a layer's output), or
+  /// null after an error.
+  const Tensor *activation(const Node &n, int i);
+  /// Input `i` as a constant (an initializer or a Constant node's value),
+  /// or null after an error; optional inputs give null without an error.
+  const onnx::TensorProto *constant(const Node &n, int i, bool optional);
+  /// Reports `problem` of input `i` (named after its value).
+  bool failInput(const Node &n, int i, const std::string &problem);
+  bool hasInput(const Node &n, int i) const {
+    return i < n.input_size() && !n.input(i).empty();
+  }
+  /// Makes `t` the constant named `name` (the output of a node that
+  /// computes a constant).
+  void addConstant(const std::string &name,
+                   std::unique_ptr<onnx::TensorProto> t);
+  /// Appends `layer` for `n` (name, inputs), its output a new tensor.
+  Tensor &addLayer(const Node &n, Layer layer,
+                   const std::vector<const Tensor *> &inputs);
+  /// Gives `layer.role` the name and values of a constant; a constant read
+  /// by two nodes is refused (gradc trains one parameter per layer).
+  bool give(const Node &n, const std::string &layer, const char *role,
+            const std::string &onnxName, std::vector<float> values);
+  /// An unused, unique layer name for `n`.
+  std::string layerName(const Node &n);
+
+  // The operators, one function each; OnnxOperators.cpp lists them.
+  // OnnxConvPoolOps.cpp:
+  bool conv(const Node &n);
+  bool batchNorm(const Node &n);
+  bool pool(const Node &n);
+  bool globalPool(const Node &n);
+  /// The explicit [top, bottom, left, right] pads of a conv or pool window
+  /// (ONNX: begins then ends), auto_pad resolved; nullopt after an error.
+  std::optional<std::vector<int64_t>>
+  windowPads(const Node &n, const Tensor &x, const std::vector<int64_t> &k,
+             const std::vector<int64_t> &strides,
+             const std::vector<int64_t> &dilations);
+  // OnnxLinearOps.cpp:
+  bool gemm(const Node &n);
+  // OnnxElementwiseOps.cpp:
+  bool activationOp(const Node &n);
+  bool prelu(const Node &n);
+  bool softmax(const Node &n);
+  bool add(const Node &n);
+  bool dropout(const Node &n);
+  // OnnxShapeOps.cpp:
+  bool flatten(const Node &n);
+  bool reshape(const Node &n);
+  bool concat(const Node &n);
+  bool identity(const Node &n);
+  bool constantOp(const Node &n);
+  bool pad(const Node &n);
+  /// Unsqueeze, Squeeze, Reshape of a constant (PyTorch shapes PReLU's
+  /// slope so): a constant of the new shape under the source's name.
+  bool reshapeConstant(const Node &n);
+  /// Makes `t` the output of a flatten (or of a reshape that flattens) of `x`.
+  Tensor &flattenLayer(const Node &n, const Tensor &x);
+
+  const std::string path, dir;
+  ModelFile &file;
+  onnx::ModelProto proto;
+  int64_t opset = 0;
+  std::vector<std::string> errors;
+  std::map<std::string, const onnx::TensorProto *> constants;
+  std::vector<std::unique_ptr<onnx::TensorProto>> ownedConstants;
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, int> uses;
+  std::map<std::string, const onnx::TypeProto *> inferred;
+  std::set<std::string> layerNames;
+  std::map<std::string, int> layerIndex;
+  std::string inputName;
+};
+
+/// The rank of an operator's outputs, for the pre-check of the nodes that
+/// read them.
+enum class OutputRank {
+  OfInput, // the rank of input 0
+  Two,     // [N, features]
+  Unknown, // a constant, or a shape the pre-check does not compute
+};
+
+/// A row of the operator table: an operator gradc imports, its converter,
+/// and the rules the pre-check applies before ONNX's checker and shape
+/// inference (which crash on some malformed windows).
+struct OnnxOperator {
+  const char *name;
+  /// Converts one node; false after an error (reported).
+  bool (OnnxImport::*convert)(const OnnxImport::Node &);
+  /// How many leading inputs must be 4-D: the NCHW input of a 2-D window
+  /// (1), and the OIHW weight of a convolution (2); 0 for the others.
+  int fourDInputs;
+  /// Its attribute 'pads' is a window's: 4 values, none negative.
+  bool windowPads;
+  OutputRank outputRank;
+};
+
+} // namespace gradc::onnximport
+
+#endif // GRADC_FRONTEND_ONNX_ONNXIMPORT_H

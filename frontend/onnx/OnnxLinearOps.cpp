@@ -1,0 +1,78 @@
+//===- OnnxLinearOps.cpp - Gemm and MatMul --------------------------------===//
+//
+// The one job of this file: the converter of Gemm and MatMul, a dense
+// layer whose kernel is B ([in, out]), its rows in the order gradc holds
+// the input's features (H, W, C after a flatten of an NCHW tensor).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/onnx/OnnxImport.h"
+
+#include "absl/strings/str_join.h"
+
+namespace gradc::onnximport {
+
+/// Gemm and MatMul: a dense layer whose kernel is B ([in, out]).
+bool OnnxImport::gemm(const Node &n) {
+  bool isGemm = n.op_type() == "Gemm";
+  if (!(isGemm ? onlyAttrs(n, {"alpha", "beta", "transA", "transB"})
+               : onlyAttrs(n, {})))
+    return false;
+  const Tensor *a = activation(n, 0);
+  const onnx::TensorProto *b = constant(n, 1, false);
+  const onnx::TensorProto *c = isGemm ? constant(n, 2, true) : nullptr;
+  if (!a || !b)
+    return false;
+  if (attrInt(n, "transA", 0) != 0)
+    return fail(n, "transA 1 is not supported (the input is [N, features])");
+  if (a->dims.size() != 2 || b->dims_size() != 2)
+    return fail(n, absl::StrCat("expects a 2-D input [N, features] and a 2-D "
+                                "weight, got ranks ",
+                                a->dims.size(), " and ", b->dims_size()));
+  bool transB = attrInt(n, "transB", 0) != 0;
+  int64_t in = b->dims(transB ? 1 : 0), units = b->dims(transB ? 0 : 1);
+  auto weights = floats(*b, absl::StrCat("initializer '", b->name(), "'"));
+  if (!weights)
+    return false;
+  float alpha = attrFloat(n, "alpha", 1.0f), beta = attrFloat(n, "beta", 1.0f);
+  // gradc's kernel is [in, out], its rows in the order gradc holds the
+  // input's features.
+  const std::vector<int64_t> &chw = a->flatFromCHW;
+  std::vector<float> kernel(weights->size());
+  for (int64_t r = 0; r < in; ++r) {
+    int64_t src = r; // the ONNX feature of gradc's feature r
+    if (!chw.empty()) {
+      int64_t ch = r % chw[0], hw = r / chw[0];
+      src = ch * chw[1] * chw[2] + hw;
+    }
+    for (int64_t u = 0; u < units; ++u)
+      kernel[r * units + u] =
+          alpha * (*weights)[transB ? u * in + src : src * units + u];
+  }
+  Layer layer;
+  layer.set_name(layerName(n));
+  Dense &d = *layer.mutable_dense();
+  d.set_units(units);
+  d.set_use_bias(c && beta != 0.0f);
+  if (c && beta != 0.0f) {
+    auto bias = floats(*c, absl::StrCat("initializer '", c->name(), "'"));
+    if (!bias)
+      return false;
+    if (bias->size() == 1)
+      bias->assign(units, (*bias)[0]);
+    if (int64_t(bias->size()) != units || c->dims_size() > 2 ||
+        (c->dims_size() == 2 && c->dims(0) != 1))
+      return fail(n,
+                  absl::StrCat("C of shape [", absl::StrJoin(c->dims(), ", "),
+                               "] is not a bias of ", units,
+                               " values (one per output)"));
+    for (float &v : *bias)
+      v *= beta;
+    give(n, layer.name(), "bias", c->name(), std::move(*bias));
+  }
+  give(n, layer.name(), "kernel", b->name(), std::move(kernel));
+  addLayer(n, std::move(layer), {a});
+  return true;
+}
+
+} // namespace gradc::onnximport

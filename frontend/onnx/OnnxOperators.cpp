@@ -1,0 +1,79 @@
+//===- OnnxOperators.cpp - the table of ONNX operators --------------------===//
+//
+// The one job of this file: the one list of the operators gradc imports.
+// Each row names an operator, its converter (a member of OnnxImport, in the
+// Onnx<Family>Ops.cpp of its family) and the rules the driver's pre-check
+// applies to its nodes before ONNX's checker and shape inference run. The
+// list of supportedOnnxOps(), the driver's dispatch and its pre-check all
+// read this table: adding an operator is a converter and a row here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/OnnxImporter.h"
+#include "frontend/onnx/OnnxImport.h"
+
+#include <algorithm>
+
+namespace gradc::onnximport {
+
+const std::vector<OnnxOperator> &onnxOperators() {
+  using I = OnnxImport;
+  constexpr OutputRank OfInput = OutputRank::OfInput, Two = OutputRank::Two,
+                       Unknown = OutputRank::Unknown;
+  // In the order the README lists them.
+  static const std::vector<OnnxOperator> table = {
+      // clang-format off
+      // name, converter, 4-D inputs, window 'pads', output rank
+      {"Conv",               &I::conv,            2, true,  OfInput},
+      {"BatchNormalization", &I::batchNorm,       0, false, OfInput},
+      {"Relu",               &I::activationOp,    0, false, OfInput},
+      {"LeakyRelu",          &I::activationOp,    0, false, OfInput},
+      {"PRelu",              &I::prelu,           0, false, OfInput},
+      {"Sigmoid",            &I::activationOp,    0, false, OfInput},
+      {"Tanh",               &I::activationOp,    0, false, OfInput},
+      {"Softmax",            &I::softmax,         0, false, OfInput},
+      {"LogSoftmax",         &I::softmax,         0, false, OfInput},
+      {"MaxPool",            &I::pool,            1, true,  OfInput},
+      {"AveragePool",        &I::pool,            1, true,  OfInput},
+      {"GlobalAveragePool",  &I::globalPool,      1, false, OfInput},
+      {"GlobalMaxPool",      &I::globalPool,      1, false, OfInput},
+      {"Gemm",               &I::gemm,            0, false, Two},
+      {"MatMul",             &I::gemm,            0, false, Two},
+      {"Add",                &I::add,             0, false, OfInput},
+      {"Flatten",            &I::flatten,         0, false, Two},
+      {"Reshape",            &I::reshape,         0, false, Unknown},
+      {"Concat",             &I::concat,          0, false, OfInput},
+      {"Dropout",            &I::dropout,         0, false, OfInput},
+      {"Identity",           &I::identity,        0, false, OfInput},
+      {"Constant",           &I::constantOp,      0, false, Unknown},
+      {"Pad",                &I::pad,             0, false, OfInput},
+      {"Unsqueeze",          &I::reshapeConstant, 0, false, Unknown},
+      {"Squeeze",            &I::reshapeConstant, 0, false, Unknown},
+      // clang-format on
+  };
+  return table;
+}
+
+const OnnxOperator *findOnnxOperator(const std::string &opType) {
+  const std::vector<OnnxOperator> &table = onnxOperators();
+  auto it =
+      std::find_if(table.begin(), table.end(),
+                   [&](const OnnxOperator &o) { return opType == o.name; });
+  return it == table.end() ? nullptr : &*it;
+}
+
+} // namespace gradc::onnximport
+
+namespace gradc {
+
+const std::vector<std::string> &supportedOnnxOps() {
+  static const std::vector<std::string> ops = [] {
+    std::vector<std::string> names;
+    for (const onnximport::OnnxOperator &o : onnximport::onnxOperators())
+      names.push_back(o.name);
+    return names;
+  }();
+  return ops;
+}
+
+} // namespace gradc

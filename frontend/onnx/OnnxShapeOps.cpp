@@ -1,0 +1,259 @@
+//===- OnnxShapeOps.cpp - flatten, reshape, concat, pad, constants --------===//
+//
+// The one job of this file: the converters of the operators that move or
+// name values rather than compute them: Flatten, Reshape, Concat, Identity,
+// Pad (taken into the Conv that reads it), Constant, and Unsqueeze, Squeeze
+// and Reshape of constants.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/onnx/OnnxImport.h"
+
+#include "absl/strings/str_join.h"
+
+#include <algorithm>
+
+namespace gradc::onnximport {
+
+Tensor &OnnxImport::flattenLayer(const Node &n, const Tensor &x) {
+  Layer layer;
+  layer.mutable_flatten();
+  Tensor in = x; // addLayer may move the map's nodes' contents
+  Tensor &out = addLayer(n, std::move(layer), {&x});
+  if (in.dims.size() == 4 && !in.squeezed && in.dims[1] > 1 &&
+      in.dims[2] * in.dims[3] > 1)
+    out.flatFromCHW = {in.dims[1], in.dims[2], in.dims[3]};
+  else
+    out.flatFromCHW = in.flatFromCHW;
+  return out;
+}
+
+bool OnnxImport::flatten(const Node &n) {
+  if (!onlyAttrs(n, {"axis"}))
+    return false;
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  int64_t axis = attrAxis(n, 1, x->dims.size());
+  if (axis != 1)
+    return fail(n, absl::StrCat("axis ", attrInt(n, "axis", 1),
+                                " is not supported (only 1: [N, features])"));
+  flattenLayer(n, *x);
+  return true;
+}
+
+bool OnnxImport::reshape(const Node &n) {
+  if (hasInput(n, 0) && constants.count(n.input(0)))
+    return reshapeConstant(n);
+  if (!onlyAttrs(n, {"allowzero"}))
+    return false;
+  const Tensor *x = activation(n, 0);
+  const onnx::TensorProto *s = constant(n, 1, false);
+  if (!x || !s)
+    return false;
+  auto shape = int64s(*s, absl::StrCat("shape '", s->name(), "'"));
+  if (!shape)
+    return false;
+  int64_t features = 1;
+  for (size_t d = 1; d < x->dims.size(); ++d)
+    features *= x->dims[d];
+  int64_t batch = x->dims.empty() ? -1 : x->dims[0];
+  const std::vector<int64_t> &t = *shape;
+  bool keepsBatch = !t.empty() && (t[0] == -1 || t[0] == 0 || t[0] == batch);
+  if (keepsBatch && t.size() == 2 && (t[1] == -1 || t[1] == features) &&
+      features > 0) {
+    flattenLayer(n, *x);
+    return true;
+  }
+  bool same = keepsBatch && t.size() == x->dims.size();
+  for (size_t d = 1; d < t.size() && same; ++d)
+    same = t[d] == x->dims[d] || (t[d] == 0 && !attrInt(n, "allowzero", 0));
+  if (same) {
+    tensors[n.output(0)] = *x;
+    return true;
+  }
+  return fail(n, absl::StrCat("shape [", absl::StrJoin(t, ", "),
+                              "] is not supported (only [N, -1], a flatten, "
+                              "or the input's own shape)"));
+}
+
+bool OnnxImport::concat(const Node &n) {
+  if (!onlyAttrs(n, {"axis"}))
+    return false;
+  std::vector<const Tensor *> in;
+  for (int i = 0; i < n.input_size(); ++i)
+    if (const Tensor *t = activation(n, i))
+      in.push_back(t);
+    else
+      return false;
+  if (in.size() < 2)
+    return fail(n, "expects at least 2 inputs");
+  int64_t rank = in[0]->dims.size();
+  int64_t axis = attrAxis(n, 1, rank);
+  if (axis != channelAxis(rank) || rank < 2 || in[0]->squeezed ||
+      !in[0]->flatFromCHW.empty())
+    return fail(n,
+                absl::StrCat("axis ", attrInt(n, "axis", 1), " of rank-", rank,
+                             " inputs is not supported (only the channel "
+                             "axis)"));
+  Layer layer;
+  layer.mutable_concat();
+  addLayer(n, std::move(layer), in);
+  return true;
+}
+
+bool OnnxImport::identity(const Node &n) {
+  if (!onlyAttrs(n, {}))
+    return false;
+  if (hasInput(n, 0) && constants.count(n.input(0))) {
+    auto t = std::make_unique<onnx::TensorProto>(*constants[n.input(0)]);
+    t->set_name(n.output(0));
+    addConstant(n.output(0), std::move(t));
+    return true;
+  }
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  tensors[n.output(0)] = *x;
+  return true;
+}
+
+bool OnnxImport::constantOp(const Node &n) {
+  if (!onlyAttrs(n, {"value"}))
+    return false;
+  const auto *a = attr(n, "value");
+  if (!a || !a->has_t())
+    return fail(n, "needs a tensor 'value'");
+  auto t = std::make_unique<onnx::TensorProto>(a->t());
+  t->set_name(n.output(0));
+  addConstant(n.output(0), std::move(t));
+  return true;
+}
+
+/// Zero padding of H and W (constant mode, value 0): none is an identity,
+/// some is taken over by the Conv that reads it.
+bool OnnxImport::pad(const Node &n) {
+  if (!onlyAttrs(n, {"mode", "pads", "value"}))
+    return false;
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  std::vector<int64_t> pads = attrInts(n, "pads");
+  float value = attrFloat(n, "value", 0.0f);
+  if (const onnx::TensorProto *p = constant(n, 1, true)) {
+    auto v = int64s(*p, absl::StrCat("pads '", p->name(), "'"));
+    if (!v)
+      return false;
+    pads = *v;
+  }
+  if (const onnx::TensorProto *c = constant(n, 2, true)) {
+    auto v = floats(*c, absl::StrCat("constant_value '", c->name(), "'"));
+    if (!v || v->size() != 1)
+      return v ? fail(n, "constant_value must be a scalar") : false;
+    value = (*v)[0];
+  }
+  if (hasInput(n, 3))
+    return fail(n, "input 'axes' is not supported");
+  if (attrString(n, "mode", "constant") != "constant" || value != 0.0f)
+    return fail(n, "only zero padding (mode constant, value 0) is supported");
+  size_t rank = x->dims.size();
+  if (pads.size() != 2 * rank)
+    return fail(n, absl::StrCat("pads has ", pads.size(), " values, expected ",
+                                2 * rank));
+  bool any = false, spatialOnly = rank == 4;
+  for (size_t d = 0; d < rank; ++d) {
+    any |= pads[d] != 0 || pads[d + rank] != 0;
+    if (d < 2)
+      spatialOnly &= pads[d] == 0 && pads[d + rank] == 0;
+  }
+  Tensor out = *x;
+  if (any) {
+    if (!spatialOnly ||
+        std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p < 0; }))
+      return fail(n, "only zero padding of H and W is supported");
+    std::vector<int64_t> add{pads[2], pads[6], pads[3], pads[7]};
+    if (out.pads.empty())
+      out.pads.assign(4, 0);
+    for (int i = 0; i < 4; ++i)
+      out.pads[i] += add[i];
+    if (out.dims.size() == 4) {
+      out.dims[2] += add[0] + add[1];
+      out.dims[3] += add[2] + add[3];
+    }
+  }
+  tensors[n.output(0)] = out;
+  return true;
+}
+
+bool OnnxImport::reshapeConstant(const Node &n) {
+  if (!onlyAttrs(n, {"axes", "allowzero"}))
+    return false;
+  const onnx::TensorProto *t = constant(n, 0, false);
+  if (!t)
+    return false;
+  std::vector<int64_t> dims(t->dims().begin(), t->dims().end()), arg;
+  if (const onnx::TensorProto *a = constant(n, 1, true)) {
+    auto v = int64s(*a, absl::StrCat("input '", a->name(), "'"));
+    if (!v)
+      return false;
+    arg = *v;
+  } else {
+    arg = attrInts(n, "axes");
+  }
+  auto count = elementCount(*t, absl::StrCat("initializer '", t->name(), "'"));
+  if (!count)
+    return false;
+  std::vector<int64_t> out;
+  if (n.op_type() == "Reshape") {
+    int64_t known = 1, infer = -1;
+    for (size_t d = 0; d < arg.size(); ++d) {
+      int64_t v = arg[d] == 0 && d < dims.size() ? dims[d] : arg[d];
+      if (v == -1 && infer < 0)
+        infer = int64_t(d);
+      else if (v < 0)
+        return fail(n, "a shape of more than one -1 or a negative size");
+      else
+        known *= v;
+      out.push_back(v);
+    }
+    if (infer >= 0 && known > 0)
+      out[infer] = *count / known;
+  } else if (n.op_type() == "Unsqueeze") {
+    out = dims;
+    std::vector<int64_t> axes = arg;
+    int64_t rank = int64_t(dims.size() + axes.size());
+    for (int64_t &a : axes)
+      a = a < 0 ? a + rank : a;
+    std::sort(axes.begin(), axes.end());
+    for (int64_t a : axes) {
+      if (a < 0 || a > int64_t(out.size()))
+        return fail(n, "axes out of range");
+      out.insert(out.begin() + a, 1);
+    }
+  } else { // Squeeze
+    for (size_t d = 0; d < dims.size(); ++d) {
+      bool listed = arg.empty()
+                        ? dims[d] == 1
+                        : std::count(arg.begin(), arg.end(), int64_t(d)) +
+                              std::count(arg.begin(), arg.end(),
+                                         int64_t(d) - int64_t(dims.size()));
+      if (!listed)
+        out.push_back(dims[d]);
+    }
+  }
+  int64_t total = 1;
+  for (int64_t v : out)
+    total *= v;
+  if (total != *count)
+    return fail(n, absl::StrCat("shape [", absl::StrJoin(out, ", "),
+                                "] does not hold the ", *count, " values of '",
+                                t->name(), "'"));
+  auto copy = std::make_unique<onnx::TensorProto>(*t);
+  copy->clear_dims();
+  for (int64_t v : out)
+    copy->add_dims(v);
+  addConstant(n.output(0), std::move(copy));
+  return true;
+}
+
+} // namespace gradc::onnximport
