@@ -70,8 +70,8 @@ TEST(CheckerExamples, FashionCnnResolves) {
   EXPECT_EQ(m.epochs, 15);
   EXPECT_EQ(m.seed, 42);
   EXPECT_EQ(m.validationSplit, 0.1);
-  EXPECT_EQ(m.dataDir, "/usr/share/datasets/fashion-mnist");
-  EXPECT_EQ(m.numClasses(), 10);
+  EXPECT_EQ(m.data.idx().dir(), "/usr/share/datasets/fashion-mnist");
+  EXPECT_EQ(m.outputWidth(), 10);
 }
 
 TEST(CheckerExamples, LeNetResolves) {
