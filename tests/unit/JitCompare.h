@@ -246,6 +246,36 @@ inline void expectClose(const Value32 &actual, const Value32 &expected,
       << what;
 }
 
+/// Calls @name of `jit`, compiled from `lowered`, on `args` and compares
+/// each result with `expected`, the evaluator's results of `fn` (@name
+/// before lowering). The buffers are the arguments, updated in place by the
+/// ops that rewrite them (inPlaceArguments: those results are read back
+/// from their argument), then one out-parameter per other result.
+inline void expectCallMatches(const JitModule &jit, mlir::ModuleOp lowered,
+                              mlir::func::FuncOp fn, const std::string &name,
+                              std::vector<Value32> args,
+                              const std::vector<Value32> &expected,
+                              bool sameZeros = false) {
+  std::vector<int> alias = inPlaceArguments(fn);
+  std::vector<Value32> buffers = std::move(args);
+  std::vector<int> outIndex(alias.size(), -1);
+  for (size_t r = 0; r < alias.size(); ++r)
+    if (alias[r] < 0) {
+      outIndex[r] = int(buffers.size());
+      buffers.push_back(zerosOf(fn.getResultTypes()[r]));
+    }
+  ASSERT_EQ(cInterfaceArity(lowered, name), int64_t(buffers.size()))
+      << "unexpected bufferized signature";
+  std::vector<BufferRef> refs;
+  for (Value32 &b : buffers)
+    refs.push_back(refTo(b));
+  absl::Status s = jit.call(name, refs);
+  ASSERT_TRUE(s.ok()) << s.message();
+  for (size_t r = 0; r < alias.size(); ++r)
+    expectClose(buffers[alias[r] >= 0 ? alias[r] : outIndex[r]], expected[r],
+                "result " + std::to_string(r), sameZeros);
+}
+
 /// Runs @f of `src` through the evaluator (in float) and through the JIT on
 /// the same random arguments and compares every result.
 inline void expectJitMatches(const std::string &src, const JitCase &c = {}) {
@@ -257,11 +287,7 @@ inline void expectJitMatches(const std::string &src, const JitCase &c = {}) {
   auto f = module->lookupSymbol<mlir::func::FuncOp>("f");
   ASSERT_TRUE(f);
   if (c.differentiate) {
-    llvm::SmallVector<unsigned> wrt;
-    for (unsigned i = 0; i < f.getNumArguments(); ++i)
-      if (isFloatTensor(f.getArgument(i).getType()))
-        wrt.push_back(i);
-    ASSERT_TRUE(mlir::succeeded(differentiateFunction(f, wrt)));
+    ASSERT_TRUE(mlir::succeeded(differentiateFunction(f, floatArguments(f))));
     ASSERT_TRUE(mlir::succeeded(mlir::verify(*module)));
   }
 
@@ -269,32 +295,14 @@ inline void expectJitMatches(const std::string &src, const JitCase &c = {}) {
   std::vector<Value32> args = toFloat(randomArgs(f, c.opts, rng), c);
   std::vector<Value32> expected = valueOrFail(evaluate<float>(f, args));
   ASSERT_EQ(expected.size(), f.getNumResults());
-  std::vector<int> alias = inPlaceArguments(f);
 
   mlir::OwningOpRef<mlir::ModuleOp> lowered = module->clone();
   auto jit = lowerAndJit(*lowered, [](mlir::OpPassManager &pm) {
     buildLoweringPipeline(pm, Stage::LLVM);
   });
   ASSERT_TRUE(jit);
-
-  // Arguments (updated in place by the optimizer ops), then out-parameters.
-  std::vector<Value32> buffers = args;
-  std::vector<int> outIndex(alias.size(), -1);
-  for (size_t r = 0; r < alias.size(); ++r)
-    if (alias[r] < 0) {
-      outIndex[r] = int(buffers.size());
-      buffers.push_back(zerosOf(f.getResultTypes()[r]));
-    }
-  ASSERT_EQ(cInterfaceArity(*lowered, "f"), int64_t(buffers.size()))
-      << "unexpected bufferized signature";
-  std::vector<BufferRef> refs;
-  for (Value32 &b : buffers)
-    refs.push_back(refTo(b));
-  absl::Status s = jit->call("f", refs);
-  ASSERT_TRUE(s.ok()) << s.message();
-  for (size_t r = 0; r < alias.size(); ++r)
-    expectClose(buffers[alias[r] >= 0 ? alias[r] : outIndex[r]], expected[r],
-                "result " + std::to_string(r), c.sameZeros);
+  expectCallMatches(*jit, *lowered, f, "f", std::move(args), expected,
+                    c.sameZeros);
 }
 
 } // namespace gradc::test

@@ -58,20 +58,7 @@ std::vector<Value32> modelArgs(mlir::func::FuncOp fn, std::mt19937_64 &rng) {
       for (float &x : t->data)
         x = float(u(rng));
     } else if (auto *l = std::get_if<HostTensor<int32_t>>(&v)) {
-      int64_t classes = 2;
-      // The class count of the predictions [N, C] the labels are scored
-      // against (the one-hot targets of gradient rules index the same C).
-      for (mlir::Operation *user : a.getUsers()) {
-        // Batch statistics read the labels only to skip padding rows.
-        if (mlir::isa<nn::BatchNormTrainOp, nn::BatchNormGradOp,
-                      nn::MovingAverageOp>(user))
-          continue;
-        mlir::Type p = mlir::isa<nn::OneHotOp>(user)
-                           ? user->getResult(0).getType()
-                           : user->getOperand(0).getType();
-        if (shapeOf(p).size() == 2)
-          classes = std::max<int64_t>(classes, shapeOf(p).back());
-      }
+      int64_t classes = labelClasses(a);
       for (int32_t &x : l->data)
         x = int32_t(rng() % uint64_t(classes));
     } else {
@@ -91,24 +78,7 @@ void expectStepMatches(const JitModule &jit, mlir::ModuleOp lowered,
   std::vector<Value32> args = modelArgs(reference, rng);
   std::vector<Value32> expected = valueOrFail(evaluate<float>(reference, args));
   ASSERT_EQ(expected.size(), reference.getNumResults());
-  std::vector<int> alias = inPlaceArguments(reference);
-  std::vector<Value32> buffers = args;
-  std::vector<int> outIndex(alias.size(), -1);
-  for (size_t r = 0; r < alias.size(); ++r)
-    if (alias[r] < 0) {
-      outIndex[r] = int(buffers.size());
-      buffers.push_back(zerosOf(reference.getResultTypes()[r]));
-    }
-  ASSERT_EQ(cInterfaceArity(lowered, name), int64_t(buffers.size()))
-      << "unexpected bufferized signature";
-  std::vector<BufferRef> refs;
-  for (Value32 &b : buffers)
-    refs.push_back(refTo(b));
-  absl::Status s = jit.call(name, refs);
-  ASSERT_TRUE(s.ok()) << s.message();
-  for (size_t r = 0; r < alias.size(); ++r)
-    expectClose(buffers[alias[r] >= 0 ? alias[r] : outIndex[r]], expected[r],
-                "result " + std::to_string(r));
+  expectCallMatches(jit, lowered, reference, name, std::move(args), expected);
 }
 
 /// One call of each entry point (@train_step, then @eval_step and @predict
