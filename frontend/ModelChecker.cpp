@@ -348,8 +348,6 @@ void Checker::checkTraining() {
     error(file.trainingLoc,
           absl::StrCat("validation_split must be in [0, 1), got ",
                        r.validationSplit));
-  if (m.data().has_idx())
-    r.dataDir = m.data().idx().dir();
   checkData(m.data());
   checkSchedule(t.lr_schedule());
   checkEarlyStopping(t);

@@ -118,14 +118,20 @@ struct ResolvedModel {
   int64_t batchSize = 32, epochs = 1, seed = 0;
   bool shuffle = true, dropLast = false;
   double validationSplit = 0.0;
-  std::string dataDir;
   /// The model's data { ... } (checked), for the data loader.
   Data data;
 
   const std::vector<int64_t> &outputShape() const {
     return layers.back().shape;
   }
-  int64_t numClasses() const { return outputShape().back(); }
+  /// The width of the model's output, and of each example's targets: the
+  /// number of classes for classification (1 for one sigmoid unit, which
+  /// tells two classes apart), the number of values each example has as
+  /// targets for regression.
+  int64_t outputWidth() const { return outputShape().back(); }
+  /// The old name of outputWidth(), for the callers in runtime/Trainer.cpp
+  /// and tools/Train.cpp until they switch; do not use in new code.
+  int64_t numClasses() const { return outputWidth(); }
 };
 
 /// Validates `file` and resolves it. On failure the status message has one

@@ -1,7 +1,8 @@
 //===- ShapeRules.cpp - output shapes of nn ops ---------------------------===//
 //
-// Implements the conv/pool output-size rule of DESIGN.md, including SAME
-// padding with the odd element at the bottom/right.
+// Implements the conv/pool output-size rule of docs/model-format.md
+// ("Output sizes of conv and pool layers"), including SAME padding with the
+// odd element at the bottom/right.
 //
 //===----------------------------------------------------------------------===//
 

@@ -134,7 +134,7 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
     state.push_back(&b);
   std::vector<int64_t> x{batch};
   x.insert(x.end(), model.inputShape.begin(), model.inputShape.end());
-  int64_t classes = model.numClasses();
+  int64_t width = model.outputWidth(); // classes, or targets per example
   std::vector<Arg> leading;
   for (size_t i = 0; i < weights.size(); ++i)
     leading.push_back({"", absl::StrCat("weights[", i, "]"), weights[i]->shape,
@@ -149,10 +149,10 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
   Arg correct{"int64_t *", "correct", {}, "correct"};
   std::vector<Arg> predict = leading, eval = leading, train = leading;
   predict.push_back(images);
-  predict.push_back({"float *", "probabilities", {batch, classes}, ""});
+  predict.push_back({"float *", "probabilities", {batch, width}, ""});
   // Regression models take their value targets after the labels (which
   // then only mark padding rows: 0, or -1).
-  Arg targets{"const float *", "targets", {batch, classes}, "targets"};
+  Arg targets{"const float *", "targets", {batch, width}, "targets"};
   std::vector<Arg> ends{images, labels};
   if (model.regression)
     ends.push_back(targets);
@@ -195,7 +195,7 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
   absl::StrAppend(&h, "/* One example: ", dims(model.inputShape),
                   " (height, width, channels), values as in training. */\n");
   absl::StrAppend(&h, "#define ", N, "_INPUT_SIZE ", elements(x) / batch,
-                  "\n#define ", N, "_CLASSES ", classes, "\n");
+                  "\n#define ", N, "_CLASSES ", width, "\n");
   absl::StrAppend(&h, "/* Weights: the parameters, then the buffers (running "
                       "statistics), as a\n * checkpoint names them: */\n");
   absl::StrAppend(&h, "#define ", N, "_NUM_WEIGHTS ", weights.size(), "\n");

@@ -24,9 +24,9 @@ namespace gradc {
 DataSpec dataSpecFor(const ResolvedModel &m) {
   DataSpec spec;
   if (m.regression) {
-    spec.targetWidth = m.numClasses();
+    spec.targetWidth = m.outputWidth();
   } else {
-    spec.numClasses = m.numClasses() == 1 ? 2 : m.numClasses();
+    spec.numClasses = m.outputWidth() == 1 ? 2 : m.outputWidth();
   }
   if (m.inputShape.size() == 3) {
     spec.height = m.inputShape[0];

@@ -61,6 +61,34 @@ inline bool isFloatTensor(mlir::Type t) {
       mlir::cast<mlir::RankedTensorType>(t).getElementType());
 }
 
+/// The indices of `fn`'s float tensor arguments.
+inline llvm::SmallVector<unsigned> floatArguments(mlir::func::FuncOp fn) {
+  llvm::SmallVector<unsigned> indices;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    if (isFloatTensor(fn.getArgument(i).getType()))
+      indices.push_back(i);
+  return indices;
+}
+
+/// The number of classes labels `a` index: the column count C of the
+/// predictions [N, C] of their loss (or of the one-hot targets a gradient
+/// rule makes of them), at least 2 (0/1 for one column). Batch statistics
+/// read the labels only to skip padding rows and do not count.
+inline int64_t labelClasses(mlir::BlockArgument a) {
+  int64_t classes = 2;
+  for (mlir::Operation *user : a.getUsers()) {
+    if (mlir::isa<nn::BatchNormTrainOp, nn::BatchNormGradOp,
+                  nn::MovingAverageOp>(user))
+      continue;
+    mlir::Type p = mlir::isa<nn::OneHotOp>(user)
+                       ? user->getResult(0).getType()
+                       : user->getOperand(0).getType();
+    if (shapeOf(p).size() == 2)
+      classes = std::max<int64_t>(classes, shapeOf(p).back());
+  }
+  return classes;
+}
+
 /// Unwraps an evaluator result, failing the test with its message.
 template <typename T>
 std::vector<HostValue<T>>
@@ -84,9 +112,8 @@ struct CheckOptions {
   uint64_t seed = 1;
 };
 
-/// Random arguments for `fn`: uniform floats, labels in [0, classes) where
-/// classes is the column count of the labels' first user's predictions
-/// (0/1 for one column), and `opts.step` for int64 scalars.
+/// Random arguments for `fn`: uniform floats, labels in [0, labelClasses),
+/// and `opts.step` for int64 scalars.
 inline std::vector<Value64> randomArgs(mlir::func::FuncOp fn,
                                        const CheckOptions &opts,
                                        std::mt19937_64 &rng) {
@@ -105,22 +132,7 @@ inline std::vector<Value64> randomArgs(mlir::func::FuncOp fn,
         v = u(rng);
       args.push_back(std::move(t));
     } else if (elem.isSignlessInteger(32)) {
-      // Labels index the classes of the predictions [N, C] of their loss
-      // (or of the one-hot targets a gradient rule makes of them).
-      int64_t classes = 2;
-      for (mlir::Operation *user : a.getUsers()) {
-        // Batch statistics read the labels only to skip padding rows.
-        if (mlir::isa<nn::BatchNormTrainOp, nn::BatchNormGradOp,
-                      nn::MovingAverageOp>(user))
-          continue;
-        mlir::Type p = mlir::isa<nn::OneHotOp>(user)
-                           ? user->getResult(0).getType()
-                           : user->getOperand(0).getType();
-        if (shapeOf(p).size() == 2) {
-          classes = std::max<int64_t>(2, shapeOf(p)[1]);
-          break;
-        }
-      }
+      int64_t classes = labelClasses(a);
       HostTensor<int32_t> t(shape);
       for (int32_t &v : t.data)
         v = int32_t(rng() % uint64_t(classes));
@@ -276,10 +288,7 @@ inline void expectFunctionGradientsMatch(llvm::StringRef src,
   auto g = f.clone();
   g.setName("f_grad");
   module->push_back(g);
-  llvm::SmallVector<unsigned> wrt;
-  for (unsigned i = 0; i < f.getNumArguments(); ++i)
-    if (isFloatTensor(f.getArgument(i).getType()))
-      wrt.push_back(i);
+  llvm::SmallVector<unsigned> wrt = floatArguments(f);
   ASSERT_TRUE(mlir::succeeded(differentiateFunction(g, wrt)));
   ASSERT_TRUE(mlir::succeeded(mlir::verify(*module)));
 
