@@ -4,6 +4,8 @@
 // where present, AVX2 otherwise) into relocatable objects, one per entry
 // point and in parallel, links them into the process with LLVM's ORC JIT,
 // and calls their C-interface entry points with caller-owned buffers.
+// Code generation is runtime/JitCodegen.cpp, loading and calling
+// runtime/JitLoader.cpp.
 //
 //===----------------------------------------------------------------------===//
 
