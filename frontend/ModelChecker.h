@@ -2,7 +2,8 @@
 //
 // Checks a whole model file and reports every problem at once, one line
 // each. A model that passes comes back resolved: layers in topological order
-// with their output shapes, windows, parameters and the training recipe.
+// with their output shapes, windows, parameters and the training recipe
+// (frontend/TrainingRecipe.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +11,7 @@
 #define GRADC_FRONTEND_MODELCHECKER_H
 
 #include "frontend/ModelLoader.h"
+#include "frontend/TrainingRecipe.h"
 #include "ir/ShapeRules.h"
 
 #include <map>
@@ -67,33 +69,6 @@ struct ResolvedLayer {
     auto it = buffers.find(role);
     return it == buffers.end() ? -1 : it->second;
   }
-};
-
-struct OptimizerSpec {
-  std::string kind = "adam"; // sgd, momentum, rmsprop, adam
-  double learningRate = 0.001, momentum = 0.9, rho = 0.9, beta1 = 0.9,
-         beta2 = 0.999, epsilon = 1e-7, weightDecay = 0.0;
-  bool nesterov = false;
-};
-
-/// The learning-rate schedule with its defaults resolved (model.proto).
-struct ScheduleSpec {
-  std::string kind = "constant"; // step, exponential, cosine, plateau
-  int64_t stepEpochs = 1;
-  double gamma = 0.1, warmupEpochs = 0.0, alpha = 0.0;
-  // plateau (PyTorch's ReduceLROnPlateau)
-  bool monitorAccuracy = false;
-  double factor = 0.1, minDelta = 1e-4, minLr = 0.0;
-  int64_t patience = 10, cooldown = 0;
-};
-
-/// Keras's EarlyStopping, when `enabled`.
-struct EarlyStoppingSpec {
-  bool enabled = false;
-  bool monitorAccuracy = false;
-  double minDelta = 0.0;
-  int64_t patience = 0;
-  bool restoreBestWeights = false;
 };
 
 struct ResolvedModel {
