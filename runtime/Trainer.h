@@ -1,8 +1,11 @@
 //===- Trainer.h - the training loop over JIT-compiled steps ----*- C++ -*-===//
 //
-// Runs epochs of @train_step over an IDX dataset, evaluates with @eval_step,
+// Runs epochs of @train_step over a dataset, evaluates with @eval_step,
 // reports progress, metrics and a confusion matrix, writes checkpoints, and
-// stops on a non-finite loss.
+// stops on a non-finite loss. The loop is runtime/Trainer.cpp; its pieces:
+// evaluation (TrainerEvaluation.cpp), the entry points' arguments
+// (StepArguments.h), what it reports (TrainProgress.h) and what it keeps of
+// the weights (TrainCheckpoints.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,13 +16,17 @@
 #include "runtime/Jit.h"
 #include "runtime/Parameters.h"
 #include "runtime/Report.h"
+#include "runtime/StepArguments.h"
 
+#include <chrono>
 #include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 namespace gradc {
+
+struct EpochRecord;
 
 /// Compiles (or returns the already compiled) module for a batch size.
 using CompileFn = std::function<absl::StatusOr<const JitModule *>(int64_t)>;
@@ -100,17 +107,33 @@ public:
   std::string describe(const EvalResult &r) const;
 
 private:
+  /// Where a call of train() stands across its epochs, and what it keeps
+  /// of the weights (Trainer.cpp).
+  struct Run;
+
+  /// The steps of epoch `e.epoch` from `e.steps` on, over `batches`,
+  /// `start` being the epoch's start.
+  absl::Status runSteps(Run &run, BatchPipeline &batches,
+                        std::chrono::steady_clock::time_point start,
+                        EpochRecord &e);
+  /// With data parallelism: the epoch's training figures summed over the
+  /// ranks, and the ranks' weights compared.
+  absl::Status sumOverRanks(EpochRecord &e);
+  /// Evaluates and prints the validation and test sets into `e`.
+  absl::Status evaluateEpoch(const DataSplits &data, EpochRecord &e);
+  /// Evaluates `data` and prints `label` and the result.
+  absl::StatusOr<EvalResult> evaluateAndPrint(const Dataset &data,
+                                              const char *label);
+  /// Reduce on plateau and early stopping on the epoch's validation
+  /// metric; whether to stop.
+  absl::StatusOr<bool> watchValidation(Run &run, const EpochRecord &e);
+
   const ResolvedModel &model;
   ParameterStore &params;
   CompileFn compile;
   TrainOptions options;
   std::ostream &out;
 };
-
-/// The leading arguments of every entry point, in the order the train-step
-/// builder derives from @predict's tags: parameters (nn.param), buffers
-/// (nn.buffer) and, for @train_step, the optimizer state.
-std::vector<BufferRef> entryArguments(ParameterStore &params, bool withState);
 
 /// Fashion-MNIST's class names.
 std::vector<std::string> fashionMnistClassNames();

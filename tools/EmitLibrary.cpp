@@ -121,7 +121,7 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
   if (!code.ok())
     return code.status();
 
-  // The arguments, in the order of the entry points (runtime/Trainer.cpp's
+  // The arguments, in the order of the entry points (runtime/StepArguments.h's
   // entryArguments): weights (parameters, then buffers), optimizer state,
   // then step, rate, images, labels and the results.
   ParameterStore params = ParameterStore::initialize(model, 0);

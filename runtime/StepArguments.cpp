@@ -1,0 +1,86 @@
+//===- StepArguments.cpp - the buffers of each compiled entry point -------===//
+//
+// Builds the argument lists of @train_step, @eval_step and @predict from the
+// parameter store and the current batch (runtime/StepArguments.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/StepArguments.h"
+
+namespace gradc {
+
+namespace {
+std::vector<int64_t> batchShape(int64_t batch, const std::vector<int64_t> &ex) {
+  std::vector<int64_t> s{batch};
+  s.insert(s.end(), ex.begin(), ex.end());
+  return s;
+}
+
+BufferRef ref(void *p, std::vector<int64_t> shape) {
+  BufferRef r;
+  r.data = p;
+  r.shape.assign(shape.begin(), shape.end());
+  return r;
+}
+
+/// x, labels and, for a regression model, targets.
+void appendBatch(std::vector<BufferRef> &args, const ResolvedModel &model,
+                 BatchPipeline &batches, int64_t batch) {
+  args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
+  args.push_back(ref(batches.labels(), {batch}));
+  if (model.regression)
+    args.push_back(ref(batches.targets(), {batch, model.numClasses()}));
+}
+
+void appendResult(std::vector<BufferRef> &args, StepResult &result) {
+  args.push_back(ref(&result.loss, {}));
+  args.push_back(ref(&result.count, {}));
+}
+} // namespace
+
+std::vector<BufferRef> entryArguments(ParameterStore &params, bool withState) {
+  std::vector<BufferRef> refs;
+  for (Buffer &b : params.params)
+    refs.push_back(ref(b.data.data(), b.shape));
+  for (Buffer &b : params.buffers)
+    refs.push_back(ref(b.data.data(), b.shape));
+  if (withState)
+    for (Buffer &b : params.state)
+      refs.push_back(ref(b.data.data(), b.shape));
+  return refs;
+}
+
+std::vector<BufferRef> trainStepArguments(ParameterStore &params,
+                                          const ResolvedModel &model,
+                                          BatchPipeline &batches, int64_t batch,
+                                          int64_t &step, float &rate,
+                                          StepResult &result) {
+  std::vector<BufferRef> args = entryArguments(params, true);
+  args.push_back(ref(&step, {}));
+  args.push_back(ref(&rate, {}));
+  appendBatch(args, model, batches, batch);
+  appendResult(args, result);
+  return args;
+}
+
+std::vector<BufferRef> evalStepArguments(ParameterStore &params,
+                                         const ResolvedModel &model,
+                                         BatchPipeline &batches, int64_t batch,
+                                         StepResult &result) {
+  std::vector<BufferRef> args = entryArguments(params, false);
+  appendBatch(args, model, batches, batch);
+  appendResult(args, result);
+  return args;
+}
+
+std::vector<BufferRef> predictArguments(ParameterStore &params,
+                                        const ResolvedModel &model,
+                                        BatchPipeline &batches, int64_t batch,
+                                        float *probabilities) {
+  std::vector<BufferRef> args = entryArguments(params, false);
+  args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
+  args.push_back(ref(probabilities, {batch, model.numClasses()}));
+  return args;
+}
+
+} // namespace gradc
