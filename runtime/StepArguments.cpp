@@ -7,6 +7,8 @@
 
 #include "runtime/StepArguments.h"
 
+#include <utility>
+
 namespace gradc {
 
 namespace {
@@ -23,18 +25,19 @@ BufferRef ref(void *p, std::vector<int64_t> shape) {
   return r;
 }
 
-/// x, labels and, for a regression model, targets.
-void appendBatch(std::vector<BufferRef> &args, const ResolvedModel &model,
-                 BatchPipeline &batches, int64_t batch) {
+/// The arguments both steps end with: x, labels, for a regression model
+/// targets, and the loss and count out-parameters.
+std::vector<BufferRef> withBatch(std::vector<BufferRef> args,
+                                 const ResolvedModel &model,
+                                 BatchPipeline &batches, int64_t batch,
+                                 StepResult &result) {
   args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
   args.push_back(ref(batches.labels(), {batch}));
   if (model.regression)
     args.push_back(ref(batches.targets(), {batch, model.numClasses()}));
-}
-
-void appendResult(std::vector<BufferRef> &args, StepResult &result) {
   args.push_back(ref(&result.loss, {}));
   args.push_back(ref(&result.count, {}));
+  return args;
 }
 } // namespace
 
@@ -58,19 +61,15 @@ std::vector<BufferRef> trainStepArguments(ParameterStore &params,
   std::vector<BufferRef> args = entryArguments(params, true);
   args.push_back(ref(&step, {}));
   args.push_back(ref(&rate, {}));
-  appendBatch(args, model, batches, batch);
-  appendResult(args, result);
-  return args;
+  return withBatch(std::move(args), model, batches, batch, result);
 }
 
 std::vector<BufferRef> evalStepArguments(ParameterStore &params,
                                          const ResolvedModel &model,
                                          BatchPipeline &batches, int64_t batch,
                                          StepResult &result) {
-  std::vector<BufferRef> args = entryArguments(params, false);
-  appendBatch(args, model, batches, batch);
-  appendResult(args, result);
-  return args;
+  return withBatch(entryArguments(params, false), model, batches, batch,
+                   result);
 }
 
 std::vector<BufferRef> predictArguments(ParameterStore &params,
