@@ -104,8 +104,8 @@ struct ResolvedModel {
   /// tells two classes apart), the number of values each example has as
   /// targets for regression.
   int64_t outputWidth() const { return outputShape().back(); }
-  /// The old name of outputWidth(), for the callers in runtime/Trainer.cpp
-  /// and tools/Train.cpp until they switch; do not use in new code.
+  /// The old name of outputWidth(), for the callers in tools/Train.cpp
+  /// until they switch; do not use in new code.
   int64_t numClasses() const { return outputWidth(); }
 };
 

@@ -34,7 +34,7 @@ std::vector<BufferRef> withBatch(std::vector<BufferRef> args,
   args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
   args.push_back(ref(batches.labels(), {batch}));
   if (model.regression)
-    args.push_back(ref(batches.targets(), {batch, model.numClasses()}));
+    args.push_back(ref(batches.targets(), {batch, model.outputWidth()}));
   args.push_back(ref(&result.loss, {}));
   args.push_back(ref(&result.count, {}));
   return args;
@@ -78,7 +78,7 @@ std::vector<BufferRef> predictArguments(ParameterStore &params,
                                         float *probabilities) {
   std::vector<BufferRef> args = entryArguments(params, false);
   args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
-  args.push_back(ref(probabilities, {batch, model.numClasses()}));
+  args.push_back(ref(probabilities, {batch, model.outputWidth()}));
   return args;
 }
 

@@ -25,7 +25,8 @@ std::vector<std::string> fashionMnistClassNames() {
 absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
                                              bool confusion) {
   EvalResult r;
-  int64_t classes = model.numClasses();
+  // Classes, or target columns (regression).
+  int64_t classes = model.outputWidth();
   bool regression = model.regression;
   if (confusion && !regression)
     r.confusion.assign(classes * classes, 0);
@@ -145,7 +146,7 @@ std::string Trainer::describe(const EvalResult &r) const {
 }
 
 void Trainer::printConfusion(const EvalResult &r) const {
-  int64_t classes = model.numClasses();
+  int64_t classes = model.outputWidth();
   if (classes < 2 || r.confusion.empty())
     return;
   std::vector<std::string> names = options.classNames;
