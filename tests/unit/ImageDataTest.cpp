@@ -11,7 +11,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/data/Cifar.h"
+#include "runtime/data/ImageDecode.h"
 #include "runtime/data/ImageFolder.h"
+#include "runtime/data/ImageResize.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
