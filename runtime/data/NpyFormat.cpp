@@ -1,10 +1,11 @@
-//===- NpyFormat.cpp - NumPy .npy arrays: parse, read, access -------------===//
+//===- NpyFormat.cpp - NumPy .npy arrays: parse, read, access, write ------===//
 //
 // The .npy header (magic, version, a Python dict literal) is parsed by a
 // small strict parser that knows the three keys NumPy writes; the data
 // size it implies is computed with overflow checks and compared with the
 // bytes that follow before any allocation. A file is read header first,
-// then its data straight into the array.
+// then its data straight into the array. The writer emits format 1.0 as
+// np.save does.
 //
 //===----------------------------------------------------------------------===//
 
@@ -540,6 +541,48 @@ absl::StatusOr<NpyArray> readNpy(const std::string &path) {
       !s.ok())
     return s;
   return array;
+}
+
+std::string encodeNpy(const NpyArray &array) {
+  // Format 1.0: magic, version, the header's length (2 bytes), the dict
+  // padded with spaces and ended by a newline so that the data start at a
+  // multiple of 64 bytes, then the little-endian data.
+  const char *descr = "";
+  for (const DtypeName &d : kDtypes)
+    if (d.type == array.type)
+      descr = d.descr;
+  std::string header =
+      absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ",
+                   npyShapeString(array.shape), ", }");
+  header.append(63 - (10 + header.size()) % 64, ' ');
+  header += '\n';
+  std::string bytes(kNpyMagic);
+  bytes += '\x01';
+  bytes += '\x00';
+  bytes += char(header.size() & 0xff);
+  bytes += char(header.size() >> 8);
+  bytes += header;
+  bytes.append(reinterpret_cast<const char *>(array.bytes.data()),
+               array.bytes.size());
+  return bytes;
+}
+
+absl::Status writeNpy(const std::string &path, const NpyArray &array,
+                      const char *what) {
+  std::string prefix = absl::StrCat(path, ": error: cannot write ", what, ": ");
+  if (array.shape.size() > kMaxRank)
+    return invalid(prefix, absl::StrCat("the array has ", array.shape.size(),
+                                        " dimensions, more than ", kMaxRank));
+  absl::StatusOr<uint64_t> bytes =
+      shapeBytes(array.shape, array.itemSize(), prefix);
+  if (!bytes.ok())
+    return bytes.status();
+  if (*bytes != array.bytes.size())
+    return invalid(
+        prefix, absl::StrCat("the shape ", npyShapeString(array.shape), " of ",
+                             npyTypeName(array.type), " takes ", *bytes,
+                             " bytes, the array holds ", array.bytes.size()));
+  return writeFileAtomically(path, encodeNpy(array), what);
 }
 
 } // namespace gradc

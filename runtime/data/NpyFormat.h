@@ -1,8 +1,8 @@
-//===- NpyFormat.h - NumPy .npy arrays: parse, read, access -----*- C++ -*-===//
+//===- NpyFormat.h - NumPy .npy arrays: parse, read, write ------*- C++ -*-===//
 //
 // One NumPy array in memory (NpyArray) and the .npy format that np.save
-// writes (format versions 1.0 to 3.0): parsing it from bytes or a file and
-// reading its elements.
+// writes (format versions 1.0 to 3.0): parsing it from bytes or a file,
+// reading its elements, and writing an array back as a .npy file.
 //
 // Only little-endian C-order arrays of uint8, int32, int64, float32 and
 // float64 are accepted; anything else is refused with one line naming the
@@ -76,6 +76,18 @@ absl::StatusOr<NpyArray> parseNpyBuffer(std::vector<uint8_t> buffer,
 /// data are read into the array directly, once the header has been checked
 /// against the file's size.
 absl::StatusOr<NpyArray> readNpy(const std::string &path);
+
+/// The bytes of a .npy file (format 1.0, as np.save writes it: the header
+/// dict padded with spaces to a multiple of 64 bytes) holding `array`,
+/// whose bytes must match its shape (see writeNpy).
+std::string encodeNpy(const NpyArray &array);
+
+/// Writes `array` to `path` as a .npy file that np.load and readNpy read
+/// back, atomically (support/Files.h); errors name the path and `what`.
+/// An array whose bytes do not match its shape and type, or with more than
+/// 64 dimensions, is refused.
+absl::Status writeNpy(const std::string &path, const NpyArray &array,
+                      const char *what = "NumPy file");
 
 } // namespace gradc
 

@@ -1,10 +1,11 @@
-//===- NpyTest.cpp - the .npy reader --------------------------------------===//
+//===- NpyTest.cpp - the .npy reader and writer ---------------------------===//
 //
 // .npy files are written by Debian's python3 with numpy (np.save,
 // np.lib.format.write_array) into a temporary directory and read back value
 // by value; broken ones (Fortran order, big-endian and bool dtypes,
 // truncated data, headers that claim huge shapes, malformed header dicts)
-// must give one-line errors naming the file.
+// must give one-line errors naming the file. Arrays written by writeNpy
+// read back exactly, through readNpy and through numpy.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +18,7 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -267,6 +269,137 @@ TEST_F(NpyTest, NpyRefusesDirectoriesAndMissingFiles) {
   EXPECT_THAT(
       std::string(a.status().message()),
       StartsWith(path("missing.npy") + ": error: cannot open NumPy file"));
+}
+
+// --- writeNpy ---------------------------------------------------------------
+
+/// The bytes of `v` in the host's order (little-endian, as .npy data).
+template <typename T> std::vector<uint8_t> bytesOf(const std::vector<T> &v) {
+  std::vector<uint8_t> bytes(v.size() * sizeof(T));
+  if (!v.empty())
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+  return bytes;
+}
+
+TEST_F(NpyTest, WrittenArraysReadBackExactly) {
+  using T = NpyArray::Type;
+  struct Case {
+    std::string name;
+    T type;
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Case> cases = {
+      {"f_scalar.npy", T::F32, {}, bytesOf<float>({-2.5f})},
+      {"f_vector.npy",
+       T::F32,
+       {5},
+       bytesOf<float>({0, 1.5f, -0.0f, 3e38f, 1e-40f})},
+      {"f_matrix.npy", T::F32, {2, 3}, bytesOf<float>({1, 2, 3, 4, 5, 6})},
+      {"f_cube.npy",
+       T::F32,
+       {2, 1, 3},
+       bytesOf<float>({.5f, .25f, 8, 9, -1, 7})},
+      {"f_empty.npy", T::F32, {0, 4}, {}},
+      {"i_vector.npy", T::I32, {1}, bytesOf<int32_t>({-7})},
+      {"i_matrix.npy",
+       T::I32,
+       {3, 2},
+       bytesOf<int32_t>({0, -1, 2147483647, -2147483647 - 1, 5, 6})},
+      {"i_rank4.npy", T::I32, {1, 2, 2, 1}, bytesOf<int32_t>({1, 2, 3, 4})},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.name);
+    NpyArray a;
+    a.type = c.type;
+    a.shape = c.shape;
+    a.bytes = c.bytes;
+    absl::Status written = writeNpy(path(c.name), a);
+    ASSERT_TRUE(written.ok()) << written;
+    std::string file = read(path(c.name));
+    // np.save's layout: format 1.0, the data at a multiple of 64 bytes.
+    ASSERT_GE(file.size(), 10u);
+    EXPECT_EQ(file[6], 1);
+    EXPECT_EQ((file.size() - c.bytes.size()) % 64, 0u);
+    EXPECT_EQ(file, encodeNpy(a));
+    absl::StatusOr<NpyArray> back = readNpy(path(c.name));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->type, c.type);
+    EXPECT_EQ(back->shape, c.shape);
+    EXPECT_EQ(back->bytes, c.bytes);
+  }
+  // numpy reads them as the same arrays.
+  python(R"(
+import math
+assert np.load('f_scalar.npy').dtype == np.float32
+assert np.load('f_scalar.npy').shape == () and np.load('f_scalar.npy') == -2.5
+v = np.load('f_vector.npy')
+assert v.shape == (5,) and v[1] == 1.5 and math.copysign(1, v[2]) == -1
+assert np.load('f_matrix.npy').tolist() == [[1, 2, 3], [4, 5, 6]]
+assert np.load('f_cube.npy').shape == (2, 1, 3)
+assert np.load('f_empty.npy').shape == (0, 4)
+m = np.load('i_matrix.npy')
+assert m.dtype == np.int32 and m.shape == (3, 2)
+assert m.tolist() == [[0, -1], [2**31 - 1, -2**31], [5, 6]]
+assert np.load('i_rank4.npy').shape == (1, 2, 2, 1)
+)");
+}
+
+TEST_F(NpyTest, WrittenFilesAreWhatNpSaveWrites) {
+  // The probabilities of `gradc predict -o`: [examples, classes] of float32.
+  NpyArray a;
+  a.type = NpyArray::Type::F32;
+  a.shape = {3, 10};
+  a.bytes.assign(3 * 10 * 4, 0);
+  std::string bytes = encodeNpy(a);
+  std::string dict =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 10), }";
+  // The header is padded with spaces to 118 bytes (0x76), so that the
+  // data start at byte 128, and ends with a newline, as np.save does.
+  EXPECT_EQ(bytes.substr(0, 10), std::string("\x93NUMPY\x01\x00\x76\x00", 10));
+  EXPECT_EQ(bytes.substr(10, 118), dict + std::string(57, ' ') + "\n");
+  EXPECT_EQ(bytes.size(), 128u + 120u);
+
+  // Byte for byte what np.save writes, for both types and a few shapes.
+  python(R"(
+np.save('np_f.npy', np.zeros((3, 10), np.float32))
+np.save('np_i.npy', np.arange(5, dtype=np.int32))
+np.save('np_s.npy', np.array(7, np.int32))
+np.save('np_4.npy', np.ones((1, 2, 3, 1), np.float32))
+)");
+  EXPECT_EQ(bytes, read(path("np_f.npy")));
+  a.type = NpyArray::Type::I32;
+  a.shape = {5};
+  a.bytes = bytesOf<int32_t>({0, 1, 2, 3, 4});
+  EXPECT_EQ(encodeNpy(a), read(path("np_i.npy")));
+  a.shape = {};
+  a.bytes = bytesOf<int32_t>({7});
+  EXPECT_EQ(encodeNpy(a), read(path("np_s.npy")));
+  a.type = NpyArray::Type::F32;
+  a.shape = {1, 2, 3, 1};
+  a.bytes = bytesOf<float>(std::vector<float>(6, 1.0f));
+  EXPECT_EQ(encodeNpy(a), read(path("np_4.npy")));
+}
+
+TEST_F(NpyTest, WriteRefusesArraysThatDoNotMatchTheirShape) {
+  NpyArray a;
+  a.type = NpyArray::Type::I32;
+  a.shape = {2, 3};
+  a.bytes.assign(20, 0);
+  absl::Status s = writeNpy(path("bad.npy"), a, "probabilities");
+  EXPECT_EQ(std::string(s.message()),
+            path("bad.npy") + ": error: cannot write probabilities: the shape "
+                              "(2, 3) of int32 takes 24 bytes, the array "
+                              "holds 20");
+  EXPECT_FALSE(std::filesystem::exists(path("bad.npy")));
+
+  a.shape.assign(65, 1);
+  a.bytes.assign(4, 0);
+  s = writeNpy(path("deep.npy"), a);
+  EXPECT_THAT(std::string(s.message()),
+              StartsWith(path("deep.npy") + ": error: cannot write NumPy "
+                                            "file: the array has 65 "
+                                            "dimensions"));
 }
 
 } // namespace
