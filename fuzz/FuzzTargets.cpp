@@ -18,7 +18,8 @@
 #include "runtime/Parameters.h"
 #include "runtime/data/Cifar.h"
 #include "runtime/data/Csv.h"
-#include "runtime/data/ImageFolder.h"
+#include "runtime/data/ImageDecode.h"
+#include "runtime/data/ImageResize.h"
 #include "runtime/data/Numpy.h"
 
 #include <cstdint>

@@ -11,7 +11,9 @@
 #include "runtime/IdxDataset.h"
 #include "runtime/data/Cifar.h"
 #include "runtime/data/Csv.h"
+#include "runtime/data/ImageDecode.h"
 #include "runtime/data/ImageFolder.h"
+#include "runtime/data/ImageResize.h"
 #include "runtime/data/Numpy.h"
 
 #include "absl/strings/match.h"

@@ -18,6 +18,7 @@
 #include "runtime/Distributed.h"
 #include "runtime/Normalization.h"
 #include "runtime/Trainer.h"
+#include "runtime/data/NpyFormat.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
@@ -586,21 +587,12 @@ int runPredict() {
     }
   }
   if (!predictOut.empty()) {
-    // NumPy's .npy format 1.0: magic, header length, a dict padded to a
-    // multiple of 64 bytes, then the little-endian data.
-    std::string header = absl::StrFormat(
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", count,
-        classes);
-    header.append(63 - (10 + header.size()) % 64, ' ');
-    header += '\n';
-    std::string bytes("\x93NUMPY\x01\x00", 8);
-    bytes += char(header.size() & 0xff);
-    bytes += char(header.size() >> 8);
-    bytes += header;
-    bytes.append(reinterpret_cast<const char *>(all.data()),
-                 all.size() * sizeof(float));
-    if (absl::Status s =
-            writeFileAtomically(predictOut, bytes, "probabilities");
+    NpyArray probabilities;
+    probabilities.type = NpyArray::Type::F32;
+    probabilities.shape = {count, classes};
+    const uint8_t *bytes = reinterpret_cast<const uint8_t *>(all.data());
+    probabilities.bytes.assign(bytes, bytes + all.size() * sizeof(float));
+    if (absl::Status s = writeNpy(predictOut, probabilities, "probabilities");
         !s.ok())
       return fail(s);
   }

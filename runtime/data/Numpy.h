@@ -1,17 +1,14 @@
-//===- Numpy.h - NumPy .npy arrays and .npz archives as data sets -*- C++
-//-*-===//
+//===- Numpy.h - NumPy .npz archives and arrays as data sets ---*- C++ -*-===//
 //
-// Reads the arrays that np.save writes (.npy, format versions 1.0 to 3.0)
-// and the archives of np.savez and np.savez_compressed (.npz: a ZIP archive
-// of .npy files, stored or deflated), and turns an x array and a y array
-// into a Dataset: images [N, H, W, C] or [N, H, W], tabular rows [N, F];
-// class labels [N] or value targets [N] / [N, K].
+// Reads the archives of np.savez and np.savez_compressed (.npz: a ZIP
+// archive of .npy files, stored or deflated) and turns an x array and a y
+// array into a Dataset: images [N, H, W, C] or [N, H, W], tabular rows
+// [N, F]; class labels [N] or value targets [N] / [N, K]. The arrays
+// themselves and single .npy files are NpyFormat.h's; the ZIP reading is
+// ZipArchive.h's.
 //
-// Only little-endian C-order arrays of uint8, int32, int64, float32 and
-// float64 are accepted; anything else is refused with one line naming the
-// file (and the archive entry) and what to do instead. Every size that a
-// file claims is checked against the bytes that are really there before
-// anything is allocated, so a lying header costs nothing.
+// Errors are one line naming the file (and the archive entry or the array)
+// and what to do instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,50 +16,14 @@
 #define GRADC_RUNTIME_DATA_NUMPY_H
 
 #include "runtime/Dataset.h"
+#include "runtime/data/NpyFormat.h"
 
 #include "absl/status/statusor.h"
 
-#include <cstdint>
 #include <map>
 #include <string>
-#include <string_view>
-#include <vector>
 
 namespace gradc {
-
-/// One NumPy array: its element type, its shape and its data, little-endian
-/// in C (row-major) order.
-struct NpyArray {
-  enum class Type { U8, I32, I64, F32, F64 };
-  Type type = Type::U8;
-  /// Empty for a scalar (one element).
-  std::vector<int64_t> shape;
-  std::vector<uint8_t> bytes;
-
-  /// The number of elements: the product of the shape (1 for a scalar).
-  int64_t count() const;
-  /// Bytes per element: 1, 4 or 8.
-  int64_t itemSize() const;
-  bool isInteger() const {
-    return type == Type::U8 || type == Type::I32 || type == Type::I64;
-  }
-  /// Element `i` (C order) as a double; int64 values beyond 2^53 round.
-  double at(int64_t i) const;
-};
-
-/// NumPy's name of a type: "uint8", "int32", "int64", "float32", "float64".
-const char *npyTypeName(NpyArray::Type type);
-/// "(2, 28, 28)", "(5,)", "()": a shape as Python prints it.
-std::string npyShapeString(const std::vector<int64_t> &shape);
-
-/// Parses the contents of a .npy file; `name` (a path) starts every error.
-absl::StatusOr<NpyArray> parseNpy(std::string_view bytes,
-                                  const std::string &name);
-
-/// Reads a .npy file (a regular file of at most 16 GiB). The data are read
-/// into the array directly, once the header has been checked against the
-/// file's size.
-absl::StatusOr<NpyArray> readNpy(const std::string &path);
 
 /// Reads a .npz archive: every entry "NAME.npy" becomes the array NAME.
 /// Stored and deflated entries are accepted, found through the central
