@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Report.h"
-#include "runtime/data/ImageFolder.h"
+#include "runtime/data/ImageDecode.h"
 
 #include "gtest/gtest.h"
 
