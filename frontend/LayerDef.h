@@ -7,7 +7,7 @@
 // model checker and the importer know no layer kind; they look the kind up
 // here. Adding a layer to a family touches model.proto and that family's
 // file, plus its ops (ir/), lowering (passes/lowering/) and reference kernel
-// (runtime/kernels/).
+// (runtime/evaluator/kernels/).
 //
 //===----------------------------------------------------------------------===//
 

@@ -13,9 +13,9 @@
 
 #include "frontend/ModelChecker.h"
 #include "frontend/ModelLoader.h"
-#include "runtime/CompileCache.h"
-#include "runtime/IdxDataset.h"
-#include "runtime/Parameters.h"
+#include "runtime/jit/CompileCache.h"
+#include "runtime/data/IdxDataset.h"
+#include "runtime/params/Parameters.h"
 #include "runtime/data/Cifar.h"
 #include "runtime/data/Csv.h"
 #include "runtime/data/ImageDecode.h"

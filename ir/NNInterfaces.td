@@ -60,7 +60,7 @@ def ReferenceKernelOpInterface : OpInterface<"ReferenceKernelOpInterface"> {
     The reference kernel of an op: loops that follow the op's definition
     literally, run by the reference evaluator (the oracle of the gradient
     checks and of the JIT). The kernels live in the runtime
-    (runtime/kernels/, one file per family) and are attached to the ops as
+    (runtime/evaluator/kernels/, one file per family) and are attached to the ops as
     external models; an op without one is an error naming it.
   }];
   let cppNamespace = "::gradc::nn";

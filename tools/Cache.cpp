@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/CompileCache.h"
+#include "runtime/jit/CompileCache.h"
 #include "tools/Commands.h"
 
 #include "absl/strings/str_format.h"

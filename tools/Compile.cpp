@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Jit.h"
+#include "runtime/jit/Jit.h"
 #include "tools/Commands.h"
 #include "tools/EmitLibrary.h"
 #include "tools/Session.h"

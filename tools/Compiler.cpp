@@ -1,7 +1,7 @@
 //===- Compiler.cpp - a model's compiled steps, through the cache ---------===//
 
 #include "tools/Compiler.h"
-#include "runtime/Stopwatch.h"
+#include "support/Stopwatch.h"
 
 #include "ir/NNDialect.h"
 

@@ -11,8 +11,8 @@
 
 #include "tools/Session.h"
 
-#include "runtime/CompileCache.h"
-#include "runtime/Jit.h"
+#include "runtime/jit/CompileCache.h"
+#include "runtime/jit/Jit.h"
 
 #include "absl/status/statusor.h"
 

@@ -10,8 +10,8 @@
 
 #include "tools/EmitLibrary.h"
 
-#include "runtime/Jit.h"
-#include "runtime/Parameters.h"
+#include "runtime/jit/Jit.h"
+#include "runtime/params/Parameters.h"
 #include "support/Files.h"
 
 #include "absl/strings/ascii.h"
@@ -121,7 +121,7 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
   if (!code.ok())
     return code.status();
 
-  // The arguments, in the order of the entry points (runtime/StepArguments.h's
+  // The arguments, in the order of the entry points (runtime/trainer/StepArguments.h's
   // entryArguments): weights (parameters, then buffers), optimizer state,
   // then step, rate, images, labels and the results.
   ParameterStore params = ParameterStore::initialize(model, 0);

@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/OnnxExporter.h"
-#include "runtime/Parameters.h"
+#include "runtime/params/Parameters.h"
 #include "support/Files.h"
 #include "tools/Commands.h"
 #include "tools/Session.h"

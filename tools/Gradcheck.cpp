@@ -12,7 +12,7 @@
 #include "tools/Commands.h"
 #include "tools/Session.h"
 
-#include "runtime/ReferenceEvaluator.h"
+#include "runtime/evaluator/ReferenceEvaluator.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringExtras.h"

@@ -8,7 +8,7 @@
 
 #include "tools/LoadData.h"
 
-#include "runtime/IdxDataset.h"
+#include "runtime/data/IdxDataset.h"
 #include "runtime/data/Cifar.h"
 #include "runtime/data/Csv.h"
 #include "runtime/data/ImageDecode.h"

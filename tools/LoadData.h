@@ -12,7 +12,7 @@
 #define GRADC_TOOLS_LOADDATA_H
 
 #include "frontend/ModelChecker.h"
-#include "runtime/Dataset.h"
+#include "runtime/data/Dataset.h"
 
 #include "absl/status/statusor.h"
 

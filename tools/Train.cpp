@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Stopwatch.h"
+#include "support/Stopwatch.h"
 #include "tools/Commands.h"
 #include "tools/Compiler.h"
 #include "tools/LoadData.h"
@@ -15,9 +15,9 @@
 #include "frontend/ModelBudget.h"
 #include "support/Files.h"
 
-#include "runtime/Distributed.h"
-#include "runtime/Normalization.h"
-#include "runtime/Trainer.h"
+#include "runtime/distributed/Distributed.h"
+#include "runtime/trainer/Normalization.h"
+#include "runtime/trainer/Trainer.h"
 #include "runtime/data/NpyFormat.h"
 
 #include "absl/strings/match.h"
@@ -282,7 +282,7 @@ int runTrain() {
   options.threads = threadCount();
   options.timing = timing;
   options.interactive = isatty(STDOUT_FILENO);
-  // Under mpirun: data parallelism over the ranks (runtime/Distributed.h).
+  // Under mpirun: data parallelism over the ranks (runtime/distributed/Distributed.h).
   auto world = joinWorld();
   if (!world.ok())
     return fail(world.status());

@@ -4,7 +4,7 @@
 
 #include "frontend/ModelSummary.h"
 #include "ir/NNDialect.h"
-#include "runtime/ReferenceEvaluator.h"
+#include "runtime/evaluator/ReferenceEvaluator.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"

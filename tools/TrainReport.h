@@ -9,10 +9,10 @@
 #ifndef GRADC_TOOLS_TRAINREPORT_H
 #define GRADC_TOOLS_TRAINREPORT_H
 
-#include "runtime/IdxDataset.h"
-#include "runtime/Parameters.h"
-#include "runtime/Report.h"
-#include "runtime/Trainer.h"
+#include "runtime/data/IdxDataset.h"
+#include "runtime/params/Parameters.h"
+#include "runtime/report/Report.h"
+#include "runtime/trainer/Trainer.h"
 #include "tools/Session.h"
 
 namespace gradc {

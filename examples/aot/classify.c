@@ -7,7 +7,7 @@
  *      -L. -lfashion_cnn -Wl,-rpath,'$ORIGIN' -o classify
  *   ./classify weights.ckpt t10k-images-idx3-ubyte
  *
- * It reads the weights from a gradc checkpoint (runtime/checkpoint.proto,
+ * It reads the weights from a gradc checkpoint (runtime/params/checkpoint.proto,
  * decoded here from the protobuf wire format), scales the pixels to [0, 1]
  * as gradc does, and prints one line per image in the format of
  * `gradc predict`: "INDEX: class K  [p0 p1 ...]". Exit status 1, with one

@@ -5,7 +5,7 @@
 // are buffers updated by training and read by eval and predict.
 // Keras's Normalization: a fixed per-channel (x - shift) * scale whose
 // buffers are computed from the training data before training
-// (runtime/Normalization.cpp).
+// (runtime/trainer/Normalization.cpp).
 //
 //===----------------------------------------------------------------------===//
 

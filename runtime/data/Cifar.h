@@ -10,7 +10,7 @@
 #ifndef GRADC_RUNTIME_DATA_CIFAR_H
 #define GRADC_RUNTIME_DATA_CIFAR_H
 
-#include "runtime/Dataset.h"
+#include "runtime/data/Dataset.h"
 
 #include "absl/status/statusor.h"
 

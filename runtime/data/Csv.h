@@ -18,7 +18,7 @@
 #ifndef GRADC_RUNTIME_DATA_CSV_H
 #define GRADC_RUNTIME_DATA_CSV_H
 
-#include "runtime/Dataset.h"
+#include "runtime/data/Dataset.h"
 
 #include "absl/status/statusor.h"
 

@@ -13,7 +13,7 @@
 #ifndef GRADC_RUNTIME_DATA_IMAGEFOLDER_H
 #define GRADC_RUNTIME_DATA_IMAGEFOLDER_H
 
-#include "runtime/Dataset.h"
+#include "runtime/data/Dataset.h"
 
 #include "absl/status/statusor.h"
 

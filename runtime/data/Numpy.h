@@ -15,7 +15,7 @@
 #ifndef GRADC_RUNTIME_DATA_NUMPY_H
 #define GRADC_RUNTIME_DATA_NUMPY_H
 
-#include "runtime/Dataset.h"
+#include "runtime/data/Dataset.h"
 #include "runtime/data/NpyFormat.h"
 
 #include "absl/status/statusor.h"

@@ -3,7 +3,7 @@
 """A run that writes a checkpoint every few milliseconds (an MLP on 300
 synthetic images, 400 epochs) is killed with SIGKILL at random moments,
 15 times. After every kill the checkpoint on disk is complete: it parses
-and its CRC-32 (the last field, runtime/checkpoint.proto) matches its
+and its CRC-32 (the last field, runtime/params/checkpoint.proto) matches its
 bytes. Temporary files of killed writers do not pile up: the next save
 removes them, so after a final complete run none is left.
 

@@ -38,7 +38,7 @@ LAYERS = c.CNN_LAYERS.replace(
     'layer { name: "bn1"   batch_norm {} }\nlayer { name: "pool1"')
 TIME_FIELDS = ("images_per_second", "seconds", "step_ms_min", "step_ms_median",
                "step_seconds", "data_wait_seconds", "data_assemble_seconds")
-STEP_FIELD, EPOCH_FIELD = 5, 6  # in runtime/checkpoint.proto
+STEP_FIELD, EPOCH_FIELD = 5, 6  # in runtime/params/checkpoint.proto
 
 
 def main():

@@ -112,7 +112,7 @@ def read_metrics(path):
 
 
 def checkpoint_fields(path):
-    """The scalar fields of a checkpoint (runtime/checkpoint.proto) by
+    """The scalar fields of a checkpoint (runtime/params/checkpoint.proto) by
     field number, read with a minimal protobuf wire-format parser."""
     data = read_bytes(path)
     fields, i = {}, 0

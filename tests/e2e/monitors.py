@@ -26,7 +26,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_common as c  # noqa: E402
 
-EPOCH_FIELD = 6  # in runtime/checkpoint.proto
+EPOCH_FIELD = 6  # in runtime/params/checkpoint.proto
 LR = 0.01
 
 

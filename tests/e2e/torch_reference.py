@@ -98,7 +98,7 @@ def main():
         optimizer="sgd { learning_rate: %g }" % LR, batch_size=BATCH,
         epochs=1, seed=7)
     # The checkpoint module, generated from gradc's own definition.
-    subprocess.run(["protoc", "-I", os.path.join(source, "runtime"),
+    subprocess.run(["protoc", "-I", os.path.join(source, "runtime", "params"),
                     "--python_out", scratch, "checkpoint.proto"], check=True)
     sys.path.insert(0, scratch)
     import checkpoint_pb2  # noqa: E402

@@ -29,8 +29,8 @@
 #include "frontend/Importer.h"
 #include "frontend/OnnxImporter.h"
 #include "passes/Passes.h"
-#include "runtime/Jit.h"
-#include "runtime/Parameters.h"
+#include "runtime/jit/Jit.h"
+#include "runtime/params/Parameters.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"

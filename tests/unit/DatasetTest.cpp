@@ -1,6 +1,6 @@
 //===- DatasetTest.cpp - checks, splits, augmentation, background batches -===//
 //
-// The format-independent half of data loading (runtime/Dataset.h): value
+// The format-independent half of data loading (runtime/data/Dataset.h): value
 // targets through the split and the batches, the checks against the model,
 // augmentation (deterministic per seed, visible, exact for a flip) and the
 // background pipeline (the same batches as the iterator, padding labelled
@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Dataset.h"
+#include "runtime/data/Dataset.h"
 
 #include <gtest/gtest.h>
 

@@ -14,7 +14,7 @@
 #define GRADC_TESTS_UNIT_GRADIENTCHECK_H
 
 #include "passes/Passes.h"
-#include "runtime/ReferenceEvaluator.h"
+#include "runtime/evaluator/ReferenceEvaluator.h"
 
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"

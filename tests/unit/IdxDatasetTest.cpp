@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/IdxDataset.h"
+#include "runtime/data/IdxDataset.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

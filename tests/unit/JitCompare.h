@@ -15,7 +15,7 @@
 
 #include "GradientCheck.h"
 
-#include "runtime/Jit.h"
+#include "runtime/jit/Jit.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"

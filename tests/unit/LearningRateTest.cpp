@@ -9,7 +9,7 @@
 
 #include "TorchScript.h"
 
-#include "runtime/LearningRate.h"
+#include "runtime/trainer/LearningRate.h"
 
 #include "gtest/gtest.h"
 

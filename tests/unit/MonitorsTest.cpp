@@ -9,7 +9,7 @@
 
 #include "TorchScript.h"
 
-#include "runtime/Monitors.h"
+#include "runtime/trainer/Monitors.h"
 
 #include "gtest/gtest.h"
 

@@ -13,7 +13,7 @@
 #include "ir/NNDialect.h"
 #include "passes/Passes.h"
 #include "passes/lowering/LinalgEmitter.h"
-#include "runtime/ReferenceEvaluator.h"
+#include "runtime/evaluator/ReferenceEvaluator.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/PatternMatch.h"
@@ -127,7 +127,7 @@ TEST_F(OpCompleteness, EveryOpHasEveryPart) {
       << "no lowering pattern (passes/lowering/<Family>Lowering.cpp): "
       << join(gaps.lowering);
   EXPECT_TRUE(gaps.kernel.empty())
-      << "no reference kernel (runtime/kernels/<Family>Kernels.cpp): "
+      << "no reference kernel (runtime/evaluator/kernels/<Family>Kernels.cpp): "
       << join(gaps.kernel);
   EXPECT_TRUE(gaps.gradient.empty())
       << "no gradient rule (NN_DiffOp) and not declared NN_NonDiffOp: "

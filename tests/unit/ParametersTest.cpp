@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Parameters.h"
+#include "runtime/params/Parameters.h"
 #include "frontend/ModelLoader.h"
 
 #include "gtest/gtest.h"

@@ -1,11 +1,11 @@
 //===- ReportPngTest.cpp - the report's PNGs decode to their pixels -------===//
 //
-// encodePng (runtime/Report.cpp, through libpng) against the data readers'
+// encodePng (runtime/report/Report.cpp, through libpng) against the data readers'
 // PNG decoder: the size, the channels and every min-max scaled pixel.
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Report.h"
+#include "runtime/report/Report.h"
 #include "runtime/data/ImageDecode.h"
 
 #include "gtest/gtest.h"

@@ -1,0 +1,139 @@
+//===- ElementwiseKernels.cpp - reference kernels of activations ---------===//
+//
+// The reference kernels of activations, dropout, add and constants, attached
+// to the ops as their ReferenceKernelOpInterface. One formula per element;
+// softmax per row.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/DropoutMask.h"
+#include "runtime/evaluator/kernels/KernelEnv.h"
+
+using namespace mlir;
+using namespace gradc::nn;
+
+namespace gradc::kernels {
+namespace {
+
+template <typename T>
+absl::Status lastDimNormalize(KernelEnv<T> &env, Operation *op,
+                              bool logSoftmax) {
+  using Tensor = HostTensor<T>;
+  Tensor y = env.in(op->getOperand(0));
+  int64_t c = y.shape.empty() ? 1 : y.shape.back();
+  for (int64_t row = 0; row < y.numElements(); row += c) {
+    T *v = &y[row];
+    T m = *std::max_element(v, v + c);
+    T sum = 0;
+    for (int64_t j = 0; j < c; ++j)
+      sum += std::exp(v[j] - m);
+    for (int64_t j = 0; j < c; ++j)
+      v[j] = logSoftmax ? v[j] - m - std::log(sum) : std::exp(v[j] - m) / sum;
+  }
+  env.set(op->getResult(0), std::move(y));
+  return absl::OkStatus();
+}
+
+struct ReluKernel {
+  template <typename T>
+  static absl::Status run(Operation *op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    Tensor y = env.in(op->getOperand(0));
+    T alpha = 0;
+    if (auto leaky = dyn_cast<LeakyReluOp>(op))
+      alpha = T(f64(leaky.getAlpha()));
+    for (T &v : y.data) {
+      if (isa<ReluOp>(op))
+        v = activate<T>("relu", v, 0);
+      else if (isa<LeakyReluOp>(op))
+        v = activate<T>("leaky_relu", v, alpha);
+      else if (isa<SigmoidOp>(op))
+        v = T(1) / (T(1) + std::exp(-v));
+      else
+        v = std::tanh(v);
+    }
+    env.set(op->getResult(0), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+struct SoftmaxKernel {
+  template <typename T>
+  static absl::Status run(SoftmaxOp op, KernelEnv<T> &env) {
+    return lastDimNormalize<T>(env, op, false);
+  }
+};
+
+struct LogSoftmaxKernel {
+  template <typename T>
+  static absl::Status run(LogSoftmaxOp op, KernelEnv<T> &env) {
+    return lastDimNormalize<T>(env, op, true);
+  }
+};
+
+struct PReluKernel {
+  template <typename T> static absl::Status run(PReluOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    Tensor y = env.in(op.getInput());
+    const Tensor &alpha = env.in(op.getAlpha());
+    int64_t c = alpha.dim(0);
+    for (int64_t i = 0; i < y.numElements(); ++i)
+      if (!(y[i] >= T(0)))
+        y[i] *= alpha[i % c];
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+struct DropoutKernel {
+  template <typename T>
+  static absl::Status run(DropoutOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    Tensor y = env.in(op.getInput());
+    if (op.getStep()) {
+      int64_t s = env.step(op.getStep()), seed = op.getSeed();
+      double rate = f64(op.getRate());
+      T scale = T(1.0 / (1.0 - rate));
+      for (int64_t i = 0; i < y.numElements(); ++i)
+        y[i] = dropoutKeep(seed, s, i, rate) ? y[i] * scale : T(0);
+    }
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+struct AddKernel {
+  template <typename T> static absl::Status run(AddOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    Tensor y = env.in(op.getLhs());
+    const Tensor &b = env.in(op.getRhs());
+    for (int64_t i = 0; i < y.numElements(); ++i)
+      y[i] += b[i];
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+struct ConstantKernel {
+  template <typename T>
+  static absl::Status run(ConstantOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    env.set(op.getOutput(),
+            Tensor(shapeOf(op.getOutput()), T(f64(op.getValue()))));
+    return absl::OkStatus();
+  }
+};
+
+} // namespace
+
+void attachElementwiseKernels(MLIRContext *ctx) {
+  attach<ReluKernel, ReluOp, SigmoidOp, TanhOp, LeakyReluOp>(ctx);
+  attach<SoftmaxKernel, SoftmaxOp>(ctx);
+  attach<LogSoftmaxKernel, LogSoftmaxOp>(ctx);
+  attach<PReluKernel, PReluOp>(ctx);
+  attach<DropoutKernel, DropoutOp>(ctx);
+  attach<AddKernel, AddOp>(ctx);
+  attach<ConstantKernel, ConstantOp>(ctx);
+}
+
+} // namespace gradc::kernels

@@ -1,0 +1,78 @@
+//===- ShapeKernels.cpp - reference kernels -------------------------------===//
+//
+// The reference kernels of flatten, reshape, concat and slice, attached to the
+// ops as their ReferenceKernelOpInterface. Row-major copies.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/evaluator/kernels/KernelEnv.h"
+
+using namespace mlir;
+using namespace gradc::nn;
+
+namespace gradc::kernels {
+namespace {
+
+struct FlattenKernel {
+  template <typename T>
+  static absl::Status run(Operation *op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    // Row-major data is unchanged; only the shape is new.
+    Tensor y = env.in(op->getOperand(0));
+    y.shape = shapeOf(op->getResult(0));
+    env.set(op->getResult(0), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+struct ConcatKernel {
+  template <typename T>
+  static absl::Status run(ConcatOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    Tensor y = env.zeros(op.getOutput());
+    // Rows of the axis and everything after it, copied input by input.
+    int64_t axis = op.getAxis(), outer = 1, offset = 0;
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= y.dim(d);
+    int64_t outRow = y.numElements() / outer;
+    for (Value v : op.getInputs()) {
+      const Tensor &x = env.in(v);
+      int64_t row = x.numElements() / outer;
+      for (int64_t i = 0; i < outer; ++i)
+        for (int64_t j = 0; j < row; ++j)
+          y[i * outRow + offset + j] = x[i * row + j];
+      offset += row;
+    }
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+struct SliceKernel {
+  template <typename T> static absl::Status run(SliceOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    const Tensor &x = env.in(op.getInput());
+    Tensor y = env.zeros(op.getOutput());
+    int64_t axis = op.getAxis(), outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= x.dim(d);
+    for (int64_t d = axis + 1; d < x.rank(); ++d)
+      inner *= x.dim(d);
+    int64_t size = op.getSize(), from = op.getOffset() * inner;
+    for (int64_t i = 0; i < outer; ++i)
+      for (int64_t j = 0; j < size * inner; ++j)
+        y[i * size * inner + j] = x[i * x.dim(axis) * inner + from + j];
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+} // namespace
+
+void attachShapeKernels(MLIRContext *ctx) {
+  attach<FlattenKernel, FlattenOp, ReshapeOp>(ctx);
+  attach<ConcatKernel, ConcatOp>(ctx);
+  attach<SliceKernel, SliceOp>(ctx);
+}
+
+} // namespace gradc::kernels
