@@ -250,6 +250,9 @@ mlir::Value LayerEmit::activate(mlir::Value x) const {
     return b.create<nn::SoftmaxOp>(loc, x);
   case LOG_SOFTMAX:
     return b.create<nn::LogSoftmaxOp>(loc, x);
+  case GELU:
+  case GELU_TANH:
+    return b.create<nn::GeluOp>(loc, x, l.activation == GELU_TANH);
   default:
     return x;
   }

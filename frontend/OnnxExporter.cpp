@@ -104,6 +104,31 @@ std::string OnnxEmit::constant(const std::string &name,
   return tensor(spec, values, std::move(dims), nullptr);
 }
 
+/// GELU as PyTorch 1.13 exports it (opsets before 20 have no Gelu), so
+/// that importers that recognize PyTorch's pattern, gradc's among them, see
+/// it: x * (1 + erf(x / sqrt 2)) * 0.5, or 0.5 * (x * (1 + tanh(beta *
+/// (x + kappa * (x * (x * x)))))).
+std::string OnnxEmit::gelu(const std::string &x) {
+  auto scalar = [&](const char *name, double v) {
+    return constant(absl::StrCat(name, "_", counter), {}, {float(v)});
+  };
+  auto out = [&](const char *op, std::vector<std::string> ins) {
+    return node(op, std::move(ins)).output(0);
+  };
+  if (l.activation == GELU) {
+    std::string erf =
+        out("Erf", {out("Div", {x, scalar("sqrt2", 1.4142135623730951)})});
+    std::string sum = out("Add", {erf, scalar("one", 1)});
+    return out("Mul", {out("Mul", {x, sum}), scalar("half", 0.5)});
+  }
+  std::string cube = out("Mul", {x, out("Mul", {x, x})});
+  std::string inner = out(
+      "Mul", {scalar("beta", 0.7978845608028654),
+              out("Add", {x, out("Mul", {scalar("kappa", 0.044715), cube})})});
+  std::string sum = out("Add", {scalar("one", 1), out("Tanh", {inner})});
+  return out("Mul", {scalar("half", 0.5), out("Mul", {x, sum})});
+}
+
 std::string OnnxEmit::activate(const std::string &x) {
   size_t rank = l.shape.size() + 1;
   switch (l.activation) {
@@ -134,6 +159,9 @@ std::string OnnxEmit::activate(const std::string &x) {
     attr(n, "axis", int64_t(rank == 4 ? 1 : rank - 1));
     return n.output(0);
   }
+  case GELU:
+  case GELU_TANH:
+    return gelu(x);
   default:
     return x;
   }

@@ -70,6 +70,8 @@ public:
                        std::vector<float> values);
   /// Appends the layer's resolved activation to `x` (returns x for LINEAR).
   std::string activate(const std::string &x);
+  /// The nodes of a GELU (exact or tanh form) of `x`.
+  std::string gelu(const std::string &x);
   /// Sets the attributes of a node.
   static void attr(onnx::NodeProto &n, const char *name, int64_t v);
   static void attr(onnx::NodeProto &n, const char *name, float v);

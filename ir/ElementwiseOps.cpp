@@ -135,3 +135,12 @@ LogicalResult AddOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   operandGrads.push_back(resultGrads[0]);
   return success();
 }
+
+LogicalResult GeluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  // One fused elementwise op: the derivative needs erf (or tanh) of x again,
+  // which the primitives do not have.
+  operandGrads.push_back(b.create<GeluGradOp>(getLoc(), resultGrads[0],
+                                              getInput(), getApproximate()));
+  return success();
+}

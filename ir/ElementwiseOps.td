@@ -90,4 +90,35 @@ def NN_AddOp : NN_DiffOp<"add", [SameOperandsAndResultType]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($output)";
 }
 
+def NN_GeluOp : NN_DiffOp<"gelu", [SameOperandsAndResultType]> {
+  let summary = "elementwise x * Phi(x), Phi the standard normal CDF";
+  let description = [{
+    Exact (`Phi(x) = (1 + erf(x / sqrt(2))) / 2`, PyTorch's `GELU()`) or, with
+    `approximate`, its tanh approximation
+    `(1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2` (`GELU(approximate='tanh')`).
+
+    ```mlir
+    %y = nn.gelu %x : tensor<8x10xf32>
+    %t = nn.gelu %x {approximate = true} : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input,
+      DefaultValuedAttr<BoolAttr, "false">:$approximate);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def NN_GeluGradOp : NN_NonDiffOp<"gelu_grad", [Pure, SameOperandsAndResultType]> {
+  let summary = "the gradient of nn.gelu: dy * d(gelu)/dx, in one pass";
+  let description = [{
+    ```mlir
+    %dx = nn.gelu_grad %dy, %x : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad, NN_FloatTensor:$input,
+      DefaultValuedAttr<BoolAttr, "false">:$approximate);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$grad `,` $input attr-dict `:` type($output)";
+}
+
 #endif // GRADC_NN_ELEMENTWISE_OPS

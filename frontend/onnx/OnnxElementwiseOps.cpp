@@ -1,7 +1,8 @@
 //===- OnnxElementwiseOps.cpp - activations, Add, Dropout -----------------===//
 //
 // The one job of this file: the converters of the operators that keep
-// their input's shape: Relu, LeakyRelu, Sigmoid, Tanh, PRelu (one slope per
+// their input's shape: Relu, LeakyRelu, Sigmoid, Tanh, Gelu (the one node
+// OnnxPatterns.cpp makes of PyTorch's GELU), PRelu (one slope per
 // channel), Softmax and LogSoftmax (over the channel axis), Add (of two
 // activations, or a bias taken into the layer before it) and Dropout.
 //
@@ -13,20 +14,27 @@
 
 namespace gradc::onnximport {
 
-/// Relu, LeakyRelu, Sigmoid, Tanh.
+/// Relu, LeakyRelu, Sigmoid, Tanh, Gelu.
 bool OnnxImport::activationOp(const Node &n) {
-  bool leaky = n.op_type() == "LeakyRelu";
-  if (!(leaky ? onlyAttrs(n, {"alpha"}) : onlyAttrs(n, {})))
+  bool leaky = n.op_type() == "LeakyRelu", gelu = n.op_type() == "Gelu";
+  if (!(leaky  ? onlyAttrs(n, {"alpha"})
+        : gelu ? onlyAttrs(n, {"approximate"})
+               : onlyAttrs(n, {})))
     return false;
   const Tensor *x = activation(n, 0);
   if (!x)
     return false;
+  std::string approximate = attrString(n, "approximate", "none");
+  if (gelu && approximate != "none" && approximate != "tanh")
+    return fail(n, "approximate must be \"none\" or \"tanh\", got \"" +
+                       approximate + "\"");
   Layer layer;
   ActivationLayer &a = *layer.mutable_activation();
   a.set_kind(n.op_type() == "Relu"      ? RELU
              : leaky                    ? LEAKY_RELU
              : n.op_type() == "Sigmoid" ? SIGMOID
-                                        : TANH);
+             : gelu ? (approximate == "tanh" ? GELU_TANH : GELU)
+                    : TANH);
   if (leaky)
     a.set_alpha(attrFloat(n, "alpha", 0.01f));
   Tensor &out = addLayer(n, std::move(layer), {x});

@@ -68,6 +68,12 @@ inline int64_t channelAxis(size_t rank) {
 class OnnxImport;
 struct OnnxOperator;
 
+/// The graph's nodes with each chain PyTorch exports for one operator that
+/// the opsets gradc reads lack (GELU) replaced by that one node
+/// (OnnxPatterns.cpp).
+google::protobuf::RepeatedPtrField<onnx::NodeProto>
+fuseExportedPatterns(const onnx::GraphProto &g);
+
 /// The operators gradc imports, in the order the README lists them.
 const std::vector<OnnxOperator> &onnxOperators();
 /// The row of `opType` (of the default domain), or null.
@@ -120,7 +126,7 @@ private:
   bool readOpset();
   void checkExternalData();
   void checkNames();
-  void checkOperators();
+  void checkOperators(const google::protobuf::RepeatedPtrField<Node> &nodes);
   absl::Status runOnnxChecker();
   bool readInput();
   void convert(const Node &n);

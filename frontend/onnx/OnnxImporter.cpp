@@ -131,7 +131,8 @@ void OnnxImport::checkNames() {
 /// nodes (fuzz/ found a zero stride and a Conv of a 3-D input): it runs
 /// only on operators gradc imports, whose windows are checked first by the
 /// rules of their rows in the operator table.
-void OnnxImport::checkOperators() {
+void OnnxImport::checkOperators(
+    const google::protobuf::RepeatedPtrField<Node> &nodes) {
   std::map<std::string, int64_t> rank; // -1: unknown, -2: after an error
   for (const auto &in : proto.graph().input())
     rank[in.name()] = in.type().tensor_type().has_shape()
@@ -139,7 +140,7 @@ void OnnxImport::checkOperators() {
                           : -1;
   for (const auto &t : proto.graph().initializer())
     rank[t.name()] = t.dims_size();
-  for (const auto &n : proto.graph().node()) {
+  for (const auto &n : nodes) {
     const std::string &op = n.op_type();
     const OnnxOperator *o = findOnnxOperator(op);
     if (!o || !defaultDomain(n)) {
@@ -320,11 +321,16 @@ absl::Status OnnxImport::run() {
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   checkExternalData();
   checkNames();
-  checkOperators();
+  // The operators are checked and converted with PyTorch's multi-node
+  // patterns as one node each; ONNX's checker sees the file as it is.
+  google::protobuf::RepeatedPtrField<Node> nodes =
+      fuseExportedPatterns(proto.graph());
+  checkOperators(nodes);
   if (!errors.empty())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   if (absl::Status s = runOnnxChecker(); !s.ok())
     return s;
+  *proto.mutable_graph()->mutable_node() = std::move(nodes);
   const onnx::GraphProto &g = proto.graph();
   for (const auto &t : g.initializer())
     constants[t.name()] = &t;

@@ -31,6 +31,7 @@ const std::vector<OnnxOperator> &onnxOperators() {
       {"PRelu",              &I::prelu,           0, false, OfInput},
       {"Sigmoid",            &I::activationOp,    0, false, OfInput},
       {"Tanh",               &I::activationOp,    0, false, OfInput},
+      {"Gelu",               &I::activationOp,    0, false, OfInput},
       {"Softmax",            &I::softmax,         0, false, OfInput},
       {"LogSoftmax",         &I::softmax,         0, false, OfInput},
       {"MaxPool",            &I::pool,            1, true,  OfInput},

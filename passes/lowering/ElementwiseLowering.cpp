@@ -1,6 +1,7 @@
 //===- ElementwiseLowering.cpp - activations, dropout, add, constants -===//
 //
-// Activations become parallel linalg.generics;
+// Activations (GELU and its gradient with them) become parallel
+// linalg.generics;
 // softmax and log-softmax reduce over the last dimension first. Dropout
 // recomputes its mask from (seed, step, element index).
 //
@@ -129,6 +130,22 @@ void populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
   addLowering<nn::TanhOp>(
       patterns, [](nn::TanhOp, ValueRange ops, Emitter &e) -> R {
         return unary(e, ops[0], [](S &s, Value x) { return s.tanh(x); });
+      });
+  addLowering<nn::GeluOp>(
+      patterns, [](nn::GeluOp o, ValueRange ops, Emitter &e) -> R {
+        bool approximate = o.getApproximate();
+        return unary(e, ops[0], [approximate](S &s, Value x) {
+          return s.gelu(x, approximate);
+        });
+      });
+  addLowering<nn::GeluGradOp>(
+      patterns, [](nn::GeluGradOp o, ValueRange ops, Emitter &e) -> R {
+        bool approximate = o.getApproximate();
+        return one(
+            e.map(ops, cast<RankedTensorType>(o.getType()),
+                  [approximate](OpBuilder &nb, Location l, ValueRange a) {
+                    return one(S{nb, l}.geluGrad(a[0], a[1], approximate));
+                  }));
       });
   addLowering<nn::SoftmaxOp>(
       patterns, [](nn::SoftmaxOp, ValueRange ops, Emitter &e) -> R {

@@ -251,6 +251,53 @@ struct S {
     Type t = x.getType();
     return sub(c(1, t), div(c(2, t), add(exp(add(x, x)), c(1, t))));
   }
+  /// erf(x) by Abramowitz and Stegun 7.1.26 (|error| <= 1.5e-7, below
+  /// float's resolution near 1), odd-symmetric; branch-free, so it
+  /// vectorizes.
+  Value erf(Value x) {
+    Type t = x.getType();
+    Value a = abs(x);
+    Value k = div(c(1, t), add(c(1, t), mul(c(0.3275911, t), a)));
+    Value poly = c(1.061405429, t);
+    for (double coef : {-1.453152027, 1.421413741, -0.284496736, 0.254829592})
+      poly = add(mul(poly, k), c(coef, t));
+    Value y = sub(c(1, t), mul(mul(poly, k), exp(neg(mul(a, a)))));
+    return select(cmp(arith::CmpFPredicate::OLT, x, c(0, t)), neg(y), y);
+  }
+  /// GELU's Phi(x) (exact: (1 + erf(x / sqrt 2)) / 2, or its tanh form)
+  /// and, for the gradient, d Phi / dx (null unless `derivative`).
+  std::pair<Value, Value> geluPhi(Value x, bool approximate, bool derivative) {
+    Type t = x.getType();
+    if (!approximate) {
+      Value phi =
+          mul(c(0.5, t), add(c(1, t), erf(mul(x, c(0.7071067811865476, t)))));
+      if (!derivative)
+        return {phi, Value()};
+      Value density = mul(c(0.3989422804014327, t), // 1 / sqrt(2 pi)
+                          exp(mul(c(-0.5, t), mul(x, x))));
+      return {phi, density};
+    }
+    const double beta = 0.7978845608028654, kappa = 0.044715; // sqrt(2 / pi)
+    Value x2 = mul(x, x);
+    Value th =
+        tanh(mul(c(beta, t), mul(x, add(c(1, t), mul(c(kappa, t), x2)))));
+    Value phi = mul(c(0.5, t), add(c(1, t), th));
+    if (!derivative)
+      return {phi, Value()};
+    // d/dx of (1 + tanh(u)) / 2 = (1 - tanh^2) u' / 2, u' = beta (1 + 3 kappa
+    // x^2).
+    Value du = mul(c(beta, t), add(c(1, t), mul(c(3 * kappa, t), x2)));
+    Value dphi = mul(mul(c(0.5, t), sub(c(1, t), mul(th, th))), du);
+    return {phi, dphi};
+  }
+  Value gelu(Value x, bool approximate) {
+    return mul(x, geluPhi(x, approximate, false).first);
+  }
+  /// dy (Phi(x) + x Phi'(x)).
+  Value geluGrad(Value dy, Value x, bool approximate) {
+    auto [phi, dphi] = geluPhi(x, approximate, true);
+    return mul(dy, add(phi, mul(x, dphi)));
+  }
   /// `labelIndex == class index` for an i32 label and an index.
   Value isClass(Value label, Value cls) {
     Value l = b.create<arith::IndexCastOp>(loc, b.getIndexType(), label);

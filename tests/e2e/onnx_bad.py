@@ -73,6 +73,24 @@ def main():
     cases.append(("unsupported.onnx",
                   ["node 'erf' (Erf, opset 14): operator Erf is not supported",
                    "node 'ceil' (Ceil, opset 14): operator Ceil"], 2))
+    # PyTorch's GELU chain, but x / 2 instead of x / sqrt 2: not a GELU, so
+    # its operators are reported as the unsupported ones they are.
+    scalars = [numpy_helper.from_array(np.array(v, np.float32), n)
+               for n, v in (("two", 2.0), ("one", 1.0), ("half", 0.5))]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Div", ["c", "two"], ["d"], name="div"),
+             helper.make_node("Erf", ["d"], ["e"], name="erf"),
+             helper.make_node("Add", ["e", "one"], ["a"], name="add"),
+             helper.make_node("Mul", ["c", "a"], ["m"], name="mul"),
+             helper.make_node("Mul", ["m", "half"], ["h"], name="half"),
+             helper.make_node("GlobalAveragePool", ["h"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["y"], name="flat")]
+    w = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")
+    save(conv_model(nodes, inits=[w] + scalars), j("not_gelu.onnx"))
+    cases.append(("not_gelu.onnx",
+                  ["node 'div' (Div, opset 14): operator Div is not supported",
+                   "node 'erf' (Erf", "node 'mul' (Mul", "node 'half' (Mul"],
+                  4))
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
              helper.make_node("MaxPool", ["c"], ["p"], name="pool",
                               kernel_shape=[2, 2], storage_order=1),

@@ -1,7 +1,8 @@
 #===- onnx_runtime.py - gradc's ONNX exports in ONNX Runtime -*- python -*-===#
 """Trains on real Fashion-MNIST images (a subset) and exports with
 --export-onnx: the example CNN (its flatten feeds a dense layer, so the
-export reorders the kernel for NCHW) and a ResNet with batch norm exported
+export reorders the kernel for NCHW), an MLP with GELU in both forms (the
+export writes PyTorch's node chains, which the import recognizes) and a ResNet with batch norm exported
 from Debian's PyTorch and trained as a bare .onnx. Each export must pass
 onnx.checker.check_model(full_check=True); ONNX Runtime (onnxruntime-node)
 must give the probabilities of `gradc predict` within 1e-5 on 1,000 test
@@ -67,11 +68,24 @@ def main():
                       do_constant_folding=False, input_names=["image"],
                       output_names=["logits"],
                       dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}})
+    # GELU in both forms, which the export writes as PyTorch's node chains.
+    gelu = os.path.join(scratch, "gelu_mlp.pbtxt")
+    with open(gelu, "w") as f:
+        f.write('name: "gelu_mlp"\ninput { name: "image" shape: [28, 28, 1] }\n'
+                'layer { name: "flat" flatten {} }\n'
+                'layer { name: "fc1" dense { units: 64 activation: GELU } }\n'
+                'layer { name: "fc2" dense { units: 32 } }\n'
+                'layer { name: "act" activation { kind: GELU_TANH } }\n'
+                'layer { name: "out" dense { units: 10 activation: SOFTMAX } }\n'
+                'loss { sparse_categorical_crossentropy {} }\n'
+                'optimizer { adam { learning_rate: 0.001 } }\n'
+                'training { batch_size: 50 seed: 1 }\n')
     # One batch size (50 divides every set) so that each model compiles once
     # per command.
     cases = (("cnn", os.path.join(source, "examples/fashion_mnist_cnn.pbtxt"),
               ["--max-steps", "30"]),
-             ("resnet", resnet, ["--max-steps", "20"]))
+             ("resnet", resnet, ["--max-steps", "20"]),
+             ("gelu", gelu, ["--max-steps", "30"]))
     for name, model, flags in cases:
         exported = os.path.join(scratch, name + "_trained.onnx")
         ckpt = os.path.join(scratch, name + ".ckpt")

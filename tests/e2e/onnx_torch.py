@@ -1,6 +1,7 @@
 #===- onnx_torch.py - PyTorch-exported ONNX models trained by gradc -*- python -*-===#
-"""Builds four networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
-with batch norm, a depthwise-separable net), exports each with
+"""Builds five networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
+with batch norm, a depthwise-separable net, an MLP with GELU in both
+forms), exports each with
 torch.onnx.export, and trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
 same unshuffled batches. After 1 and 10 steps the weights and batch-norm
@@ -105,6 +106,23 @@ class Separable(nn.Module):
         return self.fc(torch.cat([avg, mx], 1))
 
 
+class GeluMLP(nn.Module):
+    """GELU in both forms: PyTorch exports each as a chain of nodes (Div,
+    Erf, Add, Mul; or Mul, Add, Tanh) that gradc recognizes as one."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(SIZE * SIZE, 24)
+        self.act1 = nn.GELU()
+        self.fc2 = nn.Linear(24, 16)
+        self.act2 = nn.GELU(approximate="tanh")
+        self.fc3 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        x = self.act1(self.fc1(torch.flatten(x, 1)))
+        return self.fc3(self.act2(self.fc2(x)))
+
+
 def export(net, path):
     # TRAINING keeps batch norm (EVAL would fold it into the convolutions)
     # with the parameter names of the state dict.
@@ -141,7 +159,7 @@ def main():
     y_all = torch.from_numpy(labels.astype(np.int64))
 
     for name, cls in (("mlp", MLP), ("lenet", LeNet), ("resnet", ResNet),
-                      ("separable", Separable)):
+                      ("separable", Separable), ("gelu", GeluMLP)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1

@@ -159,3 +159,18 @@ func.func @not_a_loss(%a: tensor<2x4xf32>) -> tensor<2x4xf32> attributes {nn.dif
   %0 = nn.relu %a : tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+// GELU's gradient is one fused op of dy and the forward input, in the same
+// form (exact or tanh).
+// CHECK-LABEL: func.func @gelu
+// CHECK-SAME:  (%[[X:[a-z0-9]+]]: tensor<2x3xf32>
+// CHECK:       %[[Y:.+]] = nn.gelu %[[X]] {approximate = true}
+// CHECK:       %[[DX:.+]] = nn.gelu_grad %{{.+}}, %[[X]] {approximate = true} : tensor<2x3xf32>
+// CHECK:       return %{{.*}}, %[[DX]]
+func.func @gelu(%x: tensor<2x3xf32>, %l: tensor<2xi32>) -> tensor<f32> attributes {nn.differentiate} {
+  %0 = nn.gelu %x {approximate = true} : tensor<2x3xf32>
+  %1 = nn.mse %0, %l : (tensor<2x3xf32>, tensor<2xi32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}

@@ -153,6 +153,40 @@ func.func @sigmoid(%x: tensor<3x5xf32>) -> tensor<3x5xf32> {
   return %y : tensor<3x5xf32>
 }
 
+// x Phi(x) with erf by Abramowitz and Stegun 7.1.26: one parallel generic.
+// CHECK-LABEL: func.func @gelu(
+// CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<3x5xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%[[X]] : tensor<3x5xf32>)
+// CHECK:         ^bb0(%[[IN:[^:]+]]: f32, %{{[^:]+}}: f32):
+// CHECK:           math.absf
+// CHECK:           math.exp
+// CHECK:           arith.select
+// CHECK:           %[[R:.+]] = arith.mulf %[[IN]], %{{.+}} : f32
+// CHECK:           linalg.yield %[[R]] : f32
+// CHECK-NOT:     nn.
+// CHECK:         return %[[Y]]
+func.func @gelu(%x: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %y = nn.gelu %x : tensor<3x5xf32>
+  return %y : tensor<3x5xf32>
+}
+
+// dy (Phi(x) + x Phi'(x)), tanh form: one parallel generic of dy and x.
+// CHECK-LABEL: func.func @gelu_grad(
+// CHECK-SAME:    %[[DY:arg[0-9]+]]: tensor<3x5xf32>, %[[X:arg[0-9]+]]: tensor<3x5xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%[[DY]], %[[X]] : tensor<3x5xf32>, tensor<3x5xf32>)
+// CHECK:         ^bb0(%[[G:[^:]+]]: f32, %[[IN:[^:]+]]: f32, %{{[^:]+}}: f32):
+// CHECK:           math.exp
+// CHECK:           %[[R:.+]] = arith.mulf %[[G]], %{{.+}} : f32
+// CHECK:           linalg.yield %[[R]] : f32
+// CHECK-NOT:     nn.
+// CHECK:         return %[[Y]]
+func.func @gelu_grad(%dy: tensor<3x5xf32>, %x: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %y = nn.gelu_grad %dy, %x {approximate = true} : tensor<3x5xf32>
+  return %y : tensor<3x5xf32>
+}
+
 // 1 - 2 / (exp(2x) + 1).
 // CHECK-LABEL: func.func @tanh(
 // CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<3x5xf32>)

@@ -35,6 +35,12 @@ func.func @forward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
   %sg = nn.sigmoid %r : tensor<2x36xf32>
   // CHECK: nn.tanh %{{.*}} : tensor<2x36xf32>
   %th = nn.tanh %sg : tensor<2x36xf32>
+  // CHECK: nn.gelu %{{.*}} : tensor<2x36xf32>
+  %ge = nn.gelu %th : tensor<2x36xf32>
+  // CHECK: nn.gelu %{{.*}} {approximate = true} : tensor<2x36xf32>
+  %gt = nn.gelu %ge {approximate = true} : tensor<2x36xf32>
+  // CHECK: nn.gelu_grad %{{.*}}, %{{.*}} {approximate = true} : tensor<2x36xf32>
+  %gg = nn.gelu_grad %gt, %ge {approximate = true} : tensor<2x36xf32>
   %sum = nn.add %re, %th : tensor<2x36xf32>
   // CHECK: nn.dropout %{{.*}}, %{{.*}} {rate = 5.000000e-01 : f64, seed = 42 : i64} : tensor<2x36xf32>, tensor<i64>
   %d = nn.dropout %sum, %step {rate = 0.5 : f64, seed = 42 : i64} : tensor<2x36xf32>, tensor<i64>

@@ -422,17 +422,21 @@ TEST(ReshapeGradient, FlattenAndReshape) {
 }
 
 TEST(ActivationGradient, Elementwise) {
-  for (std::string op : {"nn.relu", "nn.sigmoid", "nn.tanh", "nn.leaky_relu",
-                         "nn.softmax", "nn.log_softmax"}) {
+  for (std::string op :
+       {"nn.relu", "nn.sigmoid", "nn.tanh", "nn.leaky_relu", "nn.softmax",
+        "nn.log_softmax", "nn.gelu", "nn.gelu approximate"}) {
     for (std::string type : {"tensor<3x5xf32>", "tensor<2x3x4xf32>"}) {
       SCOPED_TRACE(op + " " + type);
-      std::string attrs =
-          op == "nn.leaky_relu" ? " {alpha = 1.0e-01 : f64}" : "";
+      std::string attrs = op == "nn.leaky_relu" ? " {alpha = 1.0e-01 : f64}"
+                          : op == "nn.gelu approximate"
+                              ? " {approximate = true}"
+                              : "";
+      std::string name = op == "nn.gelu approximate" ? "nn.gelu" : op;
       CheckOptions opts;
       opts.lo = -3; // saturated and linear regions alike
       opts.hi = 3;
       expectOpGradientsMatch(
-          fn("%x: " + type, op + " %x" + attrs + " : " + type, type), opts);
+          fn("%x: " + type, name + " %x" + attrs + " : " + type, type), opts);
     }
   }
 }

@@ -183,6 +183,15 @@ TEST(JitOps, Activations) {
     expectJitMatches(single(
         "%x: " + shape,
         "nn.leaky_relu %x {alpha = 1.000000e-01 : f64} : " + shape, shape));
+    for (double range : {1.0, 30.0}) {
+      JitCase c;
+      c.opts.lo = -range;
+      c.opts.hi = range;
+      for (std::string attrs : {"", " {approximate = true}"})
+        expectJitMatches(
+            single("%x: " + shape, "nn.gelu %x" + attrs + " : " + shape, shape),
+            c);
+    }
   }
   // One class: softmax is 1, log_softmax 0.
   for (std::string op : {"softmax", "log_softmax"})
@@ -213,7 +222,9 @@ TEST(JitOps, ActivationGradients) {
          {"nn.relu %x : " + shape, "nn.sigmoid %x : " + shape,
           "nn.tanh %x : " + shape, "nn.softmax %x : " + shape,
           "nn.log_softmax %x : " + shape,
-          "nn.leaky_relu %x {alpha = 3.000000e-01 : f64} : " + shape}) {
+          "nn.leaky_relu %x {alpha = 3.000000e-01 : f64} : " + shape,
+          "nn.gelu %x : " + shape,
+          "nn.gelu %x {approximate = true} : " + shape}) {
       JitCase c;
       c.differentiate = true;
       c.opts.lo = -3;

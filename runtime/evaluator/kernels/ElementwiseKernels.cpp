@@ -1,8 +1,8 @@
 //===- ElementwiseKernels.cpp - reference kernels of activations ---------===//
 //
-// The reference kernels of activations, dropout, add and constants, attached
-// to the ops as their ReferenceKernelOpInterface. One formula per element;
-// softmax per row.
+// The reference kernels of activations (GELU and its gradient too), dropout,
+// add and constants, attached to the ops as their ReferenceKernelOpInterface.
+// One formula per element; softmax per row.
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,6 +102,42 @@ struct DropoutKernel {
   }
 };
 
+/// GELU by its definition: x Phi(x), Phi exact (erf) or its tanh form; the
+/// gradient kernel is dy (Phi(x) + x Phi'(x)).
+template <typename T> std::pair<T, T> geluPhi(T x, bool approximate) {
+  if (!approximate)
+    return {T(0.5) * (T(1) + std::erf(x / std::sqrt(T(2)))),
+            std::exp(T(-0.5) * x * x) / std::sqrt(T(2) * T(M_PI))};
+  T beta = std::sqrt(T(2) / T(M_PI)), kappa = T(0.044715);
+  T th = std::tanh(beta * (x + kappa * x * x * x));
+  return {T(0.5) * (T(1) + th),
+          T(0.5) * (T(1) - th * th) * beta * (T(1) + 3 * kappa * x * x)};
+}
+
+struct GeluKernel {
+  template <typename T> static absl::Status run(GeluOp op, KernelEnv<T> &env) {
+    HostTensor<T> y = env.in(op.getInput());
+    for (T &v : y.data)
+      v = v * geluPhi(v, op.getApproximate()).first;
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+struct GeluGradKernel {
+  template <typename T>
+  static absl::Status run(GeluGradOp op, KernelEnv<T> &env) {
+    HostTensor<T> dx = env.in(op.getGrad());
+    const HostTensor<T> &x = env.in(op.getInput());
+    for (int64_t i = 0; i < dx.numElements(); ++i) {
+      auto [phi, dphi] = geluPhi(x[i], op.getApproximate());
+      dx[i] *= phi + x[i] * dphi;
+    }
+    env.set(op.getOutput(), std::move(dx));
+    return absl::OkStatus();
+  }
+};
+
 struct AddKernel {
   template <typename T> static absl::Status run(AddOp op, KernelEnv<T> &env) {
     using Tensor = HostTensor<T>;
@@ -132,6 +168,8 @@ void attachElementwiseKernels(MLIRContext *ctx) {
   attach<LogSoftmaxKernel, LogSoftmaxOp>(ctx);
   attach<PReluKernel, PReluOp>(ctx);
   attach<DropoutKernel, DropoutOp>(ctx);
+  attach<GeluKernel, GeluOp>(ctx);
+  attach<GeluGradKernel, GeluGradOp>(ctx);
   attach<AddKernel, AddOp>(ctx);
   attach<ConstantKernel, ConstantOp>(ctx);
 }
