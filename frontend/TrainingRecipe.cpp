@@ -93,7 +93,8 @@ void RecipeChecker::checkLoss() {
   if (out.shape.size() != 1) {
     error(file.lossLoc,
           absl::StrCat(where, " expects a 2-D output [N, classes], got [N, ",
-                       absl::StrJoin(out.shape, ", "), "]"));
+                       absl::StrJoin(out.shape, ", "),
+                       "]; add a flatten or global pooling layer before it"));
     return;
   }
   int64_t classes = out.shape[0];

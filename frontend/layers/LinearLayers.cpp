@@ -1,4 +1,8 @@
 //===- LinearLayers.cpp - dense -------------------------------------------===//
+//
+// The dense layer: its check, its nn ops and its ONNX form.
+//
+//===----------------------------------------------------------------------===//
 
 #include "frontend/LayerDef.h"
 #include "frontend/OnnxExporter.h"
@@ -10,46 +14,92 @@
 namespace gradc {
 namespace {
 
+/// Keras's Dense: on the last axis of an input of any rank, [N, ..., in]
+/// to [N, ..., units], the same kernel for every position.
 bool checkDense(LayerCheck &c) {
   const Dense &d = c.layer.dense();
   if (!c.oneInput())
     return false;
   const Shape &in = c.in[0];
-  if (in.size() != 1)
-    return c.fail(absl::StrCat("dense expects a 2-D input [N, features], got "
-                               "a ",
-                               in.size() + 1, "-D input [N, ",
-                               absl::StrJoin(in, ", "),
-                               "]; add a flatten layer before it"));
+  int64_t features = in.back(), positions = 1;
+  for (size_t k = 0; k + 1 < in.size(); ++k)
+    positions *= in[k];
   if (!c.positiveDim("units", d.units()) ||
       !c.activation(d.activation(), d.has_alpha(), d.alpha()) ||
-      !c.elements("kernel", {in[0], d.units()}))
+      !c.elements("kernel", {features, d.units()}))
     return false;
-  c.out.shape = {d.units()};
-  c.param("kernel", {in[0], d.units()}, d.kernel_initializer(), in[0],
+  c.out.shape = in;
+  c.out.shape.back() = d.units();
+  if (!c.elements("output", c.out.shape))
+    return false;
+  c.param("kernel", {features, d.units()}, d.kernel_initializer(), features,
           d.units());
   bool bias = !d.has_use_bias() || d.use_bias();
   if (bias)
-    c.param("bias", {d.units()}, d.bias_initializer(), in[0], d.units());
-  c.out.flops = double(d.units()) * (2.0 * double(in[0]) + (bias ? 1 : 0));
+    c.param("bias", {d.units()}, d.bias_initializer(), features, d.units());
+  c.out.flops = double(positions) * double(d.units()) *
+                (2.0 * double(features) + (bias ? 1 : 0));
   // Machine code, at least (bench/code_size.py): the matmul and its two
   // gradient matmuls took 18.7-60.4 KiB from 16 to 1,024 units.
   c.out.codeBytes = int64_t(16) << 10;
   return true;
 }
 
+/// nn.dense on [rows, in]: an input of rank > 2 is reshaped to its rows
+/// (every position of every example) and back.
 mlir::Value emitDense(const LayerEmit &e) {
-  mlir::Value y = e.b.create<nn::DenseOp>(e.loc, e.inputs[0], e.param("kernel"),
-                                          e.param("bias"));
+  mlir::Value x = e.inputs[0];
+  auto type = mlir::cast<mlir::RankedTensorType>(x.getType());
+  llvm::ArrayRef<int64_t> shape = type.getShape();
+  if (shape.size() > 2) {
+    int64_t rows = 1;
+    for (int64_t d : shape.drop_back())
+      rows *= d;
+    x = e.b.create<nn::ReshapeOp>(
+        e.loc,
+        mlir::RankedTensorType::get({rows, shape.back()},
+                                    type.getElementType()),
+        x);
+  }
+  mlir::Value y =
+      e.b.create<nn::DenseOp>(e.loc, x, e.param("kernel"), e.param("bias"));
+  if (shape.size() > 2) {
+    llvm::SmallVector<int64_t> out(shape);
+    out.back() = mlir::cast<mlir::RankedTensorType>(y.getType()).getShape()[1];
+    y = e.b.create<nn::ReshapeOp>(
+        e.loc, mlir::RankedTensorType::get(out, type.getElementType()), y);
+  }
   return e.activate(y);
 }
 
 /// ONNX's Gemm with transB = 1 (B is [out, in], as PyTorch's Linear). An
 /// input flattened from NCHW orders its features C, H, W: B's columns follow.
+/// On a sequence [N, T, in], MatMul and Add (as PyTorch exports its Linear);
+/// on an image, MatMul over the channels between transposes to NHWC and
+/// back.
 OnnxValue denseToOnnx(OnnxEmit &e) {
   const std::vector<int64_t> chw = e.in[0].chw;
-  int64_t units = e.l.shape[0];
+  int64_t units = e.l.shape.back();
   int64_t in = e.model.params[e.l.param("kernel")].shape[0];
+  if (e.l.shape.size() > 1) {
+    bool image = e.l.shape.size() == 3;
+    std::string x = e.input(0);
+    if (image) {
+      onnx::NodeProto &t = e.node("Transpose", {x}, "_nhwc");
+      OnnxEmit::attr(t, "perm", std::vector<int64_t>{0, 2, 3, 1});
+      x = t.output(0);
+    }
+    std::string y =
+        e.node("MatMul", {x, e.param("kernel", {in, units})}).output(0);
+    if (e.l.param("bias") >= 0)
+      y = e.node("Add", {y, e.param("bias", {units})}).output(0);
+    if (image) {
+      onnx::NodeProto &t = e.node("Transpose", {y}, "_nchw");
+      OnnxEmit::attr(t, "perm", std::vector<int64_t>{0, 3, 1, 2});
+      y = t.output(0);
+    }
+    return {e.activate(y)};
+  }
   auto outIn = [=](int64_t k) { // [in, out] index of [out, in] element k
     int64_t u = k / in, f = k % in;
     if (!chw.empty()) { // ONNX feature f = (c, h, w): gradc's (h, w, c)

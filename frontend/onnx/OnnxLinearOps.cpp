@@ -2,7 +2,8 @@
 //
 // The one job of this file: the converter of Gemm and MatMul, a dense
 // layer whose kernel is B ([in, out]), its rows in the order gradc holds
-// the input's features (H, W, C after a flatten of an NCHW tensor).
+// the input's features (H, W, C after a flatten of an NCHW tensor); a
+// MatMul of a 3-D [N, T, features] input is a dense on its last axis.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,10 +26,15 @@ bool OnnxImport::gemm(const Node &n) {
     return false;
   if (attrInt(n, "transA", 0) != 0)
     return fail(n, "transA 1 is not supported (the input is [N, features])");
-  if (a->dims.size() != 2 || b->dims_size() != 2)
-    return fail(n, absl::StrCat("expects a 2-D input [N, features] and a 2-D "
-                                "weight, got ranks ",
-                                a->dims.size(), " and ", b->dims_size()));
+  // MatMul of a sequence [N, T, features] (PyTorch's Linear on it) is a
+  // dense layer on the last axis; gradc holds rank 4 as NHWC, whose last
+  // axis is not ONNX's.
+  bool sequence = !isGemm && a->dims.size() == 3;
+  if ((a->dims.size() != 2 && !sequence) || b->dims_size() != 2)
+    return fail(n, absl::StrCat("expects a 2-D input [N, features]",
+                                isGemm ? "" : " or a 3-D one [N, T, features]",
+                                " and a 2-D weight, got ranks ", a->dims.size(),
+                                " and ", b->dims_size()));
   bool transB = attrInt(n, "transB", 0) != 0;
   int64_t in = b->dims(transB ? 1 : 0), units = b->dims(transB ? 0 : 1);
   auto weights = floats(*b, absl::StrCat("initializer '", b->name(), "'"));

@@ -39,7 +39,7 @@ const std::vector<OnnxOperator> &onnxOperators() {
       {"GlobalAveragePool",  &I::globalPool,      1, false, OfInput},
       {"GlobalMaxPool",      &I::globalPool,      1, false, OfInput},
       {"Gemm",               &I::gemm,            0, false, Two},
-      {"MatMul",             &I::gemm,            0, false, Two},
+      {"MatMul",             &I::gemm,            0, false, OfInput},
       {"Add",                &I::add,             0, false, OfInput},
       {"Flatten",            &I::flatten,         0, false, Two},
       {"Reshape",            &I::reshape,         0, false, Unknown},

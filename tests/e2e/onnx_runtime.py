@@ -1,8 +1,10 @@
 #===- onnx_runtime.py - gradc's ONNX exports in ONNX Runtime -*- python -*-===#
 """Trains on real Fashion-MNIST images (a subset) and exports with
 --export-onnx: the example CNN (its flatten feeds a dense layer, so the
-export reorders the kernel for NCHW), an MLP with GELU in both forms (the
-export writes PyTorch's node chains, which the import recognizes) and a ResNet with batch norm exported
+export reorders the kernel for NCHW), a sequence model (dense layers on
+each row of [28, 28], GELU in both forms, which the export writes as
+PyTorch's node chains and the import recognizes), a dense layer on an
+image's channels, and a ResNet with batch norm exported
 from Debian's PyTorch and trained as a bare .onnx. Each export must pass
 onnx.checker.check_model(full_check=True); ONNX Runtime (onnxruntime-node)
 must give the probabilities of `gradc predict` within 1e-5 on 1,000 test
@@ -48,6 +50,20 @@ def subset(source, target, train, test):
     return target
 
 
+def write(scratch, name, shape, layers):
+    """A classifier of Fashion-MNIST: `layers`, then a softmax dense."""
+    path = os.path.join(scratch, name + ".pbtxt")
+    with open(path, "w") as f:
+        f.write('name: "%s"\ninput { name: "image" shape: %s }\n'
+                % (name, shape))
+        f.write("\n".join(layers) + "\n")
+        f.write('layer { name: "out" dense { units: 10 activation: SOFTMAX } }\n'
+                "loss { sparse_categorical_crossentropy {} }\n"
+                "optimizer { adam { learning_rate: 0.001 } }\n"
+                "training { batch_size: 50 seed: 1 }\n")
+    return path
+
+
 def read_npy(path):
     return np.load(path)
 
@@ -68,25 +84,29 @@ def main():
                       do_constant_folding=False, input_names=["image"],
                       output_names=["logits"],
                       dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}})
-    # GELU in both forms, which the export writes as PyTorch's node chains.
-    gelu = os.path.join(scratch, "gelu_mlp.pbtxt")
-    with open(gelu, "w") as f:
-        f.write('name: "gelu_mlp"\ninput { name: "image" shape: [28, 28, 1] }\n'
-                'layer { name: "flat" flatten {} }\n'
-                'layer { name: "fc1" dense { units: 64 activation: GELU } }\n'
-                'layer { name: "fc2" dense { units: 32 } }\n'
-                'layer { name: "act" activation { kind: GELU_TANH } }\n'
-                'layer { name: "out" dense { units: 10 activation: SOFTMAX } }\n'
-                'loss { sparse_categorical_crossentropy {} }\n'
-                'optimizer { adam { learning_rate: 0.001 } }\n'
-                'training { batch_size: 50 seed: 1 }\n')
+    # A sequence model: each image as 28 rows of 28 features, a dense layer
+    # on every row (MatMul and Add on [N, 28, 28]), GELU in both forms
+    # (which the export writes as PyTorch's node chains).
+    rows = write(scratch, "rows_gelu", [28, 28], [
+        'layer { name: "rows" dense { units: 16 activation: GELU } }',
+        'layer { name: "flat" flatten {} }',
+        'layer { name: "fc2" dense { units: 32 } }',
+        'layer { name: "act" activation { kind: GELU_TANH } }'])
+    # A dense layer on an image's channels: MatMul between transposes to
+    # NHWC and back (the importer has no Transpose yet: no round trip).
+    channels = write(scratch, "channels", [28, 28, 1], [
+        'layer { name: "c1" conv2d { filters: 4 kernel_size: [3, 3] '
+        'activation: RELU } }',
+        'layer { name: "mix" dense { units: 6 activation: SIGMOID } }',
+        'layer { name: "pool" global_avg_pool2d {} }'])
     # One batch size (50 divides every set) so that each model compiles once
-    # per command.
+    # per command. (name, model, flags, whether the export imports again)
     cases = (("cnn", os.path.join(source, "examples/fashion_mnist_cnn.pbtxt"),
-              ["--max-steps", "30"]),
-             ("resnet", resnet, ["--max-steps", "20"]),
-             ("gelu", gelu, ["--max-steps", "30"]))
-    for name, model, flags in cases:
+              ["--max-steps", "30"], True),
+             ("resnet", resnet, ["--max-steps", "20"], True),
+             ("rows", rows, ["--max-steps", "30"], True),
+             ("channels", channels, ["--max-steps", "20"], False))
+    for name, model, flags, reimport in cases:
         exported = os.path.join(scratch, name + "_trained.onnx")
         ckpt = os.path.join(scratch, name + ".ckpt")
         code, out, err = common.run(
@@ -110,8 +130,9 @@ def main():
             continue
         probs = read_npy(ours)
         theirs = os.path.join(scratch, name + "_ort.f32")
+        layout = ["rows"] if name == "rows" else []
         code, out, err = common.run(["node", runner, ort, exported, images,
-                                     theirs], timeout=300)
+                                     theirs] + layout, timeout=300)
         if not check.check(code == 0, "%s: ONNX Runtime failed" % name,
                            out + err):
             continue
@@ -122,6 +143,8 @@ def main():
               "same class for %.1f%%" % (name, err, len(ref), 100 * agree))
         check.check(err <= TOLERANCE, "%s: ONNX Runtime differs by %.3g"
                     % (name, err))
+        if not reimport:
+            continue
         # Round trip: the export imported again, with its own weights.
         again = os.path.join(scratch, name + "_again.npy")
         code, out, err = common.run([gradc, "predict", exported, "--input",

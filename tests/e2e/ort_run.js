@@ -1,15 +1,17 @@
 // ort_run.js - runs an ONNX model in ONNX Runtime (onnxruntime-node) on the
-// images of an IDX file (pixels / 255, NCHW) and writes the outputs as raw
-// little-endian float32.
+// images of an IDX file (pixels / 255, NCHW; or [N, H, W] with `rows`, each
+// image a sequence of its rows) and writes the outputs as raw little-endian
+// float32.
 //
 // Usage: node ort_run.js ONNXRUNTIME_NODE_DIR MODEL.onnx IMAGES_IDX OUT.f32
+//                        [rows]
 'use strict';
 const fs = require('fs');
 const zlib = require('zlib');
 const ort = require(require('path').resolve(process.argv[2]));
 
 async function main() {
-  const [model, idx, out] = process.argv.slice(3);
+  const [model, idx, out, layout] = process.argv.slice(3);
   let data = fs.readFileSync(idx);
   if (idx.endsWith('.gz')) data = zlib.gunzipSync(data);
   const n = data.readUInt32BE(4), h = data.readUInt32BE(8),
@@ -22,7 +24,8 @@ async function main() {
     for (let i = 0; i < x.length; ++i)
       x[i] = data[16 + start * h * w + i] / 255;
     const feeds = {};
-    feeds[session.inputNames[0]] = new ort.Tensor('float32', x, [count, 1, h, w]);
+    const dims = layout === 'rows' ? [count, h, w] : [count, 1, h, w];
+    feeds[session.inputNames[0]] = new ort.Tensor('float32', x, dims);
     const r = await session.run(feeds);
     const y = r[session.outputNames[0]].data;
     results.push(Buffer.from(y.buffer, y.byteOffset, y.byteLength));

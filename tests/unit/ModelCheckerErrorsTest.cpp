@@ -157,10 +157,11 @@ std::vector<MessageCase> messageCases() {
              std::string(kOutput)),
        "model.pbtxt:4:1: error: layer 'c': ",
        "expects a 4-D input [N, H, W, C], got [N, 64]"},
-      {"dense on a 4-D input", model(kOutput),
-       "model.pbtxt:3:1: error: layer 'out': ",
-       "dense expects a 2-D input [N, features], got a 4-D input [N, 8, 8, "
-       "1]; add a flatten layer before it"},
+      {"dense on an image's channels as the output", model(kOutput),
+       "model.pbtxt:4:1: error: ",
+       "loss cross_entropy on output layer 'out' expects a 2-D output [N, "
+       "classes], got [N, 8, 8, 3]; add a flatten or global pooling layer "
+       "before it"},
       {"dense with two inputs",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"out\" dense { units: 3 activation: SOFTMAX } "
@@ -258,7 +259,8 @@ std::vector<MessageCase> messageCases() {
        model("layer { name: \"c\" conv2d { filters: 2 kernel_size: [3] } }\n"),
        "model.pbtxt:4:1: error: ",
        "loss cross_entropy on output layer 'c' expects a 2-D output [N, "
-       "classes], got [N, 6, 6, 2]"},
+       "classes], got [N, 6, 6, 2]; add a flatten or global pooling layer "
+       "before it"},
       {"cross entropy without softmax",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"out\" dense { units: 3 } }\n"),
@@ -372,7 +374,7 @@ TEST(CheckerCollect, ReportsEveryIndependentProblem) {
                      "[3] } inputs: [\"image\"] }\n" // 3
                      "layer { name: \"p\" max_pool2d { pool_size: [9, 9] } "
                      "inputs: [\"image\"] }\n" // 4
-                     "layer { name: \"d\" dense { units: 3 } inputs: "
+                     "layer { name: \"d\" dense { units: 0 } inputs: "
                      "[\"image\"] }\n" // 5
                      "layer { name: \"f\" flatten {} inputs: [\"image\"] }\n"
                      // 6
@@ -392,9 +394,8 @@ TEST(CheckerCollect, ReportsEveryIndependentProblem) {
       "got 0",
       "model.pbtxt:4:1: error: layer 'p': expects window 9x9 (dilation 1x1) "
       "to fit input 8x8 (padding 0,0,0,0)",
-      "model.pbtxt:5:1: error: layer 'd': dense expects a 2-D input [N, "
-      "features], got a 4-D input [N, 8, 8, 1]; add a flatten layer before "
-      "it",
+      "model.pbtxt:5:1: error: layer 'd': units must be in [1, 1048576], "
+      "got 0",
       "model.pbtxt:7:1: error: layer 'a': add expects inputs of one shape, "
       "got [64] and [8, 8, 1]",
       "model.pbtxt:8:1: error: layer 'drop': dropout rate must be in [0, 1), "

@@ -67,7 +67,7 @@ TEST(CheckerBinary, RoundTripsAnExample) {
 TEST(CheckerBinary, ErrorsNameTheFileWithoutALine) {
   Checked text = check(
       model("layer { name: \"c\" conv2d { filters: 2 kernel_size: [99] } }\n"
-            "layer { name: \"out\" dense { units: 3 activation: SOFTMAX } "
+            "layer { name: \"out\" dense { units: 0 activation: SOFTMAX } "
             "inputs: [\"image\"] }\n"));
   ASSERT_NE(text.file, nullptr);
   std::string path = tempPath("bad.pb");
@@ -84,9 +84,10 @@ TEST(CheckerBinary, ErrorsNameTheFileWithoutALine) {
   EXPECT_EQ(errs[0], path + ": error: layer 'c': expects window 99x99 "
                             "(dilation 1x1) to fit input 8x8 (padding "
                             "0,0,0,0)");
-  EXPECT_EQ(errs[1], path + ": error: layer 'out': dense expects a 2-D input "
-                            "[N, features], got a 4-D input [N, 8, 8, 1]; add "
-                            "a flatten layer before it");
+  EXPECT_EQ(errs[1].rfind(path + ": error: layer 'out': units must be in [1, ",
+                          0),
+            0u)
+      << errs[1];
   std::remove(path.c_str());
 }
 
