@@ -151,3 +151,58 @@ LogicalResult ReshapeOp::buildGradients(OpBuilder &b,
       b.create<ReshapeOp>(getLoc(), getInput().getType(), resultGrads[0]));
   return success();
 }
+
+namespace {
+/// The input's dimensions in the order of `perm`, a permutation of them.
+FailureOr<SmallVector<int64_t>> transposeOutputShape(EmitErrorFn emitError,
+                                                     Value input,
+                                                     ArrayRef<int64_t> perm) {
+  auto in = shapeOf(input);
+  SmallVector<bool> seen(in.size(), false);
+  bool ok = perm.size() == in.size();
+  for (int64_t p : perm) {
+    ok = ok && p >= 0 && p < int64_t(in.size()) && !seen[p];
+    if (ok)
+      seen[p] = true;
+  }
+  if (!ok) {
+    std::string list;
+    llvm::raw_string_ostream os(list);
+    llvm::interleaveComma(perm, os);
+    return emitError() << "expects perm to be a permutation of [0, "
+                       << in.size() << "), got [" << list << "]";
+  }
+  SmallVector<int64_t> out;
+  for (int64_t p : perm)
+    out.push_back(in[p]);
+  return out;
+}
+} // namespace
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  return pushInferred(transposeOutputShape(locErrors(loc), adaptor.getInput(),
+                                           adaptor.getPerm()),
+                      adaptor.getInput(), types);
+}
+
+LogicalResult TransposeOp::verify() {
+  auto shape = transposeOutputShape(opErrors(*this), getInput(), getPerm());
+  if (failed(shape) || failed(expectSameElementType(*this)))
+    return failure();
+  return expectShape(*this, getOutput(), *shape, "output");
+}
+
+LogicalResult
+TransposeOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                            SmallVectorImpl<Value> &operandGrads) {
+  ArrayRef<int64_t> perm = getPerm();
+  SmallVector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    inverse[perm[i]] = int64_t(i);
+  operandGrads.push_back(b.create<TransposeOp>(
+      getLoc(), resultGrads[0], b.getDenseI64ArrayAttr(inverse)));
+  return success();
+}

@@ -63,4 +63,21 @@ def NN_SliceOp : NN_NonDiffOp<"slice", [Pure]> {
   let hasVerifier = 1;
 }
 
+def NN_TransposeOp : NN_DiffOp<"transpose", [NN_InferResultType]> {
+  let summary = "permutes the dimensions: output dimension i is input dimension perm[i]";
+  let description = [{
+    ONNX's Transpose and Keras's Permute (whose 1-based `dims` leave the
+    batch dimension out). The gradient is the inverse permutation.
+
+    ```mlir
+    %y = nn.transpose %x {perm = array<i64: 0, 2, 1>}
+        : (tensor<8x16x32xf32>) -> tensor<8x32x16xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // GRADC_NN_SHAPE_OPS

@@ -1,10 +1,16 @@
-//===- ShapeLayers.cpp - flatten and concat -------------------------------===//
+//===- ShapeLayers.cpp - flatten, concat and permute ----------------------===//
+//
+// The layers that move elements without computing: their checks, nn ops and
+// ONNX forms.
+//
+//===----------------------------------------------------------------------===//
 
 #include "frontend/LayerDef.h"
 #include "frontend/OnnxExporter.h"
 #include "ir/NNDialect.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace gradc {
 namespace {
@@ -72,9 +78,65 @@ OnnxValue concatToOnnx(OnnxEmit &e) {
   return {n.output(0)};
 }
 
+/// Keras's Permute (1-based dims over the non-batch dimensions).
+bool checkPermute(LayerCheck &c) {
+  if (!c.oneInput())
+    return false;
+  const Shape &in = c.in[0];
+  const auto &dims = c.layer.permute().dims();
+  std::vector<bool> seen(in.size() + 1, false);
+  bool ok = size_t(dims.size()) == in.size();
+  for (int64_t d : dims) {
+    ok = ok && d >= 1 && d <= int64_t(in.size()) && !seen[d];
+    if (ok)
+      seen[d] = true;
+  }
+  if (!ok)
+    return c.fail(absl::StrCat("permute dims must be a permutation of 1..",
+                               in.size(),
+                               " (the input's dimensions without "
+                               "the batch, 1-based), got [",
+                               absl::StrJoin(dims, ", "), "]"));
+  c.out.shape.clear();
+  for (int64_t d : dims)
+    c.out.shape.push_back(in[d - 1]);
+  return true;
+}
+
+/// The permutation with the batch dimension: [0, dims...].
+std::vector<int64_t> permutation(const ResolvedLayer &l) {
+  std::vector<int64_t> perm{0};
+  for (int64_t d : l.layer->permute().dims())
+    perm.push_back(d);
+  return perm;
+}
+
+mlir::Value emitPermute(const LayerEmit &e) {
+  return e.b.create<nn::TransposeOp>(
+      e.loc, e.inputs[0], e.b.getDenseI64ArrayAttr(permutation(e.l)));
+}
+
+/// ONNX's Transpose. gradc holds an image as NHWC and ONNX as NCHW: the
+/// permutation is taken to and from NHWC around gradc's when the input or
+/// the output is an image (rank 3 without the batch).
+OnnxValue permuteToOnnx(OnnxEmit &e) {
+  std::vector<int64_t> g = permutation(e.l);
+  const std::vector<int64_t> toNhwc{0, 2, 3, 1}, toNchw{0, 3, 1, 2};
+  bool image = g.size() == 4;
+  std::vector<int64_t> perm(g.size());
+  // ONNX's out[i] = in[perm[i]]; with both sides NCHW:
+  // perm[i] = toNhwc[g[toNchw[i]]].
+  for (size_t i = 0; i < g.size(); ++i)
+    perm[i] = image ? toNhwc[g[toNchw[i]]] : g[i];
+  onnx::NodeProto &n = e.node("Transpose", {e.input(0)});
+  OnnxEmit::attr(n, "perm", perm);
+  return {n.output(0)};
+}
+
 const LayerDef kShapeLayers[] = {
     {Layer::kFlatten, checkFlatten, emitFlatten, flattenToOnnx},
     {Layer::kConcat, checkConcat, emitConcat, concatToOnnx},
+    {Layer::kPermute, checkPermute, emitPermute, permuteToOnnx},
 };
 
 } // namespace

@@ -194,6 +194,7 @@ private:
   bool flatten(const Node &n);
   bool reshape(const Node &n);
   bool concat(const Node &n);
+  bool transpose(const Node &n);
   bool identity(const Node &n);
   bool constantOp(const Node &n);
   bool pad(const Node &n);

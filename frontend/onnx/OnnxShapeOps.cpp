@@ -1,7 +1,8 @@
 //===- OnnxShapeOps.cpp - flatten, reshape, concat, pad, constants --------===//
 //
 // The one job of this file: the converters of the operators that move or
-// name values rather than compute them: Flatten, Reshape, Concat, Identity,
+// name values rather than compute them: Flatten, Reshape, Concat,
+// Transpose (a permute layer), Identity,
 // Pad (taken into the Conv that reads it), Constant, and Unsqueeze, Squeeze
 // and Reshape of constants.
 //
@@ -99,6 +100,48 @@ bool OnnxImport::concat(const Node &n) {
   Layer layer;
   layer.mutable_concat();
   addLayer(n, std::move(layer), in);
+  return true;
+}
+
+/// A permute layer: the batch stays first; an NCHW tensor (which gradc
+/// holds as NHWC) is permuted as its NHWC form: g[j] = toNchw[perm[toNhwc[j]]].
+bool OnnxImport::transpose(const Node &n) {
+  if (!onlyAttrs(n, {"perm"}))
+    return false;
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  size_t rank = x->dims.size();
+  std::vector<int64_t> perm = attrInts(n, "perm");
+  if (perm.empty()) // ONNX's default: the dimensions reversed
+    for (size_t i = 0; i < rank; ++i)
+      perm.push_back(int64_t(rank - 1 - i));
+  if (perm.size() != rank || perm[0] != 0)
+    return fail(n, absl::StrCat("perm [", absl::StrJoin(perm, ", "),
+                                "] of a rank-", rank,
+                                " input is not supported (the batch "
+                                "dimension must stay first)"));
+  if (x->squeezed || !x->flatFromCHW.empty())
+    return fail(n, "transposing a Flatten of an NCHW tensor or a global "
+                   "pooling's output is not supported");
+  std::vector<int64_t> g = perm;
+  if (rank == 4) {
+    const int64_t toNhwc[] = {0, 2, 3, 1}, toNchw[] = {0, 3, 1, 2};
+    for (size_t j = 0; j < 4; ++j)
+      g[j] = toNchw[perm[toNhwc[j]]];
+  }
+  bool identityPerm = true;
+  for (size_t j = 0; j < rank; ++j)
+    identityPerm &= g[j] == int64_t(j);
+  if (identityPerm) {
+    tensors[n.output(0)] = *x;
+    return true;
+  }
+  Layer layer;
+  Permute &p = *layer.mutable_permute();
+  for (size_t j = 1; j < rank; ++j)
+    p.add_dims(g[j]);
+  addLayer(n, std::move(layer), {x});
   return true;
 }
 

@@ -1,7 +1,8 @@
 //===- ShapeLowering.cpp - reshapes to tensor ops -===//
 //
 // flatten and reshape collapse to 1-D and expand to the target shape;
-// concat inserts each input into an empty result, slice extracts one.
+// concat inserts each input into an empty result, slice extracts one;
+// transpose is linalg.transpose.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,6 +41,10 @@ void populateShapeLoweringPatterns(RewritePatternSet &patterns) {
           offsets[o.getAxis()] += e.shape(v)[o.getAxis()];
         }
         return one(out);
+      });
+  addLowering<nn::TransposeOp>(
+      patterns, [](nn::TransposeOp o, ValueRange ops, Emitter &e) -> R {
+        return one(e.transpose(ops[0], o.getPerm()));
       });
   addLowering<nn::SliceOp>(
       patterns, [](nn::SliceOp o, ValueRange ops, Emitter &e) -> R {

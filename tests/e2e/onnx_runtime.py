@@ -85,19 +85,25 @@ def main():
                       output_names=["logits"],
                       dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}})
     # A sequence model: each image as 28 rows of 28 features, a dense layer
-    # on every row (MatMul and Add on [N, 28, 28]), GELU in both forms
-    # (which the export writes as PyTorch's node chains).
+    # on every row (MatMul and Add on [N, 28, 28]), then on every column
+    # (a permute: Transpose), GELU in both forms (which the export writes as
+    # PyTorch's node chains).
     rows = write(scratch, "rows_gelu", [28, 28], [
         'layer { name: "rows" dense { units: 16 activation: GELU } }',
+        'layer { name: "swap" permute { dims: [2, 1] } }',
+        'layer { name: "cols" dense { units: 8 } }',
         'layer { name: "flat" flatten {} }',
         'layer { name: "fc2" dense { units: 32 } }',
         'layer { name: "act" activation { kind: GELU_TANH } }'])
-    # A dense layer on an image's channels: MatMul between transposes to
-    # NHWC and back (the importer has no Transpose yet: no round trip).
+    # A dense layer on an image's channels (MatMul between Transposes to NHWC
+    # and back: no round trip, the importer takes MatMul of [N, T, D] only)
+    # and a permute of an image (H and W swapped: one Transpose of NCHW).
     channels = write(scratch, "channels", [28, 28, 1], [
         'layer { name: "c1" conv2d { filters: 4 kernel_size: [3, 3] '
         'activation: RELU } }',
         'layer { name: "mix" dense { units: 6 activation: SIGMOID } }',
+        'layer { name: "swap" permute { dims: [2, 1, 3] } }',
+        'layer { name: "c2" conv2d { filters: 4 kernel_size: [3, 2] } }',
         'layer { name: "pool" global_avg_pool2d {} }'])
     # One batch size (50 divides every set) so that each model compiles once
     # per command. (name, model, flags, whether the export imports again)

@@ -1,7 +1,7 @@
 #===- onnx_torch.py - PyTorch-exported ONNX models trained by gradc -*- python -*-===#
-"""Builds five networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
+"""Builds six networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
 with batch norm, a depthwise-separable net, an MLP with GELU in both
-forms), exports each with
+forms, a CNN that transposes H and W), exports each with
 torch.onnx.export, and trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
 same unshuffled batches. After 1 and 10 steps the weights and batch-norm
@@ -106,6 +106,22 @@ class Separable(nn.Module):
         return self.fc(torch.cat([avg, mx], 1))
 
 
+class Transposed(nn.Module):
+    """A Transpose of an NCHW tensor (H and W swapped), which gradc takes as
+    a permute of its NHWC one."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.conv2 = nn.Conv2d(4, 6, (3, 2), stride=2)
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x):
+        x = self.conv2(torch.relu(self.conv1(x)).transpose(2, 3))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1),
+                                     1))
+
+
 class GeluMLP(nn.Module):
     """GELU in both forms: PyTorch exports each as a chain of nodes (Div,
     Erf, Add, Mul; or Mul, Add, Tanh) that gradc recognizes as one."""
@@ -159,7 +175,8 @@ def main():
     y_all = torch.from_numpy(labels.astype(np.int64))
 
     for name, cls in (("mlp", MLP), ("lenet", LeNet), ("resnet", ResNet),
-                      ("separable", Separable), ("gelu", GeluMLP)):
+                      ("separable", Separable), ("gelu", GeluMLP),
+                      ("transposed", Transposed)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1

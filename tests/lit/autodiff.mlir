@@ -174,3 +174,16 @@ func.func @gelu(%x: tensor<2x3xf32>, %l: tensor<2xi32>) -> tensor<f32> attribute
   %1 = nn.mse %0, %l : (tensor<2x3xf32>, tensor<2xi32>) -> tensor<f32>
   return %1 : tensor<f32>
 }
+
+// -----
+
+// A transpose's gradient is the inverse permutation.
+// CHECK-LABEL: func.func @transpose
+// CHECK:       %[[DX:.+]] = nn.transpose %{{.+}} {perm = array<i64: 0, 3, 1, 2>} : (tensor<2x4x5x3xf32>) -> tensor<2x3x4x5xf32>
+// CHECK:       return %{{.*}}, %[[DX]]
+func.func @transpose(%x: tensor<2x3x4x5xf32>, %l: tensor<2xi32>) -> tensor<f32> attributes {nn.differentiate} {
+  %0 = nn.transpose %x {perm = array<i64: 0, 2, 3, 1>} : (tensor<2x3x4x5xf32>) -> tensor<2x4x5x3xf32>
+  %1 = nn.flatten %0 : (tensor<2x4x5x3xf32>) -> tensor<2x60xf32>
+  %2 = nn.mse %1, %l : (tensor<2x60xf32>, tensor<2xi32>) -> tensor<f32>
+  return %2 : tensor<f32>
+}

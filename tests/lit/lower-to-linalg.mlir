@@ -885,6 +885,17 @@ func.func @slice(%x: tensor<2x3x3x8xf32>) -> tensor<2x3x3x5xf32> {
   return %0 : tensor<2x3x3x5xf32>
 }
 
+// CHECK-LABEL: func.func @transpose(
+// CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<2x3x5xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[Y:.+]] = linalg.transpose ins(%[[X]] : tensor<2x3x5xf32>) outs(%{{.+}} : tensor<2x5x3xf32>) permutation = [0, 2, 1]
+// CHECK-NOT:     nn.
+// CHECK:         return %[[Y]]
+func.func @transpose(%x: tensor<2x3x5xf32>) -> tensor<2x5x3xf32> {
+  %0 = nn.transpose %x {perm = array<i64: 0, 2, 1>} : (tensor<2x3x5xf32>) -> tensor<2x5x3xf32>
+  return %0 : tensor<2x5x3xf32>
+}
+
 // A transposed lhs is materialized, then a plain matmul into zeros.
 // CHECK-LABEL: func.func @matmul(
 // CHECK-SAME:    %[[A:arg[0-9]+]]: tensor<3x5xf32>, %[[B:arg[0-9]+]]: tensor<3x7xf32>)

@@ -540,6 +540,22 @@ func.func @concat_mismatch(%a: tensor<2x4x4x3xf32>, %b: tensor<2x5x4x3xf32>) {
 
 // -----
 
+func.func @transpose_not_a_permutation(%a: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{expects perm to be a permutation of [0, 3), got [0, 2, 2]}}
+  %0 = nn.transpose %a {perm = array<i64: 0, 2, 2>} : (tensor<2x3x4xf32>) -> tensor<2x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_wrong_result(%a: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{output}}
+  %0 = nn.transpose %a {perm = array<i64: 0, 2, 1>} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
 func.func @slice_out_of_range(%a: tensor<2x8xf32>) {
   // expected-error @+1 {{expects slice [6, 10) within axis 1 of size 8}}
   %0 = nn.slice %a {axis = 1 : i64, offset = 6 : i64, size = 4 : i64} : (tensor<2x8xf32>) -> tensor<2x4xf32>

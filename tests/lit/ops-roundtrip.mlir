@@ -35,6 +35,8 @@ func.func @forward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
   %sg = nn.sigmoid %r : tensor<2x36xf32>
   // CHECK: nn.tanh %{{.*}} : tensor<2x36xf32>
   %th = nn.tanh %sg : tensor<2x36xf32>
+  // CHECK: nn.transpose %{{.*}} {perm = array<i64: 1, 0>} : (tensor<2x36xf32>) -> tensor<36x2xf32>
+  %tr = nn.transpose %th {perm = array<i64: 1, 0>} : (tensor<2x36xf32>) -> tensor<36x2xf32>
   // CHECK: nn.gelu %{{.*}} : tensor<2x36xf32>
   %ge = nn.gelu %th : tensor<2x36xf32>
   // CHECK: nn.gelu %{{.*}} {approximate = true} : tensor<2x36xf32>

@@ -410,6 +410,17 @@ TEST(DenseGradient, WithAndWithoutBias) {
                             "tensor<2x1xf32>"));
 }
 
+TEST(TransposeGradient, InversePermutation) {
+  expectOpGradientsMatch(fn("%x: tensor<2x3x4xf32>",
+                            "nn.transpose %x {perm = array<i64: 0, 2, 1>} : "
+                            "(tensor<2x3x4xf32>) -> tensor<2x4x3xf32>",
+                            "tensor<2x4x3xf32>"));
+  expectOpGradientsMatch(fn("%x: tensor<2x3x4x2xf32>",
+                            "nn.transpose %x {perm = array<i64: 3, 1, 0, 2>} "
+                            ": (tensor<2x3x4x2xf32>) -> tensor<2x3x2x4xf32>",
+                            "tensor<2x3x2x4xf32>"));
+}
+
 TEST(ReshapeGradient, FlattenAndReshape) {
   expectOpGradientsMatch(fn("%x: tensor<2x3x2x2xf32>",
                             "nn.flatten %x : (tensor<2x3x2x2xf32>) -> "

@@ -142,6 +142,17 @@ TEST(JitOps, Primitives) {
                    ties);
 }
 
+TEST(JitOps, Transpose) {
+  expectJitMatches(single("%x: tensor<2x3x5xf32>",
+                          "nn.transpose %x {perm = array<i64: 0, 2, 1>} : "
+                          "(tensor<2x3x5xf32>) -> tensor<2x5x3xf32>",
+                          "tensor<2x5x3xf32>"));
+  expectJitMatches(single("%x: tensor<2x3x4x5xf32>",
+                          "nn.transpose %x {perm = array<i64: 2, 0, 3, 1>} : "
+                          "(tensor<2x3x4x5xf32>) -> tensor<4x2x5x3xf32>",
+                          "tensor<4x2x5x3xf32>"));
+}
+
 TEST(JitOps, FlattenAndReshape) {
   expectJitMatches(single("%x: tensor<2x3x5x7xf32>",
                           "nn.flatten %x : (tensor<2x3x5x7xf32>) -> "

@@ -1,7 +1,7 @@
 //===- ShapeKernels.cpp - reference kernels -------------------------------===//
 //
-// The reference kernels of flatten, reshape, concat and slice, attached to the
-// ops as their ReferenceKernelOpInterface. Row-major copies.
+// The reference kernels of flatten, reshape, concat, slice and transpose,
+// attached to the ops as their ReferenceKernelOpInterface. Row-major copies.
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,12 +67,37 @@ struct SliceKernel {
   }
 };
 
+/// y[i_0, ..., i_r] = x[j] with j[perm[k]] = i_k.
+struct TransposeKernel {
+  template <typename T>
+  static absl::Status run(TransposeOp op, KernelEnv<T> &env) {
+    const HostTensor<T> &x = env.in(op.getInput());
+    HostTensor<T> y = env.zeros(op.getOutput());
+    ArrayRef<int64_t> perm = op.getPerm();
+    int64_t rank = x.rank();
+    std::vector<int64_t> xStride(rank, 1), index(rank, 0);
+    for (int64_t d = rank - 2; d >= 0; --d)
+      xStride[d] = xStride[d + 1] * x.dim(d + 1);
+    for (int64_t flat = 0; flat < y.numElements(); ++flat) {
+      int64_t from = 0;
+      for (int64_t k = 0; k < rank; ++k)
+        from += index[k] * xStride[perm[k]];
+      y[flat] = x[from];
+      for (int64_t k = rank - 1; k >= 0 && ++index[k] == y.dim(k); --k)
+        index[k] = 0;
+    }
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
 } // namespace
 
 void attachShapeKernels(MLIRContext *ctx) {
   attach<FlattenKernel, FlattenOp, ReshapeOp>(ctx);
   attach<ConcatKernel, ConcatOp>(ctx);
   attach<SliceKernel, SliceOp>(ctx);
+  attach<TransposeKernel, TransposeOp>(ctx);
 }
 
 } // namespace gradc::kernels
