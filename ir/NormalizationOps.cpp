@@ -1,12 +1,14 @@
-//===- NormalizationOps.cpp - batch normalization: verifiers, gradients ---===//
+//===- NormalizationOps.cpp - batch and layer norm: verifiers, gradients --===//
 //
 // The normalization family: nn.batch_norm (inference form, running
 // statistics), nn.batch_norm_train (batch statistics), its fused gradient
-// nn.batch_norm_grad, and nn.moving_average (the running-statistic update).
+// nn.batch_norm_grad, nn.moving_average (the running-statistic update) and
+// nn.layer_norm (statistics per row, its gradient composed from primitives).
 // The shape rule: every per-channel operand has the input's last dimension.
 //
 //===----------------------------------------------------------------------===//
 
+#include "ir/GradientBuilder.h"
 #include "ir/NNDialect.h"
 #include "ir/ShapeRules.h"
 #include "ir/VerifierUtils.h"
@@ -85,6 +87,14 @@ LogicalResult BatchNormGradOp::verify() {
     return failure();
   return expectShape(*this, getGradInput(), shapeOf(getInput()),
                      "input gradient");
+}
+
+LogicalResult LayerNormOp::verify() {
+  if (failed(verifyPerChannel(*this, getInput(),
+                              {{getGamma(), "gamma"}, {getBeta(), "beta"}},
+                              getEpsilon().convertToDouble())))
+    return failure();
+  return expectShape(*this, getOutput(), shapeOf(getInput()), "output");
 }
 
 LogicalResult MovingAverageOp::verify() {
@@ -177,5 +187,33 @@ BatchNormTrainOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   operandGrads.push_back(grad.getGradBeta());
   if (getRows())
     operandGrads.push_back(Value());
+  return success();
+}
+
+LogicalResult
+LayerNormOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                            SmallVectorImpl<Value> &operandGrads) {
+  // Per row of D values, with xhat = (x - mean) * rstd and g = dy * gamma:
+  // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), dgamma = sum over
+  // the rows of dy * xhat, dbeta = sum over the rows of dy. The statistics
+  // are recomputed from x; after the lowering, elementwise fusion turns
+  // the rule into a few loops.
+  GradientBuilder g(b, getLoc());
+  Value dy = resultGrads[0], x = getInput();
+  double invD = 1.0 / double(shapeOf(x).back());
+  auto rowMean = [&](Value v) {
+    return g.broadcastRows(g.scale(g.reduceRows(v), invD), x);
+  };
+  Value centred = g.sub(x, rowMean(x));
+  Value var = g.scale(g.reduceRows(g.mul(centred, centred)), invD);
+  Value eps = g.constant(getEpsilon().convertToDouble(), var);
+  Value rstd = g.broadcastRows(g.rsqrt(g.add(var, eps)), x);
+  Value xhat = g.mul(centred, rstd);
+  Value gdy = g.mul(dy, g.broadcastFromLast(getGamma(), x));
+  Value inner =
+      g.sub(g.sub(gdy, rowMean(gdy)), g.mul(xhat, rowMean(g.mul(gdy, xhat))));
+  operandGrads.push_back(g.mul(rstd, inner));
+  operandGrads.push_back(g.sumToLast(g.mul(dy, xhat)));
+  operandGrads.push_back(g.sumToLast(dy));
   return success();
 }

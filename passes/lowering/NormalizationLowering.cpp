@@ -1,10 +1,12 @@
-//===- NormalizationLowering.cpp - batch normalization to linalg ----------===//
+//===- NormalizationLowering.cpp - batch and layer norm to linalg ---------===//
 //
 // Batch normalization works per channel (the last dimension): statistics
 // are reductions over every other dimension into [C] tensors, and the
 // normalization is one parallel generic reading x and the per-channel
 // scale and shift. The running-statistic update writes into its buffer
 // operand (`outs`), so @train_step updates the runtime's buffer in place.
+// Layer normalization works per row: its statistics are reductions over
+// the last dimension, read back along each row by the normalization.
 //
 //===----------------------------------------------------------------------===//
 
@@ -295,6 +297,53 @@ R lowerMovingAverage(nn::MovingAverageOp op, ValueRange ops, Emitter &e) {
                 })[0]};
 }
 
+/// Per row (every index but the last): the mean, then the biased variance
+/// from the centred squares (two passes, as batch norm's), then one
+/// parallel generic: y = (x - mean) * rstd * gamma + beta.
+R lowerLayerNorm(nn::LayerNormOp op, ValueRange ops, Emitter &e) {
+  Value x = ops[0];
+  Type t = e.elem(x);
+  unsigned rank = e.type(x).getRank();
+  double invD = 1.0 / double(e.shape(x).back());
+  double eps = op.getEpsilon().convertToDouble();
+  SmallVector<unsigned> outer;
+  for (unsigned i = 0; i + 1 < rank; ++i)
+    outer.push_back(i);
+  AffineMap row = e.dims(rank, outer), last = e.dims(rank, {rank - 1});
+  SmallVector<IteratorType> reduce(rank, IteratorType::parallel);
+  reduce.back() = IteratorType::reduction;
+  Value sum = e.reduceLast(x, 0.0, [](OpBuilder &b, Location l, ValueRange a) {
+    return one(S{b, l}.add(a[1], a[0]));
+  });
+  Value mean =
+      e.map(sum, e.type(sum), [&](OpBuilder &b, Location l, ValueRange a) {
+        S s{b, l};
+        return one(s.mul(a[0], s.c(invD, t)));
+      });
+  Value squares = e.generic({x, mean}, e.fill(e.shape(mean), t, 0.0),
+                            {e.identity(rank), row, row}, reduce,
+                            [](OpBuilder &b, Location l, ValueRange a) {
+                              S s{b, l};
+                              Value d = s.sub(a[0], a[1]);
+                              return one(s.add(a[2], s.mul(d, d)));
+                            })[0];
+  Value rstd = e.map(
+      squares, e.type(squares), [&](OpBuilder &b, Location l, ValueRange a) {
+        S s{b, l};
+        Value var = s.mul(a[0], s.c(invD, t));
+        return one(s.div(s.c(1, t), s.sqrt(s.add(var, s.c(eps, t)))));
+      });
+  return one(
+      e.generic({x, mean, rstd, ops[1], ops[2]}, e.empty(e.shape(x), t),
+                {e.identity(rank), row, row, last, last, e.identity(rank)},
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [](OpBuilder &b, Location l, ValueRange a) {
+                  S s{b, l};
+                  Value xhat = s.mul(s.sub(a[0], a[1]), a[2]);
+                  return one(s.add(s.mul(xhat, a[3]), a[4]));
+                })[0]);
+}
+
 } // namespace
 
 void populateNormalizationLoweringPatterns(RewritePatternSet &patterns) {
@@ -306,6 +355,7 @@ void populateNormalizationLoweringPatterns(RewritePatternSet &patterns) {
   addLowering<nn::BatchNormTrainOp>(patterns, lowerBatchNormTrain);
   addLowering<nn::BatchNormGradOp>(patterns, lowerBatchNormGrad);
   addLowering<nn::MovingAverageOp>(patterns, lowerMovingAverage);
+  addLowering<nn::LayerNormOp>(patterns, lowerLayerNorm);
 }
 
 } // namespace gradc::lowering

@@ -1,8 +1,9 @@
 //===- NormalizationKernels.cpp - reference kernels -----------------------===//
 //
-// The reference kernels of batch normalization, attached to the ops
-// as their ReferenceKernelOpInterface. Per-channel statistics over every other
-// dimension.
+// The reference kernels of batch and layer normalization, attached to the
+// ops as their ReferenceKernelOpInterface. Batch norm: per-channel
+// statistics over every other dimension; layer norm: per-row statistics
+// over the last dimension.
 //
 //===----------------------------------------------------------------------===//
 
@@ -160,6 +161,34 @@ struct MovingAverageKernel {
   }
 };
 
+/// Each row of D values (the last dimension): its mean and biased
+/// variance, then y = (x - mean) / sqrt(variance + epsilon) * gamma + beta.
+struct LayerNormKernel {
+  template <typename T>
+  static absl::Status run(LayerNormOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    const Tensor &x = env.in(op.getInput()), &g = env.in(op.getGamma()),
+                 &bt = env.in(op.getBeta());
+    T eps = T(f64(op.getEpsilon()));
+    int64_t d = x.shape.back(), rows = x.numElements() / d;
+    Tensor y(x.shape);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T *row = &x[r * d];
+      T mean = 0, var = 0;
+      for (int64_t j = 0; j < d; ++j)
+        mean += row[j];
+      mean /= T(d);
+      for (int64_t j = 0; j < d; ++j)
+        var += (row[j] - mean) * (row[j] - mean);
+      var /= T(d);
+      for (int64_t j = 0; j < d; ++j)
+        y[r * d + j] = (row[j] - mean) / std::sqrt(var + eps) * g[j] + bt[j];
+    }
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
 } // namespace
 
 void attachNormalizationKernels(MLIRContext *ctx) {
@@ -167,6 +196,7 @@ void attachNormalizationKernels(MLIRContext *ctx) {
   attach<BatchNormTrainKernel, BatchNormTrainOp>(ctx);
   attach<BatchNormGradKernel, BatchNormGradOp>(ctx);
   attach<MovingAverageKernel, MovingAverageOp>(ctx);
+  attach<LayerNormKernel, LayerNormOp>(ctx);
 }
 
 } // namespace gradc::kernels
