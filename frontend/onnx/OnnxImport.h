@@ -177,6 +177,7 @@ private:
              const std::vector<int64_t> &dilations);
   // OnnxNormalizationOps.cpp:
   bool batchNorm(const Node &n);
+  bool layerNorm(const Node &n);
   // OnnxLinearOps.cpp:
   bool gemm(const Node &n);
   // OnnxElementwiseOps.cpp:

@@ -1,9 +1,11 @@
-//===- OnnxNormalizationOps.cpp - batch normalization ---------------------===//
+//===- OnnxNormalizationOps.cpp - batch and layer normalization -----------===//
 //
 // The one job of this file: the converters of the normalization operators
 // (the Normalization family of ir/OpFamilies.def): BatchNormalization, its
 // scale, bias, mean and variance initializers the layer's parameters and
-// buffers.
+// buffers; LayerNormalization (opset 17) over the last axis of an
+// [N, features] or [N, rows, features] input, its scale and bias
+// initializers the layer's gamma and beta.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,6 +43,46 @@ bool OnnxImport::batchNorm(const Node &n) {
     if (!v)
       return false;
     give(n, layer.name(), roles[i], t[i]->name(), std::move(*v));
+  }
+  addLayer(n, std::move(layer), {x});
+  return true;
+}
+
+bool OnnxImport::layerNorm(const Node &n) {
+  if (!onlyAttrs(n, {"axis", "epsilon", "stash_type"}) || !onlyFirstOutput(n))
+    return false;
+  const Tensor *x = activation(n, 0);
+  const onnx::TensorProto *scale = constant(n, 1, false);
+  const onnx::TensorProto *bias = constant(n, 2, true);
+  if (!x || !scale || (hasInput(n, 2) && !bias))
+    return false;
+  int64_t rank = int64_t(x->dims.size()), axis = attrInt(n, "axis", -1);
+  if (rank != 2 && rank != 3)
+    return fail(n, absl::StrCat("expects an [N, features] or [N, rows, "
+                                "features] input, got rank ",
+                                rank,
+                                " (gradc normalizes over the last axis, "
+                                "which an NCHW tensor has as W)"));
+  if (axis != -1 && axis != rank - 1)
+    return fail(n, absl::StrCat("axis ", axis,
+                                " is not supported: gradc normalizes over "
+                                "the last axis only (axis -1)"));
+  if (!x->flatFromCHW.empty())
+    return fail(n, "the input is a Flatten of an NCHW tensor, whose features "
+                   "gradc orders H, W, C; only a Gemm or MatMul may read it");
+  Layer layer;
+  layer.set_name(layerName(n));
+  LayerNorm &ln = *layer.mutable_layer_norm();
+  ln.set_epsilon(attrFloat(n, "epsilon", 1e-5f));
+  if (!bias)
+    ln.set_center(false);
+  for (auto [t, role] : {std::pair{scale, "gamma"}, std::pair{bias, "beta"}}) {
+    if (!t)
+      continue;
+    auto v = floats(*t, absl::StrCat("initializer '", t->name(), "'"));
+    if (!v)
+      return false;
+    give(n, layer.name(), role, t->name(), std::move(*v));
   }
   addLayer(n, std::move(layer), {x});
   return true;
