@@ -120,8 +120,8 @@ def NN_LayerNormOp : NN_DiffOp<"layer_norm",
     dimension, of size D: `mean` and the biased `variance` of its D values,
     `y = (x - mean) / sqrt(variance + epsilon) * gamma + beta`, with `gamma`
     and `beta` of shape [D]. The same in training and inference (PyTorch's
-    LayerNorm over the last dimension). Its gradient rule is composed from
-    primitive ops (ir/GradientBuilder.h).
+    LayerNorm over the last dimension). Its gradient is
+    `nn.layer_norm_grad`.
 
     ```mlir
     %y = nn.layer_norm %x, %gamma, %beta {epsilon = 1.0e-05 : f64}
@@ -133,6 +133,30 @@ def NN_LayerNormOp : NN_DiffOp<"layer_norm",
   let results = (outs NN_FloatTensor:$output);
   let assemblyFormat = [{
     $input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_LayerNormGradOp : NN_NonDiffOp<"layer_norm_grad", [Pure]> {
+  let summary = "gradients of layer_norm with respect to x, gamma, beta";
+  let description = [{
+    Per row of D values, its statistics recomputed from x, with `xhat = (x -
+    mean) * rstd`, `rstd = 1 / sqrt(variance + epsilon)` and `g = dy *
+    gamma`: `dx = rstd * (g - mean(g) - xhat * mean(g * xhat))`; over the
+    rows, `dgamma = sum(dy * xhat)` and `dbeta = sum(dy)`.
+
+    ```mlir
+    %dx, %dgamma, %dbeta = nn.layer_norm_grad %dy, %x, %gamma {epsilon = 1.0e-05 : f64}
+        : (tensor<8x7x7x16xf32>, tensor<8x7x7x16xf32>, tensor<16xf32>)
+        -> (tensor<8x7x7x16xf32>, tensor<16xf32>, tensor<16xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$input,
+      NN_FloatTensor:$gamma, F64Attr:$epsilon);
+  let results = (outs NN_FloatTensor:$grad_input, NN_FloatTensor:$grad_gamma,
+      NN_FloatTensor:$grad_beta);
+  let assemblyFormat = [{
+    $grad_output `,` $input `,` $gamma attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

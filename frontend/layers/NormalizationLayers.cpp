@@ -146,8 +146,8 @@ bool checkLayerNorm(LayerCheck &c) {
   // normalization's sub, mul, mul and add.
   c.out.flops = 8.0 * double(elementsOf(c.out.shape));
   // Machine code, at least (bench/code_size.py): the row statistics, the
-  // normalization and its composed gradient took 11.1-61.9 KiB.
-  c.out.codeBytes = int64_t(11) << 10;
+  // normalization and its fused gradient took 7.9-25.6 KiB.
+  c.out.codeBytes = int64_t(7) << 10;
   return true;
 }
 

@@ -405,6 +405,28 @@ func.func @layer_norm(%x: tensor<2x3x3x5xf32>, %g: tensor<5xf32>, %b: tensor<5xf
   return %y : tensor<2x3x3x5xf32>
 }
 
+// Layer norm's gradient: the row statistics again (sum, mean, centred
+// squares, rstd), both row sums of g = dy * gamma and g * xhat in one
+// reduction, dx in one parallel generic, dgamma and dbeta in one reduction
+// over the rows.
+// CHECK-LABEL: func.func @layer_norm_grad(
+// CHECK-SAME:    %[[DY:arg[0-9]+]]: tensor<4x6xf32>, %[[X:arg[0-9]+]]: tensor<4x6xf32>, %[[G:arg[0-9]+]]: tensor<6xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<4x6xf32>)
+// CHECK:         %[[MEAN:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<4xf32>)
+// CHECK:         %[[SQ:.+]] = linalg.generic {{.*}} ins(%[[X]], %[[MEAN]] : tensor<4x6xf32>, tensor<4xf32>)
+// CHECK:         %[[RSTD:.+]] = linalg.generic {{.*}} ins(%[[SQ]] : tensor<4xf32>)
+// CHECK:         %[[S:.+]]:2 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ROW]], #[[$ROW]], #[[$COL]], #[[$ROW]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[DY]], %[[X]], %[[MEAN]], %[[RSTD]], %[[G]] : {{.*}}) outs({{.*}} : tensor<4xf32>, tensor<4xf32>)
+// CHECK:         %[[DX:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ROW]], #[[$ROW]], #[[$COL]], #[[$ROW]], #[[$ROW]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[DY]], %[[X]], %[[MEAN]], %[[RSTD]], %[[G]], %[[S]]#0, %[[S]]#1 : {{.*}})
+// CHECK:         %[[P:.+]]:2 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ROW]], #[[$ROW]], #[[$COL]], #[[$COL]]], iterator_types = ["reduction", "parallel"]} ins(%[[DY]], %[[X]], %[[MEAN]], %[[RSTD]] : {{.*}}) outs({{.*}} : tensor<6xf32>, tensor<6xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         return %[[DX]], %[[P]]#0, %[[P]]#1
+func.func @layer_norm_grad(%dy: tensor<4x6xf32>, %x: tensor<4x6xf32>, %g: tensor<6xf32>) -> (tensor<4x6xf32>, tensor<6xf32>, tensor<6xf32>) {
+  %dx, %dg, %db = nn.layer_norm_grad %dy, %x, %g {epsilon = 1.0e-5 : f64}
+      : (tensor<4x6xf32>, tensor<4x6xf32>, tensor<6xf32>) -> (tensor<4x6xf32>, tensor<6xf32>, tensor<6xf32>)
+  return %dx, %dg, %db : tensor<4x6xf32>, tensor<6xf32>, tensor<6xf32>
+}
+
 // Folded: s = gamma / sqrt(var + eps), filter * s per output channel,
 // bias' = (bias - mean) * s + beta broadcast into the init, one convolution,
 // then the activation.

@@ -6,7 +6,7 @@
 // float on the same arguments (JitCompare.h): dense, matmul, the primitives,
 // reshapes, activations and their gradients, dropout masks, losses and their
 // gradients, correct_count, batch norm with padding rows, layer norm and
-// its gradient rule, and the optimizer updates, which rewrite their state in
+// its gradient, and the optimizer updates, which rewrite their state in
 // the argument buffers. The backward ops are ops too, so this also pins the
 // compiled gradients to the evaluator, which the gradient tests pin to finite
 // differences. Also: a call checks the entry point and its arity. Convolutions
@@ -256,8 +256,8 @@ TEST(JitOps, PRelu) {
 }
 
 /// Layer normalization over the last dimension of ranks 2, 3 and 4 (odd
-/// sizes, one feature), and its gradient rule through mse of the flattened
-/// output.
+/// sizes, one feature), and its gradient (nn.layer_norm_grad) through mse
+/// of the flattened output.
 TEST(JitOps, LayerNorm) {
   struct Case {
     std::string x, g, flat;
