@@ -41,6 +41,9 @@ CASES = [
     ("max_pool", 28, 8, 'max_pool2d {{ pool_size: [7, 7] strides: [1, 1] padding: SAME }}'),
     ("batch_norm", 16, 8, 'batch_norm {{ }}'),
     ("batch_norm", 7, 256, 'batch_norm {{ }}'),
+    ("layer_norm", 16, 8, 'layer_norm {{ }}'),
+    ("layer_norm", 7, 256, 'layer_norm {{ }}'),
+    ("layer_norm", 0, 128, 'layer_norm {{ }}'),
     ("relu", 16, 8, 'activation {{ kind: RELU }}'),
 ]
 

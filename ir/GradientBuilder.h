@@ -2,11 +2,12 @@
 //
 // Gradient rules are written as compositions of the primitive nn ops (mul,
 // sub, compare, select, reduce_sum, broadcast, ...), as tinygrad's rule
-// table is; only conv, pooling and batch normalization keep dedicated
-// backward ops, whose fused forms are faster (batch norm's composed form
-// materializes xhat, which two reductions read: measured 3 % slower on the
-// ResNet example's step). Elementwise fusion after the lowering to linalg
-// turns a rule back into a few loops.
+// table is; only conv, pooling, batch and layer normalization keep
+// dedicated backward ops, whose fused forms are faster (batch norm's
+// composed form materializes xhat, which two reductions read: measured 3 %
+// slower on the ResNet example's step; layer norm's composed form trained a
+// 32-channel conv net at 2,650 images/s, the fused one at 2,950). Elementwise
+// fusion after the lowering to linalg turns a rule back into a few loops.
 //
 //===----------------------------------------------------------------------===//
 

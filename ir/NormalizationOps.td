@@ -1,7 +1,9 @@
-//===- NormalizationOps.td - batch normalization (training, inference, gradient) and running statistics -*- tablegen -*-===//
+//===- NormalizationOps.td - batch and layer normalization -*- tablegen -*-===//
 //
-// The Normalization family of nn ops (ir/OpFamilies.def): batch normalization (training, inference, gradient) and running statistics.
-// Included by NNOps.td; verifiers and gradient rules in ir/NormalizationOps.cpp.
+// The Normalization family of nn ops (ir/OpFamilies.def): batch
+// normalization (training, inference, gradient), running statistics and
+// layer normalization. Included by NNOps.td through the generated
+// NNFamilyOps.td; verifiers and gradient rules in ir/NormalizationOps.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -107,6 +109,55 @@ def NN_MovingAverageOp : NN_NonDiffOp<"moving_average", [Pure, AllTypesMatch<["r
       DefaultValuedAttr<I64Attr, "0">:$per_row);
   let results = (outs NN_FloatTensor:$new_running);
   let assemblyFormat = "$running `,` $value (`rows` $rows^)? attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_LayerNormOp : NN_DiffOp<"layer_norm",
+    [AllTypesMatch<["input", "output"]>]> {
+  let summary = "layer normalization over the last dimension";
+  let description = [{
+    Each row (every index but the last) is normalized over the last
+    dimension, of size D: `mean` and the biased `variance` of its D values,
+    `y = (x - mean) / sqrt(variance + epsilon) * gamma + beta`, with `gamma`
+    and `beta` of shape [D]. The same in training and inference (PyTorch's
+    LayerNorm over the last dimension). Its gradient is
+    `nn.layer_norm_grad`.
+
+    ```mlir
+    %y = nn.layer_norm %x, %gamma, %beta {epsilon = 1.0e-05 : f64}
+        : (tensor<8x7x7x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<8x7x7x16xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$gamma,
+      NN_FloatTensor:$beta, F64Attr:$epsilon);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_LayerNormGradOp : NN_NonDiffOp<"layer_norm_grad", [Pure]> {
+  let summary = "gradients of layer_norm with respect to x, gamma, beta";
+  let description = [{
+    Per row of D values, its statistics recomputed from x, with `xhat = (x -
+    mean) * rstd`, `rstd = 1 / sqrt(variance + epsilon)` and `g = dy *
+    gamma`: `dx = rstd * (g - mean(g) - xhat * mean(g * xhat))`; over the
+    rows, `dgamma = sum(dy * xhat)` and `dbeta = sum(dy)`.
+
+    ```mlir
+    %dx, %dgamma, %dbeta = nn.layer_norm_grad %dy, %x, %gamma {epsilon = 1.0e-05 : f64}
+        : (tensor<8x7x7x16xf32>, tensor<8x7x7x16xf32>, tensor<16xf32>)
+        -> (tensor<8x7x7x16xf32>, tensor<16xf32>, tensor<16xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$input,
+      NN_FloatTensor:$gamma, F64Attr:$epsilon);
+  let results = (outs NN_FloatTensor:$grad_input, NN_FloatTensor:$grad_gamma,
+      NN_FloatTensor:$grad_beta);
+  let assemblyFormat = [{
+    $grad_output `,` $input `,` $gamma attr-dict `:` functional-type(operands, results)
+  }];
   let hasVerifier = 1;
 }
 

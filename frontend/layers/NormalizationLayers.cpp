@@ -1,4 +1,4 @@
-//===- NormalizationLayers.cpp - batch_norm, normalization ----------------===//
+//===- NormalizationLayers.cpp - batch_norm, normalization, layer_norm ----===//
 //
 // Keras's BatchNormalization over the channel axis: gamma and beta are
 // trainable (unless scale/center are off), the running mean and variance
@@ -6,6 +6,8 @@
 // Keras's Normalization: a fixed per-channel (x - shift) * scale whose
 // buffers are computed from the training data before training
 // (runtime/trainer/Normalization.cpp).
+// PyTorch's LayerNorm over the last axis: statistics per example and row,
+// trainable gamma and beta (unless scale/center are off), no buffers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -122,14 +124,91 @@ OnnxValue normalizationToOnnx(OnnxEmit &e) {
   return {e.node("Mul", {centered, e.buffer("scale", dims)}).output(0)};
 }
 
+bool checkLayerNorm(LayerCheck &c) {
+  const LayerNorm &ln = c.layer.layer_norm();
+  if (!c.oneInput())
+    return false;
+  double epsilon = ln.has_epsilon() ? fromFloat(ln.epsilon()) : 1e-5;
+  if (!(epsilon > 0 && std::isfinite(epsilon)))
+    return c.fail(
+        absl::StrCat("layer_norm epsilon must be positive, got ", epsilon));
+  c.out.attrs["epsilon"] = epsilon;
+  int64_t features = c.in[0].back();
+  if (!ln.has_scale() || ln.scale()) {
+    Initializer ones;
+    ones.mutable_ones();
+    c.param("gamma", {features}, ones, 1, 1);
+  }
+  if (!ln.has_center() || ln.center())
+    c.param("beta", {features}, Initializer(), 1, 1);
+  c.out.shape = c.in[0];
+  // Per element: the mean's add, the variance's sub, mul and add, and the
+  // normalization's sub, mul, mul and add.
+  c.out.flops = 8.0 * double(elementsOf(c.out.shape));
+  // Machine code, at least (bench/code_size.py): the row statistics, the
+  // normalization and its fused gradient took 7.9-25.6 KiB.
+  c.out.codeBytes = int64_t(7) << 10;
+  return true;
+}
+
+mlir::Value emitLayerNorm(const LayerEmit &e) {
+  // Without scale (center), gamma (beta) is the constant 1 (0).
+  auto features =
+      mlir::RankedTensorType::get({e.l.shape.back()}, e.b.getF32Type());
+  auto orConstant = [&](mlir::Value v, double c) -> mlir::Value {
+    return v ? v
+             : e.b.create<nn::ConstantOp>(e.loc, features,
+                                          e.b.getF64FloatAttr(c));
+  };
+  return e.b.create<nn::LayerNormOp>(e.loc, e.inputs[0],
+                                     orConstant(e.param("gamma"), 1.0),
+                                     orConstant(e.param("beta"), 0.0),
+                                     e.b.getF64FloatAttr(e.l.attr("epsilon")));
+}
+
+/// Opset 13 has no LayerNormalization (opset 17), and an NCHW tensor's
+/// channels are not its last axis: ReduceMean over the normalized axis (1
+/// for NCHW, the last otherwise), Sub, Mul, ReduceMean, Add, Sqrt, Div, then
+/// Mul by gamma and Add of beta ([C, 1, 1] against NCHW) when learned.
+OnnxValue layerNormToOnnx(OnnxEmit &e) {
+  int64_t c = e.l.shape.back();
+  size_t rank = e.inputRank(0);
+  std::vector<int64_t> axes{rank == 4 ? 1 : int64_t(rank) - 1};
+  std::vector<int64_t> dims{c};
+  if (rank == 4)
+    dims = {c, 1, 1};
+  auto mean = [&](const std::string &v) {
+    onnx::NodeProto &n = e.node("ReduceMean", {v});
+    OnnxEmit::attr(n, "axes", axes);
+    OnnxEmit::attr(n, "keepdims", int64_t(1));
+    return n.output(0);
+  };
+  std::string x = e.input(0);
+  std::string centred = e.node("Sub", {x, mean(x)}).output(0);
+  std::string var = mean(e.node("Mul", {centred, centred}).output(0));
+  std::string eps = e.constant("epsilon", {}, {float(e.l.attr("epsilon"))});
+  std::string stddev =
+      e.node("Sqrt", {e.node("Add", {var, eps}).output(0)}).output(0);
+  std::string y = e.node("Div", {centred, stddev}).output(0);
+  std::string gamma = e.param("gamma", dims), beta = e.param("beta", dims);
+  if (!gamma.empty())
+    y = e.node("Mul", {y, gamma}).output(0);
+  if (!beta.empty())
+    y = e.node("Add", {y, beta}).output(0);
+  return {y};
+}
+
 const LayerDef kNormalizationLayers[] = {
     {Layer::kBatchNorm, checkBatchNorm, emitBatchNorm, batchNormToOnnx},
     {Layer::kNormalization, checkNormalization, emitNormalization,
      normalizationToOnnx},
+    {Layer::kLayerNorm, checkLayerNorm, emitLayerNorm, layerNormToOnnx},
 };
 
 } // namespace
 
-llvm::ArrayRef<LayerDef> getNormalizationLayerDefs() { return kNormalizationLayers; }
+llvm::ArrayRef<LayerDef> getNormalizationLayerDefs() {
+  return kNormalizationLayers;
+}
 
 } // namespace gradc

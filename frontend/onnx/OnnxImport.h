@@ -173,7 +173,6 @@ private:
   // The operators, one function each; OnnxOperators.cpp lists them.
   // OnnxConvPoolOps.cpp:
   bool conv(const Node &n);
-  bool batchNorm(const Node &n);
   bool pool(const Node &n);
   bool globalPool(const Node &n);
   /// The explicit [top, bottom, left, right] pads of a conv or pool window
@@ -182,6 +181,9 @@ private:
   windowPads(const Node &n, const Tensor &x, const std::vector<int64_t> &k,
              const std::vector<int64_t> &strides,
              const std::vector<int64_t> &dilations);
+  // OnnxNormalizationOps.cpp:
+  bool batchNorm(const Node &n);
+  bool layerNorm(const Node &n);
   // OnnxLinearOps.cpp:
   bool gemm(const Node &n);
   // OnnxElementwiseOps.cpp:

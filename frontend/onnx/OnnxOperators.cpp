@@ -20,12 +20,13 @@ const std::vector<OnnxOperator> &onnxOperators() {
   using I = OnnxImport;
   constexpr OutputRank OfInput = OutputRank::OfInput, Two = OutputRank::Two,
                        Unknown = OutputRank::Unknown;
-  // In the order the README lists them.
+  // In the order docs/onnx.md lists them.
   static const std::vector<OnnxOperator> table = {
       // clang-format off
       // name, converter, 4-D inputs, window 'pads', output rank
       {"Conv",               &I::conv,            2, true,  OfInput},
       {"BatchNormalization", &I::batchNorm,       0, false, OfInput},
+      {"LayerNormalization", &I::layerNorm,       0, false, OfInput},
       {"Relu",               &I::activationOp,    0, false, OfInput},
       {"LeakyRelu",          &I::activationOp,    0, false, OfInput},
       {"PRelu",              &I::prelu,           0, false, OfInput},

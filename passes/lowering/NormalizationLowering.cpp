@@ -1,10 +1,13 @@
-//===- NormalizationLowering.cpp - batch normalization to linalg ----------===//
+//===- NormalizationLowering.cpp - batch and layer norm to linalg ---------===//
 //
 // Batch normalization works per channel (the last dimension): statistics
 // are reductions over every other dimension into [C] tensors, and the
 // normalization is one parallel generic reading x and the per-channel
 // scale and shift. The running-statistic update writes into its buffer
 // operand (`outs`), so @train_step updates the runtime's buffer in place.
+// Layer normalization works per row: its statistics are reductions over
+// the last dimension, read back along each row by the normalization and
+// its fused gradient.
 //
 //===----------------------------------------------------------------------===//
 
@@ -295,6 +298,122 @@ R lowerMovingAverage(nn::MovingAverageOp op, ValueRange ops, Emitter &e) {
                 })[0]};
 }
 
+/// The maps and iterators of layer norm's generics over x's dimensions:
+/// `row` reads a per-row [..] tensor, `last` a per-feature [D] one.
+struct RowMaps {
+  unsigned rank;
+  AffineMap id, row, last;
+  SmallVector<IteratorType> parallel, rowReduce, featureReduce;
+
+  RowMaps(Emitter &e, Value x) : rank(e.type(x).getRank()) {
+    SmallVector<unsigned> outer;
+    for (unsigned i = 0; i + 1 < rank; ++i)
+      outer.push_back(i);
+    id = e.identity(rank);
+    row = e.dims(rank, outer);
+    last = e.dims(rank, {rank - 1});
+    parallel.assign(rank, IteratorType::parallel);
+    rowReduce = parallel;
+    rowReduce.back() = IteratorType::reduction;
+    featureReduce.assign(rank, IteratorType::reduction);
+    featureReduce.back() = IteratorType::parallel;
+  }
+};
+
+/// Per row (every index but the last): the mean, then rstd = 1 / sqrt(var +
+/// eps) of the biased variance from the centred squares (two passes, as
+/// batch norm's).
+std::pair<Value, Value> rowStatistics(Emitter &e, const RowMaps &m, Value x,
+                                      double eps) {
+  Type t = e.elem(x);
+  double invD = 1.0 / double(e.shape(x).back());
+  Value sum = e.reduceLast(x, 0.0, [](OpBuilder &b, Location l, ValueRange a) {
+    return one(S{b, l}.add(a[1], a[0]));
+  });
+  Value mean =
+      e.map(sum, e.type(sum), [&](OpBuilder &b, Location l, ValueRange a) {
+        S s{b, l};
+        return one(s.mul(a[0], s.c(invD, t)));
+      });
+  Value squares =
+      e.generic({x, mean}, e.fill(e.shape(mean), t, 0.0), {m.id, m.row, m.row},
+                m.rowReduce, [](OpBuilder &b, Location l, ValueRange a) {
+                  S s{b, l};
+                  Value d = s.sub(a[0], a[1]);
+                  return one(s.add(a[2], s.mul(d, d)));
+                })[0];
+  Value rstd = e.map(
+      squares, e.type(squares), [&](OpBuilder &b, Location l, ValueRange a) {
+        S s{b, l};
+        Value var = s.mul(a[0], s.c(invD, t));
+        return one(s.div(s.c(1, t), s.sqrt(s.add(var, s.c(eps, t)))));
+      });
+  return {mean, rstd};
+}
+
+/// The row statistics, then one parallel generic:
+/// y = (x - mean) * rstd * gamma + beta.
+R lowerLayerNorm(nn::LayerNormOp op, ValueRange ops, Emitter &e) {
+  Value x = ops[0];
+  RowMaps m(e, x);
+  auto [mean, rstd] = rowStatistics(e, m, x, op.getEpsilon().convertToDouble());
+  return one(e.generic({x, mean, rstd, ops[1], ops[2]},
+                       e.empty(e.shape(x), e.elem(x)),
+                       {m.id, m.row, m.row, m.last, m.last, m.id}, m.parallel,
+                       [](OpBuilder &b, Location l, ValueRange a) {
+                         S s{b, l};
+                         Value xhat = s.mul(s.sub(a[0], a[1]), a[2]);
+                         return one(s.add(s.mul(xhat, a[3]), a[4]));
+                       })[0]);
+}
+
+/// The row statistics again; one reduction per row of both sum(g) and
+/// sum(g * xhat) (g = dy * gamma); dx in one parallel generic; dgamma and
+/// dbeta in one reduction over the rows. x and dy are read four times,
+/// nothing of their size is stored but dx.
+R lowerLayerNormGrad(nn::LayerNormGradOp op, ValueRange ops, Emitter &e) {
+  Value dy = ops[0], x = ops[1], gamma = ops[2];
+  Type t = e.elem(x);
+  RowMaps m(e, x);
+  double invD = 1.0 / double(e.shape(x).back());
+  auto [mean, rstd] = rowStatistics(e, m, x, op.getEpsilon().convertToDouble());
+  // Two outputs, two fills: one init tensor for both would alias them.
+  SmallVector<Value> sums = e.generic(
+      {dy, x, mean, rstd, gamma},
+      {e.fill(e.shape(mean), t, 0.0), e.fill(e.shape(mean), t, 0.0)},
+      {m.id, m.id, m.row, m.row, m.last, m.row, m.row}, m.rowReduce,
+      [](OpBuilder &b, Location l, ValueRange a) {
+        S s{b, l};
+        Value xhat = s.mul(s.sub(a[1], a[2]), a[3]);
+        Value g = s.mul(a[0], a[4]);
+        return SmallVector<Value>{s.add(a[5], g), s.add(a[6], s.mul(g, xhat))};
+      });
+  // dx = rstd * (g - sum(g) / D - xhat * sum(g * xhat) / D)
+  Value dx = e.generic({dy, x, mean, rstd, gamma, sums[0], sums[1]},
+                       e.empty(e.shape(x), t),
+                       {m.id, m.id, m.row, m.row, m.last, m.row, m.row, m.id},
+                       m.parallel, [&](OpBuilder &b, Location l, ValueRange a) {
+                         S s{b, l};
+                         Value xhat = s.mul(s.sub(a[1], a[2]), a[3]);
+                         Value g = s.mul(a[0], a[4]);
+                         Value k = s.c(invD, t);
+                         Value inner = s.sub(s.sub(g, s.mul(a[5], k)),
+                                             s.mul(xhat, s.mul(a[6], k)));
+                         return one(s.mul(a[3], inner));
+                       })[0];
+  int64_t d = e.shape(x).back();
+  SmallVector<Value> params =
+      e.generic({dy, x, mean, rstd}, {e.fill({d}, t, 0.0), e.fill({d}, t, 0.0)},
+                {m.id, m.id, m.row, m.row, m.last, m.last}, m.featureReduce,
+                [](OpBuilder &b, Location l, ValueRange a) {
+                  S s{b, l};
+                  Value xhat = s.mul(s.sub(a[1], a[2]), a[3]);
+                  return SmallVector<Value>{s.add(a[4], s.mul(a[0], xhat)),
+                                            s.add(a[5], a[0])};
+                });
+  return SmallVector<Value>{dx, params[0], params[1]};
+}
+
 } // namespace
 
 void populateNormalizationLoweringPatterns(RewritePatternSet &patterns) {
@@ -306,6 +425,8 @@ void populateNormalizationLoweringPatterns(RewritePatternSet &patterns) {
   addLowering<nn::BatchNormTrainOp>(patterns, lowerBatchNormTrain);
   addLowering<nn::BatchNormGradOp>(patterns, lowerBatchNormGrad);
   addLowering<nn::MovingAverageOp>(patterns, lowerMovingAverage);
+  addLowering<nn::LayerNormOp>(patterns, lowerLayerNorm);
+  addLowering<nn::LayerNormGradOp>(patterns, lowerLayerNormGrad);
 }
 
 } // namespace gradc::lowering

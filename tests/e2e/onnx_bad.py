@@ -143,6 +143,25 @@ def main():
     cases.append(("output_is_input.onnx",
                   ["graph output 'x' is a graph input or an initializer"], 1))
 
+    # LayerNormalization: over the last axis of [N, F] or [N, R, F] only.
+    scale = numpy_helper.from_array(np.ones(8, np.float32), "s")
+    bias = numpy_helper.from_array(np.zeros(8, np.float32), "b")
+    nodes = [helper.make_node("LayerNormalization", ["x", "s", "b"], ["y"],
+                              name="ln", axis=0)]
+    save(conv_model(nodes, inits=[scale, bias], input_shape=("N", 8),
+                    opset=17, output=("N", 8)), j("layer_norm_axis.onnx"))
+    cases.append(("layer_norm_axis.onnx",
+                  ["node 'ln' (LayerNormalization, opset 17): axis 0 is not "
+                   "supported"], 1))
+    nodes = [helper.make_node("LayerNormalization", ["x", "s", "b"], ["y"],
+                              name="ln")]
+    save(conv_model(nodes, inits=[scale, bias], opset=17,
+                    output=("N", 1, 8, 8)), j("layer_norm_nchw.onnx"))
+    cases.append(("layer_norm_nchw.onnx",
+                  ["node 'ln' (LayerNormalization, opset 17): expects an "
+                   "[N, features] or [N, rows, features] input, got rank 4"],
+                  1))
+
     save(conv_model(opset=18), j("new_opset.onnx"))
     cases.append(("new_opset.onnx", ["opset 18", "1 to 17"], 1))
 

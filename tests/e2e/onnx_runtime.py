@@ -2,14 +2,19 @@
 """Trains on real Fashion-MNIST images (a subset) and exports with
 --export-onnx: the example CNN (its flatten feeds a dense layer, so the
 export reorders the kernel for NCHW), a sequence model (dense layers on
-each row of [28, 28], GELU in both forms, which the export writes as
-PyTorch's node chains and the import recognizes), a dense layer on an
-image's channels, and a ResNet with batch norm exported
-from Debian's PyTorch and trained as a bare .onnx. Each export must pass
+each row and column of [28, 28], GELU in both forms, which the export
+writes as PyTorch's node chains and the import recognizes), a dense layer
+on an image's channels with a permute of the image, a ResNet with batch
+norm exported from Debian's PyTorch and trained as a bare .onnx, and a CNN
+with layer normalization of a feature map, of flattened features (with
+scale off) and of dense features (with center off), which the export
+writes as ReduceMean, Sub, Mul, Add, Sqrt and Div nodes (opset 13 has no
+LayerNormalization). Each export must pass
 onnx.checker.check_model(full_check=True); ONNX Runtime (onnxruntime-node)
 must give the probabilities of `gradc predict` within 1e-5 on 1,000 test
 images; and the export imported again (`gradc predict FILE.onnx`, its own
-weights) must give them too.
+weights) must give them too, except the channels model's and the layer
+normalization's (see below).
 
 Usage: onnx_runtime.py GRADC SCRATCH_DIR SOURCE_DIR FASHION_MNIST_DIR ORT_DIR
 """
@@ -29,6 +34,24 @@ import e2e_common as common  # noqa: E402
 from onnx_torch import ResNet  # noqa: E402
 
 TOLERANCE = 1e-5
+
+LAYER_NORM_CNN = """\
+name: "layer_norm_cnn"
+input { name: "image" shape: [28, 28, 1] }
+layer { name: "c1"  conv2d { filters: 8 kernel_size: [3, 3] strides: [2, 2] } }
+layer { name: "ln1" layer_norm {} }
+layer { name: "r1"  activation { kind: RELU } }
+layer { name: "p1"  max_pool2d { pool_size: [2, 2] strides: [2, 2] } }
+layer { name: "f"   flatten {} }
+layer { name: "lnf" layer_norm { scale: false } }
+layer { name: "d1"  dense { units: 32 } }
+layer { name: "ln2" layer_norm { center: false epsilon: 1e-3 } }
+layer { name: "r2"  activation { kind: RELU } }
+layer { name: "out" dense { units: 10 activation: SOFTMAX } }
+loss { sparse_categorical_crossentropy {} }
+optimizer { adam { learning_rate: 0.003 } }
+training { batch_size: 50 seed: 4 }
+"""
 
 
 def subset(source, target, train, test):
@@ -105,13 +128,18 @@ def main():
         'layer { name: "swap" permute { dims: [2, 1, 3] } }',
         'layer { name: "c2" conv2d { filters: 4 kernel_size: [3, 2] } }',
         'layer { name: "pool" global_avg_pool2d {} }'])
+    layer_norm = os.path.join(scratch, "layer_norm_cnn.pbtxt")
+    with open(layer_norm, "w") as f:
+        f.write(LAYER_NORM_CNN)
     # One batch size (50 divides every set) so that each model compiles once
     # per command. (name, model, flags, whether the export imports again)
     cases = (("cnn", os.path.join(source, "examples/fashion_mnist_cnn.pbtxt"),
               ["--max-steps", "30"], True),
              ("resnet", resnet, ["--max-steps", "20"], True),
              ("rows", rows, ["--max-steps", "30"], True),
-             ("channels", channels, ["--max-steps", "20"], False))
+             ("channels", channels, ["--max-steps", "20"], False),
+             # ReduceMean: not an operator gradc imports.
+             ("lnorm", layer_norm, ["--max-steps", "30"], False))
     for name, model, flags, reimport in cases:
         exported = os.path.join(scratch, name + "_trained.onnx")
         ckpt = os.path.join(scratch, name + ".ckpt")

@@ -1,8 +1,9 @@
 #===- onnx_torch.py - PyTorch-exported ONNX models trained by gradc -*- python -*-===#
-"""Builds six networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
+"""Builds seven networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
 with batch norm, a depthwise-separable net, an MLP with GELU in both
-forms, a CNN that transposes H and W), exports each with
-torch.onnx.export, and trains the exported file with gradc (a .pbtxt naming
+forms, a CNN that transposes H and W, an MLP with layer norm exported at
+opset 17 as LayerNormalization), exports each with torch.onnx.export, and
+trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
 same unshuffled batches. After 1 and 10 steps the weights and batch-norm
 running statistics, read back with `gradc export` (ONNX layout and names),
@@ -38,6 +39,22 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.fc2(self.act(self.fc1(torch.flatten(x, 1))))
+
+
+class LayerNormMLP(nn.Module):
+    """LayerNorm over the features of dense layers (opset 17)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(SIZE * SIZE, 32)
+        self.ln1 = nn.LayerNorm(32)
+        self.fc2 = nn.Linear(32, 16)
+        self.ln2 = nn.LayerNorm(16, eps=1e-3)
+        self.fc3 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        x = torch.relu(self.ln1(self.fc1(torch.flatten(x, 1))))
+        return self.fc3(torch.tanh(self.ln2(self.fc2(x))))
 
 
 class LeNet(nn.Module):
@@ -141,8 +158,11 @@ class GeluMLP(nn.Module):
 
 def export(net, path):
     # TRAINING keeps batch norm (EVAL would fold it into the convolutions)
-    # with the parameter names of the state dict.
+    # with the parameter names of the state dict. LayerNormalization is an
+    # operator from opset 17 on (PyTorch writes its parts before).
+    opset = 17 if isinstance(net, LayerNormMLP) else None
     torch.onnx.export(net, torch.zeros(2, 1, SIZE, SIZE), path,
+                      opset_version=opset,
                       training=torch.onnx.TrainingMode.TRAINING,
                       do_constant_folding=False, input_names=["image"],
                       output_names=["logits"],
@@ -176,7 +196,7 @@ def main():
 
     for name, cls in (("mlp", MLP), ("lenet", LeNet), ("resnet", ResNet),
                       ("separable", Separable), ("gelu", GeluMLP),
-                      ("transposed", Transposed)):
+                      ("transposed", Transposed), ("mlp_ln", LayerNormMLP)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1
@@ -184,6 +204,9 @@ def main():
                 if isinstance(m, nn.BatchNorm2d):
                     m.running_mean.uniform_(-0.2, 0.2)
                     m.running_var.uniform_(0.5, 1.5)
+                    m.weight.uniform_(0.8, 1.2)
+                    m.bias.uniform_(-0.2, 0.2)
+                if isinstance(m, nn.LayerNorm):
                     m.weight.uniform_(0.8, 1.2)
                     m.bias.uniform_(-0.2, 0.2)
         path = os.path.join(scratch, name + ".onnx")

@@ -5,8 +5,10 @@ batch-norm running statistics and the inference-mode outputs.
 
 The network uses the layers PyTorch has too: batch normalization (train
 mode with batch statistics and running averages, eval mode with the running
-ones), a grouped and a depthwise convolution, channel concat and global
-average pooling. gradc's momentum m is PyTorch's 1 - m.
+ones), layer normalization (over the channels of a feature map, PyTorch's
+LayerNorm on the NHWC permutation, and over features), a grouped and a
+depthwise convolution, channel concat and global average pooling. gradc's
+momentum m is PyTorch's 1 - m.
 
 Usage: torch_reference.py GRADC SCRATCH_DIR SOURCE_DIR
 """
@@ -31,10 +33,12 @@ layer { name: "c1"  conv2d { filters: 4 kernel_size: [3, 3] } }
 layer { name: "bn"  batch_norm { momentum: 0.9 epsilon: 1e-5 } }
 layer { name: "r"   activation { kind: RELU } }
 layer { name: "g"   conv2d { filters: 6 kernel_size: [3, 3] groups: 2 } }
-layer { name: "dw"  conv2d { filters: 6 kernel_size: [3, 3] padding: SAME groups: 6 use_bias: false } }
+layer { name: "lng" layer_norm { epsilon: 1e-3 } }
+layer { name: "dw"  conv2d { filters: 6 kernel_size: [3, 3] padding: SAME groups: 6 use_bias: false } inputs: ["g"] }
 layer { name: "bn2" batch_norm { momentum: 0.9 epsilon: 1e-5 } }
-layer { name: "cat" concat {} inputs: ["g", "bn2"] }
+layer { name: "cat" concat {} inputs: ["lng", "bn2"] }
 layer { name: "gap" global_avg_pool2d {} }
+layer { name: "ln"  layer_norm {} }
 layer { name: "out" dense { units: 4 activation: SOFTMAX } }
 """
 
@@ -47,12 +51,16 @@ class Net(torch.nn.Module):
         self.g = torch.nn.Conv2d(4, 6, 3, groups=2)
         self.dw = torch.nn.Conv2d(6, 6, 3, padding=1, groups=6, bias=False)
         self.bn2 = torch.nn.BatchNorm2d(6, momentum=0.1, eps=1e-5)
+        self.lng = torch.nn.LayerNorm(6, eps=1e-3)
+        self.ln = torch.nn.LayerNorm(12, eps=1e-5)
         self.out = torch.nn.Linear(12, 4)
 
     def forward(self, x):
         g = self.g(torch.relu(self.bn(self.c1(x))))
-        cat = torch.cat([g, self.bn2(self.dw(g))], dim=1)
-        return self.out(cat.mean(dim=(2, 3)))
+        # gradc's layer_norm of NHWC: over the channels of each pixel.
+        lng = self.lng(g.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        cat = torch.cat([lng, self.bn2(self.dw(g))], dim=1)
+        return self.out(self.ln(cat.mean(dim=(2, 3))))
 
 
 def to_torch(name, value):
@@ -76,6 +84,10 @@ def torch_tensors(net):
         out[layer + ".beta"] = m.bias
         out[layer + ".moving_mean"] = m.running_mean
         out[layer + ".moving_variance"] = m.running_var
+    for layer in ("lng", "ln"):
+        m = getattr(net, layer)
+        out[layer + ".gamma"] = m.weight
+        out[layer + ".beta"] = m.bias
     return out
 
 

@@ -15,6 +15,7 @@
 // CHECK-DAG: #[[$CH4:map[0-9]*]] = affine_map<(d0, d1, d2, d3) -> (d3)>
 // CHECK-DAG: #[[$HW:map[0-9]*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
 // CHECK-DAG: #[[$NC:map[0-9]*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+// CHECK-DAG: #[[$PIX:map[0-9]*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-DAG: #[[$FLIP:map[0-9]*]] = affine_map<(d0, d1, d2, d3) -> (-d0 + 2, -d1 + 2, d3, d2)>
 // CHECK-DAG: #[[$DWX:map[0-9]*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d3 * 2 + d0, d4 * 2 + d1, d5)>
 // CHECK-DAG: #[[$DWDY:map[0-9]*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d3, d4, d5)>
@@ -403,6 +404,61 @@ func.func @batch_norm(%x: tensor<2x3x3x5xf32>, %g: tensor<5xf32>, %b: tensor<5xf
   %y = nn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.0e-3 : f64, momentum = 0.99 : f64}
       : (tensor<2x3x3x5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>) -> tensor<2x3x3x5xf32>
   return %y : tensor<2x3x3x5xf32>
+}
+
+// Layer norm: per pixel (every index but the last), the sum over the
+// channels, the mean (x 1/5), the centred squares' sum, rstd = 1 / sqrt(var +
+// eps), then one parallel generic: (x - mean) * rstd * gamma + beta.
+// CHECK-LABEL: func.func @layer_norm(
+// CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<2x3x3x5xf32>, %[[G:arg[0-9]+]]: tensor<5xf32>, %[[B:arg[0-9]+]]: tensor<5xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$PIX]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[X]] : tensor<2x3x3x5xf32>)
+// CHECK:           arith.addf
+// CHECK:         %[[MEAN:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<2x3x3xf32>)
+// CHECK:           arith.constant 2.000000e-01 : f32
+// CHECK:         %[[SQ:.+]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$PIX]], #[[$PIX]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[X]], %[[MEAN]] : tensor<2x3x3x5xf32>, tensor<2x3x3xf32>)
+// CHECK:           arith.subf
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK:         %[[RSTD:.+]] = linalg.generic {{.*}} ins(%[[SQ]] : tensor<2x3x3xf32>)
+// CHECK:           arith.constant 9.99999974E-6 : f32
+// CHECK:           math.sqrt
+// CHECK:           arith.divf
+// CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$PIX]], #[[$PIX]], #[[$CH4]], #[[$CH4]], #[[$ID4]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[X]], %[[MEAN]], %[[RSTD]], %[[G]], %[[B]] : tensor<2x3x3x5xf32>, tensor<2x3x3xf32>, tensor<2x3x3xf32>, tensor<5xf32>, tensor<5xf32>)
+// CHECK:         ^bb0(%[[IX:[^:]+]]: f32, %[[IM:[^:]+]]: f32, %[[IR:[^:]+]]: f32, %[[IG:[^:]+]]: f32, %[[IB:[^:]+]]: f32, %{{[^:]+}}: f32):
+// CHECK:           %[[C:.+]] = arith.subf %[[IX]], %[[IM]] : f32
+// CHECK:           %[[XH:.+]] = arith.mulf %[[C]], %[[IR]] : f32
+// CHECK:           %[[SC:.+]] = arith.mulf %[[XH]], %[[IG]] : f32
+// CHECK:           %[[R:.+]] = arith.addf %[[SC]], %[[IB]] : f32
+// CHECK:           linalg.yield %[[R]] : f32
+// CHECK-NOT:     nn.
+// CHECK:         return %[[Y]]
+func.func @layer_norm(%x: tensor<2x3x3x5xf32>, %g: tensor<5xf32>, %b: tensor<5xf32>) -> tensor<2x3x3x5xf32> {
+  %y = nn.layer_norm %x, %g, %b {epsilon = 1.0e-5 : f64}
+      : (tensor<2x3x3x5xf32>, tensor<5xf32>, tensor<5xf32>) -> tensor<2x3x3x5xf32>
+  return %y : tensor<2x3x3x5xf32>
+}
+
+// Layer norm's gradient: the row statistics again (sum, mean, centred
+// squares, rstd), both row sums of g = dy * gamma and g * xhat in one
+// reduction, dx in one parallel generic, dgamma and dbeta in one reduction
+// over the rows.
+// CHECK-LABEL: func.func @layer_norm_grad(
+// CHECK-SAME:    %[[DY:arg[0-9]+]]: tensor<4x6xf32>, %[[X:arg[0-9]+]]: tensor<4x6xf32>, %[[G:arg[0-9]+]]: tensor<6xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<4x6xf32>)
+// CHECK:         %[[MEAN:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<4xf32>)
+// CHECK:         %[[SQ:.+]] = linalg.generic {{.*}} ins(%[[X]], %[[MEAN]] : tensor<4x6xf32>, tensor<4xf32>)
+// CHECK:         %[[RSTD:.+]] = linalg.generic {{.*}} ins(%[[SQ]] : tensor<4xf32>)
+// CHECK:         %[[S:.+]]:2 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ROW]], #[[$ROW]], #[[$COL]], #[[$ROW]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[DY]], %[[X]], %[[MEAN]], %[[RSTD]], %[[G]] : {{.*}}) outs({{.*}} : tensor<4xf32>, tensor<4xf32>)
+// CHECK:         %[[DX:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ROW]], #[[$ROW]], #[[$COL]], #[[$ROW]], #[[$ROW]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[DY]], %[[X]], %[[MEAN]], %[[RSTD]], %[[G]], %[[S]]#0, %[[S]]#1 : {{.*}})
+// CHECK:         %[[P:.+]]:2 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ROW]], #[[$ROW]], #[[$COL]], #[[$COL]]], iterator_types = ["reduction", "parallel"]} ins(%[[DY]], %[[X]], %[[MEAN]], %[[RSTD]] : {{.*}}) outs({{.*}} : tensor<6xf32>, tensor<6xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         return %[[DX]], %[[P]]#0, %[[P]]#1
+func.func @layer_norm_grad(%dy: tensor<4x6xf32>, %x: tensor<4x6xf32>, %g: tensor<6xf32>) -> (tensor<4x6xf32>, tensor<6xf32>, tensor<6xf32>) {
+  %dx, %dg, %db = nn.layer_norm_grad %dy, %x, %g {epsilon = 1.0e-5 : f64}
+      : (tensor<4x6xf32>, tensor<4x6xf32>, tensor<6xf32>) -> (tensor<4x6xf32>, tensor<6xf32>, tensor<6xf32>)
+  return %dx, %dg, %db : tensor<4x6xf32>, tensor<6xf32>, tensor<6xf32>
 }
 
 // Folded: s = gamma / sqrt(var + eps), filter * s per output channel,

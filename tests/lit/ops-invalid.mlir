@@ -590,6 +590,42 @@ func.func @moving_average_momentum(%v: tensor<3xf32>) {
 
 // -----
 
+func.func @layer_norm_gamma(%x: tensor<2x4x4x3xf32>, %g: tensor<4xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{expects gamma of shape 3, got 4}}
+  %0 = nn.layer_norm %x, %g, %b {epsilon = 1.0e-5 : f64}
+      : (tensor<2x4x4x3xf32>, tensor<4xf32>, tensor<3xf32>) -> tensor<2x4x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_epsilon(%x: tensor<2x3xf32>, %v: tensor<3xf32>) {
+  // expected-error @+1 {{expects a positive epsilon, got -1}}
+  %0 = nn.layer_norm %x, %v, %v {epsilon = -1.0 : f64}
+      : (tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_rank(%x: tensor<3xf32>, %v: tensor<3xf32>) {
+  // expected-error @+1 {{expects input of rank >= 2, got 3}}
+  %0 = nn.layer_norm %x, %v, %v {epsilon = 1.0e-5 : f64}
+      : (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_grad_output(%dy: tensor<2x4xf32>, %x: tensor<2x3xf32>, %v: tensor<3xf32>) {
+  // expected-error @+1 {{expects output gradient of shape 2x3, got 2x4}}
+  %0:3 = nn.layer_norm_grad %dy, %x, %v {epsilon = 1.0e-5 : f64}
+      : (tensor<2x4xf32>, tensor<2x3xf32>, tensor<3xf32>) -> (tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>)
+  return
+}
+
+// -----
+
 func.func @batch_norm_rows(%x: tensor<2x3xf32>, %v: tensor<3xf32>, %l: tensor<3xi32>) {
   // expected-error @+1 {{expects rows of shape 2, got 3}}
   %0:3 = nn.batch_norm_train %x, %v, %v rows %l {epsilon = 1.0e-3 : f64}

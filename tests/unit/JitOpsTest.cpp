@@ -5,12 +5,12 @@
 // random arguments; its results must match the reference evaluator run in
 // float on the same arguments (JitCompare.h): dense, matmul, the primitives,
 // reshapes, activations and their gradients, dropout masks, losses and their
-// gradients, correct_count, batch norm with padding rows, and the optimizer
-// updates, which rewrite their state in the argument buffers. The backward
-// ops are ops too, so this also pins the compiled gradients to the
-// evaluator, which the gradient tests pin to finite differences. Also: a
-// call checks the entry point and its arity. Convolutions and pooling are
-// in JitWindowOpsTest.cpp, whole models in JitModelTest.cpp.
+// gradients, correct_count, batch norm with padding rows, layer norm and
+// its gradient, and the optimizer updates, which rewrite their state in
+// the argument buffers. The backward ops are ops too, so this also pins the
+// compiled gradients to the evaluator, which the gradient tests pin to finite
+// differences. Also: a call checks the entry point and its arity. Convolutions
+// and pooling are in JitWindowOpsTest.cpp, whole models in JitModelTest.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -273,6 +273,41 @@ TEST(JitOps, PRelu) {
     c.differentiate = true;
     expectJitMatches(grad, c);
     c.quantize = true; // zeros in the input
+    expectJitMatches(grad, c);
+  }
+}
+
+/// Layer normalization over the last dimension of ranks 2, 3 and 4 (odd
+/// sizes, one feature), and its gradient (nn.layer_norm_grad) through mse
+/// of the flattened output.
+TEST(JitOps, LayerNorm) {
+  struct Case {
+    std::string x, g, flat;
+    int64_t n;
+  };
+  for (const Case &k :
+       {Case{"tensor<4x6xf32>", "tensor<6xf32>", "", 4},
+        Case{"tensor<3x5x7xf32>", "tensor<7xf32>", "tensor<3x35xf32>", 3},
+        Case{"tensor<2x3x4x5xf32>", "tensor<5xf32>", "tensor<2x60xf32>", 2},
+        Case{"tensor<3x2x1xf32>", "tensor<1xf32>", "tensor<3x2xf32>", 3}}) {
+    SCOPED_TRACE(k.x);
+    std::string ln = "nn.layer_norm %x, %g, %b {epsilon = 1.0e-03 : f64} : (" +
+                     k.x + ", " + k.g + ", " + k.g + ") -> " + k.x;
+    std::string args = "%x: " + k.x + ", %g: " + k.g + ", %b: " + k.g;
+    expectJitMatches(single(args, ln, k.x));
+    std::string labels = "tensor<" + std::to_string(k.n) + "xi32>";
+    std::string flat = k.flat.empty() ? k.x : k.flat;
+    std::string reshape = k.flat.empty() ? ""
+                                         : "  %z = nn.reshape %y : (" + k.x +
+                                               ") -> " + flat + "\n";
+    std::string grad =
+        func(args + ", %l: " + labels,
+             "  %y = " + ln + "\n" + reshape + "  %loss = nn.mse " +
+                 (k.flat.empty() ? "%y" : "%z") + ", %l : (" + flat + ", " +
+                 labels + ") -> tensor<f32>\n",
+             "%loss", "tensor<f32>");
+    JitCase c;
+    c.differentiate = true;
     expectJitMatches(grad, c);
   }
 }

@@ -80,6 +80,9 @@ std::vector<MessageCase> messageCases() {
       {"batch norm epsilon",
        layerLine("layer { name: \"c\" batch_norm { epsilon: nan } }\n"), L3,
        "batch_norm epsilon must be positive, got nan"},
+      {"layer norm epsilon",
+       layerLine("layer { name: \"c\" layer_norm { epsilon: 0 } }\n"), L3,
+       "layer_norm epsilon must be positive, got 0"},
       {"global pool of features",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"c\" global_avg_pool2d {} }\n" +

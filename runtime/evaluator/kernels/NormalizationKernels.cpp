@@ -1,8 +1,9 @@
 //===- NormalizationKernels.cpp - reference kernels -----------------------===//
 //
-// The reference kernels of batch normalization, attached to the ops
-// as their ReferenceKernelOpInterface. Per-channel statistics over every other
-// dimension.
+// The reference kernels of batch and layer normalization, attached to the
+// ops as their ReferenceKernelOpInterface. Batch norm: per-channel
+// statistics over every other dimension; layer norm: per-row statistics
+// over the last dimension.
 //
 //===----------------------------------------------------------------------===//
 
@@ -160,6 +161,76 @@ struct MovingAverageKernel {
   }
 };
 
+/// The mean and 1 / sqrt(variance + eps) of each row of D values (the last
+/// dimension), the variance biased.
+template <typename T>
+void rowStatistics(const HostTensor<T> &x, T eps, std::vector<T> &mean,
+                   std::vector<T> &rstd) {
+  int64_t d = x.shape.back(), rows = x.numElements() / d;
+  mean.assign(rows, T(0));
+  rstd.assign(rows, T(0));
+  for (int64_t r = 0; r < rows; ++r) {
+    T var = 0;
+    for (int64_t j = 0; j < d; ++j)
+      mean[r] += x[r * d + j];
+    mean[r] /= T(d);
+    for (int64_t j = 0; j < d; ++j)
+      var += (x[r * d + j] - mean[r]) * (x[r * d + j] - mean[r]);
+    rstd[r] = T(1) / std::sqrt(var / T(d) + eps);
+  }
+}
+
+/// y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, per row.
+struct LayerNormKernel {
+  template <typename T>
+  static absl::Status run(LayerNormOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    const Tensor &x = env.in(op.getInput()), &g = env.in(op.getGamma()),
+                 &bt = env.in(op.getBeta());
+    std::vector<T> mean, rstd;
+    rowStatistics(x, T(f64(op.getEpsilon())), mean, rstd);
+    int64_t d = x.shape.back();
+    Tensor y(x.shape);
+    for (int64_t i = 0; i < x.numElements(); ++i)
+      y[i] = (x[i] - mean[i / d]) * rstd[i / d] * g[i % d] + bt[i % d];
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+/// Per row, g = dy * gamma: dx = rstd * (g - mean(g) - xhat * mean(g *
+/// xhat)); over the rows, dgamma = sum(dy * xhat), dbeta = sum(dy).
+struct LayerNormGradKernel {
+  template <typename T>
+  static absl::Status run(LayerNormGradOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    const Tensor &dy = env.in(op.getGradOutput()), &x = env.in(op.getInput()),
+                 &g = env.in(op.getGamma());
+    std::vector<T> mean, rstd;
+    rowStatistics(x, T(f64(op.getEpsilon())), mean, rstd);
+    int64_t d = x.shape.back(), rows = x.numElements() / d;
+    Tensor dx(x.shape), dgamma({d}), dbeta({d});
+    for (int64_t r = 0; r < rows; ++r) {
+      T sumG = 0, sumGX = 0;
+      for (int64_t j = 0, i = r * d; j < d; ++j, ++i) {
+        T xhat = (x[i] - mean[r]) * rstd[r];
+        sumG += dy[i] * g[j];
+        sumGX += dy[i] * g[j] * xhat;
+        dgamma[j] += dy[i] * xhat;
+        dbeta[j] += dy[i];
+      }
+      for (int64_t j = 0, i = r * d; j < d; ++j, ++i) {
+        T xhat = (x[i] - mean[r]) * rstd[r];
+        dx[i] = rstd[r] * (dy[i] * g[j] - sumG / T(d) - xhat * sumGX / T(d));
+      }
+    }
+    env.set(op.getGradInput(), std::move(dx));
+    env.set(op.getGradGamma(), std::move(dgamma));
+    env.set(op.getGradBeta(), std::move(dbeta));
+    return absl::OkStatus();
+  }
+};
+
 } // namespace
 
 void attachNormalizationKernels(MLIRContext *ctx) {
@@ -167,6 +238,8 @@ void attachNormalizationKernels(MLIRContext *ctx) {
   attach<BatchNormTrainKernel, BatchNormTrainOp>(ctx);
   attach<BatchNormGradKernel, BatchNormGradOp>(ctx);
   attach<MovingAverageKernel, MovingAverageOp>(ctx);
+  attach<LayerNormKernel, LayerNormOp>(ctx);
+  attach<LayerNormGradKernel, LayerNormGradOp>(ctx);
 }
 
 } // namespace gradc::kernels
