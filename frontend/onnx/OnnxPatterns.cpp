@@ -25,6 +25,15 @@
 namespace gradc::onnximport {
 namespace {
 
+/// A `T` stored as the raw bytes of a one-element tensor.
+template <typename T> std::optional<double> rawScalar(const std::string &raw) {
+  T v;
+  if (raw.size() != sizeof v)
+    return std::nullopt;
+  std::memcpy(&v, raw.data(), sizeof v);
+  return double(v);
+}
+
 /// The value of a one-element FLOAT or DOUBLE tensor.
 std::optional<double> scalarValue(const onnx::TensorProto &t) {
   int64_t n = 1;
@@ -32,24 +41,12 @@ std::optional<double> scalarValue(const onnx::TensorProto &t) {
     n *= d;
   if (n != 1 || t.data_location() == onnx::TensorProto::EXTERNAL)
     return std::nullopt;
-  if (t.data_type() == onnx::TensorProto::FLOAT) {
-    if (t.float_data_size() == 1)
-      return t.float_data(0);
-    float v;
-    if (t.raw_data().size() != sizeof v)
-      return std::nullopt;
-    std::memcpy(&v, t.raw_data().data(), sizeof v);
-    return v;
-  }
-  if (t.data_type() == onnx::TensorProto::DOUBLE) {
-    if (t.double_data_size() == 1)
-      return t.double_data(0);
-    double v;
-    if (t.raw_data().size() != sizeof v)
-      return std::nullopt;
-    std::memcpy(&v, t.raw_data().data(), sizeof v);
-    return v;
-  }
+  if (t.data_type() == onnx::TensorProto::FLOAT)
+    return t.float_data_size() == 1 ? std::optional<double>(t.float_data(0))
+                                    : rawScalar<float>(t.raw_data());
+  if (t.data_type() == onnx::TensorProto::DOUBLE)
+    return t.double_data_size() == 1 ? std::optional<double>(t.double_data(0))
+                                     : rawScalar<double>(t.raw_data());
   return std::nullopt;
 }
 
