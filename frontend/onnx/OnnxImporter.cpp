@@ -112,6 +112,13 @@ void OnnxImport::checkNames() {
     for (const std::string &out : n.output())
       defined.insert(out);
   }
+  // ONNX's IR converter (under the version converter) crashed on a graph
+  // output that nothing defines (fuzz/).
+  for (const auto &out : proto.graph().output())
+    if (!defined.count(out.name()))
+      error(absl::StrCat("graph output '", out.name(),
+                         "' is neither a graph input, an initializer nor a "
+                         "node's output"));
   // A graph output that is also a graph input or an initializer is not
   // computed by the network (and its declared type would stand for the
   // input's in ONNX's shape inference, which crashed on such a file: fuzz/).
@@ -317,10 +324,12 @@ absl::Status OnnxImport::run() {
   if (!proto.has_graph())
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": error: not an ONNX model (no graph)"));
-  if (!readOpset())
+  // The names first: ONNX's version converter, which readOpset may run,
+  // crashes on dangling ones.
+  checkNames();
+  if (!errors.empty() || !readOpset())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   checkExternalData();
-  checkNames();
   // The operators are checked and converted with PyTorch's multi-node
   // patterns as one node each; ONNX's checker sees the file as it is.
   google::protobuf::RepeatedPtrField<Node> nodes =

@@ -130,6 +130,16 @@ def main():
     cases.append(("zero_stride.onnx",
                   ["node 'conv' (Conv): attribute 'strides' must be "
                    "positive"], 1))
+    # An opset-1 file whose graph output nothing computes crashed ONNX's IR
+    # converter under the version converter (found by fuzz/:
+    # fuzz/corpus/onnx/regression-dangling-output-opset1.onnx): the names
+    # are checked before the opset is lifted.
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Relu", ["c"], ["r"], name="relu")]
+    save(conv_model(nodes, opset=1), j("dangling_output.onnx"))
+    cases.append(("dangling_output.onnx",
+                  ["graph output 'y' is neither a graph input, an "
+                   "initializer nor a node's output"], 1))
     save(conv_model(input_shape=("N", 8, 8)), j("conv_3d_input.onnx"))
     cases.append(("conv_3d_input.onnx",
                   ["node 'conv' (Conv): gradc imports 2-D windows only"], 2))
