@@ -145,6 +145,20 @@ private:
     return n.input(0) == v ? n.input(1) : n.input(0);
   }
 
+  /// The tail both forms share: 0.5 * (x * (1 + the output of `node`)),
+  /// appended to `chain`.
+  bool matchHalfXOnePlus(int node, const std::string &x,
+                         std::vector<int> &chain) const {
+    const onnx::NodeProto *add = consumerOf(node, "Add", chain);
+    if (!add || !isScalar(other(*add, g.node(node).output(0)), 1.0))
+      return false;
+    const onnx::NodeProto *mx = consumerOf(chain.back(), "Mul", chain);
+    if (!mx || other(*mx, add->output(0)) != x)
+      return false;
+    const onnx::NodeProto *half = consumerOf(chain.back(), "Mul", chain);
+    return half && isScalar(other(*half, mx->output(0)), 0.5);
+  }
+
   /// Div(x, sqrt 2) -> Erf (node e) -> Add 1 -> Mul x -> Mul 0.5.
   bool matchExact(int e, std::vector<int> &chain, std::string &x) const {
     chain = {e};
@@ -153,14 +167,7 @@ private:
         !isScalar(div->input(1), std::sqrt(2.0)))
       return false;
     x = div->input(0);
-    const onnx::NodeProto *add = consumerOf(e, "Add", chain);
-    if (!add || !isScalar(other(*add, g.node(e).output(0)), 1.0))
-      return false;
-    const onnx::NodeProto *mx = consumerOf(chain.back(), "Mul", chain);
-    if (!mx || other(*mx, add->output(0)) != x)
-      return false;
-    const onnx::NodeProto *half = consumerOf(chain.back(), "Mul", chain);
-    return half && isScalar(other(*half, mx->output(0)), 0.5);
+    return matchHalfXOnePlus(e, x, chain);
   }
 
   /// x * x (either order) or the same Mul with x as both operands.
@@ -206,14 +213,7 @@ private:
       if (!cubed)
         continue;
       chain = withSquare;
-      const onnx::NodeProto *add = consumerOf(t, "Add", chain);
-      if (!add || !isScalar(other(*add, g.node(t).output(0)), 1.0))
-        return false;
-      const onnx::NodeProto *mx = consumerOf(chain.back(), "Mul", chain);
-      if (!mx || other(*mx, add->output(0)) != x)
-        return false;
-      const onnx::NodeProto *half = consumerOf(chain.back(), "Mul", chain);
-      return half && isScalar(other(*half, mx->output(0)), 0.5);
+      return matchHalfXOnePlus(t, x, chain);
     }
     return false;
   }
