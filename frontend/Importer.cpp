@@ -78,14 +78,15 @@ absl::StatusOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
   (*module)->setAttr("nn.loss", b.getDictionaryAttr(loss));
   (*module)->setAttr("nn.optimizer", b.getDictionaryAttr(opt));
 
-  // @predict(params..., buffers..., x), as @train_step and @eval_step take
-  // them.
+  // @predict(params..., buffers..., inputs...), as @train_step and
+  // @eval_step take them.
   SmallVector<Type> argTypes;
   for (const ParamSpec &p : m.params)
     argTypes.push_back(RankedTensorType::get(p.shape, b.getF32Type()));
   for (const ParamSpec &p : m.buffers)
     argTypes.push_back(RankedTensorType::get(p.shape, b.getF32Type()));
-  argTypes.push_back(tensor(m.inputShape));
+  for (const ResolvedModel::Input &in : m.inputs)
+    argTypes.push_back(tensor(in.shape));
   Type resultType = tensor(m.outputShape());
   b.setInsertionPointToEnd(module->getBody());
   auto fn = b.create<func::FuncOp>(modelLoc, "predict",
@@ -96,11 +97,11 @@ absl::StatusOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
   for (size_t i = 0; i < numBuffers; ++i)
     fn.setArgAttr(numParams + i, "nn.buffer",
                   b.getStringAttr(m.buffers[i].name));
-  fn.setArgAttr(numParams + numBuffers, "nn.input",
-                b.getStringAttr(m.inputName));
+  for (size_t k = 0; k < m.inputs.size(); ++k)
+    fn.setArgAttr(numParams + numBuffers + k, "nn.input",
+                  b.getStringAttr(m.inputs[k].name));
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
-  Value input = entry->getArgument(numParams + numBuffers);
   for (size_t i = 0; i < numParams; ++i)
     params.push_back(entry->getArgument(i));
   for (size_t i = 0; i < numBuffers; ++i)
@@ -110,8 +111,10 @@ absl::StatusOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
   for (const ResolvedLayer &l : m.layers) {
     SmallVector<Value> inputs;
     for (int p : l.inputs)
-      inputs.push_back(p < 0 ? input : values[p]);
-    LayerEmit emit{b, layerLoc(l), l, m, inputs, params, buffers};
+      inputs.push_back(p < 0
+                           ? entry->getArgument(numParams + numBuffers - 1 - p)
+                           : values[p]);
+    LayerEmit emit{b, layerLoc(l), l, m, inputs, params, buffers, batch};
     Value out = findLayerDef(l.kind)->emit(emit);
     // The ops inferred their types; the checker's shapes must agree.
     if (out.getType() != tensor(l.shape)) {

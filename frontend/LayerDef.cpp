@@ -234,6 +234,13 @@ mlir::Value LayerEmit::buffer(const std::string &role) const {
   return i < 0 ? mlir::Value() : buffers[i];
 }
 
+mlir::RankedTensorType
+LayerEmit::batched(llvm::ArrayRef<int64_t> perExample) const {
+  llvm::SmallVector<int64_t> shape{batch};
+  shape.append(perExample.begin(), perExample.end());
+  return mlir::RankedTensorType::get(shape, b.getF32Type());
+}
+
 mlir::Value LayerEmit::activate(mlir::Value x) const {
   switch (l.activation) {
   case RELU:

@@ -99,6 +99,10 @@ struct LayerEmit {
   const ResolvedModel &model;
   llvm::ArrayRef<mlir::Value> inputs;
   llvm::ArrayRef<mlir::Value> params, buffers;
+  int64_t batch; // the compiled batch size N
+
+  /// [N, perExample...] of f32.
+  mlir::RankedTensorType batched(llvm::ArrayRef<int64_t> perExample) const;
 
   /// The parameter or buffer of `role`, or a null value when not declared.
   mlir::Value param(const std::string &role) const;
@@ -117,12 +121,16 @@ struct LayerDef {
   mlir::Value (*emit)(const LayerEmit &e);
   /// Writes the layer's inference form as ONNX nodes (frontend/OnnxExporter.h).
   OnnxValue (*toOnnx)(OnnxEmit &e) = nullptr;
+  /// Takes no input (constant, weight): its `inputs` must be empty, and it
+  /// does not read the layer before it.
+  bool source = false;
 };
 
 /// get<Name>LayerDefs() of every family of ir/OpFamilies.def with LAYERS,
 /// defined in frontend/layers/<Name>Layers.cpp.
 #define GRADC_LAYERS_NO_LAYERS(Name)
-#define GRADC_LAYERS_LAYERS(Name) llvm::ArrayRef<LayerDef> get##Name##LayerDefs();
+#define GRADC_LAYERS_LAYERS(Name)                                              \
+  llvm::ArrayRef<LayerDef> get##Name##LayerDefs();
 #define GRADC_OP_FAMILY(Name, Layers, Kernels) GRADC_LAYERS_##Layers(Name)
 #include "ir/OpFamilies.def"
 #undef GRADC_LAYERS_LAYERS

@@ -237,7 +237,7 @@ std::string humanBytes(int64_t bytes) {
 
 int64_t stepMemoryBytes(const ResolvedModel &m, int64_t batch, bool training) {
   int64_t bytes =
-      add(fixedBytes(m, training), mul(mul(elements(m.inputShape), batch), 4));
+      add(fixedBytes(m, training), mul(mul(elements(m.inputShape()), batch), 4));
   for (const ResolvedLayer &l : m.layers)
     bytes = add(bytes, layerBytes(l, batch, training));
   return bytes;
@@ -286,7 +286,7 @@ absl::Status checkMemoryBudget(const ResolvedModel &m, int64_t batch,
   // Name the layer whose output makes the running sum cross the limit.
   std::string where = crossing(
       m,
-      add(fixedBytes(m, training), mul(mul(elements(m.inputShape), batch), 4)),
+      add(fixedBytes(m, training), mul(mul(elements(m.inputShape()), batch), 4)),
       limitBytes,
       [&](const ResolvedLayer &l) { return layerBytes(l, batch, training); },
       [&](const ResolvedLayer &l) {

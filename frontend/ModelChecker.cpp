@@ -38,7 +38,8 @@ private:
     errors.push_back(layerErrorLine(file, i, msg));
   }
 
-  void checkInput();
+  /// Resolves r.inputs; false after an error.
+  bool checkInputs();
   bool orderLayers(std::vector<int> &order,
                    std::vector<std::vector<int>> &producers);
   /// Resolves one layer given its inputs' shapes; false on error.
@@ -48,41 +49,65 @@ private:
   const ModelFile &file;
   const Model &m;
   ResolvedModel r;
+  /// The index of the input named `name`, or -1.
+  int inputIndex(const std::string &name) const {
+    for (size_t k = 0; k < r.inputs.size(); ++k)
+      if (r.inputs[k].name == name)
+        return int(k);
+    return -1;
+  }
   std::vector<std::string> errors;
 };
 
-void Checker::checkInput() {
-  if (m.input_size() != 1) {
+bool Checker::checkInputs() {
+  if (m.input_size() == 0) {
+    error(file.modelLoc, "expects an input");
+    return false;
+  }
+  if (forTraining && m.input_size() > 1) {
+    std::vector<std::string> names;
+    for (const Input &in : m.input())
+      names.push_back(in.name());
     error(file.modelLoc,
-          absl::StrCat("expects exactly one input, got ", m.input_size()));
-    return;
+          absl::StrCat("training takes one input (the dataset's examples); "
+                       "this model has ",
+                       m.input_size(), " (", absl::StrJoin(names, ", "), ")"));
+    return false;
   }
-  const Input &in = m.input(0);
-  r.inputName = in.name().empty() ? "input" : in.name();
-  if (in.shape_size() < 1 || in.shape_size() > 3) {
-    error(file.inputLocs[0],
-          absl::StrCat("input '", r.inputName,
-                       "': expects a shape of [features], [rows, features] "
-                       "or [height, width, channels], got ",
-                       in.shape_size(), " dimensions"));
-    return;
-  }
-  int64_t elements = 1;
-  for (int64_t d : in.shape()) {
-    if (d <= 0 || d > kMaxDim) {
-      error(file.inputLocs[0],
-            absl::StrCat("input '", r.inputName, "': size ", d,
-                         " is out of range [1, ", kMaxDim, "]"));
-      return;
+  bool ok = true;
+  for (int k = 0; k < m.input_size(); ++k) {
+    const Input &in = m.input(k);
+    std::string name = !in.name().empty() ? in.name()
+                       : k == 0           ? "input"
+                                          : absl::StrCat("input_", k + 1);
+    auto fail = [&](const std::string &msg) {
+      error(file.inputLocs[k], absl::StrCat("input '", name, "': ", msg));
+      ok = false;
+    };
+    if (in.shape_size() < 1 || in.shape_size() > 3) {
+      fail(absl::StrCat("expects a shape of [features], [rows, features] "
+                        "or [height, width, channels], got ",
+                        in.shape_size(), " dimensions"));
+      continue;
     }
-    elements *= d;
+    int64_t elements = 1;
+    bool sized = true;
+    for (int64_t d : in.shape()) {
+      if (d <= 0 || d > kMaxDim) {
+        fail(absl::StrCat("size ", d, " is out of range [1, ", kMaxDim, "]"));
+        sized = false;
+        break;
+      }
+      elements *= d;
+    }
+    if (sized && elements > kMaxDim * 64)
+      fail(absl::StrCat(elements, " elements is too large"));
+    for (const ResolvedModel::Input &other : r.inputs)
+      if (other.name == name)
+        fail("has the name of another input");
+    r.inputs.push_back({name, {in.shape().begin(), in.shape().end()}});
   }
-  if (elements > kMaxDim * 64) {
-    error(file.inputLocs[0], absl::StrCat("input '", r.inputName, "': ",
-                                          elements, " elements is too large"));
-    return;
-  }
-  r.inputShape.assign(in.shape().begin(), in.shape().end());
+  return ok;
 }
 
 bool Checker::orderLayers(std::vector<int> &order,
@@ -97,8 +122,8 @@ bool Checker::orderLayers(std::vector<int> &order,
       ok = false;
       continue;
     }
-    if (name == r.inputName) {
-      layerError(i, "has the name of the input");
+    if (inputIndex(name) >= 0) {
+      layerError(i, "has the name of an input");
       ok = false;
     }
     if (!byName.emplace(name, i).second) {
@@ -111,13 +136,21 @@ bool Checker::orderLayers(std::vector<int> &order,
   producers.assign(n, {});
   for (int i = 0; i < n; ++i) {
     const Layer &l = m.layer(i);
+    const LayerDef *def = findLayerDef(l.kind_case());
+    if (def && def->source) {
+      if (l.inputs_size() != 0) {
+        layerError(i, absl::StrCat("takes no input, got ", l.inputs_size()));
+        ok = false;
+      }
+      continue;
+    }
     if (l.inputs_size() == 0) {
       producers[i].push_back(i - 1); // -1: the model input
       continue;
     }
     for (const std::string &in : l.inputs()) {
-      if (in == r.inputName) {
-        producers[i].push_back(-1);
+      if (int k = inputIndex(in); k >= 0) {
+        producers[i].push_back(-1 - k);
       } else if (auto it = byName.find(in); it != byName.end()) {
         producers[i].push_back(it->second);
       } else {
@@ -195,13 +228,12 @@ bool Checker::resolveLayer(int i,
 absl::StatusOr<ResolvedModel> Checker::run() {
   r.file = &file;
   r.name = m.name().empty() ? "model" : m.name();
-  checkInput();
+  bool inputsOk = checkInputs();
   if (m.layer_size() == 0)
     error(file.modelLoc, "expects at least one layer");
   std::vector<int> order;
   std::vector<std::vector<int>> producers;
-  if (!r.inputShape.empty() && m.layer_size() > 0 &&
-      orderLayers(order, producers)) {
+  if (inputsOk && m.layer_size() > 0 && orderLayers(order, producers)) {
     // Resolve in topological order; a failed layer poisons its consumers
     // without more messages.
     std::vector<int> position(m.layer_size(), -1);
@@ -214,8 +246,8 @@ absl::StatusOr<ResolvedModel> Checker::run() {
       out.fileIndex = i;
       for (int p : producers[i]) {
         if (p < 0) {
-          inShapes.push_back(r.inputShape);
-          out.inputs.push_back(-1);
+          inShapes.push_back(r.shapeOf(p));
+          out.inputs.push_back(p);
         } else if (failed[p]) {
           poisoned = true;
         } else {

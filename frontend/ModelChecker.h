@@ -36,7 +36,7 @@ struct ResolvedLayer {
   const Layer *layer = nullptr;
   int fileIndex = 0;
   Layer::KindCase kind = Layer::KIND_NOT_SET;
-  /// Producers: -1 is the model input, otherwise an index into `layers`.
+  /// Producers: an index into `layers`, or -1 - k for the model's input k.
   std::vector<int> inputs;
   /// Output shape per example (no batch dimension).
   std::vector<int64_t> shape;
@@ -74,8 +74,14 @@ struct ResolvedLayer {
 struct ResolvedModel {
   const ModelFile *file = nullptr;
   std::string name;
-  std::string inputName;
-  std::vector<int64_t> inputShape;
+  /// The model's inputs, each with its shape per example. Training feeds
+  /// the first (the dataset's examples) and takes no other; a prediction
+  /// (the ONNX conformance runner's) feeds them all.
+  struct Input {
+    std::string name;
+    std::vector<int64_t> shape;
+  };
+  std::vector<Input> inputs;
   std::vector<ResolvedLayer>
       layers; // topological order; the last is the output
   std::vector<ParamSpec> params;
@@ -96,6 +102,19 @@ struct ResolvedModel {
   /// The model's data { ... } (checked), for the data loader.
   Data data;
 
+  /// The first input's name and shape (empty when the inputs failed).
+  const std::string &inputName() const { return firstInput().name; }
+  const std::vector<int64_t> &inputShape() const {
+    return firstInput().shape;
+  }
+  const Input &firstInput() const {
+    static const Input none;
+    return inputs.empty() ? none : inputs[0];
+  }
+  /// The per-example shape of producer `p` (ResolvedLayer::inputs).
+  const std::vector<int64_t> &shapeOf(int p) const {
+    return p < 0 ? inputs[-1 - p].shape : layers[p].shape;
+  }
   const std::vector<int64_t> &outputShape() const {
     return layers.back().shape;
   }

@@ -63,8 +63,8 @@ std::string modelSummary(const ResolvedModel &model) {
   struct Row {
     std::string name, shape, params, flops;
   };
-  std::vector<Row> rows = {{absl::StrCat(model.inputName, " (input)"),
-                            batchShape(model.inputShape), "0", "0.00"}};
+  std::vector<Row> rows = {{absl::StrCat(model.inputName(), " (input)"),
+                            batchShape(model.inputShape()), "0", "0.00"}};
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const ResolvedLayer &l = model.layers[i];
     std::string name =

@@ -12,8 +12,7 @@ namespace gradc {
 
 size_t OnnxEmit::inputRank(int i) const {
   int producer = l.inputs[i];
-  const Shape &s =
-      producer < 0 ? model.inputShape : model.layers[producer].shape;
+  const Shape &s = model.shapeOf(producer);
   return s.size() + 1;
 }
 
@@ -102,6 +101,17 @@ std::string OnnxEmit::constant(const std::string &name,
   ParamSpec spec;
   spec.name = absl::StrCat(l.layer->name(), ".", name);
   return tensor(spec, values, std::move(dims), nullptr);
+}
+
+std::string OnnxEmit::int64s(const std::string &name,
+                             const std::vector<int64_t> &v) {
+  onnx::TensorProto &t = *g.add_initializer();
+  t.set_name(absl::StrCat(l.layer->name(), ".", name, "_", counter++));
+  t.set_data_type(onnx::TensorProto::INT64);
+  t.add_dims(int64_t(v.size()));
+  for (int64_t x : v)
+    t.add_int64_data(x);
+  return t.name();
 }
 
 /// GELU as PyTorch 1.13 exports it (opsets before 20 have no Gelu), so
@@ -193,8 +203,11 @@ absl::Status exportOnnx(const ResolvedModel &model, const Weights &weights,
   opset.set_version(kOnnxExportOpset);
   onnx::GraphProto &g = *m.mutable_graph();
   g.set_name(model.name);
-  setShape(*g.add_input(), model.inputShape);
-  g.mutable_input(0)->set_name(model.inputName);
+  for (const ResolvedModel::Input &in : model.inputs) {
+    onnx::ValueInfoProto &v = *g.add_input();
+    setShape(v, in.shape);
+    v.set_name(in.name);
+  }
 
   std::vector<OnnxValue> values(model.layers.size());
   int counter = 0;
@@ -202,7 +215,8 @@ absl::Status exportOnnx(const ResolvedModel &model, const Weights &weights,
     const ResolvedLayer &l = model.layers[i];
     std::vector<OnnxValue> ins;
     for (int p : l.inputs)
-      ins.push_back(p < 0 ? OnnxValue{model.inputName, {}, ""} : values[p]);
+      ins.push_back(p < 0 ? OnnxValue{model.inputs[-1 - p].name, {}, ""}
+                          : values[p]);
     const LayerDef *def = findLayerDef(l.kind);
     if (!def || !def->toOnnx)
       return absl::UnimplementedError(absl::StrCat(

@@ -68,6 +68,8 @@ public:
   /// A new constant initializer.
   std::string constant(const std::string &name, std::vector<int64_t> dims,
                        std::vector<float> values);
+  /// A new 1-D INT64 initializer (axes, shapes).
+  std::string int64s(const std::string &name, const std::vector<int64_t> &v);
   /// Appends the layer's resolved activation to `x` (returns x for LINEAR).
   std::string activate(const std::string &x);
   /// The nodes of a GELU (exact or tanh form) of `x`.

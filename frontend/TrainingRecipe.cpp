@@ -214,14 +214,14 @@ void RecipeChecker::checkData(const Data &d) {
   check(testSplit >= 0 && testSplit < 1,
         absl::StrCat("test_split must be in [0, 1), got ", testSplit));
   const Data::Augment &a = d.augment();
-  bool image = r.inputShape.size() == 3;
+  bool image = r.inputShape().size() == 3;
   check(!(a.horizontal_flip() || a.crop_padding()) || image,
         "augment needs an image input [H, W, C]");
   if (image)
     check(a.crop_padding() >= 0 &&
-              a.crop_padding() <= std::min(r.inputShape[0], r.inputShape[1]),
+              a.crop_padding() <= std::min(r.inputShape()[0], r.inputShape()[1]),
           absl::StrCat("augment crop_padding must be in [0, ",
-                       std::min(r.inputShape[0], r.inputShape[1]), "], got ",
+                       std::min(r.inputShape()[0], r.inputShape()[1]), "], got ",
                        a.crop_padding()));
   if (d.has_csv())
     check(!d.csv().target().empty(),

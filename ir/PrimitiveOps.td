@@ -23,10 +23,12 @@ def NN_ConstantOp : NN_NonDiffOp<"constant", [Pure, ConstantLike]> {
 }
 
 class NN_BinaryOp<string mnemonic, string formula>
-    : NN_NonDiffOp<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : NN_DiffOp<mnemonic, [SameOperandsAndResultType]> {
   let summary = "elementwise " # formula;
   let description = [{
-    A primitive of gradient rules, like `nn.add`.
+    A primitive of gradient rules, like `nn.add`, and the op of the
+    `subtract`, `multiply`, ... layers (which broadcast their operands with
+    `nn.broadcast` first).
 
     ```mlir
     %z = nn.}] # mnemonic # [{ %a, %b : tensor<8x10xf32>
@@ -46,6 +48,8 @@ def NN_DivOp : NN_BinaryOp<"div", "a / b">;
 def NN_MaximumOp : NN_BinaryOp<"maximum", "max(a, b), NaN if either is NaN">;
 
 def NN_MinimumOp : NN_BinaryOp<"minimum", "min(a, b), NaN if either is NaN">;
+
+def NN_PowOp : NN_BinaryOp<"pow", "a ^ b (C's powf: NaN for a < 0 and b not an integer)">;
 
 class NN_PrimitiveUnaryOp<string mnemonic, string formula>
     : NN_NonDiffOp<mnemonic, [Pure, SameOperandsAndResultType]> {
@@ -100,7 +104,7 @@ def NN_SelectOp : NN_NonDiffOp<"select", [Pure, SameOperandsAndResultType]> {
 }
 
 class NN_ReduceOp<string mnemonic, string what>
-    : NN_NonDiffOp<mnemonic, [Pure, NN_InferResultType]> {
+    : NN_DiffOp<mnemonic, [NN_InferResultType]> {
   let summary = what # " over the dimensions `axes`, which the result drops";
   let description = [{
     `axes` are distinct and increasing. The bias gradient is the sum over
@@ -120,7 +124,7 @@ def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "sum">;
 
 def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "maximum">;
 
-def NN_BroadcastOp : NN_NonDiffOp<"broadcast", [Pure]> {
+def NN_BroadcastOp : NN_DiffOp<"broadcast"> {
   let summary = "repeats the input along the result dimensions not in `dims`";
   let description = [{
     Input dimension `i` is result dimension `dims[i]` (StableHLO's

@@ -68,6 +68,23 @@ std::string checkWindowParams(const Window2D &w) {
   return "";
 }
 
+std::optional<std::vector<int64_t>> broadcastShapes(llvm::ArrayRef<int64_t> a,
+                                                    llvm::ArrayRef<int64_t> b) {
+  if (a.size() < b.size())
+    std::swap(a, b);
+  std::vector<int64_t> out(a.begin(), a.end());
+  size_t offset = a.size() - b.size();
+  for (size_t j = 0; j < b.size(); ++j) {
+    int64_t &o = out[offset + j];
+    if (b[j] == o || b[j] == 1)
+      continue;
+    if (o != 1)
+      return std::nullopt;
+    o = b[j];
+  }
+  return out;
+}
+
 bool windowOutputHW(llvm::ArrayRef<int64_t> inHW, const Window2D &w,
                     std::array<int64_t, 2> &outHW, std::string &error) {
   error = checkWindowParams(w);

@@ -11,9 +11,17 @@
 #include "llvm/ADT/ArrayRef.h"
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace gradc {
+
+/// NumPy's broadcasting of two shapes: aligned at the last dimension, each
+/// pair of sizes equal or one of them 1, a missing dimension taken as 1;
+/// nullopt when they do not broadcast.
+std::optional<std::vector<int64_t>>
+broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
 
 /// A 2-D sliding window: kernel/pool size, strides, dilations and explicit
 /// pads `[top, bottom, left, right]`.

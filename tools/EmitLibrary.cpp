@@ -133,7 +133,7 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
   for (const Buffer &b : params.state)
     state.push_back(&b);
   std::vector<int64_t> x{batch};
-  x.insert(x.end(), model.inputShape.begin(), model.inputShape.end());
+  x.insert(x.end(), model.inputShape().begin(), model.inputShape().end());
   int64_t width = model.outputWidth(); // classes, or targets per example
   std::vector<Arg> leading;
   for (size_t i = 0; i < weights.size(); ++i)
@@ -192,7 +192,7 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
       "\n\n#include <stdint.h>\n\n#ifdef __cplusplus\n"
       "extern \"C\" {\n#endif\n\n");
   absl::StrAppend(&h, "#define ", N, "_BATCH ", batch, "\n");
-  absl::StrAppend(&h, "/* One example: ", dims(model.inputShape),
+  absl::StrAppend(&h, "/* One example: ", dims(model.inputShape()),
                   " (height, width, channels), values as in training. */\n");
   absl::StrAppend(&h, "#define ", N, "_INPUT_SIZE ", elements(x) / batch,
                   "\n#define ", N, "_CLASSES ", width, "\n");

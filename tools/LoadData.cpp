@@ -30,13 +30,13 @@ DataSpec dataSpecFor(const ResolvedModel &m) {
   } else {
     spec.numClasses = m.outputWidth() == 1 ? 2 : m.outputWidth();
   }
-  if (m.inputShape.size() == 3) {
-    spec.height = m.inputShape[0];
-    spec.width = m.inputShape[1];
-    spec.channels = m.inputShape[2];
-  } else if (m.inputShape.size() == 1) {
+  if (m.inputShape().size() == 3) {
+    spec.height = m.inputShape()[0];
+    spec.width = m.inputShape()[1];
+    spec.channels = m.inputShape()[2];
+  } else if (m.inputShape().size() == 1) {
     spec.height = spec.width = 1;
-    spec.channels = m.inputShape[0];
+    spec.channels = m.inputShape()[0];
   }
   return spec;
 }
@@ -204,16 +204,16 @@ absl::StatusOr<DataSplits> loadParts(const ResolvedModel &m, const Data &d,
     const Data::ImageFolder &f = d.image_folder();
     *source = f.train();
     ImageFolderOptions o;
-    if (m.inputShape.size() == 3) {
-      o.height = m.inputShape[0];
-      o.width = m.inputShape[1];
-      o.channels = m.inputShape[2];
+    if (m.inputShape().size() == 3) {
+      o.height = m.inputShape()[0];
+      o.width = m.inputShape()[1];
+      o.channels = m.inputShape()[2];
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat(f.train(),
                        ": an image folder needs an image input "
                        "[H, W, C]; the model's has ",
-                       m.inputShape.size(), " dimension(s)"));
+                       m.inputShape().size(), " dimension(s)"));
     }
     o.resize = !f.has_resize() || f.resize();
     auto train = loadImageFolder(f.train(), o, &parts.classNames);

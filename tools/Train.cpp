@@ -215,7 +215,7 @@ int fail(const absl::Status &s) {
 absl::Status checkFeatures(const ResolvedModel &m, const Dataset &d,
                            const std::string &dir) {
   int64_t features = 1;
-  for (int64_t s : m.inputShape)
+  for (int64_t s : m.inputShape())
     features *= s;
   if (d.size() && d.exampleSize() != features)
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -561,7 +561,7 @@ int runPredict() {
     BufferRef xr, pr;
     xr.data = x.data();
     xr.shape.push_back(batch);
-    xr.shape.append(model.inputShape.begin(), model.inputShape.end());
+    xr.shape.append(model.inputShape().begin(), model.inputShape().end());
     pr.data = probs.data();
     pr.shape = {batch, classes};
     args.push_back(xr);

@@ -1,10 +1,19 @@
-//===- ElementwiseLayers.cpp - activation, dropout, add -------------------===//
+//===- ElementwiseLayers.cpp - activation, dropout, binary, constants ----===//
+//
+// The layers computed element by element: activations, dropout, the
+// binary layers (add, subtract, multiply, divide, maximum, minimum, power)
+// over NumPy-broadcast per-example shapes, and the tensors every example
+// shares (constant, weight) that they combine with.
+//
 
 #include "frontend/LayerDef.h"
 #include "frontend/OnnxExporter.h"
 #include "ir/NNDialect.h"
 
 #include "absl/strings/str_cat.h"
+
+#include <cmath>
+#include <optional>
 
 namespace gradc {
 namespace {
@@ -42,23 +51,150 @@ mlir::Value emitDropout(const LayerEmit &e) {
       e.b.getI64IntegerAttr(static_cast<int64_t>(mixed)));
 }
 
-bool checkAdd(LayerCheck &c) {
-  if (!c.atLeastTwoInputs("add"))
+/// The binary layers: the nn op of each, and how many inputs it takes (0:
+/// two or more, folded from the left).
+struct BinaryKind {
+  Layer::KindCase kind;
+  const char *name, *onnx;
+  bool exactlyTwo;
+};
+const BinaryKind kBinaryKinds[] = {
+    {Layer::kAdd, "add", "Add", false},
+    {Layer::kSubtract, "subtract", "Sub", true},
+    {Layer::kMultiply, "multiply", "Mul", false},
+    {Layer::kDivide, "divide", "Div", true},
+    {Layer::kMaximum, "maximum", "Max", false},
+    {Layer::kMinimum, "minimum", "Min", false},
+    {Layer::kPower, "power", "Pow", true},
+};
+
+const BinaryKind &binaryKind(Layer::KindCase kind) {
+  for (const BinaryKind &k : kBinaryKinds)
+    if (k.kind == kind)
+      return k;
+  llvm_unreachable("not a binary layer");
+}
+
+bool checkBinary(LayerCheck &c) {
+  const BinaryKind &k = binaryKind(c.layer.kind_case());
+  if (k.exactlyTwo && c.in.size() != 2)
+    return c.fail(absl::StrCat(k.name, " expects 2 inputs, got ", c.in.size()));
+  if (!c.atLeastTwoInputs(k.name))
     return false;
-  for (size_t k = 1; k < c.in.size(); ++k)
-    if (c.in[k] != c.in[0])
-      return c.fail(absl::StrCat("add expects inputs of one shape, got ",
-                                 shapeStr(c.in[0]), " and ",
-                                 shapeStr(c.in[k])));
-  c.out.shape = c.in[0];
+  Shape out = c.in[0];
+  for (size_t i = 1; i < c.in.size(); ++i) {
+    std::optional<Shape> b = broadcastShapes(out, c.in[i]);
+    if (!b)
+      return c.fail(absl::StrCat(k.name, " cannot broadcast its inputs ",
+                                 shapeStr(c.in[0]), " and ", shapeStr(c.in[i]),
+                                 " (per example, aligned at the last "
+                                 "dimension, sizes must match or be 1)"));
+    out = *b;
+  }
+  c.out.shape = std::move(out);
   return true;
 }
 
-mlir::Value emitAdd(const LayerEmit &e) {
-  mlir::Value sum = e.inputs[0];
-  for (mlir::Value v : e.inputs.drop_front())
-    sum = e.b.create<nn::AddOp>(e.loc, sum, v);
-  return sum;
+/// `x` ([N, s...]) repeated to [N, out...]: dimensions of size 1 that grow
+/// are reshaped away, then nn.broadcast adds the missing ones.
+mlir::Value broadcastTo(const LayerEmit &e, mlir::Value x, const Shape &out) {
+  auto type = mlir::cast<mlir::RankedTensorType>(x.getType());
+  llvm::ArrayRef<int64_t> s = type.getShape().drop_front();
+  if (s == llvm::ArrayRef<int64_t>(out))
+    return x;
+  int64_t offset = int64_t(out.size()) - int64_t(s.size());
+  Shape kept;
+  llvm::SmallVector<int64_t> dims{0};
+  for (size_t j = 0; j < s.size(); ++j)
+    if (s[j] == out[offset + j]) {
+      kept.push_back(s[j]);
+      dims.push_back(1 + offset + int64_t(j));
+    }
+  if (kept.size() != s.size())
+    x = e.b.create<nn::ReshapeOp>(e.loc, e.batched(kept), x);
+  return e.b.create<nn::BroadcastOp>(e.loc, e.batched(out), x,
+                                     e.b.getDenseI64ArrayAttr(dims));
+}
+
+mlir::Value emitBinary(const LayerEmit &e) {
+  const Shape &shape = e.l.shape;
+  mlir::Value acc = broadcastTo(e, e.inputs[0], shape);
+  for (mlir::Value v : e.inputs.drop_front()) {
+    mlir::Value y = broadcastTo(e, v, shape);
+    switch (e.l.kind) {
+    case Layer::kAdd:
+      acc = e.b.create<nn::AddOp>(e.loc, acc, y);
+      break;
+    case Layer::kSubtract:
+      acc = e.b.create<nn::SubOp>(e.loc, acc, y);
+      break;
+    case Layer::kMultiply:
+      acc = e.b.create<nn::MulOp>(e.loc, acc, y);
+      break;
+    case Layer::kDivide:
+      acc = e.b.create<nn::DivOp>(e.loc, acc, y);
+      break;
+    case Layer::kMaximum:
+      acc = e.b.create<nn::MaximumOp>(e.loc, acc, y);
+      break;
+    case Layer::kMinimum:
+      acc = e.b.create<nn::MinimumOp>(e.loc, acc, y);
+      break;
+    default:
+      acc = e.b.create<nn::PowOp>(e.loc, acc, y);
+      break;
+    }
+  }
+  return acc;
+}
+
+/// The per-example shape of a constant or weight.
+bool sourceShape(LayerCheck &c,
+                 const google::protobuf::RepeatedField<int64_t> &f,
+                 const char *what) {
+  for (int64_t d : f)
+    if (!c.positiveDim(absl::StrCat(what, " shape").c_str(), d))
+      return false;
+  c.out.shape.assign(f.begin(), f.end());
+  return c.elements(what, c.out.shape);
+}
+
+bool checkConstant(LayerCheck &c) {
+  const Constant &k = c.layer.constant();
+  double v = fromFloat(k.value());
+  if (!std::isfinite(v))
+    return c.fail(absl::StrCat("constant value must be finite, got ", v));
+  c.out.attrs["value"] = v;
+  return sourceShape(c, k.shape(), "constant");
+}
+
+mlir::Value emitConstant(const LayerEmit &e) {
+  return e.b.create<nn::ConstantOp>(e.loc, e.batched(e.l.shape),
+                                    e.b.getF64FloatAttr(e.l.attr("value")));
+}
+
+bool checkWeight(LayerCheck &c) {
+  const Weight &w = c.layer.weight();
+  if (!sourceShape(c, w.shape(), "weight"))
+    return false;
+  Initializer init = w.initializer();
+  if (init.kind_case() == Initializer::KIND_NOT_SET)
+    init.mutable_glorot_uniform();
+  // Keras's fans of a tensor: the last dimension out, the rest in.
+  const Shape &s = c.out.shape;
+  int64_t fanOut = s.empty() ? 1 : s.back();
+  int64_t fanIn = s.size() < 2 ? 1 : elementsOf(s) / fanOut;
+  c.param("weight", s, init, fanIn, fanOut);
+  return true;
+}
+
+mlir::Value emitWeight(const LayerEmit &e) {
+  llvm::SmallVector<int64_t> dims;
+  for (size_t d = 0; d < e.l.shape.size(); ++d)
+    dims.push_back(1 + int64_t(d));
+  return e.b.create<nn::BroadcastOp>(e.loc, e.batched(e.l.shape),
+                                     e.param("weight"),
+                                     e.b.getDenseI64ArrayAttr(dims));
 }
 
 /// Elementwise activations keep a flatten's feature order; PReLU's per-feature
@@ -74,21 +210,81 @@ OnnxValue activationToOnnx(OnnxEmit &e) {
 /// Inference leaves dropout out.
 OnnxValue dropoutToOnnx(OnnxEmit &e) { return e.in[0]; }
 
-OnnxValue addToOnnx(OnnxEmit &e) {
-  std::string sum = e.input(0);
+/// ONNX broadcasts from the last dimension with the batch included: an
+/// input of fewer dimensions gets size-1 ones after its batch (and an image
+/// output's operands are NCHW).
+OnnxValue binaryToOnnx(OnnxEmit &e) {
+  size_t rank = e.l.shape.size() + 1;
+  auto operand = [&](int i) {
+    std::string x = e.input(i);
+    size_t r = e.inputRank(i);
+    if (r == rank)
+      return x;
+    std::vector<int64_t> axes;
+    for (size_t a = 1; a <= rank - r; ++a)
+      axes.push_back(int64_t(a));
+    x = e.node("Unsqueeze", {x, e.int64s("axes", axes)}).output(0);
+    if (rank == 4) { // now NHWC-ordered: to NCHW as the other operands
+      onnx::NodeProto &t = e.node("Transpose", {x});
+      OnnxEmit::attr(t, "perm", std::vector<int64_t>{0, 3, 1, 2});
+      x = t.output(0);
+    }
+    return x;
+  };
+  const char *op = binaryKind(e.l.kind).onnx;
+  std::string acc = operand(0);
   for (size_t i = 1; i < e.in.size(); ++i)
-    sum = e.node("Add", {sum, e.input(int(i))}).output(0);
-  return {sum};
+    acc = e.node(op, {acc, operand(int(i))}).output(0);
+  return {acc};
+}
+
+/// A shared tensor as an initializer with a batch dimension of 1 (NCHW for
+/// an image's [H, W, C]), which broadcasts over ONNX's batch.
+std::vector<int64_t> sourceDims(const Shape &s) {
+  std::vector<int64_t> dims{1};
+  if (s.size() == 3)
+    dims.insert(dims.end(), {s[2], s[0], s[1]});
+  else
+    dims.insert(dims.end(), s.begin(), s.end());
+  return dims;
+}
+
+OnnxValue constantToOnnx(OnnxEmit &e) {
+  int64_t n = elementsOf(e.l.shape);
+  return {e.constant(e.l.layer->name(), sourceDims(e.l.shape),
+                     std::vector<float>(n, float(e.l.attr("value"))))};
+}
+
+OnnxValue weightToOnnx(OnnxEmit &e) {
+  const Shape &s = e.l.shape;
+  std::function<int64_t(int64_t)> at = nullptr;
+  if (s.size() == 3) // ONNX's element (c, y, x) is gradc's (y, x, c)
+    at = [&](int64_t k) {
+      int64_t h = s[0], w = s[1], ch = s[2];
+      int64_t c = k / (h * w), y = k / w % h, x = k % w;
+      return (y * w + x) * ch + c;
+    };
+  return {e.param("weight", sourceDims(s), at)};
 }
 
 const LayerDef kElementwiseLayers[] = {
     {Layer::kActivation, checkActivation, emitActivation, activationToOnnx},
     {Layer::kDropout, checkDropout, emitDropout, dropoutToOnnx},
-    {Layer::kAdd, checkAdd, emitAdd, addToOnnx},
+    {Layer::kAdd, checkBinary, emitBinary, binaryToOnnx},
+    {Layer::kSubtract, checkBinary, emitBinary, binaryToOnnx},
+    {Layer::kMultiply, checkBinary, emitBinary, binaryToOnnx},
+    {Layer::kDivide, checkBinary, emitBinary, binaryToOnnx},
+    {Layer::kMaximum, checkBinary, emitBinary, binaryToOnnx},
+    {Layer::kMinimum, checkBinary, emitBinary, binaryToOnnx},
+    {Layer::kPower, checkBinary, emitBinary, binaryToOnnx},
+    {Layer::kConstant, checkConstant, emitConstant, constantToOnnx, true},
+    {Layer::kWeight, checkWeight, emitWeight, weightToOnnx, true},
 };
 
 } // namespace
 
-llvm::ArrayRef<LayerDef> getElementwiseLayerDefs() { return kElementwiseLayers; }
+llvm::ArrayRef<LayerDef> getElementwiseLayerDefs() {
+  return kElementwiseLayers;
+}
 
 } // namespace gradc

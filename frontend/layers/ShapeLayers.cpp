@@ -63,7 +63,7 @@ OnnxValue flattenToOnnx(OnnxEmit &e) {
   OnnxValue v{e.node("Flatten", {x}).output(0), {}, x};
   int producer = e.l.inputs[0];
   const Shape &s =
-      producer < 0 ? e.model.inputShape : e.model.layers[producer].shape;
+      e.model.shapeOf(producer);
   if (s.size() == 3 && s[2] > 1 && s[0] * s[1] > 1)
     v.chw = {s[2], s[0], s[1]};
   return v;

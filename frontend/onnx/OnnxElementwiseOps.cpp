@@ -3,14 +3,17 @@
 // The one job of this file: the converters of the operators that keep
 // their input's shape: Relu, LeakyRelu, Sigmoid, Tanh, Gelu (the one node
 // OnnxPatterns.cpp makes of PyTorch's GELU), PRelu (one slope per
-// channel), Softmax and LogSoftmax (over the channel axis), Add (of two
-// activations, or a bias taken into the layer before it) and Dropout.
+// channel), Softmax and LogSoftmax (over the channel axis), the binary
+// operators (Add Sub Mul Div Pow Max Min Sum of activations and constants,
+// NumPy-broadcast; or a bias taken into the layer before it) and Dropout.
 //
 //===----------------------------------------------------------------------===//
 
 #include "frontend/onnx/OnnxImport.h"
 
 #include "absl/strings/str_join.h"
+
+#include <algorithm>
 
 namespace gradc::onnximport {
 
@@ -100,13 +103,15 @@ bool OnnxImport::softmax(const Node &n) {
   return true;
 }
 
-/// Two activations of one shape; or a bias added to a MatMul, Gemm or Conv
-/// without one (PyTorch's Linear on some inputs), which becomes its bias.
-bool OnnxImport::add(const Node &n) {
-  if (!onlyAttrs(n, {}))
-    return false;
+/// A constant added to a MatMul, Gemm or Conv without a bias (PyTorch's
+/// Linear on some inputs), read by nothing else and one value per channel,
+/// becomes its bias: `folded` says whether it did.
+bool OnnxImport::foldBias(const Node &n, bool &folded) {
+  folded = false;
+  if (n.op_type() != "Add" || n.input_size() != 2)
+    return true;
   for (int i = 0; i < 2; ++i) {
-    if (!hasInput(n, i) || !constants.count(n.input(i)))
+    if (!constants.count(n.input(i)) || !tensors.count(n.input(1 - i)))
       continue;
     const Tensor *x = activation(n, 1 - i);
     const onnx::TensorProto *bias = constant(n, i, false);
@@ -117,6 +122,7 @@ bool OnnxImport::add(const Node &n) {
         at == layerIndex.end() ? nullptr : file.model.mutable_layer(at->second);
     bool biasless =
         producer && uses[n.input(1 - i)] == 1 &&
+        bias->data_type() == onnx::TensorProto::FLOAT &&
         ((producer->has_dense() && !producer->dense().use_bias()) ||
          (producer->has_conv2d() && !producer->conv2d().use_bias()));
     int64_t axis = channelAxis(x->dims.size());
@@ -125,8 +131,7 @@ bool OnnxImport::add(const Node &n) {
     for (int d = 0; d < bias->dims_size() && perChannel; ++d)
       perChannel = bias->dims(d) == (d + offset == axis ? x->dims[axis] : 1);
     if (!perChannel)
-      return fail(n, "adding a constant is supported only as the bias of the "
-                     "MatMul, Gemm or Conv without one before it");
+      return true;
     auto v = floats(*bias, absl::StrCat("initializer '", bias->name(), "'"));
     if (!v)
       return false;
@@ -136,24 +141,171 @@ bool OnnxImport::add(const Node &n) {
       producer->mutable_conv2d()->set_use_bias(true);
     give(n, producer->name(), "bias", bias->name(), std::move(*v));
     tensors[n.output(0)] = *x;
+    folded = true;
     return true;
   }
-  const Tensor *x = activation(n, 0), *y = activation(n, 1);
-  if (!x || !y)
-    return false;
-  if (x->flatFromCHW != y->flatFromCHW)
-    return fail(n, "one input is a Flatten of an NCHW tensor and the other "
-                   "is not (gradc orders their features differently)");
-  if (x->dims != y->dims)
-    return fail(n, absl::StrCat("broadcasting [", absl::StrJoin(x->dims, ", "),
-                                "] and [", absl::StrJoin(y->dims, ", "),
-                                "] is not supported (only equal shapes, or "
-                                "a bias)"));
+  return true;
+}
+
+std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
+  const onnx::TensorProto *t = constant(n, i, false);
+  if (!t)
+    return "";
+  std::string what = absl::StrCat("constant '", t->name(), "'");
+  std::optional<std::vector<float>> v;
+  if (t->data_type() == onnx::TensorProto::INT64) {
+    if (auto w = int64s(*t, what))
+      v.emplace(w->begin(), w->end());
+  } else {
+    v = floats(*t, what);
+  }
+  if (!v)
+    return "";
+  size_t rank = like.dims.size();
+  if (size_t(t->dims_size()) > rank) {
+    failInput(n, i,
+              absl::StrCat("has more dimensions (", t->dims_size(),
+                           ") than the activations it is combined with (", rank,
+                           ")"));
+    return "";
+  }
+  bool single = v->size() == 1;
+  std::vector<int64_t> full(rank - t->dims_size(), 1);
+  full.insert(full.end(), t->dims().begin(), t->dims().end());
+  if (!single && full[0] != 1) {
+    failInput(n, i,
+              "varies along dimension 0, the batch; gradc shares a constant "
+              "across the examples");
+    return "";
+  }
+  if (!single && (like.squeezed || !like.flatFromCHW.empty())) {
+    failInput(n, i,
+              "is combined with a Flatten or global pooling of an NCHW "
+              "tensor, whose features gradc orders differently");
+    return "";
+  }
+  std::vector<int64_t> per(full.begin() + 1, full.end());
+  if (rank == 4 && !single) { // ONNX's [C, H, W] is gradc's [H, W, C]
+    int64_t c = per[0], h = per[1], w = per[2];
+    std::vector<float> hwc(v->size());
+    for (int64_t k = 0; k < c; ++k)
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x)
+          hwc[(y * w + x) * c + k] = (*v)[(k * h + y) * w + x];
+    per = {h, w, c};
+    *v = std::move(hwc);
+  }
+  // Leading 1s change nothing in a broadcast against `like`.
+  while (!per.empty() && (single || per[0] == 1))
+    per.erase(per.begin());
+  bool initializer = false;
+  for (const auto &init : proto.graph().initializer())
+    initializer |= init.name() == t->name();
+  bool uniform =
+      std::all_of(v->begin(), v->end(), [&](float x) { return x == (*v)[0]; });
   Layer layer;
-  layer.mutable_add();
-  Tensor &out = addLayer(n, std::move(layer), {x, y});
-  out.flatFromCHW = x->flatFromCHW;
-  out.squeezed = x->squeezed;
+  std::string node = nodeName(n).empty() ? n.op_type() : nodeName(n);
+  layer.set_name(uniqueLayerName(absl::StrCat(node, "/", n.input(i))));
+  if (initializer && !single) {
+    Weight &w = *layer.mutable_weight();
+    for (int64_t d : per)
+      w.add_shape(d);
+    if (!give(n, layer.name(), "weight", t->name(), std::move(*v)))
+      return "";
+  } else if (uniform) {
+    Constant &c = *layer.mutable_constant();
+    for (int64_t d : per)
+      c.add_shape(d);
+    c.set_value((*v)[0]);
+  } else {
+    failInput(n, i,
+              "is a Constant node of distinct values; gradc takes such a "
+              "tensor as an initializer (a trained parameter)");
+    return "";
+  }
+  layerIndex[layer.name()] = file.model.layer_size();
+  *file.model.add_layer() = std::move(layer);
+  return file.model.layer(file.model.layer_size() - 1).name();
+}
+
+bool OnnxImport::binary(const Node &n) {
+  if (!onlyAttrs(n, {}))
+    return false;
+  bool folded = false;
+  if (!foldBias(n, folded) || folded)
+    return folded;
+  // The activations set the rank and layout; constants follow them.
+  const Tensor *like = nullptr;
+  std::vector<int> constantInputs;
+  for (int i = 0; i < n.input_size(); ++i) {
+    if (constants.count(n.input(i))) {
+      constantInputs.push_back(i);
+      continue;
+    }
+    const Tensor *x = activation(n, i);
+    if (!x)
+      return false;
+    if (!like) {
+      like = x;
+      continue;
+    }
+    if (x->dims.size() != like->dims.size())
+      return fail(n, absl::StrCat("broadcasting [",
+                                  absl::StrJoin(like->dims, ", "), "] and [",
+                                  absl::StrJoin(x->dims, ", "),
+                                  "] would repeat along the batch dimension "
+                                  "(gradc broadcasts within each example)"));
+    if (x->flatFromCHW != like->flatFromCHW || x->squeezed != like->squeezed)
+      return fail(n, "one input is a Flatten or global pooling of an NCHW "
+                     "tensor and the other is not (gradc orders their "
+                     "features differently)");
+  }
+  if (!like)
+    return activation(n, 0) != nullptr; // reports that all are constants
+  for (int i : constantInputs)
+    if (size_t(constants[n.input(i)]->dims_size()) > like->dims.size())
+      return failInput(n, i,
+                       absl::StrCat("has more dimensions than the "
+                                    "activations it is combined with (",
+                                    like->dims.size(), ")"));
+  if (n.input_size() == 1) { // Sum, Max, Min of one input
+    tensors[n.output(0)] = *like;
+    return true;
+  }
+  Tensor shape = *like;
+  std::vector<Tensor> ins(n.input_size(), shape);
+  for (int i = 0; i < n.input_size(); ++i) {
+    if (std::find(constantInputs.begin(), constantInputs.end(), i) ==
+        constantInputs.end()) {
+      ins[i] = tensors[n.input(i)];
+      continue;
+    }
+    ins[i].layer = sharedLayer(n, i, *like);
+    if (ins[i].layer.empty())
+      return false;
+  }
+  const std::string &op = n.op_type();
+  Layer layer;
+  if (op == "Add" || op == "Sum")
+    layer.mutable_add();
+  else if (op == "Sub")
+    layer.mutable_subtract();
+  else if (op == "Mul")
+    layer.mutable_multiply();
+  else if (op == "Div")
+    layer.mutable_divide();
+  else if (op == "Pow")
+    layer.mutable_power();
+  else if (op == "Max")
+    layer.mutable_maximum();
+  else
+    layer.mutable_minimum();
+  std::vector<const Tensor *> inputs;
+  for (const Tensor &t : ins)
+    inputs.push_back(&t);
+  Tensor &out = addLayer(n, std::move(layer), inputs);
+  out.flatFromCHW = shape.flatFromCHW;
+  out.squeezed = shape.squeezed;
   return true;
 }
 

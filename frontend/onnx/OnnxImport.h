@@ -43,7 +43,7 @@ namespace gradc::onnximport {
 
 /// A value of the graph as the conversion sees it.
 struct Tensor {
-  /// The layer that produces it ("" for the graph input).
+  /// The layer that produces it, or the graph input it is.
   std::string layer;
   /// ONNX dims, the batch first (-1 when unknown).
   std::vector<int64_t> dims;
@@ -128,7 +128,8 @@ private:
   void checkNames();
   void checkOperators(const google::protobuf::RepeatedPtrField<Node> &nodes);
   absl::Status runOnnxChecker();
-  bool readInput();
+  /// The graph's inputs (those that are not initializers) as the model's.
+  bool readInputs();
   void convert(const Node &n);
   void readOutput();
 
@@ -167,8 +168,9 @@ private:
   /// by two nodes is refused (gradc trains one parameter per layer).
   bool give(const Node &n, const std::string &layer, const char *role,
             const std::string &onnxName, std::vector<float> values);
-  /// An unused, unique layer name for `n`.
+  /// An unused, unique layer name for `n`, or from `base`.
   std::string layerName(const Node &n);
+  std::string uniqueLayerName(const std::string &base);
 
   // The operators, one function each; OnnxOperators.cpp lists them.
   // OnnxConvPoolOps.cpp:
@@ -190,7 +192,15 @@ private:
   bool activationOp(const Node &n);
   bool prelu(const Node &n);
   bool softmax(const Node &n);
-  bool add(const Node &n);
+  /// Add, Sub, Mul, Div, Pow, Max, Min, Sum of activations and constants
+  /// (NumPy broadcasting), or Add of a bias taken into the layer before it.
+  bool binary(const Node &n);
+  bool foldBias(const Node &n, bool &folded);
+  /// Constant input `i` of `n` as a layer every example shares, laid out as
+  /// the node's activations `like` (of ONNX rank `rank`): a `constant` of
+  /// its one value, or a trainable `weight` (an initializer of more than
+  /// one element: a parameter, as PyTorch exports them). "" after an error.
+  std::string sharedLayer(const Node &n, int i, const Tensor &like);
   bool dropout(const Node &n);
   // OnnxShapeOps.cpp:
   bool flatten(const Node &n);
@@ -218,7 +228,7 @@ private:
   std::map<std::string, const onnx::TypeProto *> inferred;
   std::set<std::string> layerNames;
   std::map<std::string, int> layerIndex;
-  std::string inputName;
+  std::set<std::string> inputNames;
 };
 
 /// The rank of an operator's outputs, for the pre-check of the nodes that
@@ -226,6 +236,7 @@ private:
 enum class OutputRank {
   OfInput, // the rank of input 0
   Two,     // [N, features]
+  Broadcast, // the largest rank of the inputs (NumPy broadcasting)
   Unknown, // a constant, or a shape the pre-check does not compute
 };
 

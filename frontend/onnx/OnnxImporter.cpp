@@ -188,6 +188,9 @@ void OnnxImport::checkOperators(
     int64_t out = o->outputRank == OutputRank::Two       ? 2
                   : o->outputRank == OutputRank::Unknown ? -1
                                                          : rankOf(0);
+    if (o->outputRank == OutputRank::Broadcast)
+      for (int i = 1; i < n.input_size() && out >= 0; ++i)
+        out = rankOf(i) < 0 ? rankOf(i) : std::max(out, rankOf(i));
     for (const std::string &output : n.output())
       rank[output] = out;
   }
@@ -216,53 +219,52 @@ absl::Status OnnxImport::runOnnxChecker() {
   return absl::OkStatus();
 }
 
-bool OnnxImport::readInput() {
+bool OnnxImport::readInputs() {
   const onnx::GraphProto &g = proto.graph();
-  std::vector<const onnx::ValueInfoProto *> inputs;
-  for (const auto &in : g.input())
-    if (!constants.count(in.name()))
-      inputs.push_back(&in);
-  if (inputs.size() != 1) {
-    std::vector<std::string> names;
-    for (auto *in : inputs)
-      names.push_back(in->name());
-    error(absl::StrCat("the graph has ", inputs.size(), " inputs (",
-                       absl::StrJoin(names, ", "), "); a gradc model has one"));
-    return false;
-  }
-  const onnx::ValueInfoProto &in = *inputs[0];
-  inputName = in.name();
-  const auto &type = in.type().tensor_type();
-  if (type.elem_type() != onnx::TensorProto::FLOAT || !type.has_shape() ||
-      type.shape().dim_size() < 2 || type.shape().dim_size() > 4) {
-    error(absl::StrCat("input '", in.name(),
-                       "' must be a FLOAT tensor of rank 2 to 4 [N, ...]"));
-    return false;
-  }
-  Tensor t;
-  std::vector<int64_t> perExample;
-  for (int d = 0; d < type.shape().dim_size(); ++d) {
-    const auto &dim = type.shape().dim(d);
-    int64_t v = dim.has_dim_value() ? dim.dim_value() : -1;
-    if (d > 0 && v <= 0) {
-      error(absl::StrCat("input '", in.name(), "': dimension ", d, " is ",
-                         dim.has_dim_param() ? "'" + dim.dim_param() + "'"
-                                             : std::to_string(v),
-                         "; only the batch (first) dimension may be dynamic"));
-      return false;
+  bool ok = true;
+  for (const auto &in : g.input()) {
+    if (constants.count(in.name()))
+      continue;
+    const auto &type = in.type().tensor_type();
+    if (type.elem_type() != onnx::TensorProto::FLOAT || !type.has_shape() ||
+        type.shape().dim_size() < 2 || type.shape().dim_size() > 4) {
+      error(absl::StrCat("input '", in.name(),
+                         "' must be a FLOAT tensor of rank 2 to 4 [N, ...]"));
+      ok = false;
+      continue;
     }
-    t.dims.push_back(d == 0 ? -1 : v);
-    if (d > 0)
-      perExample.push_back(v);
+    Tensor t;
+    t.layer = in.name();
+    std::vector<int64_t> perExample;
+    for (int d = 0; d < type.shape().dim_size() && ok; ++d) {
+      const auto &dim = type.shape().dim(d);
+      int64_t v = dim.has_dim_value() ? dim.dim_value() : -1;
+      if (d > 0 && v <= 0) {
+        error(absl::StrCat("input '", in.name(), "': dimension ", d, " is ",
+                           dim.has_dim_param() ? "'" + dim.dim_param() + "'"
+                                               : std::to_string(v),
+                           "; only the batch (first) dimension may be "
+                           "dynamic"));
+        ok = false;
+      }
+      t.dims.push_back(d == 0 ? -1 : v);
+      if (d > 0)
+        perExample.push_back(v);
+    }
+    if (!ok)
+      continue;
+    if (perExample.size() == 3) // CHW to HWC
+      perExample = {perExample[1], perExample[2], perExample[0]};
+    Input &input = *file.model.add_input();
+    input.set_name(in.name());
+    for (int64_t v : perExample)
+      input.add_shape(v);
+    inputNames.insert(in.name());
+    tensors[in.name()] = t;
   }
-  if (perExample.size() == 3) // CHW to HWC
-    perExample = {perExample[1], perExample[2], perExample[0]};
-  Input &input = *file.model.add_input();
-  input.set_name(inputName);
-  for (int64_t v : perExample)
-    input.add_shape(v);
-  tensors[inputName] = t;
-  return true;
+  if (ok && inputNames.empty())
+    error("the graph has no input that is not an initializer");
+  return ok && !inputNames.empty();
 }
 
 void OnnxImport::convert(const Node &n) {
@@ -296,7 +298,7 @@ void OnnxImport::readOutput() {
     return;
   }
   auto it = tensors.find(g.output(0).name());
-  if (it == tensors.end() || it->second.layer.empty()) {
+  if (it == tensors.end() || inputNames.count(it->second.layer)) {
     error(absl::StrCat("output '", g.output(0).name(),
                        "' is not computed by a node from the input"));
     return;
@@ -356,7 +358,7 @@ absl::Status OnnxImport::run() {
         ++uses[in];
   for (const auto &o : g.output())
     ++uses[o.name()];
-  if (!readInput())
+  if (!readInputs())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   for (const auto &n : g.node())
     convert(n);
@@ -397,7 +399,9 @@ void completeOnnxModel(ModelFile &file) {
     last.mutable_activation()->set_kind(SOFTMAX);
     return;
   }
-  std::set<std::string> names{m.input_size() ? m.input(0).name() : ""};
+  std::set<std::string> names;
+  for (const Input &in : m.input())
+    names.insert(in.name());
   for (const Layer &l : m.layer())
     names.insert(l.name());
   std::string name = "softmax";

@@ -19,7 +19,8 @@ namespace gradc::onnximport {
 const std::vector<OnnxOperator> &onnxOperators() {
   using I = OnnxImport;
   constexpr OutputRank OfInput = OutputRank::OfInput, Two = OutputRank::Two,
-                       Unknown = OutputRank::Unknown;
+                       Unknown = OutputRank::Unknown,
+                       Broadcast = OutputRank::Broadcast;
   // In the order docs/onnx.md lists them.
   static const std::vector<OnnxOperator> table = {
       // clang-format off
@@ -41,7 +42,14 @@ const std::vector<OnnxOperator> &onnxOperators() {
       {"GlobalMaxPool",      &I::globalPool,      1, false, OfInput},
       {"Gemm",               &I::gemm,            0, false, Two},
       {"MatMul",             &I::gemm,            0, false, OfInput},
-      {"Add",                &I::add,             0, false, OfInput},
+      {"Add",                &I::binary,          0, false, Broadcast},
+      {"Sub",                &I::binary,          0, false, Broadcast},
+      {"Mul",                &I::binary,          0, false, Broadcast},
+      {"Div",                &I::binary,          0, false, Broadcast},
+      {"Pow",                &I::binary,          0, false, Broadcast},
+      {"Max",                &I::binary,          0, false, Broadcast},
+      {"Min",                &I::binary,          0, false, Broadcast},
+      {"Sum",                &I::binary,          0, false, Broadcast},
       {"Flatten",            &I::flatten,         0, false, Two},
       {"Reshape",            &I::reshape,         0, false, Unknown},
       {"Concat",             &I::concat,          0, false, OfInput},

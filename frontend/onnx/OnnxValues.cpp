@@ -78,10 +78,12 @@ bool OnnxImport::failInput(const Node &n, int i, const std::string &problem) {
 
 std::string OnnxImport::layerName(const Node &n) {
   std::string base = nodeName(n);
-  if (base.empty())
-    base = n.op_type();
+  return uniqueLayerName(base.empty() ? n.op_type() : base);
+}
+
+std::string OnnxImport::uniqueLayerName(const std::string &base) {
   std::string name = base;
-  for (int k = 2; layerNames.count(name) || name == inputName; ++k)
+  for (int k = 2; layerNames.count(name) || inputNames.count(name); ++k)
     name = absl::StrCat(base, "_", k);
   layerNames.insert(name);
   return name;
@@ -92,7 +94,7 @@ Tensor &OnnxImport::addLayer(const Node &n, Layer layer,
   if (layer.name().empty())
     layer.set_name(layerName(n));
   for (const Tensor *t : inputs)
-    layer.add_inputs(t->layer.empty() ? inputName : t->layer);
+    layer.add_inputs(t->layer);
   layerIndex[layer.name()] = file.model.layer_size();
   Tensor &out = tensors[n.output(0)];
   out = Tensor();

@@ -130,6 +130,11 @@ void populatePrimitiveLoweringPatterns(RewritePatternSet &patterns) {
           return s.b.create<arith::MinimumFOp>(s.loc, a[0], a[1]);
         });
       });
+  addLowering<nn::PowOp>(patterns, [](nn::PowOp o, ValueRange ops, Emitter &e) {
+    return elementwise(o, ops, e, [](S &s, ValueRange a) {
+      return s.b.create<math::PowFOp>(s.loc, a[0], a[1]);
+    });
+  });
   addLowering<nn::ExpOp>(patterns, [](nn::ExpOp o, ValueRange ops, Emitter &e) {
     return elementwise(o, ops, e,
                        [](S &s, ValueRange a) { return s.exp(a[0]); });

@@ -31,7 +31,7 @@ std::vector<BufferRef> withBatch(std::vector<BufferRef> args,
                                  const ResolvedModel &model,
                                  BatchPipeline &batches, int64_t batch,
                                  StepResult &result) {
-  args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
+  args.push_back(ref(batches.x(), batchShape(batch, model.inputShape())));
   args.push_back(ref(batches.labels(), {batch}));
   if (model.regression)
     args.push_back(ref(batches.targets(), {batch, model.outputWidth()}));
@@ -77,7 +77,7 @@ std::vector<BufferRef> predictArguments(ParameterStore &params,
                                         BatchPipeline &batches, int64_t batch,
                                         float *probabilities) {
   std::vector<BufferRef> args = entryArguments(params, false);
-  args.push_back(ref(batches.x(), batchShape(batch, model.inputShape)));
+  args.push_back(ref(batches.x(), batchShape(batch, model.inputShape())));
   args.push_back(ref(probabilities, {batch, model.outputWidth()}));
   return args;
 }

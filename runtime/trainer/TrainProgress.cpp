@@ -58,7 +58,7 @@ void ProgressLine::update(const EpochRecord &e, double elapsed, bool last) {
   std::string line = absl::StrFormat(
       "epoch %d/%d [%s] %d/%d  %.0f %s/s  loss %.4f%s  %s %s", e.epoch + 1,
       options.epochs, bar, e.steps, stepsPerEpoch, rate,
-      model.inputShape.size() == 3 ? "img" : "ex", e.lossSum / e.seen, acc,
+      model.inputShape().size() == 3 ? "img" : "ex", e.lossSum / e.seen, acc,
       last ? "took" : "ETA", clock(last ? elapsed : eta));
   if (options.interactive)
     out << "\r" << line << "\033[K" << (last ? "\n" : "") << std::flush;

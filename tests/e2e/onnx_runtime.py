@@ -9,7 +9,9 @@ norm exported from Debian's PyTorch and trained as a bare .onnx, and a CNN
 with layer normalization of a feature map, of flattened features (with
 scale off) and of dense features (with center off), which the export
 writes as ReduceMean, Sub, Mul, Add, Sqrt and Div nodes (opset 13 has no
-LayerNormalization). Each export must pass
+LayerNormalization), and a CNN with the binary layers (multiply, subtract,
+power, divide, maximum, minimum) broadcasting trainable weights and
+constants against a feature map. Each export must pass
 onnx.checker.check_model(full_check=True); ONNX Runtime (onnxruntime-node)
 must give the probabilities of `gradc predict` within 1e-5 on 1,000 test
 images; and the export imported again (`gradc predict FILE.onnx`, its own
@@ -128,6 +130,28 @@ def main():
         'layer { name: "swap" permute { dims: [2, 1, 3] } }',
         'layer { name: "c2" conv2d { filters: 4 kernel_size: [3, 2] } }',
         'layer { name: "pool" global_avg_pool2d {} }'])
+    # The binary layers with NumPy broadcasting against trainable weights
+    # (one per channel: Unsqueeze and Transpose to NCHW in the export; one
+    # per pixel: an NCHW initializer) and constants.
+    arith = write(scratch, "arith", [28, 28, 1], [
+        'layer { name: "c1" conv2d { filters: 4 kernel_size: [3, 3] '
+        'strides: [2, 2] } }',
+        'layer { name: "gain" weight { shape: [4] initializer { uniform { '
+        'minval: 0.5 maxval: 1.5 } } } }',
+        'layer { name: "scaled" multiply {} inputs: ["c1", "gain"] }',
+        'layer { name: "shift" weight { shape: [13, 13, 1] } }',
+        'layer { name: "shifted" subtract {} inputs: ["scaled", "shift"] }',
+        'layer { name: "relu" activation { kind: RELU } }',
+        'layer { name: "two" constant { value: 2 } }',
+        'layer { name: "sq" power {} inputs: ["relu", "two"] }',
+        'layer { name: "sig" activation { kind: SIGMOID } '
+        'inputs: ["shifted"] }',
+        'layer { name: "one" constant { shape: [1, 1, 4] value: 1 } }',
+        'layer { name: "den" add {} inputs: ["sig", "one"] }',
+        'layer { name: "ratio" divide {} inputs: ["sq", "den"] }',
+        'layer { name: "hi" maximum {} inputs: ["ratio", "shifted"] }',
+        'layer { name: "lo" minimum {} inputs: ["hi", "two"] }',
+        'layer { name: "f" flatten {} }'])
     layer_norm = os.path.join(scratch, "layer_norm_cnn.pbtxt")
     with open(layer_norm, "w") as f:
         f.write(LAYER_NORM_CNN)
@@ -138,6 +162,8 @@ def main():
              ("resnet", resnet, ["--max-steps", "20"], True),
              ("rows", rows, ["--max-steps", "30"], True),
              ("channels", channels, ["--max-steps", "20"], False),
+             # A Transpose of a constant: not a node gradc imports.
+             ("arith", arith, ["--max-steps", "20"], False),
              # ReduceMean: not an operator gradc imports.
              ("lnorm", layer_norm, ["--max-steps", "30"], False))
     for name, model, flags, reimport in cases:

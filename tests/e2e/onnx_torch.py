@@ -1,8 +1,9 @@
 #===- onnx_torch.py - PyTorch-exported ONNX models trained by gradc -*- python -*-===#
-"""Builds seven networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
+"""Builds eight networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
 with batch norm, a depthwise-separable net, an MLP with GELU in both
 forms, a CNN that transposes H and W, an MLP with layer norm exported at
-opset 17 as LayerNormalization), exports each with torch.onnx.export, and
+opset 17 as LayerNormalization, an MLP with broadcast arithmetic on learned
+parameters and constants), exports each with torch.onnx.export, and
 trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
 same unshuffled batches. After 1 and 10 steps the weights and batch-norm
@@ -156,6 +157,25 @@ class GeluMLP(nn.Module):
         return self.fc3(self.act2(self.fc2(x)))
 
 
+class Arith(nn.Module):
+    """Elementwise arithmetic with NumPy broadcasting: a learned scale and
+    shift (nn.Parameter, [16] and [1, 16]), constants, and Mul, Sub, Max,
+    Add, Pow, Div, Min nodes (a constant first in `1 - h`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(SIZE * SIZE, 16)
+        self.scale = nn.Parameter(torch.empty(16).uniform_(0.5, 1.5))
+        self.shift = nn.Parameter(torch.empty(1, 16).uniform_(-0.2, 0.2))
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = self.fc1(torch.flatten(x, 1)) * self.scale - self.shift
+        h = torch.maximum(h, h * 0.1)  # a leaky ReLU
+        p = torch.sigmoid(h) + 0.5
+        return self.fc2(torch.minimum(p ** 2 / (p + 1.0), 1 - h))
+
+
 def export(net, path):
     # TRAINING keeps batch norm (EVAL would fold it into the convolutions)
     # with the parameter names of the state dict. LayerNormalization is an
@@ -196,7 +216,8 @@ def main():
 
     for name, cls in (("mlp", MLP), ("lenet", LeNet), ("resnet", ResNet),
                       ("separable", Separable), ("gelu", GeluMLP),
-                      ("transposed", Transposed), ("mlp_ln", LayerNormMLP)):
+                      ("transposed", Transposed), ("mlp_ln", LayerNormMLP),
+                      ("arith", Arith)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1

@@ -187,3 +187,41 @@ func.func @transpose(%x: tensor<2x3x4x5xf32>, %l: tensor<2xi32>) -> tensor<f32> 
   %2 = nn.mse %1, %l : (tensor<2x60xf32>, tensor<2xi32>) -> tensor<f32>
   return %2 : tensor<f32>
 }
+
+// -----
+
+// The binary layers' rules: a broadcast's gradient sums over the dimensions
+// it added; mul's multiplies by the other operand; pow's are PyTorch's,
+// masked where the exponent is 0 (base gradient) and where the base is 0
+// and the exponent >= 0 (exponent gradient).
+// CHECK-LABEL: func.func @broadcast_mul_pow
+// CHECK-SAME:  (%[[S:[a-z0-9]+]]: tensor<3xf32>, %[[X:[a-z0-9]+]]: tensor<2x3xf32>, %[[E:[a-z0-9]+]]: tensor<2x3xf32>)
+// CHECK:       %[[B:.+]] = nn.broadcast %[[S]] {dims = array<i64: 1>}
+// CHECK:       %[[M:.+]] = nn.mul %[[X]], %[[B]]
+// CHECK:       %[[P:.+]] = nn.pow %[[M]], %[[E]]
+// The reduce_sum's rule: its seed broadcast back.
+// CHECK:       %[[DP:.+]] = nn.broadcast %{{.+}} {dims = array<i64>} : (tensor<f32>) -> tensor<2x3xf32>
+// CHECK:       %[[EM1:.+]] = nn.sub %[[E]], %{{.+}}
+// CHECK:       %[[PM1:.+]] = nn.pow %[[M]], %[[EM1]]
+// CHECK:       %[[EZ:.+]] = nn.compare %[[E]], %[[ZERO:.+]] {predicate = #nn.compare<eq>}
+// CHECK:       %[[T:.+]] = nn.mul %[[E]], %[[PM1]]
+// CHECK:       %[[T2:.+]] = nn.mul %[[DP]], %[[T]]
+// CHECK:       %[[DM:.+]] = nn.select %[[EZ]], %[[ZERO]], %[[T2]]
+// CHECK:       %[[EGE:.+]] = nn.compare %[[E]], %[[ZERO]] {predicate = #nn.compare<ge>}
+// CHECK:       %[[MZ:.+]] = nn.compare %[[M]], %[[ZERO]] {predicate = #nn.compare<eq>}
+// CHECK:       %[[MASK:.+]] = nn.mul %[[MZ]], %[[EGE]]
+// CHECK:       %[[LOG:.+]] = nn.log %[[M]]
+// CHECK:       %[[PL:.+]] = nn.mul %[[P]], %[[LOG]]
+// CHECK:       %[[PL2:.+]] = nn.mul %[[DP]], %[[PL]]
+// CHECK:       %[[DE:.+]] = nn.select %[[MASK]], %[[ZERO]], %[[PL2]]
+// CHECK:       %[[DX:.+]] = nn.mul %[[DM]], %[[B]]
+// CHECK:       %[[DB:.+]] = nn.mul %[[DM]], %[[X]]
+// CHECK:       %[[DS:.+]] = nn.reduce_sum %[[DB]] {axes = array<i64: 0>} : (tensor<2x3xf32>) -> tensor<3xf32>
+// CHECK:       return %{{.+}}, %[[DS]], %[[DX]], %[[DE]]
+func.func @broadcast_mul_pow(%s: tensor<3xf32>, %x: tensor<2x3xf32>, %e: tensor<2x3xf32>) -> tensor<f32> attributes {nn.differentiate} {
+  %b = nn.broadcast %s {dims = array<i64: 1>} : (tensor<3xf32>) -> tensor<2x3xf32>
+  %m = nn.mul %x, %b : tensor<2x3xf32>
+  %p = nn.pow %m, %e : tensor<2x3xf32>
+  %l = nn.reduce_sum %p {axes = array<i64: 0, 1>} : (tensor<2x3xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

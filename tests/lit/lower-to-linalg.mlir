@@ -1278,6 +1278,14 @@ func.func @minimum(%a: tensor<3x5xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xf32> 
   return %0 : tensor<3x5xf32>
 }
 
+// CHECK-LABEL: func.func @pow(
+// CHECK:           math.powf
+// CHECK-NOT:     nn.
+func.func @pow(%a: tensor<3x5xf32>, %b: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %0 = nn.pow %a, %b : tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
 // CHECK-LABEL: func.func @exp(
 // CHECK:           math.exp
 // CHECK-NOT:     nn.

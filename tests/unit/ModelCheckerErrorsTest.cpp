@@ -44,7 +44,7 @@ std::vector<MessageCase> messageCases() {
        "duplicate layer name (first defined as layer #1)"},
       {"layer named like the input",
        model("layer { name: \"image\" flatten {} }\n" + std::string(kOutput)),
-       "model.pbtxt:3:1: error: layer 'image': ", "has the name of the input"},
+       "model.pbtxt:3:1: error: layer 'image': ", "has the name of an input"},
       {"no name", model("layer { flatten {} }\n" + std::string(kOutput)),
        "model.pbtxt:3:1: error: layer #1: ", "has no name"},
       {"unknown input",
@@ -178,10 +178,31 @@ std::vector<MessageCase> messageCases() {
        "add expects at least 2 inputs, got 1"},
       {"add shape mismatch",
        model("layer { name: \"f\" flatten {} }\n"
-             "layer { name: \"a\" add {} inputs: [\"f\", \"image\"] }\n" +
+             "layer { name: \"d\" dense { units: 3 } }\n"
+             "layer { name: \"a\" add {} inputs: [\"f\", \"d\"] }\n" +
              std::string(kOutput)),
-       "model.pbtxt:4:1: error: layer 'a': ",
-       "add expects inputs of one shape, got [64] and [8, 8, 1]"},
+       "model.pbtxt:5:1: error: layer 'a': ",
+       "add cannot broadcast its inputs [64] and [3] (per example, aligned "
+       "at the last dimension, sizes must match or be 1)"},
+      {"subtract of three",
+       model("layer { name: \"f\" flatten {} }\n"
+             "layer { name: \"s\" subtract {} inputs: [\"f\", \"f\", "
+             "\"f\"] }\n" +
+             std::string(kOutput)),
+       "model.pbtxt:4:1: error: layer 's': ", "subtract expects 2 inputs, got 3"},
+      {"constant with an input",
+       model("layer { name: \"f\" flatten {} }\n"
+             "layer { name: \"k\" constant { value: 1 } inputs: [\"f\"] }\n"
+             "layer { name: \"m\" multiply {} inputs: [\"f\", \"k\"] }\n" +
+             std::string(kOutput)),
+       "model.pbtxt:4:1: error: layer 'k': ", "takes no input, got 1"},
+      {"weight of size zero",
+       model("layer { name: \"f\" flatten {} }\n"
+             "layer { name: \"w\" weight { shape: [0] } }\n"
+             "layer { name: \"m\" multiply {} inputs: [\"f\", \"w\"] }\n" +
+             std::string(kOutput)),
+       "model.pbtxt:4:1: error: layer 'w': ",
+       "weight shape must be in [1, 1048576], got 0"},
       {"unknown activation",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"out\" dense { units: 3 activation: 42 } }\n"),
@@ -231,12 +252,14 @@ std::vector<MessageCase> messageCases() {
       {"no input",
        "name: \"t\"\n" + std::string("layer { name: \"f\" flatten {} }\n") +
            kOutput + kTail,
-       "model.pbtxt:1:1: error: ", "expects exactly one input, got 0"},
+       "model.pbtxt:1:1: error: ", "expects an input"},
       {"two inputs",
        model("input { name: \"x\" shape: [3] }\n"
              "layer { name: \"f\" flatten {} }\n" +
              std::string(kOutput)),
-       "model.pbtxt:1:1: error: ", "expects exactly one input, got 2"},
+       "model.pbtxt:1:1: error: ",
+       "training takes one input (the dataset's examples); this model has 2 "
+       "(image, x)"},
       {"input of 4 dimensions",
        "input { name: \"image\" shape: [1, 8, 8, 1] }\n" +
            std::string("layer { name: \"f\" flatten {} }\n") + kOutput + kTail,
@@ -381,8 +404,8 @@ TEST(CheckerCollect, ReportsEveryIndependentProblem) {
                      "[\"image\"] }\n" // 5
                      "layer { name: \"f\" flatten {} inputs: [\"image\"] }\n"
                      // 6
-                     "layer { name: \"a\" add {} inputs: [\"f\", \"image\"] "
-                     "}\n" // 7
+                     "layer { name: \"a\" subtract {} inputs: [\"f\", "
+                     "\"image\", \"f\"] }\n" // 7
                      "layer { name: \"drop\" dropout { rate: -0.5 } inputs: "
                      "[\"f\"] }\n" // 8
                      "layer { name: \"out\" dense { units: 10 activation: "
@@ -399,8 +422,7 @@ TEST(CheckerCollect, ReportsEveryIndependentProblem) {
       "to fit input 8x8 (padding 0,0,0,0)",
       "model.pbtxt:5:1: error: layer 'd': units must be in [1, 1048576], "
       "got 0",
-      "model.pbtxt:7:1: error: layer 'a': add expects inputs of one shape, "
-      "got [64] and [8, 8, 1]",
+      "model.pbtxt:7:1: error: layer 'a': subtract expects 2 inputs, got 3",
       "model.pbtxt:8:1: error: layer 'drop': dropout rate must be in [0, 1), "
       "got -0.5",
       "model.pbtxt:11:1: error: optimizer momentum: learning_rate must be "
@@ -524,7 +546,7 @@ TEST(CheckerSyntax, WrongTypeAndUnterminatedString) {
 TEST(CheckerSyntax, EmptyFileIsAModelWithoutParts) {
   std::vector<std::string> errs = errorsOf("");
   std::vector<std::string> expected = {
-      "model.pbtxt:1:1: error: expects exactly one input, got 0",
+      "model.pbtxt:1:1: error: expects an input",
       "model.pbtxt:1:1: error: expects at least one layer",
       "model.pbtxt:1:1: error: expects a loss { ... }"};
   EXPECT_EQ(errs, expected);

@@ -33,8 +33,8 @@ TEST(CheckerExamples, FashionCnnResolves) {
   ASSERT_TRUE(c.model.ok()) << c.model.status().message();
   const ResolvedModel &m = *c.model;
   EXPECT_EQ(m.name, "fashion_cnn");
-  EXPECT_EQ(m.inputName, "image");
-  EXPECT_EQ(m.inputShape, (Shape{28, 28, 1}));
+  EXPECT_EQ(m.inputName(), "image");
+  EXPECT_EQ(m.inputShape(), (Shape{28, 28, 1}));
   std::vector<std::pair<std::string, Shape>> shapes = {{"conv1", {26, 26, 32}},
                                                        {"pool1", {13, 13, 32}},
                                                        {"conv2", {11, 11, 64}},
@@ -196,7 +196,7 @@ TEST(CheckerShapes, ResidualPreluAndDefaults) {
   ASSERT_TRUE(c.model.ok()) << c.model.status().message();
   const ResolvedModel &m = *c.model;
   EXPECT_EQ(m.name, "model");
-  EXPECT_EQ(m.inputName, "input");
+  EXPECT_EQ(m.inputName(), "input");
   EXPECT_EQ(findLayer(m, "r")->shape, (Shape{12}));
   EXPECT_EQ(findLayer(m, "r")->inputs, (std::vector<int>{-1, 1}));
   EXPECT_EQ(findLayer(m, "b")->alpha, 0.1);

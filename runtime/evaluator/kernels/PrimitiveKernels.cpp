@@ -29,6 +29,8 @@ struct BinaryKernel {
         z[i] = a * b;
       else if (isa<DivOp>(op))
         z[i] = a / b;
+      else if (isa<PowOp>(op))
+        z[i] = std::pow(a, b);
       else if (isNan(a) || isNan(b))
         z[i] = std::numeric_limits<T>::quiet_NaN();
       else
@@ -206,7 +208,7 @@ struct ArgmaxKernel {
 } // namespace
 
 void attachPrimitiveKernels(MLIRContext *ctx) {
-  attach<BinaryKernel, SubOp, MulOp, DivOp, MaximumOp, MinimumOp>(ctx);
+  attach<BinaryKernel, SubOp, MulOp, DivOp, PowOp, MaximumOp, MinimumOp>(ctx);
   attach<UnaryKernel, ExpOp, LogOp, RsqrtOp, SignOp>(ctx);
   attach<CompareKernel, CompareOp>(ctx);
   attach<SelectKernel, SelectOp>(ctx);
