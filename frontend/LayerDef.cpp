@@ -39,6 +39,27 @@ std::string shapeStr(const Shape &shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
 
+const nn::UnaryFnInfo *unaryFnOf(Activation act) {
+  switch (act) {
+#define GRADC_UNARY_FN(Name, name, PROTO, onnxIn, onnxOut, alpha, fwd, deriv)  \
+  case PROTO:                                                                  \
+    return &nn::unaryFnInfo(nn::UnaryFn::Name);
+#include "ir/UnaryFunctions.def"
+  default:
+    return nullptr;
+  }
+}
+
+Activation activationOf(nn::UnaryFn fn) {
+  switch (fn) {
+#define GRADC_UNARY_FN(Name, name, PROTO, onnxIn, onnxOut, alpha, fwd, deriv)  \
+  case nn::UnaryFn::Name:                                                      \
+    return PROTO;
+#include "ir/UnaryFunctions.def"
+  }
+  return LINEAR;
+}
+
 //===----------------------------------------------------------------------===//
 // LayerCheck
 //===----------------------------------------------------------------------===//
@@ -141,10 +162,14 @@ bool LayerCheck::window(
 bool LayerCheck::activation(Activation act, bool hasAlpha, float alpha) {
   if (!Activation_IsValid(act))
     return fail(absl::StrCat("unknown activation ", static_cast<int>(act)));
+  const nn::UnaryFnInfo *fn = unaryFnOf(act);
   double slope = hasAlpha            ? fromFloat(alpha)
                  : act == LEAKY_RELU ? 0.3
                  : act == PRELU      ? 0.25
+                 : fn                ? fn->defaultAlpha
                                      : 0.0;
+  if (fn && fn->defaultAlpha != 0 && !std::isfinite(slope))
+    return fail(absl::StrCat(fn->name, " alpha must be finite, got ", slope));
   if (act == LEAKY_RELU && !(slope >= 0 && slope < 1))
     return fail(
         absl::StrCat("leaky ReLU alpha must be in [0, 1), got ", slope));
@@ -261,8 +286,13 @@ mlir::Value LayerEmit::activate(mlir::Value x) const {
   case GELU_TANH:
     return b.create<nn::GeluOp>(loc, x, l.activation == GELU_TANH);
   default:
-    return x;
+    break;
   }
+  if (const nn::UnaryFnInfo *fn = unaryFnOf(l.activation))
+    return b.create<nn::UnaryFnOp>(
+        loc, x, b.getStringAttr(fn->name),
+        b.getF64FloatAttr(fn->defaultAlpha != 0 ? l.alpha : 0));
+  return x;
 }
 
 //===----------------------------------------------------------------------===//

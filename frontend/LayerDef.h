@@ -15,6 +15,7 @@
 #define GRADC_FRONTEND_LAYERDEF_H
 
 #include "frontend/ModelChecker.h"
+#include "ir/UnaryFunctions.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
@@ -34,6 +35,12 @@ double fromFloat(float f);
 int64_t elementsOf(const Shape &shape);
 /// "[a, b, c]".
 std::string shapeStr(const Shape &shape);
+
+/// The nn.unary function (ir/UnaryFunctions.def) of an activation, or null
+/// for the activations that have their own op (RELU, GELU, ...).
+const nn::UnaryFnInfo *unaryFnOf(Activation act);
+/// The activation of an nn.unary function.
+Activation activationOf(nn::UnaryFn fn);
 
 /// "file:line:col: error: layer 'name': msg" for layer `i` of `file`
 /// ("layer #i" when it has no name).
@@ -69,7 +76,8 @@ public:
               const google::protobuf::RepeatedField<int64_t> &pads,
               bool isPool);
   /// Checks the activation and resolves out.activation and out.alpha: the
-  /// given slope or Keras's default (LEAKY_RELU 0.3, PRELU's initial 0.25).
+  /// given slope or Keras's default (LEAKY_RELU 0.3, PRELU's initial 0.25,
+  /// the default of ir/UnaryFunctions.def for ELU and HARD_SIGMOID).
   bool activation(Activation act, bool hasAlpha, float alpha);
   /// Rejects a tensor of more than kMaxElements elements.
   bool elements(const std::string &what, const Shape &shape);

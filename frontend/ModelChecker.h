@@ -52,7 +52,8 @@ struct ResolvedLayer {
   /// neighbours' loops, add next to nothing and keep 0.
   int64_t codeBytes = 0;
   Activation activation = LINEAR;
-  double alpha = 0.0; // leaky ReLU slope, PReLU's initial alpha
+  double alpha = 0.0; // leaky ReLU slope, PReLU's initial alpha, ELU's alpha,
+                      // the hard sigmoid's slope
   /// The layer's other settings with their defaults resolved, by field name
   /// ("rate", "groups", "epsilon", ...).
   std::map<std::string, double> attrs;

@@ -5,6 +5,8 @@
 #include "support/Files.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -173,8 +175,32 @@ std::string OnnxEmit::activate(const std::string &x) {
   case GELU_TANH:
     return gelu(x);
   default:
-    return x;
+    break;
   }
+  if (const nn::UnaryFnInfo *fn = unaryFnOf(l.activation))
+    return unary(*fn, x);
+  return x;
+}
+
+/// The nodes of ir/UnaryFunctions.def's onnxOut: each op applied in turn,
+/// "x*" multiplying the last by the input; Elu and HardSigmoid take alpha.
+std::string OnnxEmit::unary(const nn::UnaryFnInfo &fn, const std::string &x) {
+  absl::string_view spec = fn.onnxOut;
+  bool timesX = absl::ConsumePrefix(&spec, "x*");
+  std::string v = x;
+  for (absl::string_view op : absl::StrSplit(spec, ' ')) {
+    std::string name(op);
+    onnx::NodeProto &n = node(name.c_str(), {v});
+    if (op == "Elu")
+      attr(n, "alpha", float(l.alpha));
+    if (op == "HardSigmoid") {
+      bool swish = fn.fn == nn::UnaryFn::HardSwish;
+      attr(n, "alpha", float(swish ? 1.0 / 6.0 : l.alpha));
+      attr(n, "beta", 0.5f);
+    }
+    v = n.output(0);
+  }
+  return timesX ? node("Mul", {x, v}).output(0) : v;
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #define GRADC_FRONTEND_ONNXEXPORTER_H
 
 #include "frontend/ModelChecker.h"
+#include "ir/UnaryFunctions.h"
 
 #include "absl/status/status.h"
 #include "onnx/onnx_pb.h"
@@ -74,6 +75,8 @@ public:
   std::string activate(const std::string &x);
   /// The nodes of a GELU (exact or tanh form) of `x`.
   std::string gelu(const std::string &x);
+  /// The nodes of an nn.unary function of `x` (ir/UnaryFunctions.def).
+  std::string unary(const nn::UnaryFnInfo &fn, const std::string &x);
   /// Sets the attributes of a node.
   static void attr(onnx::NodeProto &n, const char *name, int64_t v);
   static void attr(onnx::NodeProto &n, const char *name, float v);

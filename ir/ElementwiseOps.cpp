@@ -7,6 +7,7 @@
 
 #include "ir/GradientBuilder.h"
 #include "ir/ShapeRules.h"
+#include "ir/UnaryFunctions.h"
 #include "ir/VerifierUtils.h"
 
 using namespace mlir;
@@ -142,5 +143,63 @@ LogicalResult GeluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   // which the primitives do not have.
   operandGrads.push_back(b.create<GeluGradOp>(getLoc(), resultGrads[0],
                                               getInput(), getApproximate()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// nn.unary: the functions of ir/UnaryFunctions.def
+//===----------------------------------------------------------------------===//
+
+llvm::ArrayRef<UnaryFnInfo> gradc::nn::unaryFns() {
+  static const UnaryFnInfo table[] = {
+#define GRADC_UNARY_FN(Name, name, PROTO, onnxIn, onnxOut, alpha, fwd, deriv)  \
+  {UnaryFn::Name, name, onnxIn, onnxOut, alpha},
+#include "ir/UnaryFunctions.def"
+  };
+  return table;
+}
+
+const UnaryFnInfo *gradc::nn::findUnaryFn(llvm::StringRef name) {
+  for (const UnaryFnInfo &f : unaryFns())
+    if (name == f.name)
+      return &f;
+  return nullptr;
+}
+
+const UnaryFnInfo &gradc::nn::unaryFnInfo(UnaryFn fn) {
+  return unaryFns()[static_cast<size_t>(fn)];
+}
+
+namespace {
+LogicalResult verifyUnaryFn(Operation *op, StringRef fn, APFloat alpha) {
+  if (!findUnaryFn(fn)) {
+    std::string names;
+    for (const UnaryFnInfo &f : unaryFns())
+      names += (names.empty() ? "" : ", ") + std::string(f.name);
+    return op->emitOpError() << "unknown function \"" << fn
+                             << "\" (expected one of " << names << ")";
+  }
+  if (!alpha.isFinite())
+    return op->emitOpError()
+           << "expects a finite alpha, got " << alpha.convertToDouble();
+  return success();
+}
+} // namespace
+
+LogicalResult UnaryFnOp::verify() {
+  return verifyUnaryFn(*this, getFn(), getAlpha());
+}
+
+LogicalResult UnaryFnGradOp::verify() {
+  return verifyUnaryFn(*this, getFn(), getAlpha());
+}
+
+LogicalResult UnaryFnOp::buildGradients(OpBuilder &b,
+                                        ArrayRef<Value> resultGrads,
+                                        SmallVectorImpl<Value> &operandGrads) {
+  // One fused elementwise op dy * f'(x): the table's derivative, which the
+  // primitives alone could not always express (erf, the selects of elu).
+  operandGrads.push_back(b.create<UnaryFnGradOp>(
+      getLoc(), resultGrads[0], getInput(), getFnAttr(), getAlphaAttr()));
   return success();
 }

@@ -121,4 +121,39 @@ def NN_GeluGradOp : NN_NonDiffOp<"gelu_grad", [Pure, SameOperandsAndResultType]>
   let assemblyFormat = "$grad `,` $input attr-dict `:` type($output)";
 }
 
+def NN_UnaryFnOp : NN_DiffOp<"unary", [SameOperandsAndResultType]> {
+  let summary = "an elementwise function of ir/UnaryFunctions.def, named by `fn`";
+  let description = [{
+    One op for the functions of one table (exp, log, sqrt, rsqrt, abs, neg,
+    reciprocal, erf, softplus, softsign, elu, selu, silu, hard_sigmoid,
+    hard_swish): each row gives the function's formula and derivative,
+    which the lowering and the reference kernel both instantiate. `alpha`
+    is the parameter of the functions that take one (elu, hard_sigmoid).
+
+    ```mlir
+    %y = nn.unary "sqrt" %x : tensor<8x10xf32>
+    %e = nn.unary "elu" %x {alpha = 5.000000e-01 : f64} : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, StrAttr:$fn,
+      DefaultValuedAttr<F64Attr, "0.0">:$alpha);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$fn $input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def NN_UnaryFnGradOp : NN_NonDiffOp<"unary_grad", [Pure, SameOperandsAndResultType]> {
+  let summary = "the gradient of nn.unary: dy * f'(x), in one pass";
+  let description = [{
+    ```mlir
+    %dx = nn.unary_grad "sqrt" %dy, %x : tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad, NN_FloatTensor:$input,
+      StrAttr:$fn, DefaultValuedAttr<F64Attr, "0.0">:$alpha);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$fn $grad `,` $input attr-dict `:` type($output)";
+  let hasVerifier = 1;
+}
+
 #endif // GRADC_NN_ELEMENTWISE_OPS

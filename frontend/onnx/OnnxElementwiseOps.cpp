@@ -3,14 +3,20 @@
 // The one job of this file: the converters of the operators that keep
 // their input's shape: Relu, LeakyRelu, Sigmoid, Tanh, Gelu (the one node
 // OnnxPatterns.cpp makes of PyTorch's GELU), PRelu (one slope per
-// channel), Softmax and LogSoftmax (over the channel axis), the binary
-// operators (Add Sub Mul Div Pow Max Min Sum of activations and constants,
-// NumPy-broadcast; or a bias taken into the layer before it) and Dropout.
+// channel), the elementwise functions of ir/UnaryFunctions.def (Exp, Log,
+// Sqrt, Abs, Neg, Reciprocal, Erf, Softplus, Softsign, Elu, Selu,
+// HardSigmoid, HardSwish), Softmax and LogSoftmax (over the channel axis),
+// the binary operators (Add Sub Mul Div Pow Max Min Sum of activations and
+// constants, NumPy-broadcast; or a bias taken into the layer before it) and
+// Dropout.
 //
 //===----------------------------------------------------------------------===//
 
+#include "frontend/LayerDef.h"
 #include "frontend/onnx/OnnxImport.h"
+#include "ir/UnaryFunctions.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 #include <algorithm>
@@ -40,6 +46,53 @@ bool OnnxImport::activationOp(const Node &n) {
                     : TANH);
   if (leaky)
     a.set_alpha(attrFloat(n, "alpha", 0.01f));
+  Tensor &out = addLayer(n, std::move(layer), {x});
+  out.flatFromCHW = x->flatFromCHW;
+  out.squeezed = x->squeezed;
+  return true;
+}
+
+/// The operators of ir/UnaryFunctions.def's onnxIn column (Exp, Log, Sqrt,
+/// Abs, Neg, Reciprocal, Erf, Softplus, Softsign, Elu, Selu, HardSigmoid,
+/// HardSwish, and Swish, the one node OnnxPatterns.cpp makes of
+/// Mul(x, Sigmoid(x))): an activation layer of that function.
+bool OnnxImport::unaryOp(const Node &n) {
+  const std::string &op = n.op_type();
+  bool elu = op == "Elu", selu = op == "Selu", hard = op == "HardSigmoid";
+  if (!(elu || op == "Swish" ? onlyAttrs(n, {"alpha"})
+        : selu               ? onlyAttrs(n, {"alpha", "gamma"})
+        : hard               ? onlyAttrs(n, {"alpha", "beta"})
+                             : onlyAttrs(n, {})))
+    return false;
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  const nn::UnaryFnInfo *fn = nullptr;
+  for (const nn::UnaryFnInfo &f : nn::unaryFns())
+    if (op == f.onnxIn)
+      fn = &f;
+  // gradc's SELU has PyTorch's constants, ONNX's defaults; its hard sigmoid
+  // is centred at 0 (beta 0.5), as PyTorch's and Keras's.
+  constexpr float kSeluAlpha = 1.67326319217681884765625f,
+                  kSeluGamma = 1.05070102214813232421875f;
+  float seluAlpha = attrFloat(n, "alpha", kSeluAlpha),
+        seluGamma = attrFloat(n, "gamma", kSeluGamma);
+  if (selu && (seluAlpha != kSeluAlpha || seluGamma != kSeluGamma))
+    return fail(n, absl::StrCat("alpha ", seluAlpha, " gamma ", seluGamma,
+                                " is not supported (only SELU's defaults)"));
+  if (op == "Swish" && attrFloat(n, "alpha", 1.0f) != 1.0f)
+    return fail(n, absl::StrCat("alpha ", attrFloat(n, "alpha", 1.0f),
+                                " is not supported (only 1: SiLU)"));
+  if (hard && attrFloat(n, "beta", 0.5f) != 0.5f)
+    return fail(n, absl::StrCat("beta ", attrFloat(n, "beta", 0.5f),
+                                " is not supported (only 0.5)"));
+  Layer layer;
+  ActivationLayer &a = *layer.mutable_activation();
+  a.set_kind(activationOf(fn->fn));
+  if (elu)
+    a.set_alpha(attrFloat(n, "alpha", 1.0f));
+  if (hard)
+    a.set_alpha(attrFloat(n, "alpha", 0.2f));
   Tensor &out = addLayer(n, std::move(layer), {x});
   out.flatFromCHW = x->flatFromCHW;
   out.squeezed = x->squeezed;

@@ -69,7 +69,8 @@ class OnnxImport;
 struct OnnxOperator;
 
 /// The graph's nodes with each chain PyTorch exports for one operator that
-/// the opsets gradc reads lack (GELU) replaced by that one node
+/// the opsets gradc reads lack (GELU, SiLU, the hard swish) replaced by
+/// that one node
 /// (OnnxPatterns.cpp).
 google::protobuf::RepeatedPtrField<onnx::NodeProto>
 fuseExportedPatterns(const onnx::GraphProto &g);
@@ -190,6 +191,7 @@ private:
   bool gemm(const Node &n);
   // OnnxElementwiseOps.cpp:
   bool activationOp(const Node &n);
+  bool unaryOp(const Node &n);
   bool prelu(const Node &n);
   bool softmax(const Node &n);
   /// Add, Sub, Mul, Div, Pow, Max, Min, Sum of activations and constants

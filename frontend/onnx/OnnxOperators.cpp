@@ -11,6 +11,7 @@
 
 #include "frontend/OnnxImporter.h"
 #include "frontend/onnx/OnnxImport.h"
+#include "ir/UnaryFunctions.h"
 
 #include <algorithm>
 
@@ -22,46 +23,61 @@ const std::vector<OnnxOperator> &onnxOperators() {
                        Unknown = OutputRank::Unknown,
                        Broadcast = OutputRank::Broadcast;
   // In the order docs/onnx.md lists them.
-  static const std::vector<OnnxOperator> table = {
-      // clang-format off
-      // name, converter, 4-D inputs, window 'pads', output rank
-      {"Conv",               &I::conv,            2, true,  OfInput},
-      {"BatchNormalization", &I::batchNorm,       0, false, OfInput},
-      {"LayerNormalization", &I::layerNorm,       0, false, OfInput},
-      {"Relu",               &I::activationOp,    0, false, OfInput},
-      {"LeakyRelu",          &I::activationOp,    0, false, OfInput},
-      {"PRelu",              &I::prelu,           0, false, OfInput},
-      {"Sigmoid",            &I::activationOp,    0, false, OfInput},
-      {"Tanh",               &I::activationOp,    0, false, OfInput},
-      {"Gelu",               &I::activationOp,    0, false, OfInput},
-      {"Softmax",            &I::softmax,         0, false, OfInput},
-      {"LogSoftmax",         &I::softmax,         0, false, OfInput},
-      {"MaxPool",            &I::pool,            1, true,  OfInput},
-      {"AveragePool",        &I::pool,            1, true,  OfInput},
-      {"GlobalAveragePool",  &I::globalPool,      1, false, OfInput},
-      {"GlobalMaxPool",      &I::globalPool,      1, false, OfInput},
-      {"Gemm",               &I::gemm,            0, false, Two},
-      {"MatMul",             &I::gemm,            0, false, OfInput},
-      {"Add",                &I::binary,          0, false, Broadcast},
-      {"Sub",                &I::binary,          0, false, Broadcast},
-      {"Mul",                &I::binary,          0, false, Broadcast},
-      {"Div",                &I::binary,          0, false, Broadcast},
-      {"Pow",                &I::binary,          0, false, Broadcast},
-      {"Max",                &I::binary,          0, false, Broadcast},
-      {"Min",                &I::binary,          0, false, Broadcast},
-      {"Sum",                &I::binary,          0, false, Broadcast},
-      {"Flatten",            &I::flatten,         0, false, Two},
-      {"Reshape",            &I::reshape,         0, false, Unknown},
-      {"Concat",             &I::concat,          0, false, OfInput},
-      {"Transpose",          &I::transpose,       0, false, OfInput},
-      {"Dropout",            &I::dropout,         0, false, OfInput},
-      {"Identity",           &I::identity,        0, false, OfInput},
-      {"Constant",           &I::constantOp,      0, false, Unknown},
-      {"Pad",                &I::pad,             0, false, OfInput},
-      {"Unsqueeze",          &I::reshapeConstant, 0, false, Unknown},
-      {"Squeeze",            &I::reshapeConstant, 0, false, Unknown},
-      // clang-format on
-  };
+  static const std::vector<OnnxOperator> table = [] {
+    std::vector<OnnxOperator> rows = {
+        // clang-format off
+        // name, converter, 4-D inputs, window 'pads', output rank
+        {"Conv",               &I::conv,            2, true,  OfInput},
+        {"BatchNormalization", &I::batchNorm,       0, false, OfInput},
+        {"LayerNormalization", &I::layerNorm,       0, false, OfInput},
+        {"Relu",               &I::activationOp,    0, false, OfInput},
+        {"LeakyRelu",          &I::activationOp,    0, false, OfInput},
+        {"PRelu",              &I::prelu,           0, false, OfInput},
+        {"Sigmoid",            &I::activationOp,    0, false, OfInput},
+        {"Tanh",               &I::activationOp,    0, false, OfInput},
+        {"Gelu",               &I::activationOp,    0, false, OfInput},
+        // (here: the operators of ir/UnaryFunctions.def, below)
+        {"Softmax",            &I::softmax,         0, false, OfInput},
+        {"LogSoftmax",         &I::softmax,         0, false, OfInput},
+        {"MaxPool",            &I::pool,            1, true,  OfInput},
+        {"AveragePool",        &I::pool,            1, true,  OfInput},
+        {"GlobalAveragePool",  &I::globalPool,      1, false, OfInput},
+        {"GlobalMaxPool",      &I::globalPool,      1, false, OfInput},
+        {"Gemm",               &I::gemm,            0, false, Two},
+        {"MatMul",             &I::gemm,            0, false, OfInput},
+        {"Add",                &I::binary,          0, false, Broadcast},
+        {"Sub",                &I::binary,          0, false, Broadcast},
+        {"Mul",                &I::binary,          0, false, Broadcast},
+        {"Div",                &I::binary,          0, false, Broadcast},
+        {"Pow",                &I::binary,          0, false, Broadcast},
+        {"Max",                &I::binary,          0, false, Broadcast},
+        {"Min",                &I::binary,          0, false, Broadcast},
+        {"Sum",                &I::binary,          0, false, Broadcast},
+        {"Flatten",            &I::flatten,         0, false, Two},
+        {"Reshape",            &I::reshape,         0, false, Unknown},
+        {"Concat",             &I::concat,          0, false, OfInput},
+        {"Transpose",          &I::transpose,       0, false, OfInput},
+        {"Dropout",            &I::dropout,         0, false, OfInput},
+        {"Identity",           &I::identity,        0, false, OfInput},
+        {"Constant",           &I::constantOp,      0, false, Unknown},
+        {"Pad",                &I::pad,             0, false, OfInput},
+        {"Unsqueeze",          &I::reshapeConstant, 0, false, Unknown},
+        {"Squeeze",            &I::reshapeConstant, 0, false, Unknown},
+        // clang-format on
+    };
+    // The elementwise functions' operators (their column onnxIn), after
+    // Gelu.
+    std::vector<OnnxOperator> unary;
+    for (const nn::UnaryFnInfo &f : nn::unaryFns())
+      if (*f.onnxIn)
+        unary.push_back({f.onnxIn, &I::unaryOp, 0, false, OfInput});
+    auto gelu =
+        std::find_if(rows.begin(), rows.end(), [](const OnnxOperator &o) {
+          return std::string(o.name) == "Gelu";
+        });
+    rows.insert(gelu + 1, unary.begin(), unary.end());
+    return rows;
+  }();
   return table;
 }
 

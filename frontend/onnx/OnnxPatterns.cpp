@@ -8,7 +8,11 @@
 //   exact: Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5)
 //   tanh:  Mul(0.5, Mul(x, Add(1, Tanh(Mul(beta, Add(x, Mul(kappa,
 //          Mul(x, Mul(x, x)))))))))   (beta = sqrt(2 / pi), kappa = 0.044715)
-// with the operands of Add and Mul in either order. A chain is replaced only
+// with the operands of Add and Mul in either order; and SiLU and the hard
+// swish (ONNX has Swish from opset 24 only, HardSwish from 14), which
+// PyTorch, tf2onnx and gradc's opset-13 export write as
+//   Mul(x, Sigmoid(x)) -> Swish,  Mul(x, HardSigmoid(x)) -> HardSwish
+// (alpha 1/6, beta 0.5). A chain is replaced only
 // when its inner values have no other use; anything else is left as it is
 // (and its operators then reported as unsupported, if they are).
 //
@@ -50,9 +54,9 @@ std::optional<double> scalarValue(const onnx::TensorProto &t) {
   return std::nullopt;
 }
 
-class GeluMatcher {
+class ChainMatcher {
 public:
-  explicit GeluMatcher(const onnx::GraphProto &g) : g(g) {
+  explicit ChainMatcher(const onnx::GraphProto &g) : g(g) {
     for (const auto &t : g.initializer())
       if (auto v = scalarValue(t))
         scalars[t.name()] = *v;
@@ -72,13 +76,24 @@ public:
       graphOutputs.insert(o.name());
   }
 
-  /// The nodes with every GELU chain replaced by one Gelu node.
+  /// The nodes with every chain replaced by one node.
   google::protobuf::RepeatedPtrField<onnx::NodeProto> fused() {
-    std::map<int, onnx::NodeProto> replace; // the chain's last node -> Gelu
+    std::map<int, onnx::NodeProto> replace; // the chain's last node -> one
     std::set<int> drop;
     for (int i = 0; i < g.node_size(); ++i) {
       std::vector<int> chain;
       std::string x;
+      if (const char *op = matchSwish(i, chain)) {
+        const onnx::NodeProto &last = g.node(chain.back());
+        onnx::NodeProto swish;
+        swish.set_name(last.name());
+        swish.set_op_type(op);
+        swish.add_input(g.node(i).input(0));
+        swish.add_output(last.output(0));
+        replace[chain.back()] = std::move(swish);
+        drop.insert(i);
+        continue;
+      }
       bool tanh = g.node(i).op_type() == "Tanh";
       if (!(g.node(i).op_type() == "Erf" ? matchExact(i, chain, x)
             : tanh                       ? matchTanh(i, chain, x)
@@ -159,6 +174,36 @@ private:
     return half && isScalar(other(*half, mx->output(0)), 0.5);
   }
 
+  /// Sigmoid (node i) of x -> Mul x: "Swish"; HardSigmoid (alpha 1/6, beta
+  /// 0.5) of x -> Mul x: "HardSwish"; else null.
+  const char *matchSwish(int i, std::vector<int> &chain) const {
+    const onnx::NodeProto &n = g.node(i);
+    bool sigmoid = n.op_type() == "Sigmoid";
+    if (!(sigmoid || n.op_type() == "HardSigmoid") || n.input_size() != 1 ||
+        n.output_size() != 1)
+      return nullptr;
+    if (!sigmoid) {
+      double alpha = 0.2, beta = 0.5;
+      for (const auto &a : n.attribute()) {
+        if (a.type() != onnx::AttributeProto::FLOAT)
+          return nullptr;
+        if (a.name() == "alpha")
+          alpha = a.f();
+        else if (a.name() == "beta")
+          beta = a.f();
+        else
+          return nullptr;
+      }
+      if (std::abs(alpha - 1.0 / 6.0) > 1e-6 || beta != 0.5)
+        return nullptr;
+    }
+    chain = {i};
+    const onnx::NodeProto *mul = consumerOf(i, "Mul", chain);
+    if (!mul || other(*mul, n.output(0)) != n.input(0))
+      return nullptr;
+    return sigmoid ? "Swish" : "HardSwish";
+  }
+
   /// Div(x, sqrt 2) -> Erf (node e) -> Add 1 -> Mul x -> Mul 0.5.
   bool matchExact(int e, std::vector<int> &chain, std::string &x) const {
     chain = {e};
@@ -229,7 +274,7 @@ private:
 
 google::protobuf::RepeatedPtrField<onnx::NodeProto>
 fuseExportedPatterns(const onnx::GraphProto &g) {
-  return GeluMatcher(g).fused();
+  return ChainMatcher(g).fused();
 }
 
 } // namespace gradc::onnximport

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ir/DropoutMask.h"
+#include "ir/UnaryFunctions.h"
 #include "passes/lowering/LinalgEmitter.h"
 
 using namespace mlir;
@@ -88,6 +89,52 @@ Value lowerDropout(Emitter &e, nn::DropoutOp op, Value x, Value stepTensor) {
 
 using R = FailureOr<SmallVector<Value>>;
 
+/// The algebra of ir/UnaryFunctions.def over MLIR scalars of one float
+/// type, inside a linalg body. log1p and expm1 are Kahan's: exact near 0
+/// without math.log1p/math.expm1, which MathToLLVM expands naively.
+struct ScalarAlgebra {
+  S s;
+  Type t;
+  Value c(double v) { return s.c(v, t); }
+  Value add(Value x, Value y) { return s.add(x, y); }
+  Value sub(Value x, Value y) { return s.sub(x, y); }
+  Value mul(Value x, Value y) { return s.mul(x, y); }
+  Value div(Value x, Value y) { return s.div(x, y); }
+  Value neg(Value x) { return s.neg(x); }
+  Value exp(Value x) { return s.exp(x); }
+  Value log(Value x) { return s.log(x); }
+  Value sqrt(Value x) { return s.sqrt(x); }
+  Value abs(Value x) { return s.abs(x); }
+  Value sign(Value x) { return s.sign(x); }
+  Value erf(Value x) { return s.erf(x); }
+  Value sigmoid(Value x) { return s.sigmoid(x); }
+  Value max(Value x, Value y) { return s.max(x, y); }
+  Value min(Value x, Value y) {
+    return s.b.create<arith::MinimumFOp>(s.loc, x, y);
+  }
+  Value gt(Value x, Value y) { return s.gt(x, y); }
+  Value lt(Value x, Value y) { return s.cmp(arith::CmpFPredicate::OLT, x, y); }
+  Value select(Value cond, Value x, Value y) { return s.select(cond, x, y); }
+  /// log1p(x) = x when 1 + x rounds to 1, else log(1 + x) x / ((1 + x) - 1).
+  Value log1p(Value x) {
+    Value w = add(c(1), x);
+    Value one = s.cmp(arith::CmpFPredicate::OEQ, w, c(1));
+    return select(one, x, div(mul(log(w), x), sub(w, c(1))));
+  }
+  /// expm1(x) = x when exp(x) rounds to 1, else (u - 1) x / log(u), u =
+  /// exp(x); -1 when u - 1 is -1, and inf stays inf.
+  Value expm1(Value x) {
+    Value u = exp(x);
+    Value um1 = sub(u, c(1));
+    Value one = s.cmp(arith::CmpFPredicate::OEQ, u, c(1));
+    Value minus1 = s.cmp(arith::CmpFPredicate::OEQ, um1, c(-1));
+    Value inf = s.cmp(arith::CmpFPredicate::OEQ, u,
+                      c(std::numeric_limits<double>::infinity()));
+    Value kahan = div(mul(um1, x), log(u));
+    return select(one, x, select(minus1, c(-1), select(inf, u, kahan)));
+  }
+};
+
 /// An elementwise map of the one operand through `fn(S &, x)`.
 template <typename Fn> R unary(Emitter &e, Value x, Fn fn) {
   return one(e.map(x, e.type(x), [&](OpBuilder &nb, Location l, ValueRange a) {
@@ -146,6 +193,27 @@ void populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
                   [approximate](OpBuilder &nb, Location l, ValueRange a) {
                     return one(S{nb, l}.geluGrad(a[0], a[1], approximate));
                   }));
+      });
+  addLowering<nn::UnaryFnOp>(
+      patterns, [](nn::UnaryFnOp o, ValueRange ops, Emitter &e) -> R {
+        nn::UnaryFn fn = nn::findUnaryFn(o.getFn())->fn;
+        double alpha = o.getAlpha().convertToDouble();
+        return unary(e, ops[0], [&](S &s, Value x) {
+          ScalarAlgebra a{s, x.getType()};
+          return nn::unaryForward(a, fn, x, alpha);
+        });
+      });
+  addLowering<nn::UnaryFnGradOp>(
+      patterns, [](nn::UnaryFnGradOp o, ValueRange ops, Emitter &e) -> R {
+        nn::UnaryFn fn = nn::findUnaryFn(o.getFn())->fn;
+        double alpha = o.getAlpha().convertToDouble();
+        return one(e.map(ops, cast<RankedTensorType>(o.getType()),
+                         [&](OpBuilder &nb, Location l, ValueRange a) {
+                           S s{nb, l};
+                           ScalarAlgebra alg{s, a[1].getType()};
+                           return one(s.mul(a[0], nn::unaryDerivative(
+                                                      alg, fn, a[1], alpha)));
+                         }));
       });
   addLowering<nn::SoftmaxOp>(
       patterns, [](nn::SoftmaxOp, ValueRange ops, Emitter &e) -> R {

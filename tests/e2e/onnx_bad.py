@@ -64,33 +64,63 @@ def main():
 
     # Two unsupported operators and an unsupported attribute: all reported.
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
-             helper.make_node("Erf", ["c"], ["e"], name="erf"),
+             helper.make_node("Floor", ["c"], ["e"], name="floor"),
              helper.make_node("MaxPool", ["e"], ["p"], name="pool",
                               kernel_shape=[2, 2], storage_order=1),
              helper.make_node("Ceil", ["p"], ["y"], name="ceil")]
     save(conv_model(nodes, output=("N", "C", "H", "W")),
          j("unsupported.onnx"))
     cases.append(("unsupported.onnx",
-                  ["node 'erf' (Erf, opset 14): operator Erf is not supported",
+                  ["node 'floor' (Floor, opset 14): operator Floor is not "
+                   "supported",
                    "node 'ceil' (Ceil, opset 14): operator Ceil"], 2))
-    # PyTorch's GELU chain, but x / 2 instead of x / sqrt 2: not a GELU, so
-    # its operators are reported as the unsupported ones they are.
+    # Broadcasting that gradc refuses: a constant that varies along the
+    # batch dimension, and an activation of lower rank (ONNX would align it
+    # with the batch dimension). A chain that is PyTorch's GELU but for its
+    # constant (x / 2) is no GELU: its Div, Erf, Add and Mul import as the
+    # operators they are, and the refusal is only the constant's.
     scalars = [numpy_helper.from_array(np.array(v, np.float32), n)
                for n, v in (("two", 2.0), ("one", 1.0), ("half", 0.5))]
+    per_batch = numpy_helper.from_array(np.ones((2, 2, 1, 1), np.float32),
+                                        "per_batch")
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
              helper.make_node("Div", ["c", "two"], ["d"], name="div"),
              helper.make_node("Erf", ["d"], ["e"], name="erf"),
              helper.make_node("Add", ["e", "one"], ["a"], name="add"),
              helper.make_node("Mul", ["c", "a"], ["m"], name="mul"),
              helper.make_node("Mul", ["m", "half"], ["h"], name="half"),
-             helper.make_node("GlobalAveragePool", ["h"], ["g"], name="gap"),
+             helper.make_node("Mul", ["h", "per_batch"], ["b"], name="batch"),
+             helper.make_node("GlobalAveragePool", ["b"], ["g"], name="gap"),
              helper.make_node("Flatten", ["g"], ["y"], name="flat")]
     w = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")
-    save(conv_model(nodes, inits=[w] + scalars), j("not_gelu.onnx"))
-    cases.append(("not_gelu.onnx",
-                  ["node 'div' (Div, opset 14): operator Div is not supported",
-                   "node 'erf' (Erf", "node 'mul' (Mul", "node 'half' (Mul"],
-                  4))
+    save(conv_model(nodes, inits=[w, per_batch] + scalars),
+         j("broadcast_batch.onnx"))
+    cases.append(("broadcast_batch.onnx",
+                  ["node 'batch' (Mul, opset 14): input 1 ('per_batch') "
+                   "varies along dimension 0, the batch"], 1))
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("GlobalAveragePool", ["c"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["f"], name="flat"),
+             helper.make_node("Add", ["g", "f"], ["y"], name="ranks")]
+    save(conv_model(nodes, output=("N", "C", "N2", "C2")),
+         j("broadcast_ranks.onnx"))
+    cases.append(("broadcast_ranks.onnx",
+                  ["node 'ranks' (Add, opset 14): broadcasting [-1, 2, 1, 1] "
+                   "and [-1, 2] would repeat along the batch dimension"], 1))
+    # SELU with other constants, a hard sigmoid not centred at 0.
+    for op, attrs, message in (
+            ("Selu", {"gamma": 2.0}, "alpha 1.67326 gamma 2 is not "
+             "supported (only SELU's defaults)"),
+            ("HardSigmoid", {"beta": 0.6}, "beta 0.6 is not supported "
+             "(only 0.5)")):
+        nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+                 helper.make_node(op, ["c"], ["s"], name="act", **attrs),
+                 helper.make_node("GlobalAveragePool", ["s"], ["g"],
+                                  name="gap"),
+                 helper.make_node("Flatten", ["g"], ["y"], name="flat")]
+        save(conv_model(nodes), j(op + "_attrs.onnx"))
+        cases.append((op + "_attrs.onnx",
+                      ["node 'act' (%s, opset 14): %s" % (op, message)], 1))
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
              helper.make_node("MaxPool", ["c"], ["p"], name="pool",
                               kernel_shape=[2, 2], storage_order=1),
@@ -215,7 +245,8 @@ def main():
     with open(j("wrapper.pbtxt"), "w") as f:
         f.write('network { onnx: "unsupported.onnx" }\n'
                 "loss { sparse_categorical_crossentropy {} }\n")
-    cases.append(("wrapper.pbtxt", ["unsupported.onnx: error: node 'erf'"], 2))
+    cases.append(("wrapper.pbtxt", ["unsupported.onnx: error: node 'floor'"],
+                  2))
     with open(j("both.pbtxt"), "w") as f:
         f.write('network { onnx: "good.onnx" }\n'
                 'input { name: "x" shape: [8, 8, 1] }\n'

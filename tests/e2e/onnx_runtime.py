@@ -16,7 +16,10 @@ onnx.checker.check_model(full_check=True); ONNX Runtime (onnxruntime-node)
 must give the probabilities of `gradc predict` within 1e-5 on 1,000 test
 images; and the export imported again (`gradc predict FILE.onnx`, its own
 weights) must give them too, except the channels model's and the layer
-normalization's (see below).
+normalization's (see below). A model of the elementwise functions
+(exp, log, sqrt, rsqrt, abs, neg, reciprocal, erf, softplus, softsign,
+ELU, SELU, the hard sigmoid) and one of SiLU and the hard swish (exported
+as x times Sigmoid or HardSigmoid) round-trip too.
 
 Usage: onnx_runtime.py GRADC SCRATCH_DIR SOURCE_DIR FASHION_MNIST_DIR ORT_DIR
 """
@@ -152,6 +155,34 @@ def main():
         'layer { name: "hi" maximum {} inputs: ["ratio", "shifted"] }',
         'layer { name: "lo" minimum {} inputs: ["hi", "two"] }',
         'layer { name: "f" flatten {} }'])
+    # The elementwise functions of ir/UnaryFunctions.def (each exported as
+    # its opset-13 node, ELU's and the hard sigmoid's alpha as attributes),
+    # fused into a conv and dense layers and as activation layers; rsqrt
+    # as Sqrt and Reciprocal. Each on its domain (after a positive one).
+    unary = write(scratch, "unary", [28, 28, 1], [
+        'layer { name: "c1" conv2d { filters: 4 kernel_size: [3, 3] '
+        'activation: ELU alpha: 0.5 } }',
+        'layer { name: "sp" activation { kind: SOFTPLUS } }',
+        'layer { name: "sq" activation { kind: SQRT } }',
+        'layer { name: "pool" max_pool2d { pool_size: [2, 2] } }',
+        'layer { name: "flat" flatten {} }',
+        'layer { name: "fc1" dense { units: 32 activation: SELU } }',
+        'layer { name: "hs" activation { kind: HARD_SIGMOID alpha: 0.25 } }',
+        'layer { name: "fc2" dense { units: 16 activation: SOFTSIGN } }',
+        'layer { name: "er" activation { kind: ERF } }',
+        'layer { name: "ex" activation { kind: EXP } }',
+        'layer { name: "rs" activation { kind: RSQRT } }',
+        'layer { name: "rc" activation { kind: RECIPROCAL } }',
+        'layer { name: "lg" activation { kind: LOG } }',
+        'layer { name: "ng" activation { kind: NEG } }',
+        'layer { name: "ab" activation { kind: ABS } }'])
+    # SiLU and the hard swish: x times Sigmoid or HardSigmoid (opset 13 has
+    # no HardSwish), which the import takes back as one function each.
+    swish = write(scratch, "swish", [28, 28, 1], [
+        'layer { name: "c1" conv2d { filters: 4 kernel_size: [3, 3] '
+        'activation: SILU } }',
+        'layer { name: "flat" flatten {} }',
+        'layer { name: "fc1" dense { units: 16 activation: HARD_SWISH } }'])
     layer_norm = os.path.join(scratch, "layer_norm_cnn.pbtxt")
     with open(layer_norm, "w") as f:
         f.write(LAYER_NORM_CNN)
@@ -164,6 +195,8 @@ def main():
              ("channels", channels, ["--max-steps", "20"], False),
              # A Transpose of a constant: not a node gradc imports.
              ("arith", arith, ["--max-steps", "20"], False),
+             ("unary", unary, ["--max-steps", "20"], True),
+             ("swish", swish, ["--max-steps", "20"], True),
              # ReduceMean: not an operator gradc imports.
              ("lnorm", layer_norm, ["--max-steps", "30"], False))
     for name, model, flags, reimport in cases:

@@ -3,7 +3,9 @@
 with batch norm, a depthwise-separable net, an MLP with GELU in both
 forms, a CNN that transposes H and W, an MLP with layer norm exported at
 opset 17 as LayerNormalization, an MLP with broadcast arithmetic on learned
-parameters and constants), exports each with torch.onnx.export, and
+parameters and constants, an MLP of elementwise functions: softplus,
+sqrt, ELU, SELU, the hard sigmoid, erf, exp, reciprocal, log, neg, the hard
+swish, SiLU), exports each with torch.onnx.export, and
 trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
 same unshuffled batches. After 1 and 10 steps the weights and batch-norm
@@ -176,6 +178,29 @@ class Arith(nn.Module):
         return self.fc2(torch.minimum(p ** 2 / (p + 1.0), 1 - h))
 
 
+class UnaryMLP(nn.Module):
+    """The elementwise functions PyTorch exports as one ONNX node each
+    (opset 14): Softplus, Sqrt, Elu, Selu, HardSigmoid (alpha 1/6), Erf,
+    Exp, Reciprocal, Log, Neg, HardSwish, each on its domain; and SiLU,
+    which it exports as Mul(x, Sigmoid(x))."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(SIZE * SIZE, 24)
+        self.fc2 = nn.Linear(24, 16)
+        self.elu = nn.ELU(alpha=0.5)
+        self.fc3 = nn.Linear(16, 16)
+        self.fc4 = nn.Linear(16, 12)
+        self.fc5 = nn.Linear(12, 4)
+
+    def forward(self, x):
+        x = torch.sqrt(nn.functional.softplus(self.fc1(torch.flatten(x, 1))))
+        x = nn.functional.selu(self.elu(self.fc2(x)))
+        x = torch.erf(nn.functional.hardsigmoid(self.fc3(x)))
+        x = torch.neg(torch.log(torch.reciprocal(torch.exp(self.fc4(x)))))
+        return self.fc5(nn.functional.silu(nn.functional.hardswish(x)))
+
+
 def export(net, path):
     # TRAINING keeps batch norm (EVAL would fold it into the convolutions)
     # with the parameter names of the state dict. LayerNormalization is an
@@ -217,7 +242,7 @@ def main():
     for name, cls in (("mlp", MLP), ("lenet", LeNet), ("resnet", ResNet),
                       ("separable", Separable), ("gelu", GeluMLP),
                       ("transposed", Transposed), ("mlp_ln", LayerNormMLP),
-                      ("arith", Arith)):
+                      ("arith", Arith), ("unary", UnaryMLP)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1

@@ -640,3 +640,19 @@ func.func @moving_average_per_row(%v: tensor<3xf32>, %l: tensor<2xi32>) {
   %0 = nn.moving_average %v, %v rows %l {momentum = 0.9 : f64} : (tensor<3xf32>, tensor<3xf32>, tensor<2xi32>) -> tensor<3xf32>
   return
 }
+
+// -----
+
+func.func @unary_unknown_fn(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'nn.unary' op unknown function "cbrt" (expected one of exp, log, sqrt, rsqrt, abs, neg, reciprocal, erf, softplus, softsign, elu, selu, silu, hard_sigmoid, hard_swish)}}
+  %0 = nn.unary "cbrt" %x : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @unary_grad_alpha(%dy: tensor<2x3xf32>, %x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'nn.unary_grad' op expects a finite alpha, got INF}}
+  %0 = nn.unary_grad "elu" %dy, %x {alpha = 0x7FF0000000000000 : f64} : tensor<2x3xf32>
+  return
+}

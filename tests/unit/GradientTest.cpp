@@ -14,6 +14,7 @@
 #include "GradientCheck.h"
 
 #include "ir/DropoutMask.h"
+#include "ir/UnaryFunctions.h"
 
 using namespace gradc;
 using namespace gradc::test;
@@ -448,6 +449,30 @@ TEST(ActivationGradient, Elementwise) {
       opts.hi = 3;
       expectOpGradientsMatch(
           fn("%x: " + type, name + " %x" + attrs + " : " + type, type), opts);
+    }
+  }
+}
+
+/// Every function of ir/UnaryFunctions.def, on its domain (x > 0 for log,
+/// sqrt, rsqrt and reciprocal) and away from its kinks.
+TEST(ActivationGradient, UnaryFunctions) {
+  for (const nn::UnaryFnInfo &f : nn::unaryFns()) {
+    std::string name = f.name;
+    bool positive = name == "log" || name == "sqrt" || name == "rsqrt" ||
+                    name == "reciprocal";
+    for (double alpha : {f.defaultAlpha, f.defaultAlpha == 0 ? 0.0 : 0.7}) {
+      std::string attrs =
+          alpha == 0 ? "" : " {alpha = " + std::to_string(alpha) + " : f64}";
+      for (std::string type : {"tensor<3x5xf32>", "tensor<2x3x4xf32>"}) {
+        SCOPED_TRACE(name + attrs + " " + type);
+        CheckOptions opts;
+        opts.lo = positive ? 0.5 : -2.2;
+        opts.hi = positive ? 3 : 2.2;
+        expectOpGradientsMatch(
+            fn("%x: " + type,
+               "nn.unary \"" + name + "\" %x" + attrs + " : " + type, type),
+            opts);
+      }
     }
   }
 }

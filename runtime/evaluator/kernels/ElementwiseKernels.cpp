@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ir/DropoutMask.h"
+#include "ir/UnaryFunctions.h"
 #include "runtime/evaluator/kernels/KernelEnv.h"
 
 using namespace mlir;
@@ -138,6 +139,36 @@ struct GeluGradKernel {
   }
 };
 
+/// nn.unary and nn.unary_grad: the formulas of ir/UnaryFunctions.def in T.
+struct UnaryFnKernel {
+  template <typename T>
+  static absl::Status run(UnaryFnOp op, KernelEnv<T> &env) {
+    HostTensor<T> y = env.in(op.getInput());
+    UnaryFn fn = findUnaryFn(op.getFn())->fn;
+    double alpha = f64(op.getAlpha());
+    NumberAlgebra<T> a;
+    for (T &v : y.data)
+      v = unaryForward(a, fn, v, alpha);
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+struct UnaryFnGradKernel {
+  template <typename T>
+  static absl::Status run(UnaryFnGradOp op, KernelEnv<T> &env) {
+    HostTensor<T> dx = env.in(op.getGrad());
+    const HostTensor<T> &x = env.in(op.getInput());
+    UnaryFn fn = findUnaryFn(op.getFn())->fn;
+    double alpha = f64(op.getAlpha());
+    NumberAlgebra<T> a;
+    for (int64_t i = 0; i < dx.numElements(); ++i)
+      dx[i] *= unaryDerivative(a, fn, x[i], alpha);
+    env.set(op.getOutput(), std::move(dx));
+    return absl::OkStatus();
+  }
+};
+
 struct AddKernel {
   template <typename T> static absl::Status run(AddOp op, KernelEnv<T> &env) {
     using Tensor = HostTensor<T>;
@@ -170,6 +201,8 @@ void attachElementwiseKernels(MLIRContext *ctx) {
   attach<DropoutKernel, DropoutOp>(ctx);
   attach<GeluKernel, GeluOp>(ctx);
   attach<GeluGradKernel, GeluGradOp>(ctx);
+  attach<UnaryFnKernel, UnaryFnOp>(ctx);
+  attach<UnaryFnGradKernel, UnaryFnGradOp>(ctx);
   attach<AddKernel, AddOp>(ctx);
   attach<ConstantKernel, ConstantOp>(ctx);
 }
