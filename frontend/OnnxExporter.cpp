@@ -104,6 +104,17 @@ std::string OnnxEmit::constant(const std::string &name,
   return tensor(spec, values, std::move(dims), nullptr);
 }
 
+std::string OnnxEmit::int64s(const std::string &name,
+                             const std::vector<int64_t> &values) {
+  onnx::TensorProto &t = *g.add_initializer();
+  t.set_name(absl::StrCat(l.layer->name(), ".", name));
+  t.set_data_type(onnx::TensorProto::INT64);
+  t.add_dims(int64_t(values.size()));
+  for (int64_t v : values)
+    t.add_int64_data(v);
+  return t.name();
+}
+
 /// GELU as PyTorch 1.13 exports it (opsets before 20 have no Gelu), so
 /// that importers that recognize PyTorch's pattern, gradc's among them, see
 /// it: x * (1 + erf(x / sqrt 2)) * 0.5, or 0.5 * (x * (1 + tanh(beta *

@@ -68,6 +68,10 @@ public:
   /// A new constant initializer.
   std::string constant(const std::string &name, std::vector<int64_t> dims,
                        std::vector<float> values);
+  /// A new INT64 constant initializer of shape [values.size()] (an axes or
+  /// shape input).
+  std::string int64s(const std::string &name,
+                     const std::vector<int64_t> &values);
   /// Appends the layer's resolved activation to `x` (returns x for LINEAR).
   std::string activate(const std::string &x);
   /// The nodes of a GELU (exact or tanh form) of `x`.

@@ -640,3 +640,19 @@ func.func @moving_average_per_row(%v: tensor<3xf32>, %l: tensor<2xi32>) {
   %0 = nn.moving_average %v, %v rows %l {momentum = 0.9 : f64} : (tensor<3xf32>, tensor<3xf32>, tensor<2xi32>) -> tensor<3xf32>
   return
 }
+
+// -----
+
+func.func @reduce_axes_not_increasing(%a: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{expects axes increasing and within [0, 3), got [2, 1]}}
+  %0 = nn.reduce %a {axes = array<i64: 2, 1>, kind = #nn.reduce<sum>} : (tensor<2x3x4xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_wrong_result(%a: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{expects output of shape 2x4, got 2x1x4}}
+  %0 = nn.reduce %a {axes = array<i64: 1>, kind = #nn.reduce<max>} : (tensor<2x3x4xf32>) -> tensor<2x1x4xf32>
+  return
+}
