@@ -12,6 +12,7 @@
 //   OnnxValues.cpp         a node's inputs and outputs
 //   OnnxAttributes.cpp     a node's attributes
 //   Onnx<Family>Ops.cpp    the converters, one function per operator
+//                          (OnnxReductionOps.cpp: ReduceMean and the others)
 //
 // Layout: a rank-4 tensor is NCHW in ONNX and NHWC in gradc; kernels are
 // converted when read. A flatten of an NCHW tensor orders its features
@@ -186,6 +187,8 @@ private:
   bool layerNorm(const Node &n);
   // OnnxLinearOps.cpp:
   bool gemm(const Node &n);
+  // OnnxReductionOps.cpp:
+  bool reduce(const Node &n);
   // OnnxElementwiseOps.cpp:
   bool activationOp(const Node &n);
   bool prelu(const Node &n);
