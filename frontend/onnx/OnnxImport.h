@@ -227,9 +227,10 @@ private:
 /// The rank of an operator's outputs, for the pre-check of the nodes that
 /// read them.
 enum class OutputRank {
-  OfInput, // the rank of input 0
-  Two,     // [N, features]
-  Unknown, // a constant, or a shape the pre-check does not compute
+  OfInput,           // the rank of input 0
+  Two,               // [N, features]
+  OfInputIfKeepdims, // a reduction's: input 0's with keepdims (default 1)
+  Unknown,           // a constant, or a shape the pre-check does not compute
 };
 
 /// A row of the operator table: an operator gradc imports, its converter,

@@ -185,9 +185,12 @@ void OnnxImport::checkOperators(
         error(absl::StrCat("node '", nodeName(n), "' (", op, "): attribute '",
                            a.name(), "' must be positive, 2 values (4 pads)"));
     }
-    int64_t out = o->outputRank == OutputRank::Two       ? 2
-                  : o->outputRank == OutputRank::Unknown ? -1
-                                                         : rankOf(0);
+    bool keptRank = o->outputRank == OutputRank::OfInput ||
+                    (o->outputRank == OutputRank::OfInputIfKeepdims &&
+                     attrInt(n, "keepdims", 1) != 0);
+    int64_t out = o->outputRank == OutputRank::Two ? 2
+                  : keptRank                       ? rankOf(0)
+                                                   : -1;
     for (const std::string &output : n.output())
       rank[output] = out;
   }

@@ -19,7 +19,8 @@ namespace gradc::onnximport {
 const std::vector<OnnxOperator> &onnxOperators() {
   using I = OnnxImport;
   constexpr OutputRank OfInput = OutputRank::OfInput, Two = OutputRank::Two,
-                       Unknown = OutputRank::Unknown;
+                       Unknown = OutputRank::Unknown,
+                       Keepdims = OutputRank::OfInputIfKeepdims;
   // In the order docs/onnx.md lists them.
   static const std::vector<OnnxOperator> table = {
       // clang-format off
@@ -39,10 +40,10 @@ const std::vector<OnnxOperator> &onnxOperators() {
       {"AveragePool",        &I::pool,            1, true,  OfInput},
       {"GlobalAveragePool",  &I::globalPool,      1, false, OfInput},
       {"GlobalMaxPool",      &I::globalPool,      1, false, OfInput},
-      {"ReduceMean",         &I::reduce,          0, false, Unknown},
-      {"ReduceSum",          &I::reduce,          0, false, Unknown},
-      {"ReduceMax",          &I::reduce,          0, false, Unknown},
-      {"ReduceMin",          &I::reduce,          0, false, Unknown},
+      {"ReduceMean",         &I::reduce,          0, false, Keepdims},
+      {"ReduceSum",          &I::reduce,          0, false, Keepdims},
+      {"ReduceMax",          &I::reduce,          0, false, Keepdims},
+      {"ReduceMin",          &I::reduce,          0, false, Keepdims},
       {"Gemm",               &I::gemm,            0, false, Two},
       {"MatMul",             &I::gemm,            0, false, OfInput},
       {"Add",                &I::add,             0, false, OfInput},

@@ -4,7 +4,8 @@
 export reorders the kernel for NCHW), a sequence model (dense layers on
 each row and column of [28, 28], GELU in both forms, which the export
 writes as PyTorch's node chains and the import recognizes), a dense layer
-on an image's channels with a permute of the image, a ResNet with batch
+on an image's channels with a permute of the image, a CNN with the four
+reductions (MAX, MEAN, SUM, MIN), a ResNet with batch
 norm exported from Debian's PyTorch and trained as a bare .onnx, and a CNN
 with layer normalization of a feature map, of flattened features (with
 scale off) and of dense features (with center off), which the export
@@ -128,6 +129,20 @@ def main():
         'layer { name: "swap" permute { dims: [2, 1, 3] } }',
         'layer { name: "c2" conv2d { filters: 4 kernel_size: [3, 2] } }',
         'layer { name: "pool" global_avg_pool2d {} }'])
+    # The four reductions: the maximum over the channels with keepdims, the
+    # mean over W with keepdims, the sum over H of [N, H, 1, C] (ONNX's
+    # [N, C, 1], then a Transpose to gradc's [N, 1, C]), a dense layer on
+    # its rows and the minimum over them.
+    reduce = write(scratch, "reduce", [28, 28, 1], [
+        'layer { name: "c1" conv2d { filters: 6 kernel_size: [3, 3] '
+        'activation: RELU } }',
+        'layer { name: "cmax" reduce { op: MAX axes: [3] keepdims: true } }',
+        'layer { name: "c2" conv2d { filters: 4 kernel_size: [3, 3] '
+        'strides: [2, 2] } }',
+        'layer { name: "wmean" reduce { axes: [2] keepdims: true } }',
+        'layer { name: "hsum" reduce { op: SUM axes: [1] } }',
+        'layer { name: "d1" dense { units: 8 activation: TANH } }',
+        'layer { name: "rmin" reduce { op: MIN axes: [1] } }'])
     layer_norm = os.path.join(scratch, "layer_norm_cnn.pbtxt")
     with open(layer_norm, "w") as f:
         f.write(LAYER_NORM_CNN)
@@ -138,7 +153,8 @@ def main():
              ("resnet", resnet, ["--max-steps", "20"], True),
              ("rows", rows, ["--max-steps", "30"], True),
              ("channels", channels, ["--max-steps", "20"], False),
-             # ReduceMean: not an operator gradc imports.
+             ("reduce", reduce, ["--max-steps", "20"], True),
+             # Sub, Sqrt, Div: not operators gradc imports.
              ("lnorm", layer_norm, ["--max-steps", "30"], False))
     for name, model, flags, reimport in cases:
         exported = os.path.join(scratch, name + "_trained.onnx")
