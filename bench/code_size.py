@@ -44,6 +44,8 @@ CASES = [
     ("layer_norm", 16, 8, 'layer_norm {{ }}'),
     ("layer_norm", 7, 256, 'layer_norm {{ }}'),
     ("layer_norm", 0, 128, 'layer_norm {{ }}'),
+    ("reduce", 16, 8, 'reduce {{ op: MAX axes: [3] keepdims: true }}'),
+    ("reduce", 16, 32, 'reduce {{ op: MEAN axes: [1] keepdims: true }}'),
     ("relu", 16, 8, 'activation {{ kind: RELU }}'),
 ]
 

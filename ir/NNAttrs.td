@@ -1,9 +1,9 @@
 //===- NNAttrs.td - enum attributes of the nn dialect ------*- tablegen -*-===//
 //
-// The kinds ops carry as attributes: an activation fused into a conv, and
-// the predicate of nn.compare. In IR they read `#nn.activation<relu>` and
-// `#nn.compare<gt>`; an unknown kind is a parse error, not a string a
-// verifier has to catch.
+// The kinds ops carry as attributes: an activation fused into a conv, the
+// predicate of nn.compare, a loss, a reduction. In IR they read
+// `#nn.activation<relu>` and `#nn.compare<gt>`; an unknown kind is a parse
+// error, not a string a verifier has to catch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,6 +55,18 @@ def NN_LossKind : I32EnumAttr<"LossKind", "a loss op", [
   let genSpecializedAttr = 0;
 }
 def NN_LossKindAttr : EnumAttr<NN_Dialect, NN_LossKind, "loss"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def NN_ReduceKind : I32EnumAttr<"ReduceKind", "a reduction", [
+    I32EnumAttrCase<"Mean", 0, "mean">,
+    I32EnumAttrCase<"Sum", 1, "sum">,
+    I32EnumAttrCase<"Max", 2, "max">,
+    I32EnumAttrCase<"Min", 3, "min">]> {
+  let cppNamespace = "::gradc::nn";
+  let genSpecializedAttr = 0;
+}
+def NN_ReduceKindAttr : EnumAttr<NN_Dialect, NN_ReduceKind, "reduce"> {
   let assemblyFormat = "`<` $value `>`";
 }
 

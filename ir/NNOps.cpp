@@ -21,6 +21,33 @@ using namespace gradc::nn;
 
 namespace gradc::nn {
 
+/// `axes` (or `dims`) are increasing and within [0, rank).
+LogicalResult checkAxes(EmitErrorFn emitError, ArrayRef<int64_t> axes,
+                        int64_t rank, StringRef what) {
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] < 0 || axes[i] >= rank || (i > 0 && axes[i] <= axes[i - 1])) {
+      std::string list;
+      llvm::raw_string_ostream os(list);
+      llvm::interleaveComma(axes, os);
+      return emitError() << "expects " << what << " increasing and within [0, "
+                         << rank << "), got [" << list << "]";
+    }
+  return success();
+}
+
+/// The input's shape without `axes`.
+FailureOr<SmallVector<int64_t>>
+reduceOutputShape(EmitErrorFn emitError, Value input, ArrayRef<int64_t> axes) {
+  auto in = shapeOf(input);
+  if (failed(checkAxes(emitError, axes, in.size(), "axes")))
+    return failure();
+  SmallVector<int64_t> out;
+  for (int64_t d = 0; d < int64_t(in.size()); ++d)
+    if (!llvm::is_contained(axes, d))
+      out.push_back(in[d]);
+  return out;
+}
+
 std::string shapeStr(ArrayRef<int64_t> shape) {
   if (shape.empty())
     return "scalar";

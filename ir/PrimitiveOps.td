@@ -103,7 +103,7 @@ def NN_SelectOp : NN_NonDiffOp<"select", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$condition `,` $on_true `,` $on_false attr-dict `:` type($output)";
 }
 
-class NN_ReduceOp<string mnemonic, string what>
+class NN_PrimitiveReduceOp<string mnemonic, string what>
     : NN_DiffOp<mnemonic, [NN_InferResultType]> {
   let summary = what # " over the dimensions `axes`, which the result drops";
   let description = [{
@@ -120,9 +120,9 @@ class NN_ReduceOp<string mnemonic, string what>
   let hasVerifier = 1;
 }
 
-def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "sum">;
+def NN_ReduceSumOp : NN_PrimitiveReduceOp<"reduce_sum", "sum">;
 
-def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "maximum">;
+def NN_ReduceMaxOp : NN_PrimitiveReduceOp<"reduce_max", "maximum">;
 
 def NN_BroadcastOp : NN_DiffOp<"broadcast"> {
   let summary = "repeats the input along the result dimensions not in `dims`";

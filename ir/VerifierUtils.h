@@ -70,6 +70,15 @@ mlir::LogicalResult expectShape(mlir::Operation *op, mlir::Value v,
 /// Every float operand and result has one element type.
 mlir::LogicalResult expectSameElementType(mlir::Operation *op);
 
+/// `axes` (or `dims`) are increasing and within [0, rank).
+mlir::LogicalResult checkAxes(EmitErrorFn emitError,
+                              llvm::ArrayRef<int64_t> axes, int64_t rank,
+                              llvm::StringRef what);
+/// The input's shape without `axes` (checked).
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+reduceOutputShape(EmitErrorFn emitError, mlir::Value input,
+                  llvm::ArrayRef<int64_t> axes);
+
 /// The window of a conv or pooling op from its attributes, checked.
 mlir::FailureOr<Window2D> windowFrom(EmitErrorFn emitError,
                                      llvm::ArrayRef<int64_t> size,

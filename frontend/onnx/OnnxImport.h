@@ -12,6 +12,7 @@
 //   OnnxValues.cpp         a node's inputs and outputs
 //   OnnxAttributes.cpp     a node's attributes
 //   Onnx<Family>Ops.cpp    the converters, one function per operator
+//                          (OnnxReductionOps.cpp: ReduceMean and the others)
 //
 // Layout: a rank-4 tensor is NCHW in ONNX and NHWC in gradc; kernels are
 // converted when read. A flatten of an NCHW tensor orders its features
@@ -189,6 +190,8 @@ private:
   bool layerNorm(const Node &n);
   // OnnxLinearOps.cpp:
   bool gemm(const Node &n);
+  // OnnxReductionOps.cpp:
+  bool reduce(const Node &n);
   // OnnxElementwiseOps.cpp:
   bool activationOp(const Node &n);
   bool unaryOp(const Node &n);
@@ -236,10 +239,11 @@ private:
 /// The rank of an operator's outputs, for the pre-check of the nodes that
 /// read them.
 enum class OutputRank {
-  OfInput, // the rank of input 0
-  Two,     // [N, features]
-  Broadcast, // the largest rank of the inputs (NumPy broadcasting)
-  Unknown, // a constant, or a shape the pre-check does not compute
+  OfInput,           // the rank of input 0
+  Two,               // [N, features]
+  OfInputIfKeepdims, // a reduction's: input 0's with keepdims (default 1)
+  Broadcast,         // the largest rank of the inputs (NumPy broadcasting)
+  Unknown,           // a constant, or a shape the pre-check does not compute
 };
 
 /// A row of the operator table: an operator gradc imports, its converter,

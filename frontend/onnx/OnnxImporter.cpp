@@ -185,12 +185,17 @@ void OnnxImport::checkOperators(
         error(absl::StrCat("node '", nodeName(n), "' (", op, "): attribute '",
                            a.name(), "' must be positive, 2 values (4 pads)"));
     }
-    int64_t out = o->outputRank == OutputRank::Two       ? 2
-                  : o->outputRank == OutputRank::Unknown ? -1
-                                                         : rankOf(0);
-    if (o->outputRank == OutputRank::Broadcast)
+    bool keptRank = o->outputRank == OutputRank::OfInput ||
+                    (o->outputRank == OutputRank::OfInputIfKeepdims &&
+                     attrInt(n, "keepdims", 1) != 0);
+    int64_t out = o->outputRank == OutputRank::Two ? 2
+                  : keptRank                       ? rankOf(0)
+                                                   : -1;
+    if (o->outputRank == OutputRank::Broadcast) {
+      out = rankOf(0);
       for (int i = 1; i < n.input_size() && out >= 0; ++i)
         out = rankOf(i) < 0 ? rankOf(i) : std::max(out, rankOf(i));
+    }
     for (const std::string &output : n.output())
       rank[output] = out;
   }

@@ -21,7 +21,8 @@ const std::vector<OnnxOperator> &onnxOperators() {
   using I = OnnxImport;
   constexpr OutputRank OfInput = OutputRank::OfInput, Two = OutputRank::Two,
                        Unknown = OutputRank::Unknown,
-                       Broadcast = OutputRank::Broadcast;
+                       Broadcast = OutputRank::Broadcast,
+                       Keepdims = OutputRank::OfInputIfKeepdims;
   // In the order docs/onnx.md lists them.
   static const std::vector<OnnxOperator> table = [] {
     std::vector<OnnxOperator> rows = {
@@ -43,6 +44,10 @@ const std::vector<OnnxOperator> &onnxOperators() {
         {"AveragePool",        &I::pool,            1, true,  OfInput},
         {"GlobalAveragePool",  &I::globalPool,      1, false, OfInput},
         {"GlobalMaxPool",      &I::globalPool,      1, false, OfInput},
+        {"ReduceMean",         &I::reduce,          0, false, Keepdims},
+        {"ReduceSum",          &I::reduce,          0, false, Keepdims},
+        {"ReduceMax",          &I::reduce,          0, false, Keepdims},
+        {"ReduceMin",          &I::reduce,          0, false, Keepdims},
         {"Gemm",               &I::gemm,            0, false, Two},
         {"MatMul",             &I::gemm,            0, false, OfInput},
         {"Add",                &I::binary,          0, false, Broadcast},

@@ -148,6 +148,26 @@ public:
                    empty(resultType.getShape(), resultType.getElementType()),
                    maps, iters, body)[0];
   }
+  /// Reduces `x` over `axes` (which the result drops) with
+  /// `combine(x, acc)` from `init`.
+  Value reduceAxes(Value x, ArrayRef<int64_t> axes, double init,
+                   BodyFn combine) {
+    unsigned rank = type(x).getRank();
+    SmallVector<IteratorType> iters;
+    SmallVector<unsigned> kept;
+    SmallVector<int64_t> out;
+    for (unsigned d = 0; d < rank; ++d) {
+      bool reduced = llvm::is_contained(axes, int64_t(d));
+      iters.push_back(reduced ? IteratorType::reduction
+                              : IteratorType::parallel);
+      if (!reduced) {
+        kept.push_back(d);
+        out.push_back(shape(x)[d]);
+      }
+    }
+    return generic(x, fill(out, elem(x), init),
+                   {identity(rank), dims(rank, kept)}, iters, combine)[0];
+  }
   /// Reduces `x` over its last dimension with `combine(acc, x)`.
   Value reduceLast(Value x, double init, BodyFn combine) {
     unsigned rank = type(x).getRank();
@@ -221,6 +241,7 @@ struct S {
   Value div(Value x, Value y) { return b.create<arith::DivFOp>(loc, x, y); }
   Value neg(Value x) { return b.create<arith::NegFOp>(loc, x); }
   Value max(Value x, Value y) { return b.create<arith::MaximumFOp>(loc, x, y); }
+  Value min(Value x, Value y) { return b.create<arith::MinimumFOp>(loc, x, y); }
   Value exp(Value x) { return b.create<math::ExpOp>(loc, x); }
   Value log(Value x) { return b.create<math::LogOp>(loc, x); }
   Value sqrt(Value x) { return b.create<math::SqrtOp>(loc, x); }

@@ -41,27 +41,14 @@ arith::CmpFPredicate cmpPredicate(nn::ComparePredicate p) {
   llvm_unreachable("unknown compare predicate");
 }
 
-/// A reduction of `x` over `axes` with `combine(x, acc)` from `init`.
+/// A sum (or max) of `x` over `axes`.
 Value reduce(Emitter &e, Value x, ArrayRef<int64_t> axes, double init,
              bool max) {
-  unsigned rank = e.type(x).getRank();
-  SmallVector<IteratorType> iters;
-  SmallVector<unsigned> kept;
-  SmallVector<int64_t> shape;
-  for (unsigned d = 0; d < rank; ++d) {
-    bool reduced = llvm::is_contained(axes, int64_t(d));
-    iters.push_back(reduced ? IteratorType::reduction : IteratorType::parallel);
-    if (!reduced) {
-      kept.push_back(d);
-      shape.push_back(e.shape(x)[d]);
-    }
-  }
-  return e.generic(x, e.fill(shape, e.elem(x), init),
-                   {e.identity(rank), e.dims(rank, kept)}, iters,
-                   [&](OpBuilder &b, Location l, ValueRange a) {
-                     S s{b, l};
-                     return one(max ? s.max(a[0], a[1]) : s.add(a[0], a[1]));
-                   })[0];
+  return e.reduceAxes(x, axes, init,
+                      [&](OpBuilder &b, Location l, ValueRange a) {
+                        S s{b, l};
+                        return one(max ? s.max(a[0], a[1]) : s.add(a[0], a[1]));
+                      });
 }
 
 Value broadcast(Emitter &e, Value x, RankedTensorType type,

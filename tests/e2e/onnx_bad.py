@@ -202,6 +202,21 @@ def main():
                    "[N, features] or [N, rows, features] input, got rank 4"],
                   1))
 
+    # Reductions: within each example only (the batch, axis 0, never).
+    nodes = [helper.make_node("ReduceMean", ["x"], ["y"], name="mean",
+                              axes=[0, 2])]
+    save(conv_model(nodes, inits=[], output=(1, 1, 1, 8)),
+         j("reduce_batch.onnx"))
+    cases.append(("reduce_batch.onnx",
+                  ["node 'mean' (ReduceMean, opset 14): axes [0, 2] reduce "
+                   "the batch (axis 0)"], 1))
+    nodes = [helper.make_node("ReduceMax", ["x"], ["y"], name="max",
+                              keepdims=0)]
+    save(conv_model(nodes, inits=[], output=()), j("reduce_all.onnx"))
+    cases.append(("reduce_all.onnx",
+                  ["node 'max' (ReduceMax, opset 14): axes [0, 1, 2, 3] "
+                   "reduce the batch (axis 0)"], 1))
+
     save(conv_model(opset=18), j("new_opset.onnx"))
     cases.append(("new_opset.onnx", ["opset 18", "1 to 17"], 1))
 

@@ -4,7 +4,8 @@
 export reorders the kernel for NCHW), a sequence model (dense layers on
 each row and column of [28, 28], GELU in both forms, which the export
 writes as PyTorch's node chains and the import recognizes), a dense layer
-on an image's channels with a permute of the image, a ResNet with batch
+on an image's channels with a permute of the image, a CNN with the four
+reductions (MAX, MEAN, SUM, MIN), a ResNet with batch
 norm exported from Debian's PyTorch and trained as a bare .onnx, and a CNN
 with layer normalization of a feature map, of flattened features (with
 scale off) and of dense features (with center off), which the export
@@ -183,6 +184,20 @@ def main():
         'activation: SILU } }',
         'layer { name: "flat" flatten {} }',
         'layer { name: "fc1" dense { units: 16 activation: HARD_SWISH } }'])
+    # The four reductions: the maximum over the channels with keepdims, the
+    # mean over W with keepdims, the sum over H of [N, H, 1, C] (ONNX's
+    # [N, C, 1], then a Transpose to gradc's [N, 1, C]), a dense layer on
+    # its rows and the minimum over them.
+    reduce = write(scratch, "reduce", [28, 28, 1], [
+        'layer { name: "c1" conv2d { filters: 6 kernel_size: [3, 3] '
+        'activation: RELU } }',
+        'layer { name: "cmax" reduce { op: MAX axes: [3] keepdims: true } }',
+        'layer { name: "c2" conv2d { filters: 4 kernel_size: [3, 3] '
+        'strides: [2, 2] } }',
+        'layer { name: "wmean" reduce { axes: [2] keepdims: true } }',
+        'layer { name: "hsum" reduce { op: SUM axes: [1] } }',
+        'layer { name: "d1" dense { units: 8 activation: TANH } }',
+        'layer { name: "rmin" reduce { op: MIN axes: [1] } }'])
     layer_norm = os.path.join(scratch, "layer_norm_cnn.pbtxt")
     with open(layer_norm, "w") as f:
         f.write(LAYER_NORM_CNN)
@@ -197,7 +212,8 @@ def main():
              ("arith", arith, ["--max-steps", "20"], False),
              ("unary", unary, ["--max-steps", "20"], True),
              ("swish", swish, ["--max-steps", "20"], True),
-             # ReduceMean: not an operator gradc imports.
+             ("reduce", reduce, ["--max-steps", "20"], True),
+             # Sub, Sqrt, Div: not operators gradc imports.
              ("lnorm", layer_norm, ["--max-steps", "30"], False))
     for name, model, flags, reimport in cases:
         exported = os.path.join(scratch, name + "_trained.onnx")

@@ -5,7 +5,8 @@ forms, a CNN that transposes H and W, an MLP with layer norm exported at
 opset 17 as LayerNormalization, an MLP with broadcast arithmetic on learned
 parameters and constants, an MLP of elementwise functions: softplus,
 sqrt, ELU, SELU, the hard sigmoid, erf, exp, reciprocal, log, neg, the hard
-swish, SiLU), exports each with torch.onnx.export, and
+swish, SiLU, a CNN with the four reductions), exports each with
+torch.onnx.export, and
 trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
 same unshuffled batches. After 1 and 10 steps the weights and batch-norm
@@ -142,6 +143,25 @@ class Transposed(nn.Module):
                                      1))
 
 
+class Reduced(nn.Module):
+    """The four reductions: ReduceMax over the channels of NCHW (keepdims),
+    ReduceMean over H without keepdims (gradc's [N, W, C] and a permute to
+    ONNX's [N, C, W]), ReduceMin over W and ReduceSum of the features
+    (its axes an input)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 3)
+        self.conv2 = nn.Conv2d(1, 8, 3)
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(1, 4)
+
+    def forward(self, x):
+        x = torch.tanh(self.conv1(x)).amax(dim=1, keepdim=True)
+        x = torch.tanh(self.conv2(x)).mean(dim=2).amin(dim=2)
+        return self.fc2(torch.tanh(self.fc1(x)).sum(dim=1, keepdim=True))
+
+
 class GeluMLP(nn.Module):
     """GELU in both forms: PyTorch exports each as a chain of nodes (Div,
     Erf, Add, Mul; or Mul, Add, Tanh) that gradc recognizes as one."""
@@ -242,7 +262,8 @@ def main():
     for name, cls in (("mlp", MLP), ("lenet", LeNet), ("resnet", ResNet),
                       ("separable", Separable), ("gelu", GeluMLP),
                       ("transposed", Transposed), ("mlp_ln", LayerNormMLP),
-                      ("arith", Arith), ("unary", UnaryMLP)):
+                      ("arith", Arith), ("unary", UnaryMLP),
+                      ("reduced", Reduced)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1

@@ -7,7 +7,8 @@ The network uses the layers PyTorch has too: batch normalization (train
 mode with batch statistics and running averages, eval mode with the running
 ones), layer normalization (over the channels of a feature map, PyTorch's
 LayerNorm on the NHWC permutation, and over features), a grouped and a
-depthwise convolution, channel concat and global average pooling. gradc's
+depthwise convolution, channel concat, a reduce (the maximum over the
+rows, torch.amax) and global average pooling. gradc's
 momentum m is PyTorch's 1 - m.
 
 Usage: torch_reference.py GRADC SCRATCH_DIR SOURCE_DIR
@@ -37,6 +38,7 @@ layer { name: "lng" layer_norm { epsilon: 1e-3 } }
 layer { name: "dw"  conv2d { filters: 6 kernel_size: [3, 3] padding: SAME groups: 6 use_bias: false } inputs: ["g"] }
 layer { name: "bn2" batch_norm { momentum: 0.9 epsilon: 1e-5 } }
 layer { name: "cat" concat {} inputs: ["lng", "bn2"] }
+layer { name: "rmax" reduce { op: MAX axes: [1] keepdims: true } }
 layer { name: "gap" global_avg_pool2d {} }
 layer { name: "ln"  layer_norm {} }
 layer { name: "out" dense { units: 4 activation: SOFTMAX } }
@@ -60,7 +62,9 @@ class Net(torch.nn.Module):
         # gradc's layer_norm of NHWC: over the channels of each pixel.
         lng = self.lng(g.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         cat = torch.cat([lng, self.bn2(self.dw(g))], dim=1)
-        return self.out(self.ln(cat.mean(dim=(2, 3))))
+        # gradc's reduce over the rows (NHWC's dimension 1) with keepdims.
+        rmax = cat.amax(dim=2, keepdim=True)
+        return self.out(self.ln(rmax.mean(dim=(2, 3))))
 
 
 def to_torch(name, value):

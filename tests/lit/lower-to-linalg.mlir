@@ -952,6 +952,40 @@ func.func @transpose(%x: tensor<2x3x5xf32>) -> tensor<2x5x3xf32> {
   return %0 : tensor<2x5x3xf32>
 }
 
+// nn.reduce: one generic that reduces the listed axes (H and W here) from
+// its kind's identity; the mean then divides by the count, the minimum
+// starts from +inf and combines with arith.minimumf.
+// CHECK-LABEL: func.func @reduce_mean(
+// CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<2x3x4x5xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK:         %[[INIT:.+]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.+}} : tensor<2x5xf32>)
+// CHECK:         %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$NC]]], iterator_types = ["parallel", "reduction", "reduction", "parallel"]} ins(%[[X]] : tensor<2x3x4x5xf32>) outs(%[[INIT]] : tensor<2x5xf32>)
+// CHECK:           arith.addf
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]] : tensor<2x5xf32>)
+// CHECK:           %[[COUNT:.+]] = arith.constant 1.200000e+01 : f32
+// CHECK:           arith.divf %{{.+}}, %[[COUNT]]
+// CHECK-NOT:     nn.
+// CHECK:         return %[[Y]]
+func.func @reduce_mean(%x: tensor<2x3x4x5xf32>) -> tensor<2x5xf32> {
+  %0 = nn.reduce %x {axes = array<i64: 1, 2>, kind = #nn.reduce<mean>} : (tensor<2x3x4x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// CHECK-LABEL: func.func @reduce_min(
+// CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<4x6xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[INF:.+]] = arith.constant 0x7F800000 : f32
+// CHECK:         %[[INIT:.+]] = linalg.fill ins(%[[INF]] : f32) outs(%{{.+}} : tensor<4xf32>)
+// CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<4x6xf32>) outs(%[[INIT]] : tensor<4xf32>)
+// CHECK:           arith.minimumf
+// CHECK-NOT:     nn.
+// CHECK:         return %[[Y]]
+func.func @reduce_min(%x: tensor<4x6xf32>) -> tensor<4xf32> {
+  %0 = nn.reduce %x {axes = array<i64: 1>, kind = #nn.reduce<min>} : (tensor<4x6xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
 // A transposed lhs is materialized, then a plain matmul into zeros.
 // CHECK-LABEL: func.func @matmul(
 // CHECK-SAME:    %[[A:arg[0-9]+]]: tensor<3x5xf32>, %[[B:arg[0-9]+]]: tensor<3x7xf32>)

@@ -651,8 +651,24 @@ func.func @unary_unknown_fn(%x: tensor<2x3xf32>) {
 
 // -----
 
+func.func @reduce_axes_not_increasing(%a: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{expects axes increasing and within [0, 3), got [2, 1]}}
+  %0 = nn.reduce %a {axes = array<i64: 2, 1>, kind = #nn.reduce<sum>} : (tensor<2x3x4xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
 func.func @unary_grad_alpha(%dy: tensor<2x3xf32>, %x: tensor<2x3xf32>) {
   // expected-error @+1 {{'nn.unary_grad' op expects a finite alpha, got INF}}
   %0 = nn.unary_grad "elu" %dy, %x {alpha = 0x7FF0000000000000 : f64} : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_wrong_result(%a: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{expects output of shape 2x4, got 2x1x4}}
+  %0 = nn.reduce %a {axes = array<i64: 1>, kind = #nn.reduce<max>} : (tensor<2x3x4xf32>) -> tensor<2x1x4xf32>
   return
 }

@@ -348,6 +348,47 @@ TEST(JitOps, LayerNorm) {
   }
 }
 
+/// nn.reduce of each kind over leading, middle, trailing and all
+/// per-example axes, and its gradient through mse of the flattened output;
+/// quantized inputs give max and min ties, whose gradient is split.
+TEST(JitOps, Reduce) {
+  struct Case {
+    std::string x, axes, y, flat;
+    int64_t n;
+  };
+  for (const char *kind : {"mean", "sum", "max", "min"})
+    for (const Case &k :
+         {Case{"tensor<4x6xf32>", "1", "tensor<4xf32>", "tensor<4x1xf32>", 4},
+          Case{"tensor<2x3x4x5xf32>", "1, 2", "tensor<2x5xf32>", "", 2},
+          Case{"tensor<3x5x7xf32>", "2", "tensor<3x5xf32>", "", 3},
+          Case{"tensor<2x3x4x5xf32>", "3", "tensor<2x3x4xf32>",
+               "tensor<2x12xf32>", 2},
+          Case{"tensor<2x3x4x5xf32>", "1, 2, 3", "tensor<2xf32>",
+               "tensor<2x1xf32>", 2}}) {
+      SCOPED_TRACE(std::string(kind) + " " + k.x + " " + k.axes);
+      std::string op = "nn.reduce %x {axes = array<i64: " + k.axes +
+                       ">, kind = #nn.reduce<" + kind + ">} : (" + k.x +
+                       ") -> " + k.y;
+      expectJitMatches(single("%x: " + k.x, op, k.y));
+      std::string labels = "tensor<" + std::to_string(k.n) + "xi32>";
+      std::string flat = k.flat.empty() ? k.y : k.flat;
+      std::string reshape = k.flat.empty() ? ""
+                                           : "  %z = nn.reshape %y : (" + k.y +
+                                                 ") -> " + flat + "\n";
+      std::string grad =
+          func("%x: " + k.x + ", %l: " + labels,
+               "  %y = " + op + "\n" + reshape + "  %loss = nn.mse " +
+                   (k.flat.empty() ? "%y" : "%z") + ", %l : (" + flat + ", " +
+                   labels + ") -> tensor<f32>\n",
+               "%loss", "tensor<f32>");
+      JitCase c;
+      c.differentiate = true;
+      expectJitMatches(grad, c);
+      c.quantize = true; // ties for max and min
+      expectJitMatches(grad, c);
+    }
+}
+
 TEST(JitOps, DropoutMasksAgreeExactly) {
   struct Dropout {
     std::string shape;

@@ -83,6 +83,17 @@ std::vector<MessageCase> messageCases() {
       {"layer norm epsilon",
        layerLine("layer { name: \"c\" layer_norm { epsilon: 0 } }\n"), L3,
        "layer_norm epsilon must be positive, got 0"},
+      {"reduce axis out of range",
+       layerLine("layer { name: \"c\" reduce { axes: [1, 4] } }\n"), L3,
+       "reduce axes must be within 1..3 (the input's dimensions without the "
+       "batch, 1-based), got [1, 4]"},
+      {"reduce of the batch",
+       layerLine("layer { name: \"c\" reduce { op: MAX axes: [0] } }\n"), L3,
+       "reduce axes must be within 1..3 (the input's dimensions without the "
+       "batch, 1-based), got [0]"},
+      {"reduce axis repeated",
+       layerLine("layer { name: \"c\" reduce { op: SUM axes: [2, 2] } }\n"), L3,
+       "reduce axes must not repeat a dimension, got [2, 2]"},
       {"global pool of features",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"c\" global_avg_pool2d {} }\n" +

@@ -117,6 +117,33 @@ struct Window {
   }
 };
 
+/// Calls fn(inIndex, outIndex) for every element of `in`, where the output
+/// (of shape `out`) holds input dimension d at output dimension map[d], or
+/// drops it when map[d] < 0.
+template <typename Fn>
+void forEachMapped(llvm::ArrayRef<int64_t> in, llvm::ArrayRef<int64_t> out,
+                   llvm::ArrayRef<int64_t> map, Fn fn) {
+  int64_t rank = in.size(), total = 1;
+  std::vector<int64_t> outStride(out.size(), 1);
+  for (int64_t d = int64_t(out.size()) - 2; d >= 0; --d)
+    outStride[d] = outStride[d + 1] * out[d + 1];
+  for (int64_t s : in)
+    total *= s;
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t i = 0; i < total; ++i) {
+    int64_t o = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      if (map[d] >= 0)
+        o += idx[d] * outStride[map[d]];
+    fn(i, o);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++idx[d] < in[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+}
+
 /// The activations conv2d can fuse.
 template <typename T> T activate(llvm::StringRef kind, T x, T alpha) {
   if (kind == "relu")

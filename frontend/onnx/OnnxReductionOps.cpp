@@ -1,0 +1,104 @@
+//===- OnnxReductionOps.cpp - ReduceMean, ReduceSum, ReduceMax, ReduceMin -===//
+//
+// The one job of this file: the converter of the reductions, a reduce
+// layer each. The axes are an attribute (ReduceSum's a second input from
+// opset 13), keepdims 1 by default, noop_with_empty_axes honoured; the batch
+// (axis 0) is never reduced. An NCHW tensor's axes map to gradc's NHWC
+// (C, H, W to 3, 1, 2); without keepdims, a kept C and one kept spatial
+// axis come out of gradc as [N, S, C], which a permute turns into ONNX's
+// [N, C, S].
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/onnx/OnnxImport.h"
+
+#include "absl/strings/str_join.h"
+
+#include <algorithm>
+
+namespace gradc::onnximport {
+
+bool OnnxImport::reduce(const Node &n) {
+  if (!onlyAttrs(n, {"axes", "keepdims", "noop_with_empty_axes"}))
+    return false;
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  int64_t rank = int64_t(x->dims.size());
+  std::vector<int64_t> axes = attrInts(n, "axes");
+  if (hasInput(n, 1)) { // ReduceSum from opset 13 (and all from 18)
+    const onnx::TensorProto *a = constant(n, 1, false);
+    if (!a)
+      return false;
+    auto v = int64s(*a, absl::StrCat("axes '", a->name(), "'"));
+    if (!v)
+      return false;
+    axes = *v;
+  }
+  bool keepdims = attrInt(n, "keepdims", 1) != 0;
+  if (axes.empty() && attrInt(n, "noop_with_empty_axes", 0)) {
+    tensors[n.output(0)] = *x;
+    return true;
+  }
+  if (axes.empty())
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  std::vector<int64_t> given = axes;
+  for (int64_t &a : axes) {
+    if (a < -rank || a >= rank)
+      return fail(n,
+                  absl::StrCat("axes [", absl::StrJoin(given, ", "),
+                               "] out of range for a rank-", rank, " input"));
+    a = a < 0 ? a + rank : a;
+  }
+  std::sort(axes.begin(), axes.end());
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    return fail(n, absl::StrCat("axes [", absl::StrJoin(given, ", "),
+                                "] repeat an axis"));
+  if (axes[0] == 0)
+    return fail(n, absl::StrCat("axes [", absl::StrJoin(given, ", "),
+                                "] reduce the batch (axis 0), which gradc "
+                                "never does (it reduces within each example)"));
+  if (x->squeezed)
+    return fail(n, "reducing a global pooling's [N, C, 1, 1] output (which "
+                   "gradc holds as [N, C]) is not supported");
+  if (!x->flatFromCHW.empty() && axes != std::vector<int64_t>{1})
+    return fail(n, "the input is a Flatten of an NCHW tensor, whose features "
+                   "gradc orders H, W, C; only a reduction over all of them "
+                   "(axes [1]) may read it");
+  Layer layer;
+  Reduce &r = *layer.mutable_reduce();
+  const std::string &op = n.op_type();
+  r.set_op(op == "ReduceSum"   ? Reduce::SUM
+           : op == "ReduceMax" ? Reduce::MAX
+           : op == "ReduceMin" ? Reduce::MIN
+                               : Reduce::MEAN);
+  r.set_keepdims(keepdims);
+  const int64_t toNhwc[] = {0, 3, 1, 2}; // ONNX's C, H, W in gradc's NHWC
+  std::vector<int64_t> g;
+  for (int64_t a : axes)
+    g.push_back(rank == 4 ? toNhwc[a] : a);
+  std::sort(g.begin(), g.end());
+  for (int64_t a : g)
+    r.add_axes(a);
+  int64_t batch = x->dims[0];
+  Tensor *out = &addLayer(n, std::move(layer), {x});
+  bool all = int64_t(axes.size()) == rank - 1;
+  if (all && !keepdims) // gradc's [N, 1] for ONNX's [N]
+    out->dims = {batch, 1};
+  bool channelsKept = axes[0] != 1;
+  if (rank == 4 && !keepdims && channelsKept && axes.size() == 1) {
+    Tensor reduced = *out;
+    Layer swap;
+    Permute &p = *swap.mutable_permute();
+    p.add_dims(2);
+    p.add_dims(1);
+    std::vector<int64_t> dims = out->dims;
+    out = &addLayer(n, std::move(swap), {&reduced});
+    if (out->dims.empty())
+      out->dims = dims;
+  }
+  return true;
+}
+
+} // namespace gradc::onnximport
