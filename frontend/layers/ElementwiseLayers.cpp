@@ -51,21 +51,29 @@ mlir::Value emitDropout(const LayerEmit &e) {
       e.b.getI64IntegerAttr(static_cast<int64_t>(mixed)));
 }
 
-/// The binary layers: the nn op of each, and how many inputs it takes (0:
-/// two or more, folded from the left).
+template <typename Op>
+mlir::Value create(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                   mlir::Value y) {
+  return b.create<Op>(loc, x, y);
+}
+
+/// The binary layers: the nn op of each, its ONNX operator, and whether it
+/// takes exactly two inputs (else two or more, folded from the left).
 struct BinaryKind {
   Layer::KindCase kind;
   const char *name, *onnx;
   bool exactlyTwo;
+  mlir::Value (*op)(mlir::OpBuilder &, mlir::Location, mlir::Value,
+                    mlir::Value);
 };
 const BinaryKind kBinaryKinds[] = {
-    {Layer::kAdd, "add", "Add", false},
-    {Layer::kSubtract, "subtract", "Sub", true},
-    {Layer::kMultiply, "multiply", "Mul", false},
-    {Layer::kDivide, "divide", "Div", true},
-    {Layer::kMaximum, "maximum", "Max", false},
-    {Layer::kMinimum, "minimum", "Min", false},
-    {Layer::kPower, "power", "Pow", true},
+    {Layer::kAdd, "add", "Add", false, create<nn::AddOp>},
+    {Layer::kSubtract, "subtract", "Sub", true, create<nn::SubOp>},
+    {Layer::kMultiply, "multiply", "Mul", false, create<nn::MulOp>},
+    {Layer::kDivide, "divide", "Div", true, create<nn::DivOp>},
+    {Layer::kMaximum, "maximum", "Max", false, create<nn::MaximumOp>},
+    {Layer::kMinimum, "minimum", "Min", false, create<nn::MinimumOp>},
+    {Layer::kPower, "power", "Pow", true, create<nn::PowOp>},
 };
 
 const BinaryKind &binaryKind(Layer::KindCase kind) {
@@ -117,34 +125,10 @@ mlir::Value broadcastTo(const LayerEmit &e, mlir::Value x, const Shape &out) {
 }
 
 mlir::Value emitBinary(const LayerEmit &e) {
-  const Shape &shape = e.l.shape;
-  mlir::Value acc = broadcastTo(e, e.inputs[0], shape);
-  for (mlir::Value v : e.inputs.drop_front()) {
-    mlir::Value y = broadcastTo(e, v, shape);
-    switch (e.l.kind) {
-    case Layer::kAdd:
-      acc = e.b.create<nn::AddOp>(e.loc, acc, y);
-      break;
-    case Layer::kSubtract:
-      acc = e.b.create<nn::SubOp>(e.loc, acc, y);
-      break;
-    case Layer::kMultiply:
-      acc = e.b.create<nn::MulOp>(e.loc, acc, y);
-      break;
-    case Layer::kDivide:
-      acc = e.b.create<nn::DivOp>(e.loc, acc, y);
-      break;
-    case Layer::kMaximum:
-      acc = e.b.create<nn::MaximumOp>(e.loc, acc, y);
-      break;
-    case Layer::kMinimum:
-      acc = e.b.create<nn::MinimumOp>(e.loc, acc, y);
-      break;
-    default:
-      acc = e.b.create<nn::PowOp>(e.loc, acc, y);
-      break;
-    }
-  }
+  const BinaryKind &k = binaryKind(e.l.kind);
+  mlir::Value acc = broadcastTo(e, e.inputs[0], e.l.shape);
+  for (mlir::Value v : e.inputs.drop_front())
+    acc = k.op(e.b, e.loc, acc, broadcastTo(e, v, e.l.shape));
   return acc;
 }
 
