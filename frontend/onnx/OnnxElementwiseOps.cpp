@@ -231,13 +231,25 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
               "across the examples");
     return "";
   }
-  if (!single && (like.squeezed || !like.flatFromCHW.empty())) {
+  std::vector<int64_t> per(full.begin() + 1, full.end());
+  const std::vector<int64_t> &chw = like.flatFromCHW;
+  if (!single && !chw.empty() && per.size() == 1 &&
+      per[0] == chw[0] * chw[1] * chw[2]) {
+    // Features of a Flatten of NCHW: ONNX's in C, H, W order, gradc's in
+    // H, W, C order.
+    int64_t c = chw[0], h = chw[1], w = chw[2];
+    std::vector<float> hwc(v->size());
+    for (int64_t k = 0; k < c; ++k)
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x)
+          hwc[(y * w + x) * c + k] = (*v)[(k * h + y) * w + x];
+    *v = std::move(hwc);
+  } else if (!single && (like.squeezed || !chw.empty())) {
     failInput(n, i,
               "is combined with a Flatten or global pooling of an NCHW "
               "tensor, whose features gradc orders differently");
     return "";
   }
-  std::vector<int64_t> per(full.begin() + 1, full.end());
   if (rank == 4 && !single) { // ONNX's [C, H, W] is gradc's [H, W, C]
     int64_t c = per[0], h = per[1], w = per[2];
     std::vector<float> hwc(v->size());
@@ -288,8 +300,15 @@ bool OnnxImport::binary(const Node &n) {
   if (!foldBias(n, folded) || folded)
     return folded;
   // The activations set the rank and layout; constants follow them.
+  // One value per example (a mean kept with keepdims) has no feature order
+  // to match.
+  auto oneValue = [](const Tensor *t) {
+    return std::all_of(t->dims.begin() + 1, t->dims.end(),
+                       [](int64_t d) { return d == 1; });
+  };
   const Tensor *like = nullptr;
   std::vector<int> constantInputs;
+  std::vector<const Tensor *> activations;
   for (int i = 0; i < n.input_size(); ++i) {
     if (constants.count(n.input(i))) {
       constantInputs.push_back(i);
@@ -298,17 +317,19 @@ bool OnnxImport::binary(const Node &n) {
     const Tensor *x = activation(n, i);
     if (!x)
       return false;
-    if (!like) {
+    activations.push_back(x);
+    if (!like || (oneValue(like) && !oneValue(x)))
       like = x;
-      continue;
-    }
+  }
+  for (const Tensor *x : activations) {
     if (x->dims.size() != like->dims.size())
       return fail(n, absl::StrCat("broadcasting [",
                                   absl::StrJoin(like->dims, ", "), "] and [",
                                   absl::StrJoin(x->dims, ", "),
                                   "] would repeat along the batch dimension "
                                   "(gradc broadcasts within each example)"));
-    if (x->flatFromCHW != like->flatFromCHW || x->squeezed != like->squeezed)
+    if (!oneValue(x) &&
+        (x->flatFromCHW != like->flatFromCHW || x->squeezed != like->squeezed))
       return fail(n, "one input is a Flatten or global pooling of an NCHW "
                      "tensor and the other is not (gradc orders their "
                      "features differently)");

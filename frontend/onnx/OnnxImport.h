@@ -134,6 +134,9 @@ private:
   bool readInputs();
   void convert(const Node &n);
   void readOutput();
+  /// Drops the layers of nodes whose outputs nothing reads (ONNX Runtime
+  /// skips such nodes; a gradc model has none).
+  void dropUnread();
 
   // A node's attributes (OnnxAttributes.cpp).
   const onnx::AttributeProto *attr(const Node &n, const char *name) const;

@@ -321,6 +321,20 @@ void OnnxImport::readOutput() {
                        "models end in their output"));
 }
 
+void OnnxImport::dropUnread() {
+  Model &m = file.model;
+  std::set<std::string> read{m.layer(m.layer_size() - 1).name()};
+  for (int i = m.layer_size() - 1; i >= 0; --i)
+    if (read.count(m.layer(i).name()))
+      read.insert(m.layer(i).inputs().begin(), m.layer(i).inputs().end());
+  google::protobuf::RepeatedPtrField<Layer> kept;
+  for (Layer &l : *m.mutable_layer())
+    if (read.count(l.name()))
+      *kept.Add() = std::move(l);
+  m.mutable_layer()->Swap(&kept);
+  layerIndex.clear();
+}
+
 absl::Status OnnxImport::run() {
   auto bytes = readRegularFile(path, "ONNX model", kMaxOnnxFileBytes);
   if (!bytes.ok())
@@ -371,6 +385,8 @@ absl::Status OnnxImport::run() {
     error("the graph has no node that computes from the input");
   if (errors.empty())
     readOutput();
+  if (errors.empty())
+    dropUnread();
   if (!errors.empty())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   if (file.model.name().empty())
