@@ -200,6 +200,19 @@ bool OnnxImport::foldBias(const Node &n, bool &folded) {
   return true;
 }
 
+namespace {
+/// Values in C, H, W order (ONNX's) reordered to H, W, C (gradc's).
+std::vector<float> chwToHwc(const std::vector<float> &v, int64_t c, int64_t h,
+                            int64_t w) {
+  std::vector<float> hwc(v.size());
+  for (int64_t k = 0; k < c; ++k)
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x)
+        hwc[(y * w + x) * c + k] = v[(k * h + y) * w + x];
+  return hwc;
+}
+} // namespace
+
 std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
   const onnx::TensorProto *t = constant(n, i, false);
   if (!t)
@@ -237,13 +250,7 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
       per[0] == chw[0] * chw[1] * chw[2]) {
     // Features of a Flatten of NCHW: ONNX's in C, H, W order, gradc's in
     // H, W, C order.
-    int64_t c = chw[0], h = chw[1], w = chw[2];
-    std::vector<float> hwc(v->size());
-    for (int64_t k = 0; k < c; ++k)
-      for (int64_t y = 0; y < h; ++y)
-        for (int64_t x = 0; x < w; ++x)
-          hwc[(y * w + x) * c + k] = (*v)[(k * h + y) * w + x];
-    *v = std::move(hwc);
+    *v = chwToHwc(*v, chw[0], chw[1], chw[2]);
   } else if (!single && (like.squeezed || !chw.empty())) {
     failInput(n, i,
               "is combined with a Flatten or global pooling of an NCHW "
@@ -251,14 +258,8 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
     return "";
   }
   if (rank == 4 && !single) { // ONNX's [C, H, W] is gradc's [H, W, C]
-    int64_t c = per[0], h = per[1], w = per[2];
-    std::vector<float> hwc(v->size());
-    for (int64_t k = 0; k < c; ++k)
-      for (int64_t y = 0; y < h; ++y)
-        for (int64_t x = 0; x < w; ++x)
-          hwc[(y * w + x) * c + k] = (*v)[(k * h + y) * w + x];
-    per = {h, w, c};
-    *v = std::move(hwc);
+    *v = chwToHwc(*v, per[0], per[1], per[2]);
+    per = {per[1], per[2], per[0]};
   }
   // Leading 1s change nothing in a broadcast against `like`.
   while (!per.empty() && (single || per[0] == 1))
