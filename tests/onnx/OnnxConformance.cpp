@@ -178,10 +178,19 @@ Outcome runTest(mlir::MLIRContext &ctx, onnx::ModelProto model,
     onnx::GraphProto &g = *copy.mutable_graph();
     std::vector<onnx::ValueInfoProto> kept;
     fed.clear();
+    // An input that has an initializer stays listed: below IR version 4
+    // (the pytorch-converted tests) every initializer must be a graph input,
+    // or ONNX's version converter does not find it.
+    std::set<std::string> initialized;
+    for (const auto &t : g.initializer())
+      initialized.insert(t.name());
     int k = 0;
     for (const auto &in : g.input()) {
-      if (k >= int(inputs.size()))
-        break;
+      if (k >= int(inputs.size())) {
+        if (initialized.count(in.name()))
+          kept.push_back(in);
+        continue;
+      }
       const onnx::TensorProto &t = inputs[k];
       bool batch =
           k == 0 || (keepBatches && t.data_type() == onnx::TensorProto::FLOAT &&
@@ -194,6 +203,8 @@ Outcome runTest(mlir::MLIRContext &ctx, onnx::ModelProto model,
         onnx::TensorProto init = t;
         init.set_name(in.name());
         *g.add_initializer() = init;
+        if (copy.ir_version() < 4)
+          kept.push_back(in);
       }
       ++k;
     }
