@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ struct ModelFile {
     std::vector<float> values;
   };
   std::map<std::string, GivenTensor> given;
+  /// The ONNX inputs that gradc holds channels last (an NCHW input as HWC
+  /// images, NCW as [1, W, C]): those that flow into a convolution,
+  /// pooling, batch normalization or a flatten. The others keep ONNX's
+  /// order.
+  std::set<std::string> channelsLastInputs;
 
   /// "file:line:col: error: message" (or "file: error: message" when the
   /// location is unknown).

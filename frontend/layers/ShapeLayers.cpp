@@ -1,4 +1,4 @@
-//===- ShapeLayers.cpp - flatten, concat and permute ----------------------===//
+//===- ShapeLayers.cpp - flatten, concat, permute and reshape -------------===//
 //
 // The layers that move elements without computing: their checks, nn ops and
 // ONNX forms.
@@ -62,8 +62,7 @@ OnnxValue flattenToOnnx(OnnxEmit &e) {
   std::string x = e.input(0);
   OnnxValue v{e.node("Flatten", {x}).output(0), {}, x};
   int producer = e.l.inputs[0];
-  const Shape &s =
-      e.model.shapeOf(producer);
+  const Shape &s = e.model.shapeOf(producer);
   if (s.size() == 3 && s[2] > 1 && s[0] * s[1] > 1)
     v.chw = {s[2], s[0], s[1]};
   return v;
@@ -76,6 +75,62 @@ OnnxValue concatToOnnx(OnnxEmit &e) {
   onnx::NodeProto &n = e.node("Concat", ins);
   OnnxEmit::attr(n, "axis", int64_t(1)); // channels of NCHW or [N, C]
   return {n.output(0)};
+}
+
+/// Keras's Reshape: the per-example shape becomes target_shape, one size
+/// of which may be -1 (the one that holds the rest).
+bool checkReshape(LayerCheck &c) {
+  if (!c.oneInput())
+    return false;
+  const auto &target = c.layer.reshape().target_shape();
+  int64_t count = 1, known = 1, infer = -1;
+  for (int64_t d : c.in[0])
+    count *= d;
+  for (int i = 0; i < target.size(); ++i) {
+    if (target[i] == -1 && infer < 0) {
+      infer = i;
+      continue;
+    }
+    if (!c.positiveDim("target_shape", target[i]))
+      return false;
+    known *= target[i];
+    if (known > count)
+      break;
+  }
+  c.out.shape.assign(target.begin(), target.end());
+  if (infer >= 0 && known > 0 && count % known == 0)
+    c.out.shape[infer] = count / known;
+  if (target.empty() || elementsOf(c.out.shape) != count)
+    return c.fail(absl::StrCat("target_shape [", absl::StrJoin(target, ", "),
+                               "] does not hold the ", count,
+                               " elements of the input's ", shapeStr(c.in[0])));
+  return true;
+}
+
+mlir::Value emitReshape(const LayerEmit &e) {
+  return e.b.create<nn::ReshapeOp>(e.loc, e.batched(e.l.shape), e.inputs[0]);
+}
+
+/// ONNX's Reshape of gradc's row-major elements: an image (rank 3 without
+/// the batch), which ONNX holds as NCHW, is taken to NHWC before and back
+/// after.
+OnnxValue reshapeToOnnx(OnnxEmit &e) {
+  std::string x = e.input(0);
+  if (e.model.shapeOf(e.l.inputs[0]).size() == 3) {
+    onnx::NodeProto &t = e.node("Transpose", {x}, "_nhwc");
+    OnnxEmit::attr(t, "perm", std::vector<int64_t>{0, 2, 3, 1});
+    x = t.output(0);
+  }
+  std::vector<int64_t> shape{0}; // ONNX's 0: the batch, as it is
+  shape.insert(shape.end(), e.l.shape.begin(), e.l.shape.end());
+  std::string s = e.int64s(e.l.layer->name() + "_shape", shape);
+  std::string y = e.node("Reshape", {x, s}).output(0);
+  if (e.l.shape.size() == 3) {
+    onnx::NodeProto &t = e.node("Transpose", {y}, "_nchw");
+    OnnxEmit::attr(t, "perm", std::vector<int64_t>{0, 3, 1, 2});
+    y = t.output(0);
+  }
+  return {y};
 }
 
 /// Keras's Permute (1-based dims over the non-batch dimensions).
@@ -137,6 +192,7 @@ const LayerDef kShapeLayers[] = {
     {Layer::kFlatten, checkFlatten, emitFlatten, flattenToOnnx},
     {Layer::kConcat, checkConcat, emitConcat, concatToOnnx},
     {Layer::kPermute, checkPermute, emitPermute, permuteToOnnx},
+    {Layer::kReshape, checkReshape, emitReshape, reshapeToOnnx},
 };
 
 } // namespace

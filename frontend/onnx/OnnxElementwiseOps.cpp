@@ -47,8 +47,7 @@ bool OnnxImport::activationOp(const Node &n) {
   if (leaky)
     a.set_alpha(attrFloat(n, "alpha", 0.01f));
   Tensor &out = addLayer(n, std::move(layer), {x});
-  out.flatFromCHW = x->flatFromCHW;
-  out.squeezed = x->squeezed;
+  out.holdAs(*x);
   return true;
 }
 
@@ -94,8 +93,7 @@ bool OnnxImport::unaryOp(const Node &n) {
   if (hard)
     a.set_alpha(attrFloat(n, "alpha", 0.2f));
   Tensor &out = addLayer(n, std::move(layer), {x});
-  out.flatFromCHW = x->flatFromCHW;
-  out.squeezed = x->squeezed;
+  out.holdAs(*x);
   return true;
 }
 
@@ -108,7 +106,7 @@ bool OnnxImport::prelu(const Node &n) {
     return false;
   // gradc learns one slope per channel: the slope must vary along the
   // channel axis alone (right-aligned broadcasting).
-  int64_t axis = channelAxis(x->dims.size());
+  int64_t axis = channelAxis(*x);
   int64_t channels = x->dims[axis];
   int64_t offset = int64_t(x->dims.size()) - slope->dims_size();
   bool perChannel = offset >= 0;
@@ -127,7 +125,7 @@ bool OnnxImport::prelu(const Node &n) {
   layer.set_name(layerName(n));
   layer.mutable_activation()->set_kind(PRELU);
   give(n, layer.name(), "alpha", slope->name(), std::move(*v));
-  addLayer(n, std::move(layer), {x});
+  addLayer(n, std::move(layer), {x}).holdAs(*x);
   return true;
 }
 
@@ -139,20 +137,20 @@ bool OnnxImport::softmax(const Node &n) {
     return false;
   int64_t rank = x->dims.size();
   int64_t axis = attrAxis(n, opset >= 13 ? -1 : 1, rank);
-  // Before opset 13 the input is coerced to 2-D at `axis`: the same as the
-  // last axis only when it is the last, and never for NCHW, whose last axis
-  // (W) is not gradc's last (C).
-  bool ok =
-      opset >= 13 ? axis == channelAxis(rank) : axis == rank - 1 && rank != 4;
+  // gradc normalizes over the axis it holds last. Before opset 13 the input
+  // is coerced to 2-D at `axis`: the same only when that is the last axis.
+  if (x->channelsLast() && !(opset >= 13 && axis == 1))
+    x = inOnnxOrder(x);
+  bool ok = axis == channelAxis(*x) && axis > 0;
   if (!ok || x->squeezed || !x->flatFromCHW.empty())
     return fail(n, absl::StrCat("axis ", attrInt(n, "axis", 0), " of a rank-",
                                 rank,
                                 " input is not supported (gradc normalizes "
-                                "over the channel axis, the last of NHWC)"));
+                                "over the last axis)"));
   Layer layer;
   layer.mutable_activation()->set_kind(n.op_type() == "Softmax" ? SOFTMAX
                                                                 : LOG_SOFTMAX);
-  addLayer(n, std::move(layer), {x});
+  addLayer(n, std::move(layer), {x}).holdAs(*x);
   return true;
 }
 
@@ -178,7 +176,7 @@ bool OnnxImport::foldBias(const Node &n, bool &folded) {
         bias->data_type() == onnx::TensorProto::FLOAT &&
         ((producer->has_dense() && !producer->dense().use_bias()) ||
          (producer->has_conv2d() && !producer->conv2d().use_bias()));
-    int64_t axis = channelAxis(x->dims.size());
+    int64_t axis = channelAxis(*x);
     int64_t offset = int64_t(x->dims.size()) - bias->dims_size();
     bool perChannel = biasless && offset >= 0 && x->dims[axis] > 0;
     for (int d = 0; d < bias->dims_size() && perChannel; ++d)
@@ -257,7 +255,10 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
               "tensor, whose features gradc orders differently");
     return "";
   }
-  if (rank == 4 && !single) { // ONNX's [C, H, W] is gradc's [H, W, C]
+  if (like.channelsLast() && !single) {
+    // ONNX's [C, H, W] is gradc's [H, W, C]; [C, W] is [1, W, C].
+    if (rank == 3)
+      per.insert(per.begin() + 1, 1);
     *v = chwToHwc(*v, per[0], per[1], per[2]);
     per = {per[1], per[2], per[0]};
   }
@@ -322,6 +323,15 @@ bool OnnxImport::binary(const Node &n) {
     if (!like || (oneValue(like) && !oneValue(x)))
       like = x;
   }
+  // Activations held in different layouts meet in ONNX's order.
+  bool mixed =
+      std::any_of(activations.begin(), activations.end(),
+                  [&](const Tensor *x) { return x->layout != like->layout; });
+  if (mixed) {
+    for (const Tensor *&x : activations)
+      x = inOnnxOrder(x);
+    like = inOnnxOrder(like);
+  }
   for (const Tensor *x : activations) {
     if (x->dims.size() != like->dims.size())
       return fail(n, absl::StrCat("broadcasting [",
@@ -349,10 +359,10 @@ bool OnnxImport::binary(const Node &n) {
   }
   Tensor shape = *like;
   std::vector<Tensor> ins(n.input_size(), shape);
-  for (int i = 0; i < n.input_size(); ++i) {
+  for (int i = 0, a = 0; i < n.input_size(); ++i) {
     if (std::find(constantInputs.begin(), constantInputs.end(), i) ==
         constantInputs.end()) {
-      ins[i] = tensors[n.input(i)];
+      ins[i] = *activations[a++];
       continue;
     }
     ins[i].layer = sharedLayer(n, i, *like);
@@ -378,9 +388,7 @@ bool OnnxImport::binary(const Node &n) {
   std::vector<const Tensor *> inputs;
   for (const Tensor &t : ins)
     inputs.push_back(&t);
-  Tensor &out = addLayer(n, std::move(layer), inputs);
-  out.flatFromCHW = shape.flatFromCHW;
-  out.squeezed = shape.squeezed;
+  addLayer(n, std::move(layer), inputs).holdAs(shape);
   return true;
 }
 
@@ -411,8 +419,7 @@ bool OnnxImport::dropout(const Node &n) {
   Layer layer;
   layer.mutable_dropout()->set_rate(rate);
   Tensor &out = addLayer(n, std::move(layer), {x});
-  out.flatFromCHW = x->flatFromCHW;
-  out.squeezed = x->squeezed;
+  out.holdAs(*x);
   return true;
 }
 

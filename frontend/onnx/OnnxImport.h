@@ -14,11 +14,20 @@
 //   Onnx<Family>Ops.cpp    the converters, one function per operator
 //                          (OnnxReductionOps.cpp: ReduceMean and the others)
 //
-// Layout: a rank-4 tensor is NCHW in ONNX and NHWC in gradc; kernels are
-// converted when read. A flatten of an NCHW tensor orders its features
-// C, H, W while gradc's orders them H, W, C: the tensor remembers it, and
-// the dense layer it feeds takes its kernel rows in gradc's order, so no
-// transpose runs.
+// Layout is never guessed from a rank: each value records how gradc holds
+// it (Tensor::layout). A value is held in ONNX's order, except where the
+// window operators (Conv, pooling, BatchNormalization), which compute
+// channels last, produce or read it: there it is held channels last (NCHW
+// as NHWC, NCW as N, 1, W, C), and so are the layout-blind operators'
+// (activations, arithmetic with constants) values around them. Where a
+// value is needed in the other layout, one permute layer converts it
+// (made once per value). A graph input is held channels last when it flows
+// into a window operator or a Flatten through layout-blind ones, so an image
+// model takes HWC images, as gradc's data formats give them; the output is
+// always in ONNX's order. Kernels and constants are converted when read. A
+// flatten of a channels-last tensor orders its features H, W, C while ONNX's
+// orders them C, H, W: the tensor remembers it, and the dense layer it feeds
+// takes its kernel rows in gradc's order, so no transpose runs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +51,13 @@
 
 namespace gradc::onnximport {
 
+/// How gradc holds a value of the graph.
+enum class Layout {
+  Onnx,         // in ONNX's order
+  ChannelsLast, // NCHW as NHWC; NCW as N, 1, W, C (a 1-D window is a 2-D
+                // window of height 1)
+};
+
 /// A value of the graph as the conversion sees it.
 struct Tensor {
   /// The layer that produces it, or the graph input it is.
@@ -58,12 +74,21 @@ struct Tensor {
   std::vector<int64_t> pads;
   /// An earlier node failed: no further error about it.
   bool failed = false;
+  Layout layout = Layout::Onnx;
+
+  /// The output of a layout-blind layer of `x` is held as `x` is.
+  void holdAs(const Tensor &x) {
+    flatFromCHW = x.flatFromCHW;
+    squeezed = x.squeezed;
+    layout = x.layout;
+  }
+  bool channelsLast() const { return layout == Layout::ChannelsLast; }
 };
 
-/// The channel axis of an ONNX tensor of `rank` as gradc holds it: axis 1
-/// for NCHW, the last otherwise.
-inline int64_t channelAxis(size_t rank) {
-  return rank == 4 ? 1 : int64_t(rank) - 1;
+/// The ONNX axis of `t` that gradc holds last: the channels (axis 1) of a
+/// channels-last tensor, the last axis otherwise.
+inline int64_t channelAxis(const Tensor &t) {
+  return t.channelsLast() ? 1 : int64_t(t.dims.size()) - 1;
 }
 
 class OnnxImport;
@@ -166,6 +191,16 @@ private:
   /// computes a constant).
   void addConstant(const std::string &name,
                    std::unique_ptr<onnx::TensorProto> t);
+  /// `x` held in ONNX's order: `x` itself, or a permute of it (made once).
+  const Tensor *inOnnxOrder(const Tensor *x);
+  /// `x` (rank 3 or 4) held channels last, for a window operator.
+  const Tensor *inChannelsLast(const Tensor *x);
+  /// Whether graph input `name` is held channels last: it flows into a
+  /// window operator, a Flatten or a Reshape through layout-blind ones.
+  bool feedsWindows(const std::string &name) const;
+  /// Appends `layer` reading `inputs`, named after `base`; returns its name.
+  std::string appendLayer(const std::string &base, Layer layer,
+                          const std::vector<std::string> &inputs);
   /// Appends `layer` for `n` (name, inputs), its output a new tensor.
   Tensor &addLayer(const Node &n, Layer layer,
                    const std::vector<const Tensor *> &inputs);
@@ -237,6 +272,8 @@ private:
   std::set<std::string> layerNames;
   std::map<std::string, int> layerIndex;
   std::set<std::string> inputNames;
+  /// The values converted to the other layout, by layer and layout.
+  std::map<std::string, Tensor> relaid;
 };
 
 /// The rank of an operator's outputs, for the pre-check of the nodes that
@@ -256,8 +293,9 @@ struct OnnxOperator {
   const char *name;
   /// Converts one node; false after an error (reported).
   bool (OnnxImport::*convert)(const OnnxImport::Node &);
-  /// How many leading inputs must be 4-D: the NCHW input of a 2-D window
-  /// (1), and the OIHW weight of a convolution (2); 0 for the others.
+  /// How many leading inputs are a window's, all 3-D or all 4-D: the NCW or
+  /// NCHW input of a window (1), and the OIW or OIHW weight of a
+  /// convolution (2); 0 for the others.
   int fourDInputs;
   /// Its attribute 'pads' is a window's: 4 values, none negative.
   bool windowPads;

@@ -145,8 +145,13 @@ void OnnxImport::checkOperators(
     rank[in.name()] = in.type().tensor_type().has_shape()
                           ? in.type().tensor_type().shape().dim_size()
                           : -1;
-  for (const auto &t : proto.graph().initializer())
+  // The length of 1-D constants: a Reshape's shape gives its output's rank.
+  std::map<std::string, int64_t> length;
+  for (const auto &t : proto.graph().initializer()) {
     rank[t.name()] = t.dims_size();
+    if (t.dims_size() == 1)
+      length[t.name()] = t.dims(0);
+  }
   for (const auto &n : nodes) {
     const std::string &op = n.op_type();
     const OnnxOperator *o = findOnnxOperator(op);
@@ -160,30 +165,40 @@ void OnnxImport::checkOperators(
       // reported already.
       return it == rank.end() ? -2 : it->second;
     };
-    bool notFour = false;
-    for (int i = 0; i < o->fourDInputs; ++i)
-      notFour |= rankOf(i) != 4 && rankOf(i) != -2;
-    if (notFour)
-      error(absl::StrCat("node '", nodeName(n), "' (", op,
-                         "): gradc imports 2-D windows only: a 4-D NCHW "
-                         "input",
-                         o->fourDInputs > 1 ? " and a 4-D OIHW weight" : "",
-                         " of known rank"));
+    // A window's input (and weight) is NCW or NCHW, of known rank; its
+    // attributes give one value per spatial axis (pads two).
+    int64_t windowRank = o->fourDInputs ? rankOf(0) : -2;
+    bool badRank = o->fourDInputs && windowRank != 3 && windowRank != 4 &&
+                   windowRank != -2;
+    for (int i = 1; i < o->fourDInputs; ++i)
+      badRank |= rankOf(i) != windowRank && rankOf(i) != -2;
+    if (badRank)
+      error(
+          absl::StrCat("node '", nodeName(n), "' (", op,
+                       "): gradc imports 1-D and 2-D windows only: an "
+                       "input of known rank 3 (NCW) or 4 (NCHW)",
+                       o->fourDInputs > 1 ? ", and a weight of its rank" : ""));
+    size_t spatial = windowRank == 3 ? 1 : 2;
     // A window's attributes, on whichever node has them.
     for (const auto &a : n.attribute()) {
       bool window = a.name() == "strides" || a.name() == "dilations" ||
                     a.name() == "kernel_shape";
-      bool bad = (window && (a.ints_size() != 2 ||
-                             std::any_of(a.ints().begin(), a.ints().end(),
-                                         [](int64_t v) { return v < 1; }))) ||
-                 (a.name() == "pads" && o->windowPads &&
-                  (a.ints_size() != 4 ||
-                   std::any_of(a.ints().begin(), a.ints().end(),
-                               [](int64_t v) { return v < 0; }))) ||
-                 (a.name() == "group" && a.i() < 1);
+      bool bad =
+          (window && ((a.ints_size() != 1 && a.ints_size() != 2) ||
+                      (windowRank > 0 && size_t(a.ints_size()) != spatial) ||
+                      std::any_of(a.ints().begin(), a.ints().end(),
+                                  [](int64_t v) { return v < 1; }))) ||
+          (a.name() == "pads" && o->windowPads &&
+           ((a.ints_size() != 2 && a.ints_size() != 4) ||
+            (windowRank > 0 && size_t(a.ints_size()) != 2 * spatial) ||
+            std::any_of(a.ints().begin(), a.ints().end(),
+                        [](int64_t v) { return v < 0; }))) ||
+          (a.name() == "group" && a.i() < 1);
       if (bad)
         error(absl::StrCat("node '", nodeName(n), "' (", op, "): attribute '",
-                           a.name(), "' must be positive, 2 values (4 pads)"));
+                           a.name(),
+                           "' must be positive, one value per spatial axis "
+                           "(pads two)"));
     }
     bool keptRank = o->outputRank == OutputRank::OfInput ||
                     (o->outputRank == OutputRank::OfInputIfKeepdims &&
@@ -196,6 +211,11 @@ void OnnxImport::checkOperators(
       for (int i = 1; i < n.input_size() && out >= 0; ++i)
         out = rankOf(i) < 0 ? rankOf(i) : std::max(out, rankOf(i));
     }
+    if (op == "Reshape" && n.input_size() == 2 && length.count(n.input(1)))
+      out = length[n.input(1)];
+    for (const auto &a : n.attribute())
+      if (op == "Constant" && a.name() == "value" && a.t().dims_size() == 1)
+        length[n.output(0)] = a.t().dims(0);
     for (const std::string &output : n.output())
       rank[output] = out;
   }
@@ -258,8 +278,14 @@ bool OnnxImport::readInputs() {
     }
     if (!ok)
       continue;
-    if (perExample.size() == 3) // CHW to HWC
+    // An image (NCHW) that a window or flatten reads comes as gradc's image
+    // formats give it: HWC. Other inputs (an NCW sequence too) keep ONNX's
+    // order.
+    if (perExample.size() == 3 && feedsWindows(in.name())) {
+      t.layout = Layout::ChannelsLast;
       perExample = {perExample[1], perExample[2], perExample[0]};
+      file.channelsLastInputs.insert(in.name());
+    }
     Input &input = *file.model.add_input();
     input.set_name(in.name());
     for (int64_t v : perExample)
@@ -310,6 +336,9 @@ void OnnxImport::readOutput() {
   }
   if (it->second.failed)
     return;
+  // The output in ONNX's order, as the file gives its shape.
+  if (it->second.channelsLast())
+    it->second = *inOnnxOrder(&it->second);
   if (!it->second.flatFromCHW.empty())
     error(absl::StrCat("output '", g.output(0).name(),
                        "' is a Flatten of an NCHW tensor; gradc's flatten "

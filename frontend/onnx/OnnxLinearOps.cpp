@@ -26,15 +26,18 @@ bool OnnxImport::gemm(const Node &n) {
     return false;
   if (attrInt(n, "transA", 0) != 0)
     return fail(n, "transA 1 is not supported (the input is [N, features])");
-  // MatMul of a sequence [N, T, features] (PyTorch's Linear on it) is a
-  // dense layer on the last axis; gradc holds rank 4 as NHWC, whose last
-  // axis is not ONNX's.
-  bool sequence = !isGemm && a->dims.size() == 3;
+  // MatMul of a sequence [N, T, features] (PyTorch's Linear on it), or of
+  // any rank, is a dense layer on the last axis, in ONNX's order.
+  bool sequence = !isGemm && a->dims.size() >= 3;
+  if (sequence)
+    a = inOnnxOrder(a);
   if ((a->dims.size() != 2 && !sequence) || b->dims_size() != 2)
-    return fail(n, absl::StrCat("expects a 2-D input [N, features]",
-                                isGemm ? "" : " or a 3-D one [N, T, features]",
-                                " and a 2-D weight, got ranks ", a->dims.size(),
-                                " and ", b->dims_size()));
+    return fail(
+        n, absl::StrCat(
+               "expects a 2-D input [N, features]",
+               isGemm ? "" : " or one of more dimensions [N, ..., features]",
+               " and a 2-D weight, got ranks ", a->dims.size(), " and ",
+               b->dims_size()));
   bool transB = attrInt(n, "transB", 0) != 0;
   int64_t in = b->dims(transB ? 1 : 0), units = b->dims(transB ? 0 : 1);
   auto weights = floats(*b, absl::StrCat("initializer '", b->name(), "'"));

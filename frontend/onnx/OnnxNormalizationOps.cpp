@@ -25,10 +25,12 @@ bool OnnxImport::batchNorm(const Node &n) {
     t[i] = constant(n, i + 1, false);
   if (!x || !t[0] || !t[1] || !t[2] || !t[3])
     return false;
-  if (x->dims.size() != 4 && x->dims.size() != 2)
-    return fail(n, absl::StrCat("expects an [N, C, H, W] or [N, C] input, got "
-                                "rank ",
+  if (x->dims.size() < 2 || x->dims.size() > 4)
+    return fail(n, absl::StrCat("expects an [N, C, H, W], [N, C, W] or [N, C] "
+                                "input, got rank ",
                                 x->dims.size()));
+  if (x->dims.size() > 2) // per channel: channels last
+    x = inChannelsLast(x);
   if (!x->flatFromCHW.empty())
     return fail(n, "the input is a Flatten of an NCHW tensor, whose features "
                    "gradc orders H, W, C; only a Gemm or MatMul may read it");
@@ -44,7 +46,7 @@ bool OnnxImport::batchNorm(const Node &n) {
       return false;
     give(n, layer.name(), roles[i], t[i]->name(), std::move(*v));
   }
-  addLayer(n, std::move(layer), {x});
+  addLayer(n, std::move(layer), {x}).holdAs(*x);
   return true;
 }
 
@@ -56,13 +58,12 @@ bool OnnxImport::layerNorm(const Node &n) {
   const onnx::TensorProto *bias = constant(n, 2, true);
   if (!x || !scale || (hasInput(n, 2) && !bias))
     return false;
+  x = inOnnxOrder(x);
   int64_t rank = int64_t(x->dims.size()), axis = attrInt(n, "axis", -1);
   if (rank != 2 && rank != 3)
     return fail(n, absl::StrCat("expects an [N, features] or [N, rows, "
                                 "features] input, got rank ",
-                                rank,
-                                " (gradc normalizes over the last axis, "
-                                "which an NCHW tensor has as W)"));
+                                rank));
   if (axis != -1 && axis != rank - 1)
     return fail(n, absl::StrCat("axis ", axis,
                                 " is not supported: gradc normalizes over "

@@ -66,6 +66,8 @@ bool OnnxImport::reduce(const Node &n) {
     return fail(n, "the input is a Flatten of an NCHW tensor, whose features "
                    "gradc orders H, W, C; only a reduction over all of them "
                    "(axes [1]) may read it");
+  if (rank != 4)
+    x = inOnnxOrder(x);
   Layer layer;
   Reduce &r = *layer.mutable_reduce();
   const std::string &op = n.op_type();
@@ -77,17 +79,23 @@ bool OnnxImport::reduce(const Node &n) {
   const int64_t toNhwc[] = {0, 3, 1, 2}; // ONNX's C, H, W in gradc's NHWC
   std::vector<int64_t> g;
   for (int64_t a : axes)
-    g.push_back(rank == 4 ? toNhwc[a] : a);
+    g.push_back(x->channelsLast() ? toNhwc[a] : a);
   std::sort(g.begin(), g.end());
   for (int64_t a : g)
     r.add_axes(a);
   int64_t batch = x->dims[0];
+  bool channelsLast = x->channelsLast();
   Tensor *out = &addLayer(n, std::move(layer), {x});
+  if (keepdims)
+    out->layout = x->layout;
   bool all = int64_t(axes.size()) == rank - 1;
   if (all && !keepdims) // gradc's [N, 1] for ONNX's [N]
     out->dims = {batch, 1};
   bool channelsKept = axes[0] != 1;
-  if (rank == 4 && !keepdims && channelsKept && axes.size() == 1) {
+  // Without keepdims the output is held in ONNX's order: a reduction of
+  // H or W of NHWC leaves [W, C] or [H, C], which ONNX has as [C, W] or
+  // [C, H].
+  if (channelsLast && !keepdims && channelsKept && axes.size() == 1) {
     Tensor reduced = *out;
     Layer swap;
     Permute &p = *swap.mutable_permute();

@@ -1,7 +1,8 @@
 //===- OnnxShapeOps.cpp - flatten, reshape, concat, pad, constants --------===//
 //
 // The one job of this file: the converters of the operators that move or
-// name values rather than compute them: Flatten, Reshape, Concat,
+// name values rather than compute them: Flatten, Reshape (a reshape layer
+// within each example), Concat,
 // Transpose (a permute layer), Identity,
 // Pad (taken into the Conv that reads it), Constant, and Unsqueeze, Squeeze
 // and Reshape of constants.
@@ -21,9 +22,13 @@ Tensor &OnnxImport::flattenLayer(const Node &n, const Tensor &x) {
   layer.mutable_flatten();
   Tensor in = x; // addLayer may move the map's nodes' contents
   Tensor &out = addLayer(n, std::move(layer), {&x});
-  if (in.dims.size() == 4 && !in.squeezed && in.dims[1] > 1 &&
-      in.dims[2] * in.dims[3] > 1)
-    out.flatFromCHW = {in.dims[1], in.dims[2], in.dims[3]};
+  // A channels-last tensor's features in H, W, C order (NCW's in W, C).
+  int64_t spatial = 1;
+  for (size_t d = 2; d < in.dims.size(); ++d)
+    spatial *= in.dims[d];
+  if (in.channelsLast() && in.dims[1] > 1 && spatial > 1)
+    out.flatFromCHW = {in.dims[1], in.dims.size() == 4 ? in.dims[2] : 1,
+                       in.dims.back()};
   else
     out.flatFromCHW = in.flatFromCHW;
   return out;
@@ -73,9 +78,38 @@ bool OnnxImport::reshape(const Node &n) {
     tensors[n.output(0)] = *x;
     return true;
   }
-  return fail(n, absl::StrCat("shape [", absl::StrJoin(t, ", "),
-                              "] is not supported (only [N, -1], a flatten, "
-                              "or the input's own shape)"));
+  // Any other shape that keeps the batch first: a reshape layer of the
+  // per-example shape, in ONNX's order.
+  std::vector<int64_t> per;
+  int64_t known = 1, infer = -1;
+  bool ok = t.size() >= 2 && !x->squeezed && x->flatFromCHW.empty();
+  for (size_t d = 1; d < t.size() && ok; ++d) {
+    int64_t v = t[d] == 0 && !attrInt(n, "allowzero", 0) && d < x->dims.size()
+                    ? x->dims[d]
+                    : t[d];
+    if (v == -1 && infer < 0 && t[0] != -1)
+      infer = int64_t(per.size());
+    else if (v <= 0)
+      ok = false;
+    else
+      known *= v;
+    per.push_back(v);
+  }
+  if (ok && infer >= 0 && known > 0 && features % known == 0)
+    per[infer] = features / known;
+  ok = ok && (keepsBatch || t[0] == -1) && features > 0;
+  int64_t count = 1;
+  for (int64_t v : per)
+    count = v > 0 && count <= features ? count * v : -1;
+  if (!ok || count != features)
+    return fail(n, absl::StrCat("shape [", absl::StrJoin(t, ", "),
+                                "] is not supported (gradc reshapes within "
+                                "each example: the batch stays first)"));
+  Layer layer;
+  for (int64_t v : per)
+    layer.mutable_reshape()->add_target_shape(v);
+  addLayer(n, std::move(layer), {inOnnxOrder(x)});
+  return true;
 }
 
 bool OnnxImport::concat(const Node &n) {
@@ -91,7 +125,14 @@ bool OnnxImport::concat(const Node &n) {
     return fail(n, "expects at least 2 inputs");
   int64_t rank = in[0]->dims.size();
   int64_t axis = attrAxis(n, 1, rank);
-  if (axis != channelAxis(rank) || rank < 2 || in[0]->squeezed ||
+  // gradc concatenates along the axis it holds last: the channels of
+  // channels-last inputs, or ONNX's last axis.
+  bool allLast = std::all_of(in.begin(), in.end(),
+                             [](const Tensor *t) { return t->channelsLast(); });
+  if (!allLast || axis != 1)
+    for (const Tensor *&t : in)
+      t = inOnnxOrder(t);
+  if (axis != channelAxis(*in[0]) || rank < 2 || in[0]->squeezed ||
       !in[0]->flatFromCHW.empty())
     return fail(n,
                 absl::StrCat("axis ", attrInt(n, "axis", 1), " of rank-", rank,
@@ -99,7 +140,7 @@ bool OnnxImport::concat(const Node &n) {
                              "axis)"));
   Layer layer;
   layer.mutable_concat();
-  addLayer(n, std::move(layer), in);
+  addLayer(n, std::move(layer), in).holdAs(*in[0]);
   return true;
 }
 
@@ -124,8 +165,10 @@ bool OnnxImport::transpose(const Node &n) {
   if (x->squeezed || !x->flatFromCHW.empty())
     return fail(n, "transposing a Flatten of an NCHW tensor or a global "
                    "pooling's output is not supported");
+  if (rank != 4)
+    x = inOnnxOrder(x);
   std::vector<int64_t> g = perm;
-  if (rank == 4) {
+  if (x->channelsLast()) {
     const int64_t toNhwc[] = {0, 2, 3, 1}, toNchw[] = {0, 3, 1, 2};
     for (size_t j = 0; j < 4; ++j)
       g[j] = toNchw[perm[toNhwc[j]]];
@@ -141,7 +184,7 @@ bool OnnxImport::transpose(const Node &n) {
   Permute &p = *layer.mutable_permute();
   for (size_t j = 1; j < rank; ++j)
     p.add_dims(g[j]);
-  addLayer(n, std::move(layer), {x});
+  addLayer(n, std::move(layer), {x}).holdAs(*x);
   return true;
 }
 
@@ -203,7 +246,7 @@ bool OnnxImport::pad(const Node &n) {
   if (pads.size() != 2 * rank)
     return fail(n, absl::StrCat("pads has ", pads.size(), " values, expected ",
                                 2 * rank));
-  bool any = false, spatialOnly = rank == 4;
+  bool any = false, spatialOnly = rank == 4 || rank == 3;
   for (size_t d = 0; d < rank; ++d) {
     any |= pads[d] != 0 || pads[d + rank] != 0;
     if (d < 2)
@@ -213,8 +256,12 @@ bool OnnxImport::pad(const Node &n) {
   if (any) {
     if (!spatialOnly ||
         std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p < 0; }))
-      return fail(n, "only zero padding of H and W is supported");
-    std::vector<int64_t> add{pads[2], pads[6], pads[3], pads[7]};
+      return fail(n, "only zero padding of H and W (NCHW) or W (NCW) is "
+                     "supported");
+    // gradc's [top, bottom, left, right]; NCW pads W alone.
+    std::vector<int64_t> add =
+        rank == 4 ? std::vector<int64_t>{pads[2], pads[6], pads[3], pads[7]}
+                  : std::vector<int64_t>{0, 0, pads[2], pads[5]};
     if (out.pads.empty())
       out.pads.assign(4, 0);
     for (int i = 0; i < 4; ++i)
@@ -222,6 +269,8 @@ bool OnnxImport::pad(const Node &n) {
     if (out.dims.size() == 4) {
       out.dims[2] += add[0] + add[1];
       out.dims[3] += add[2] + add[3];
+    } else {
+      out.dims[2] += add[2] + add[3];
     }
   }
   tensors[n.output(0)] = out;

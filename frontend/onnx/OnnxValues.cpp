@@ -10,6 +10,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/onnx/OnnxImport.h"
+#include "ir/UnaryFunctions.h"
+
+#include "absl/strings/str_join.h"
 
 namespace gradc::onnximport {
 
@@ -87,6 +90,113 @@ std::string OnnxImport::uniqueLayerName(const std::string &base) {
     name = absl::StrCat(base, "_", k);
   layerNames.insert(name);
   return name;
+}
+
+std::string OnnxImport::appendLayer(const std::string &base, Layer layer,
+                                    const std::vector<std::string> &inputs) {
+  layer.set_name(uniqueLayerName(base));
+  for (const std::string &in : inputs)
+    layer.add_inputs(in);
+  layerIndex[layer.name()] = file.model.layer_size();
+  *file.model.add_layer() = std::move(layer);
+  return file.model.layer(file.model.layer_size() - 1).name();
+}
+
+namespace {
+Layer permuteLayer(std::initializer_list<int64_t> dims) {
+  Layer l;
+  for (int64_t d : dims)
+    l.mutable_permute()->add_dims(d);
+  return l;
+}
+Layer reshapeLayer(std::initializer_list<int64_t> shape) {
+  Layer l;
+  for (int64_t d : shape)
+    l.mutable_reshape()->add_target_shape(d);
+  return l;
+}
+} // namespace
+
+const Tensor *OnnxImport::inOnnxOrder(const Tensor *x) {
+  if (!x || !x->channelsLast())
+    return x;
+  std::string key =
+      absl::StrCat(x->layer, "@onnx", absl::StrJoin(x->pads, ","));
+  if (auto it = relaid.find(key); it != relaid.end())
+    return &it->second;
+  Tensor t = *x;
+  t.layout = Layout::Onnx;
+  // [H, W, C] to [C, H, W]; NCW's [1, W, C] to [C, 1, W] to [C, W].
+  t.layer =
+      appendLayer(x->layer + "/to_onnx", permuteLayer({3, 1, 2}), {x->layer});
+  if (x->dims.size() == 3)
+    t.layer = appendLayer(x->layer + "/to_ncw",
+                          reshapeLayer({x->dims[1], x->dims[2]}), {t.layer});
+  return &(relaid[key] = t);
+}
+
+const Tensor *OnnxImport::inChannelsLast(const Tensor *x) {
+  if (!x || x->channelsLast())
+    return x;
+  std::string key =
+      absl::StrCat(x->layer, "@nhwc", absl::StrJoin(x->pads, ","));
+  if (auto it = relaid.find(key); it != relaid.end())
+    return &it->second;
+  Tensor t = *x;
+  t.layout = Layout::ChannelsLast;
+  if (x->dims.size() == 4) { // [C, H, W] to [H, W, C]
+    t.layer =
+        appendLayer(x->layer + "/to_nhwc", permuteLayer({2, 3, 1}), {x->layer});
+  } else { // [C, W] to [W, C] to [1, W, C]
+    t.layer =
+        appendLayer(x->layer + "/to_nwc", permuteLayer({2, 1}), {x->layer});
+    t.layer = appendLayer(x->layer + "/to_n1wc",
+                          reshapeLayer({1, x->dims[2], x->dims[1]}), {t.layer});
+  }
+  return &(relaid[key] = t);
+}
+
+bool OnnxImport::feedsWindows(const std::string &name) const {
+  // The window operators, and those that take a channels-last input at no
+  // cost (a Flatten's features are reordered in the dense layer after it;
+  // a Reshape to [N, -1] is a Flatten).
+  static const std::set<std::string> windows{
+      "Conv",          "MaxPool", "AveragePool",        "GlobalAveragePool",
+      "GlobalMaxPool", "Pad",     "BatchNormalization", "Flatten",
+      "Reshape"};
+  static const std::set<std::string> blind = [] {
+    std::set<std::string> s{"Relu",  "LeakyRelu", "Sigmoid", "Tanh",     "Gelu",
+                            "Swish", "PRelu",     "Dropout", "Identity", "Add",
+                            "Sub",   "Mul",       "Div",     "Pow",      "Max",
+                            "Min",   "Sum"};
+    for (const nn::UnaryFnInfo &f : nn::unaryFns())
+      if (f.onnxIn && *f.onnxIn)
+        s.insert(f.onnxIn);
+    return s;
+  }();
+  std::set<std::string> seen{name};
+  std::vector<std::string> todo{name};
+  while (!todo.empty()) {
+    std::string v = todo.back();
+    todo.pop_back();
+    for (const Node &n : proto.graph().node()) {
+      if (std::find(n.input().begin(), n.input().end(), v) == n.input().end())
+        continue;
+      // (A Flatten that is the output must order its features as ONNX.)
+      bool output =
+          std::any_of(proto.graph().output().begin(),
+                      proto.graph().output().end(), [&](const auto &o) {
+                        return n.output_size() && o.name() == n.output(0);
+                      });
+      if (windows.count(n.op_type()) &&
+          !(output && (n.op_type() == "Flatten" || n.op_type() == "Reshape")))
+        return true;
+      if (blind.count(n.op_type()) && n.output_size() &&
+          seen.insert(n.output(0)).second)
+        todo.push_back(n.output(0));
+    }
+  }
+  return false;
 }
 
 Tensor &OnnxImport::addLayer(const Node &n, Layer layer,

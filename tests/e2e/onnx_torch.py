@@ -1,11 +1,12 @@
 #===- onnx_torch.py - PyTorch-exported ONNX models trained by gradc -*- python -*-===#
-"""Builds eight networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
+"""Builds eleven networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
 with batch norm, a depthwise-separable net, an MLP with GELU in both
 forms, a CNN that transposes H and W, an MLP with layer norm exported at
 opset 17 as LayerNormalization, an MLP with broadcast arithmetic on learned
 parameters and constants, an MLP of elementwise functions: softplus,
 sqrt, ELU, SELU, the hard sigmoid, erf, exp, reciprocal, log, neg, the hard
-swish, SiLU, a CNN with the four reductions), exports each with
+swish, SiLU, a CNN with the four reductions, a 1-D CNN with batch norm
+and pooling), exports each with
 torch.onnx.export, and
 trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
@@ -162,6 +163,25 @@ class Reduced(nn.Module):
         return self.fc2(torch.tanh(self.fc1(x)).sum(dim=1, keepdim=True))
 
 
+class Conv1D(nn.Module):
+    """A 1-D CNN on each image's rows as a sequence (12 channels of 12
+    steps): Conv1d, BatchNorm1d, MaxPool1d, AdaptiveAvgPool1d, which gradc
+    computes as 2-D windows of height 1, its input reshaped in ONNX's order."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(SIZE, 16, 3, padding=1)
+        self.bn1 = nn.BatchNorm1d(16)
+        self.conv2 = nn.Conv1d(16, 12, 3, stride=2, dilation=1)
+        self.fc = nn.Linear(12, 4)
+
+    def forward(self, x):
+        x = x.view(-1, SIZE, SIZE)
+        x = nn.functional.max_pool1d(torch.relu(self.bn1(self.conv1(x))), 2)
+        x = nn.functional.adaptive_avg_pool1d(torch.relu(self.conv2(x)), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
 class GeluMLP(nn.Module):
     """GELU in both forms: PyTorch exports each as a chain of nodes (Div,
     Erf, Add, Mul; or Mul, Add, Tanh) that gradc recognizes as one."""
@@ -263,12 +283,12 @@ def main():
                       ("separable", Separable), ("gelu", GeluMLP),
                       ("transposed", Transposed), ("mlp_ln", LayerNormMLP),
                       ("arith", Arith), ("unary", UnaryMLP),
-                      ("reduced", Reduced)):
+                      ("reduced", Reduced), ("conv1d", Conv1D)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1
             for m in net.modules():
-                if isinstance(m, nn.BatchNorm2d):
+                if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                     m.running_mean.uniform_(-0.2, 0.2)
                     m.running_var.uniform_(0.5, 1.5)
                     m.weight.uniform_(0.8, 1.2)

@@ -13,7 +13,9 @@
 //   - PASS otherwise.
 // A model's first input is the data, and so is every other FLOAT input of
 // rank >= 2 with the same first dimension (the batch); the others become
-// initializers with the test's values, as gradc takes weights. Each test runs
+// initializers with the test's values, as gradc takes weights. An input that
+// gradc holds channels last (ModelFile::channelsLastInputs) is fed so; the
+// output is in ONNX's order. Each test runs
 // in a child process, so a crash is that test's FAIL, not the runner's.
 //
 // The checked-in list of passing tests (tests/onnx/passing.txt) is the
@@ -93,22 +95,18 @@ std::vector<float> floatsOf(const onnx::TensorProto &t) {
   return {t.float_data().begin(), t.float_data().end()};
 }
 
-/// NCHW to NHWC (to = true) or back, for rank-4 data.
-std::vector<float> relayout(const std::vector<float> &v,
-                            const std::vector<int64_t> &nchw, bool toNhwc) {
-  int64_t n = nchw[0], c = nchw[1], h = nchw[2], w = nchw[3];
+/// NCHW (NCW) data as gradc holds an input that it holds channels last:
+/// NHWC (N, 1, W, C).
+std::vector<float> toChannelsLast(const std::vector<float> &v,
+                                  const std::vector<int64_t> &dims) {
+  int64_t n = dims[0], c = dims[1], h = dims.size() == 4 ? dims[2] : 1,
+          w = dims.back();
   std::vector<float> out(v.size());
   for (int64_t b = 0; b < n; ++b)
     for (int64_t k = 0; k < c; ++k)
       for (int64_t y = 0; y < h; ++y)
-        for (int64_t x = 0; x < w; ++x) {
-          int64_t a = ((b * c + k) * h + y) * w + x,
-                  z = ((b * h + y) * w + x) * c + k;
-          if (toNhwc)
-            out[z] = v[a];
-          else
-            out[a] = v[z];
-        }
+        for (int64_t x = 0; x < w; ++x)
+          out[((b * h + y) * w + x) * c + k] = v[((b * c + k) * h + y) * w + x];
   return out;
 }
 
@@ -266,8 +264,8 @@ Outcome runTest(mlir::MLIRContext &ctx, onnx::ModelProto model,
   for (size_t i = 0; i < fed.size() && i < m.inputs.size(); ++i) {
     std::vector<int64_t> dims(fed[i].dims().begin(), fed[i].dims().end());
     xs.push_back(floatsOf(fed[i]));
-    if (dims.size() == 4)
-      xs.back() = relayout(xs.back(), dims, true);
+    if (file.channelsLastInputs.count(m.inputs[i].name))
+      xs.back() = toChannelsLast(xs.back(), dims);
     BufferRef xr{xs.back().data(), {batch}};
     xr.shape.append(m.inputs[i].shape.begin(), m.inputs[i].shape.end());
     args.push_back(xr);
@@ -282,8 +280,6 @@ Outcome runTest(mlir::MLIRContext &ctx, onnx::ModelProto model,
   args.push_back(yr);
   if (absl::Status s = (*jit)->call("predict", args); !s.ok())
     return {Kind::Fail, reason(std::string(s.message()))};
-  if (outShape.size() == 3) // NHWC back to NCHW
-    y = relayout(y, {batch, outShape[2], outShape[0], outShape[1]}, false);
   std::vector<float> want = floatsOf(outputs[0]);
   if (want.size() != y.size())
     return {Kind::Fail, "output has " + std::to_string(y.size()) +

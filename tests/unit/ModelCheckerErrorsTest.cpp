@@ -64,6 +64,20 @@ std::vector<MessageCase> messageCases() {
       {"no kind", model("layer { name: \"f\" }\n" + std::string(kOutput)),
        "model.pbtxt:3:1: error: layer 'f': ",
        "has no layer kind (conv2d, dense, ...)"},
+      {"reshape count",
+       layerLine("layer { name: \"c\" reshape { target_shape: [5, 5] } }\n"),
+       L3,
+       "target_shape [5, 5] does not hold the 64 elements of the input's "
+       "[8, 8, 1]"},
+      {"reshape two -1",
+       layerLine("layer { name: \"c\" reshape { target_shape: [-1, -1] } "
+                 "}\n"),
+       L3, "target_shape must be in [1, 1048576], got -1"},
+      {"reshape inferred",
+       layerLine("layer { name: \"c\" reshape { target_shape: [3, -1] } }\n"),
+       L3,
+       "target_shape [3, -1] does not hold the 64 elements of the input's "
+       "[8, 8, 1]"},
       {"zero filters",
        layerLine("layer { name: \"c\" conv2d { filters: 0 kernel_size: [3, 3] "
                  "} }\n"),
@@ -200,7 +214,8 @@ std::vector<MessageCase> messageCases() {
              "layer { name: \"s\" subtract {} inputs: [\"f\", \"f\", "
              "\"f\"] }\n" +
              std::string(kOutput)),
-       "model.pbtxt:4:1: error: layer 's': ", "subtract expects 2 inputs, got 3"},
+       "model.pbtxt:4:1: error: layer 's': ",
+       "subtract expects 2 inputs, got 3"},
       {"constant with an input",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"k\" constant { value: 1 } inputs: [\"f\"] }\n"
