@@ -12,7 +12,8 @@
 //   OnnxValues.cpp         a node's inputs and outputs
 //   OnnxAttributes.cpp     a node's attributes
 //   Onnx<Family>Ops.cpp    the converters, one function per operator
-//                          (OnnxReductionOps.cpp: ReduceMean and the others)
+//                          (OnnxReductionOps.cpp: ReduceMean and the others;
+//                          OnnxFoldOps.cpp: shape arithmetic folded)
 //
 // Layout is never guessed from a rank: each value records how gradc holds
 // it (Tensor::layout). A value is held in ONNX's order, except where the
@@ -41,6 +42,7 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -90,6 +92,23 @@ struct Tensor {
 inline int64_t channelAxis(const Tensor &t) {
   return t.channelsLast() ? 1 : int64_t(t.dims.size()) - 1;
 }
+
+/// A constant as the folding operators compute with it
+/// (OnnxFoldOps.cpp): its values as doubles (exact for shapes), INT32 read
+/// as INT64 and DOUBLE as FLOAT.
+struct Folded {
+  onnx::TensorProto::DataType type = onnx::TensorProto::INT64;
+  std::vector<int64_t> dims;
+  std::vector<double> v;
+  /// The elements that hold the batch size (a Shape's dimension 0), left
+  /// open until run time; empty when none does.
+  std::vector<bool> batch;
+
+  bool isInt() const;
+  bool unmarked() const {
+    return std::find(batch.begin(), batch.end(), true) == batch.end();
+  }
+};
 
 class OnnxImport;
 struct OnnxOperator;
@@ -148,8 +167,17 @@ private:
                                            const std::string &what);
   std::optional<std::vector<int64_t>> int64s(const onnx::TensorProto &t,
                                              const std::string &what);
+  std::optional<std::vector<int32_t>> int32s(const onnx::TensorProto &t,
+                                             const std::string &what);
+  std::optional<std::vector<uint8_t>> bools(const onnx::TensorProto &t,
+                                            const std::string &what);
+  std::optional<std::vector<double>> doubles(const onnx::TensorProto &t,
+                                             const std::string &what);
 
   // The graph (OnnxImporter.cpp).
+  /// Everything after the opset: checks, shape inference, the conversion.
+  absl::Status importGraph();
+  absl::Status reinfer();
   bool readOpset();
   void checkExternalData();
   void checkNames();
@@ -245,6 +273,21 @@ private:
   /// one element: a parameter, as PyTorch exports them). "" after an error.
   std::string sharedLayer(const Node &n, int i, const Tensor &like);
   bool dropout(const Node &n);
+  // OnnxFoldOps.cpp:
+  /// Constant input `i` of `n` to fold, or nullopt after an error (or when
+  /// optional and missing).
+  std::optional<Folded> folded(const Node &n, int i, bool optional);
+  /// Makes `f` the constant `n` computes, its TensorProto named `name`
+  /// (default: the node's output).
+  bool addFolded(const Node &n, Folded f, const std::string &name = "");
+  bool shapeOp(const Node &n);
+  bool sliceOp(const Node &n);
+  bool gatherOp(const Node &n);
+  bool foldConcat(const Node &n);
+  bool castOp(const Node &n);
+  bool transposeConstant(const Node &n);
+  bool constantOfShape(const Node &n);
+  bool rangeOp(const Node &n);
   // OnnxShapeOps.cpp:
   bool flatten(const Node &n);
   bool reshape(const Node &n);
@@ -274,6 +317,15 @@ private:
   std::set<std::string> inputNames;
   /// The values converted to the other layout, by layer and layout.
   std::map<std::string, Tensor> relaid;
+  /// Folded constants with elements that hold the batch size (Folded::batch).
+  std::map<std::string, std::vector<bool>> batchMarks;
+  /// The file before PyTorch's patterns were fused (for reinfer()).
+  onnx::ModelProto original;
+  /// Reshapes of a shape folded here, whose outputs ONNX's inference did
+  /// not give a shape: their shapes, by the Reshape's output.
+  std::map<std::string, onnx::TensorProto> foldedShapes;
+  /// This import is the second, with the folded shapes as initializers.
+  bool reinferred = false;
 };
 
 /// The rank of an operator's outputs, for the pre-check of the nodes that

@@ -379,7 +379,12 @@ absl::Status OnnxImport::run() {
   checkNames();
   if (!errors.empty() || !readOpset())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+  return importGraph();
+}
+
+absl::Status OnnxImport::importGraph() {
   checkExternalData();
+  original = proto;
   // The operators are checked and converted with PyTorch's multi-node
   // patterns as one node each; ONNX's checker sees the file as it is.
   google::protobuf::RepeatedPtrField<Node> nodes =
@@ -416,6 +421,8 @@ absl::Status OnnxImport::run() {
     readOutput();
   if (errors.empty())
     dropUnread();
+  if (!foldedShapes.empty() && !reinferred)
+    return reinfer();
   if (!errors.empty())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   if (file.model.name().empty())
@@ -424,6 +431,48 @@ absl::Status OnnxImport::run() {
   file.inputLocs.resize(file.model.input_size());
   file.layerLocs.resize(file.model.layer_size());
   return absl::OkStatus();
+}
+
+/// ONNX's shape inference does not compute values: a Reshape whose shape
+/// was folded here (from a Shape) has an output of unknown shape, and so do
+/// the nodes after it. The file is imported again with the folded shapes as
+/// initializers, which the inference reads.
+absl::Status OnnxImport::reinfer() {
+  onnx::ModelProto completed = original;
+  onnx::GraphProto &g = *completed.mutable_graph();
+  std::set<std::string> names;
+  for (const auto &t : g.initializer())
+    names.insert(t.name());
+  for (auto &[output, t] : foldedShapes) {
+    std::string name = output + "/shape";
+    for (int k = 2; names.count(name); ++k)
+      name = absl::StrCat(output, "/shape_", k);
+    names.insert(name);
+    t.set_name(name);
+    for (auto &n : *g.mutable_node())
+      if (n.op_type() == "Reshape" && n.output_size() && n.output(0) == output)
+        n.set_input(1, name);
+    if (completed.ir_version() < 4) { // initializers are graph inputs there
+      onnx::ValueInfoProto &in = *g.add_input();
+      in.set_name(name);
+      in.mutable_type()->mutable_tensor_type()->set_elem_type(t.data_type());
+      in.mutable_type()
+          ->mutable_tensor_type()
+          ->mutable_shape()
+          ->add_dim()
+          ->set_dim_value(t.dims(0));
+    }
+    *g.add_initializer() = t;
+  }
+  file.model.clear_input();
+  file.model.clear_layer();
+  file.given.clear();
+  file.channelsLastInputs.clear();
+  OnnxImport again(path, file);
+  again.proto = std::move(completed);
+  again.opset = opset;
+  again.reinferred = true;
+  return again.importGraph();
 }
 
 } // namespace gradc::onnximport

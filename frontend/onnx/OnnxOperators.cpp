@@ -68,6 +68,12 @@ const std::vector<OnnxOperator> &onnxOperators() {
         {"Pad",                &I::pad,             0, false, OfInput},
         {"Unsqueeze",          &I::reshapeConstant, 0, false, Unknown},
         {"Squeeze",            &I::reshapeConstant, 0, false, Unknown},
+        {"Shape",              &I::shapeOp,         0, false, Unknown},
+        {"Slice",              &I::sliceOp,         0, false, Unknown},
+        {"Gather",             &I::gatherOp,        0, false, Unknown},
+        {"Cast",               &I::castOp,          0, false, OfInput},
+        {"ConstantOfShape",    &I::constantOfShape, 0, false, Unknown},
+        {"Range",              &I::rangeOp,         0, false, Unknown},
         // clang-format on
     };
     // The elementwise functions' operators (their column onnxIn), after

@@ -60,15 +60,26 @@ bool OnnxImport::reshape(const Node &n) {
   auto shape = int64s(*s, absl::StrCat("shape '", s->name(), "'"));
   if (!shape)
     return false;
+  // A Shape's batch size (folded to 0: ONNX's "as the input's") is the batch
+  // at dimension 0 and nothing else.
+  if (auto m = batchMarks.find(s->name()); m != batchMarks.end())
+    for (size_t d = 1; d < m->second.size(); ++d)
+      if (m->second[d])
+        return failInput(n, 1,
+                         absl::StrCat("puts the batch size at dimension ", d,
+                                      "; gradc keeps the batch first"));
   int64_t features = 1;
   for (size_t d = 1; d < x->dims.size(); ++d)
     features *= x->dims[d];
   int64_t batch = x->dims.empty() ? -1 : x->dims[0];
+  if (!inferred.count(n.output(0)) ||
+      !inferred[n.output(0)]->tensor_type().has_shape())
+    foldedShapes[n.output(0)] = *s; // reinfer() gives the file's inference it
   const std::vector<int64_t> &t = *shape;
   bool keepsBatch = !t.empty() && (t[0] == -1 || t[0] == 0 || t[0] == batch);
   if (keepsBatch && t.size() == 2 && (t[1] == -1 || t[1] == features) &&
       features > 0) {
-    flattenLayer(n, *x);
+    flattenLayer(n, *x).dims = {batch, features};
     return true;
   }
   bool same = keepsBatch && t.size() == x->dims.size();
@@ -108,13 +119,20 @@ bool OnnxImport::reshape(const Node &n) {
   Layer layer;
   for (int64_t v : per)
     layer.mutable_reshape()->add_target_shape(v);
-  addLayer(n, std::move(layer), {inOnnxOrder(x)});
+  Tensor &out = addLayer(n, std::move(layer), {inOnnxOrder(x)});
+  // The shape that ONNX's inference could not give (a shape computed by
+  // folded nodes) is the one computed here.
+  out.dims = {batch};
+  out.dims.insert(out.dims.end(), per.begin(), per.end());
   return true;
 }
 
 bool OnnxImport::concat(const Node &n) {
   if (!onlyAttrs(n, {"axis"}))
     return false;
+  if (std::all_of(n.input().begin(), n.input().end(),
+                  [&](const std::string &in) { return constants.count(in); }))
+    return foldConcat(n);
   std::vector<const Tensor *> in;
   for (int i = 0; i < n.input_size(); ++i)
     if (const Tensor *t = activation(n, i))
@@ -149,6 +167,8 @@ bool OnnxImport::concat(const Node &n) {
 bool OnnxImport::transpose(const Node &n) {
   if (!onlyAttrs(n, {"perm"}))
     return false;
+  if (hasInput(n, 0) && constants.count(n.input(0)))
+    return transposeConstant(n);
   const Tensor *x = activation(n, 0);
   if (!x)
     return false;
@@ -194,6 +214,8 @@ bool OnnxImport::identity(const Node &n) {
   if (hasInput(n, 0) && constants.count(n.input(0))) {
     auto t = std::make_unique<onnx::TensorProto>(*constants[n.input(0)]);
     t->set_name(n.output(0));
+    if (batchMarks.count(n.input(0)))
+      batchMarks[n.output(0)] = batchMarks[n.input(0)];
     addConstant(n.output(0), std::move(t));
     return true;
   }
@@ -344,6 +366,8 @@ bool OnnxImport::reshapeConstant(const Node &n) {
   copy->clear_dims();
   for (int64_t v : out)
     copy->add_dims(v);
+  if (batchMarks.count(n.input(0))) // the elements keep their order
+    batchMarks[n.output(0)] = batchMarks[n.input(0)];
   addConstant(n.output(0), std::move(copy));
   return true;
 }

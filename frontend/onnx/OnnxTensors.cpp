@@ -167,4 +167,19 @@ OnnxImport::int64s(const onnx::TensorProto &t, const std::string &what) {
   return values<int64_t>(t, what, onnx::TensorProto::INT64, t.int64_data());
 }
 
+std::optional<std::vector<int32_t>>
+OnnxImport::int32s(const onnx::TensorProto &t, const std::string &what) {
+  return values<int32_t>(t, what, onnx::TensorProto::INT32, t.int32_data());
+}
+
+std::optional<std::vector<uint8_t>>
+OnnxImport::bools(const onnx::TensorProto &t, const std::string &what) {
+  return values<uint8_t>(t, what, onnx::TensorProto::BOOL, t.int32_data());
+}
+
+std::optional<std::vector<double>>
+OnnxImport::doubles(const onnx::TensorProto &t, const std::string &what) {
+  return values<double>(t, what, onnx::TensorProto::DOUBLE, t.double_data());
+}
+
 } // namespace gradc::onnximport

@@ -43,7 +43,12 @@ const Tensor *OnnxImport::activation(const Node &n, int i) {
   }
   if (it != tensors.end())
     return it->second.failed ? nullptr : &it->second;
-  if (constants.count(n.input(i)))
+  if (batchMarks.count(n.input(i)))
+    failInput(n, i,
+              "holds the batch size (from a Shape), which gradc leaves "
+              "open until run time; only a Reshape may read it, as its "
+              "dimension 0");
+  else if (constants.count(n.input(i)))
     failInput(n, i,
               "is a constant; gradc needs it computed from the "
               "model's input");
@@ -62,6 +67,19 @@ const onnx::TensorProto *OnnxImport::constant(const Node &n, int i,
     return nullptr;
   }
   auto it = constants.find(n.input(i));
+  // The batch size is left open until run time: only the folding operators
+  // move it, and only a Reshape reads it.
+  static const std::set<std::string> batchReaders{
+      "Slice",    "Gather",  "Concat", "Unsqueeze", "Squeeze",
+      "Identity", "Reshape", "Cast",   "Transpose"};
+  if (it != constants.end() && batchMarks.count(n.input(i)) &&
+      !batchReaders.count(n.op_type())) {
+    failInput(n, i,
+              "holds the batch size (from a Shape), which gradc leaves "
+              "open until run time; only a Reshape may read it, as its "
+              "dimension 0");
+    return nullptr;
+  }
   if (it != constants.end())
     return it->second;
   if (tensors.count(n.input(i)) && tensors[n.input(i)].failed)

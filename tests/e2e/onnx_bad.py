@@ -170,6 +170,35 @@ def main():
     cases.append(("dangling_output.onnx",
                   ["graph output 'y' is neither a graph input, an "
                    "initializer nor a node's output"], 1))
+    # Shape arithmetic is folded at import, the batch size left open: a
+    # Shape's dimension 0 may only become a Reshape's dimension 0, and a
+    # folded constant is bounded.
+    i64 = lambda v, name: numpy_helper.from_array(  # noqa: E731
+        np.array(v, np.int64), name)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Shape", ["c"], ["s"], name="shape"),
+             helper.make_node("Gather", ["s", "zero"], ["n"], name="batch"),
+             helper.make_node("Mul", ["n", "two"], ["n2"], name="twice"),
+             helper.make_node("Reshape", ["c", "n2"], ["y"], name="flat")]
+    save(conv_model(nodes, inits=[
+        numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w"),
+        i64([0], "zero"), i64([2], "two")]), j("shape_batch.onnx"))
+    cases.append(("shape_batch.onnx",
+                  ["node 'twice' (Mul, opset 14): input 0 ('n') holds the "
+                   "batch size (from a Shape), which gradc leaves open until "
+                   "run time"], 1))
+    nodes = [helper.make_node("ConstantOfShape", ["big"], ["k"], name="fill"),
+             helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("GlobalAveragePool", ["c"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["f"], name="flat"),
+             helper.make_node("Mul", ["f", "k"], ["y"], name="mul")]
+    save(conv_model(nodes, inits=[
+        numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w"),
+        i64([1 << 20, 1 << 20, 1 << 20], "big")]), j("huge_constant.onnx"))
+    cases.append(("huge_constant.onnx",
+                  ["node 'fill' (ConstantOfShape, opset 14): shape [1048576, "
+                   "1048576, 1048576] is negative or holds more than 16777216 "
+                   "values"], 1))
     save(conv_model(input_shape=("N", 8, 8)), j("conv_3d_input.onnx"))
     cases.append(("conv_3d_input.onnx",
                   ["node 'conv' (Conv): gradc imports 1-D and 2-D windows "

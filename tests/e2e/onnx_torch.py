@@ -1,12 +1,12 @@
 #===- onnx_torch.py - PyTorch-exported ONNX models trained by gradc -*- python -*-===#
-"""Builds eleven networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
+"""Builds twelve networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
 with batch norm, a depthwise-separable net, an MLP with GELU in both
 forms, a CNN that transposes H and W, an MLP with layer norm exported at
 opset 17 as LayerNormalization, an MLP with broadcast arithmetic on learned
 parameters and constants, an MLP of elementwise functions: softplus,
 sqrt, ELU, SELU, the hard sigmoid, erf, exp, reciprocal, log, neg, the hard
 swish, SiLU, a CNN with the four reductions, a 1-D CNN with batch norm
-and pooling), exports each with
+and pooling, an MLP-Mixer), exports each with
 torch.onnx.export, and
 trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
@@ -182,6 +182,32 @@ class Conv1D(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class Mixer(nn.Module):
+    """An MLP-Mixer: a patch convolution, its tokens (`flatten(2)`, which
+    PyTorch exports as Shape, Slice, Concat and Reshape, folded by gradc)
+    transposed to [N, tokens, channels], layer norms, a token-mixing MLP
+    between transposes and a channel-mixing one with GELU, residual adds,
+    and a mean over the tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(1, 16, 3, stride=3)
+        self.ln1 = nn.LayerNorm(16)
+        self.tok1 = nn.Linear(16, 24)
+        self.tok2 = nn.Linear(24, 16)
+        self.ln2 = nn.LayerNorm(16)
+        self.ch1 = nn.Linear(16, 32)
+        self.ch2 = nn.Linear(32, 16)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        t = nn.functional.gelu(self.tok1(self.ln1(x).transpose(1, 2)))
+        x = x + self.tok2(t).transpose(1, 2)
+        x = x + self.ch2(nn.functional.gelu(self.ch1(self.ln2(x))))
+        return self.head(x.mean(dim=1))
+
+
 class GeluMLP(nn.Module):
     """GELU in both forms: PyTorch exports each as a chain of nodes (Div,
     Erf, Add, Mul; or Mul, Add, Tanh) that gradc recognizes as one."""
@@ -245,7 +271,7 @@ def export(net, path):
     # TRAINING keeps batch norm (EVAL would fold it into the convolutions)
     # with the parameter names of the state dict. LayerNormalization is an
     # operator from opset 17 on (PyTorch writes its parts before).
-    opset = 17 if isinstance(net, LayerNormMLP) else None
+    opset = 17 if isinstance(net, (LayerNormMLP, Mixer)) else None
     torch.onnx.export(net, torch.zeros(2, 1, SIZE, SIZE), path,
                       opset_version=opset,
                       training=torch.onnx.TrainingMode.TRAINING,
@@ -263,8 +289,12 @@ def read_idx(path):
 
 
 def onnx_weights(path):
+    """The initializers of an ONNX file in PyTorch's layout: a MatMul's B
+    is [in, out] where PyTorch's Linear holds [out, in]."""
     model = onnx.load(path)
-    return {t.name: onnx.numpy_helper.to_array(t)
+    matmul_b = {n.input[1] for n in model.graph.node if n.op_type == "MatMul"}
+    return {t.name: onnx.numpy_helper.to_array(t).T if t.name in matmul_b
+            else onnx.numpy_helper.to_array(t)
             for t in model.graph.initializer}
 
 
@@ -283,7 +313,8 @@ def main():
                       ("separable", Separable), ("gelu", GeluMLP),
                       ("transposed", Transposed), ("mlp_ln", LayerNormMLP),
                       ("arith", Arith), ("unary", UnaryMLP),
-                      ("reduced", Reduced), ("conv1d", Conv1D)):
+                      ("reduced", Reduced), ("conv1d", Conv1D),
+                      ("mixer", Mixer)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1
