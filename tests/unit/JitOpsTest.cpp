@@ -85,6 +85,22 @@ TEST(JitOps, MatmulEveryTransposeCombination) {
   }
 }
 
+/// Rows of a table at i32 and i64 ids of rank 1 and 2, and the scatter-add
+/// of the gradient with more ids than rows (so ids repeat).
+TEST(JitOps, EmbeddingAndItsGradient) {
+  for (std::string ids : {"tensor<12xi32>", "tensor<3x8xi64>"}) {
+    std::string out =
+        ids == "tensor<12xi32>" ? "tensor<12x5xf32>" : "tensor<3x8x5xf32>";
+    expectJitMatches(single(
+        "%i: " + ids + ", %t: tensor<7x5xf32>",
+        "nn.embedding %i, %t : (" + ids + ", tensor<7x5xf32>) -> " + out, out));
+    expectJitMatches(single("%i: " + ids + ", %dy: " + out,
+                            "nn.embedding_grad %i, %dy : (" + ids + ", " + out +
+                                ") -> tensor<7x5xf32>",
+                            "tensor<7x5xf32>"));
+  }
+}
+
 TEST(JitOps, Primitives) {
   for (std::string t : {"tensor<6x5xf32>", "tensor<2x3x5x7xf32>"}) {
     std::string two = "%a: " + t + ", %b: " + t;
