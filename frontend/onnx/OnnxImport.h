@@ -58,6 +58,8 @@ struct Tensor {
   std::vector<int64_t> pads;
   /// An earlier node failed: no further error about it.
   bool failed = false;
+  /// An INT64 or INT32 graph input: ids, which only Gather reads.
+  bool ids = false;
 };
 
 /// The channel axis of an ONNX tensor of `rank` as gradc holds it: axis 1
@@ -193,6 +195,8 @@ private:
   bool layerNorm(const Node &n);
   // OnnxLinearOps.cpp:
   bool gemm(const Node &n);
+  /// Gather (axis 0) of an initializer table by integer ids: an embedding.
+  bool gather(const Node &n);
   // OnnxReductionOps.cpp:
   bool reduce(const Node &n);
   // OnnxElementwiseOps.cpp:

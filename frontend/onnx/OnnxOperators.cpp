@@ -50,6 +50,7 @@ const std::vector<OnnxOperator> &onnxOperators() {
         {"ReduceMin",          &I::reduce,          0, false, Keepdims},
         {"Gemm",               &I::gemm,            0, false, Two},
         {"MatMul",             &I::gemm,            0, false, OfInput},
+        {"Gather",             &I::gather,          0, false, Unknown},
         {"Add",                &I::binary,          0, false, Broadcast},
         {"Sub",                &I::binary,          0, false, Broadcast},
         {"Mul",                &I::binary,          0, false, Broadcast},

@@ -20,7 +20,9 @@ weights) must give them too, except the channels model's and the binary
 layers' (see below); the layer normalization's comes back as its parts. A model of the elementwise functions
 (exp, log, sqrt, rsqrt, abs, neg, reciprocal, erf, softplus, softsign,
 ELU, SELU, the hard sigmoid) and one of SiLU and the hard swish (exported
-as x times Sigmoid or HardSigmoid) round-trip too.
+as x times Sigmoid or HardSigmoid) round-trip too. An embedding of int64
+token ids (exported as Gather of the table by an INT64 input) trained on
+ids from a .npy file gives ONNX Runtime's probabilities and round-trips.
 
 Usage: onnx_runtime.py GRADC SCRATCH_DIR SOURCE_DIR FASHION_MNIST_DIR ORT_DIR
 """
@@ -95,6 +97,70 @@ def write(scratch, name, shape, layers):
 
 def read_npy(path):
     return np.load(path)
+
+
+def embedding_case(gradc, scratch, runner, ort, check):
+    """An embedding of int64 ids [N, 6] with a dense layer on each
+    position's row, exported (Gather, MatMul, Add, Flatten, Gemm), against
+    ONNX Runtime and imported again."""
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 30, (200, 6)).astype(np.int64)
+    y = (x[:, 0] % 3).astype(np.int64)
+    ids, labels = (os.path.join(scratch, f) for f in ("ids.npy", "y.npy"))
+    np.save(ids, x)
+    np.save(labels, y)
+    model = os.path.join(scratch, "embedding.pbtxt")
+    with open(model, "w") as f:
+        f.write('name: "embedding"\n'
+                'input { name: "ids" shape: [6] dtype: INT64 }\n'
+                'layer { name: "emb" embedding { input_dim: 30 output_dim: 8 } }\n'
+                'layer { name: "row" dense { units: 5 activation: TANH } }\n'
+                'layer { name: "flat" flatten {} }\n'
+                'layer { name: "out" dense { units: 3 activation: SOFTMAX } }\n'
+                'loss { sparse_categorical_crossentropy {} }\n'
+                'optimizer { adam { learning_rate: 0.01 } }\n'
+                'training { batch_size: 20 }\n'
+                'data { numpy { x: "%s" y: "%s" } }\n' % (ids, labels))
+    exported = os.path.join(scratch, "embedding.onnx")
+    ckpt = os.path.join(scratch, "embedding.ckpt")
+    code, out, err = common.run([gradc, "train", model, "--max-steps", "20",
+                                 "--checkpoint", ckpt, "--export-onnx",
+                                 exported], timeout=300)
+    if not check.check(code == 0, "embedding: gradc train failed", out + err):
+        return
+    graph = onnx.load(exported)
+    try:
+        onnx.checker.check_model(graph, full_check=True)
+    except Exception as e:  # noqa: BLE001
+        check.check(False, "embedding: onnx.checker: %s" % e)
+    check.check("Gather" in [n.op_type for n in graph.graph.node],
+                "embedding: no Gather node in the export")
+    ours = os.path.join(scratch, "embedding_gradc.npy")
+    code, out, err = common.run([gradc, "predict", model, "--weights", ckpt,
+                                 "--input", ids, "-o", ours], timeout=300)
+    if not check.check(code == 0, "embedding: gradc predict failed",
+                       out + err):
+        return
+    probs = read_npy(ours)
+    theirs = os.path.join(scratch, "embedding_ort.f32")
+    code, out, err = common.run(["node", runner, ort, exported, ids, theirs],
+                                timeout=300)
+    if check.check(code == 0, "embedding: ONNX Runtime failed", out + err):
+        ref = np.fromfile(theirs, dtype="<f4").reshape(probs.shape)
+        err = float(np.max(np.abs(probs - ref)))
+        print("embedding ONNX Runtime: max |gradc - ort| = %.2e over %d "
+              "examples" % (err, len(ref)))
+        check.check(err <= TOLERANCE, "embedding: ONNX Runtime differs by "
+                    "%.3g" % err)
+    again = os.path.join(scratch, "embedding_again.npy")
+    code, out, err = common.run([gradc, "predict", exported, "--input", ids,
+                                 "-o", again], timeout=300)
+    if check.check(code == 0, "embedding: gradc predict of the export "
+                   "failed", out + err):
+        err = float(np.max(np.abs(read_npy(again) - probs)))
+        print("embedding round trip: max |reimported - gradc| = %.2e" % err)
+        check.check(err <= TOLERANCE, "embedding: the re-imported export "
+                    "differs by %.3g" % err)
 
 
 def main():
@@ -266,6 +332,7 @@ def main():
                   % (name, err))
             check.check(err <= TOLERANCE, "%s: the re-imported export "
                         "differs by %.3g" % (name, err))
+    embedding_case(gradc, scratch, runner, ort, check)
     check.finish()
 
 
