@@ -152,11 +152,19 @@ mlir::Value emitEmbedding(const LayerEmit &e) {
 }
 
 /// ONNX's Gather (axis 0) of the table by the ids, as PyTorch exports its
-/// nn.Embedding.
+/// nn.Embedding. Gather of ids [N, A, B] gives [N, A, B, D], gradc's NHWC
+/// layout; the export holds a 4-D tensor as NCHW, so a Transpose follows.
 OnnxValue embeddingToOnnx(OnnxEmit &e) {
   const ParamSpec &table = e.model.params[e.l.param("embeddings")];
-  return {e.node("Gather", {e.param("embeddings", table.shape), e.in[0].name})
-              .output(0)};
+  std::string y =
+      e.node("Gather", {e.param("embeddings", table.shape), e.in[0].name})
+          .output(0);
+  if (e.l.shape.size() == 3) {
+    onnx::NodeProto &t = e.node("Transpose", {y}, "_nchw");
+    OnnxEmit::attr(t, "perm", std::vector<int64_t>{0, 3, 1, 2});
+    y = t.output(0);
+  }
+  return {y};
 }
 
 const LayerDef kLinearLayers[] = {

@@ -102,6 +102,12 @@ bool OnnxImport::gather(const Node &n) {
   if (!ids->ids)
     return fail(n, "expects its indices to be an INT64 or INT32 graph input "
                    "(the ids of an embedding)");
+  // [N, A, B] ids give a 4-D output, which ONNX holds as [N, A, B, D] and
+  // the importer takes 4-D tensors as NCHW.
+  if (ids->dims.size() > 2)
+    return fail(n, absl::StrCat("indices of rank ", ids->dims.size(),
+                                " are not supported: gradc imports Gather of "
+                                "ids [N, T] (a 4-D output would be NCHW)"));
   auto values =
       floats(*table, absl::StrCat("initializer '", table->name(), "'"));
   if (!values)

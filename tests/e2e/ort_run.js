@@ -1,7 +1,7 @@
 // ort_run.js - runs an ONNX model in ONNX Runtime (onnxruntime-node) on the
 // images of an IDX file (pixels / 255, NCHW; or [N, H, W] with `rows`, each
 // image a sequence of its rows) and writes the outputs as raw little-endian
-// float32; or on the int64 ids [N, T] of a .npy file (an embedding's input).
+// float32; or on the int64 ids [N, ...] of a .npy file (an embedding's input).
 //
 // Usage: node ort_run.js ONNXRUNTIME_NODE_DIR MODEL.onnx IMAGES_IDX OUT.f32
 //                        [rows]
@@ -35,15 +35,15 @@ async function main() {
   fs.writeFileSync(out, Buffer.concat(results));
 }
 
-// A little-endian int64 .npy array [N, T] (format 1.0), fed as it is.
+// A little-endian int64 .npy array [N, ...] (format 1.0), fed as it is.
 async function runIds(model, data, out) {
   const headerLength = data.readUInt16LE(8);
   const header = data.toString('latin1', 10, 10 + headerLength);
   if (!header.includes("'<i8'")) throw new Error('expects int64 ids');
-  const shape = header.match(/'shape': \((\d+), (\d+),?\)/);
-  const dims = [Number(shape[1]), Number(shape[2])];
+  const shape = header.match(/'shape': \(([\d, ]+)\)/)[1];
+  const dims = shape.split(',').filter((d) => d.trim()).map(Number);
   const bytes = data.subarray(10 + headerLength);
-  const ids = new BigInt64Array(dims[0] * dims[1]);
+  const ids = new BigInt64Array(dims.reduce((a, b) => a * b, 1));
   for (let i = 0; i < ids.length; ++i) ids[i] = bytes.readBigInt64LE(8 * i);
   const session = await ort.InferenceSession.create(model);
   const feeds = {};
