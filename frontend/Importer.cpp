@@ -31,10 +31,22 @@ public:
   absl::StatusOr<OwningOpRef<ModuleOp>> build();
 
 private:
-  RankedTensorType tensor(const std::vector<int64_t> &perExample) {
+  RankedTensorType tensor(const std::vector<int64_t> &perExample,
+                          Type element = {}) {
     SmallVector<int64_t> shape{batch};
     shape.append(perExample.begin(), perExample.end());
-    return RankedTensorType::get(shape, b.getF32Type());
+    return RankedTensorType::get(shape, element ? element : b.getF32Type());
+  }
+  /// f32, or i32 / i64 for an input of integer ids.
+  Type elementType(const ResolvedModel::Input &in) {
+    switch (in.dtype) {
+    case Input::INT32:
+      return b.getI32Type();
+    case Input::INT64:
+      return b.getI64Type();
+    default:
+      return b.getF32Type();
+    }
   }
   Location layerLoc(const ResolvedLayer &l) {
     SourceLoc src = m.file->layerLocs[l.fileIndex];
@@ -86,7 +98,7 @@ absl::StatusOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
   for (const ParamSpec &p : m.buffers)
     argTypes.push_back(RankedTensorType::get(p.shape, b.getF32Type()));
   for (const ResolvedModel::Input &in : m.inputs)
-    argTypes.push_back(tensor(in.shape));
+    argTypes.push_back(tensor(in.shape, elementType(in)));
   Type resultType = tensor(m.outputShape());
   b.setInsertionPointToEnd(module->getBody());
   auto fn = b.create<func::FuncOp>(modelLoc, "predict",

@@ -132,6 +132,9 @@ struct LayerDef {
   /// Takes no input (constant, weight): its `inputs` must be empty, and it
   /// does not read the layer before it.
   bool source = false;
+  /// Reads integer ids (embedding): its inputs must be model inputs of
+  /// dtype INT32 or INT64, which no other layer takes.
+  bool readsIds = false;
 };
 
 /// get<Name>LayerDefs() of every family of ir/OpFamilies.def with LAYERS,

@@ -105,7 +105,8 @@ bool Checker::checkInputs() {
     for (const ResolvedModel::Input &other : r.inputs)
       if (other.name == name)
         fail("has the name of another input");
-    r.inputs.push_back({name, {in.shape().begin(), in.shape().end()}});
+    r.inputs.push_back(
+        {name, {in.shape().begin(), in.shape().end()}, in.dtype()});
   }
   return ok;
 }
@@ -209,6 +210,22 @@ bool Checker::resolveLayer(int i,
   const LayerDef *def = findLayerDef(out.kind);
   if (!def)
     return c.fail("has no layer kind (conv2d, dense, ...)");
+  // Integer ids go to the layers that read them (embedding) and nowhere
+  // else; those take nothing but ids.
+  for (int p : out.inputs) {
+    bool ids = p < 0 && r.inputs[-1 - p].integer();
+    std::string from =
+        p < 0 ? absl::StrCat("input '", r.inputs[-1 - p].name, "'")
+              : absl::StrCat("layer '", r.layers[p].layer->name(), "'");
+    if (ids && !def->readsIds)
+      return c.fail(absl::StrCat("takes float values; ", from, " holds ",
+                                 Input::DType_Name(r.inputs[-1 - p].dtype),
+                                 " ids, which only an embedding layer reads"));
+    if (!ids && def->readsIds)
+      return c.fail(absl::StrCat("takes integer ids (an input of dtype INT32 "
+                                 "or INT64); ",
+                                 from, " holds floats"));
+  }
   if (!def->check(c))
     return false;
   // Padding grows sizes; bound them before a flatten multiplies them.

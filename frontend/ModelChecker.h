@@ -75,12 +75,15 @@ struct ResolvedLayer {
 struct ResolvedModel {
   const ModelFile *file = nullptr;
   std::string name;
-  /// The model's inputs, each with its shape per example. Training feeds
-  /// the first (the dataset's examples) and takes no other; a prediction
-  /// (the ONNX conformance runner's) feeds them all.
+  /// The model's inputs, each with its shape per example and its element
+  /// type. Training feeds the first (the dataset's examples) and takes no
+  /// other; a prediction (the ONNX conformance runner's) feeds them all.
   struct Input {
     std::string name;
     std::vector<int64_t> shape;
+    /// FLOAT, or integer ids (INT32, INT64) that only an embedding reads.
+    gradc::Input::DType dtype = gradc::Input::FLOAT;
+    bool integer() const { return dtype != gradc::Input::FLOAT; }
   };
   std::vector<Input> inputs;
   std::vector<ResolvedLayer>

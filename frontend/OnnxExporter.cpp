@@ -205,13 +205,18 @@ std::string OnnxEmit::unary(const nn::UnaryFnInfo &fn, const std::string &x) {
 
 namespace {
 
-void setShape(onnx::ValueInfoProto &v, const std::vector<int64_t> &perExample) {
+/// A graph input or output [N, perExample...]: floats (an image's HWC as
+/// CHW), or integer ids as they are.
+void setShape(onnx::ValueInfoProto &v, const std::vector<int64_t> &perExample,
+              Input::DType dtype = Input::FLOAT) {
   auto &type = *v.mutable_type()->mutable_tensor_type();
-  type.set_elem_type(onnx::TensorProto::FLOAT);
+  type.set_elem_type(dtype == Input::INT64   ? onnx::TensorProto::INT64
+                     : dtype == Input::INT32 ? onnx::TensorProto::INT32
+                                             : onnx::TensorProto::FLOAT);
   auto &shape = *type.mutable_shape();
   shape.add_dim()->set_dim_param("N");
   std::vector<int64_t> dims = perExample;
-  if (dims.size() == 3) // HWC to CHW
+  if (dims.size() == 3 && dtype == Input::FLOAT) // HWC to CHW
     dims = {dims[2], dims[0], dims[1]};
   for (int64_t d : dims)
     shape.add_dim()->set_dim_value(d);
@@ -231,7 +236,7 @@ absl::Status exportOnnx(const ResolvedModel &model, const Weights &weights,
   g.set_name(model.name);
   for (const ResolvedModel::Input &in : model.inputs) {
     onnx::ValueInfoProto &v = *g.add_input();
-    setShape(v, in.shape);
+    setShape(v, in.shape, in.dtype);
     v.set_name(in.name);
   }
 

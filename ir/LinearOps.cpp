@@ -1,6 +1,8 @@
-//===- LinearOps.cpp - dense, matmul: verifiers and gradients -------------===//
+//===- LinearOps.cpp - dense, matmul, embedding: verifiers, gradients ----===//
 //
-// dense's gradients are matmuls (dx = dy W^T, dW = x^T dy) and a reduce_sum.
+// dense's gradients are matmuls (dx = dy W^T, dW = x^T dy) and a reduce_sum;
+// embedding's (a row lookup, the one-hot matmul's sparse form) is a
+// scatter-add of dy into the table, nn.embedding_grad.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,7 +27,56 @@ FailureOr<SmallVector<int64_t>> denseOutputShape(EmitErrorFn emitError,
                        << " to equal input features " << in[1];
   return SmallVector<int64_t>{in[0], w[1]};
 }
+
+/// The shape rule of embedding: ids [N, T...] and table [V, D] give
+/// [N, T..., D].
+FailureOr<SmallVector<int64_t>> embeddingOutputShape(EmitErrorFn emitError,
+                                                     Value ids, Value table) {
+  if (failed(expectRank(emitError, table, 2, "table [V, D]")))
+    return failure();
+  SmallVector<int64_t> shape(shapeOf(ids));
+  if (shape.empty())
+    return emitError() << "expects ids of rank >= 1 [N, T...], got a scalar";
+  shape.push_back(shapeOf(table)[1]);
+  return shape;
+}
 } // namespace
+
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  return pushInferred(embeddingOutputShape(locErrors(loc), adaptor.getIds(),
+                                           adaptor.getTable()),
+                      adaptor.getTable(), types);
+}
+
+LogicalResult EmbeddingOp::verify() {
+  if (failed(expectSameElementType(*this)))
+    return failure();
+  auto shape = embeddingOutputShape(opErrors(*this), getIds(), getTable());
+  if (failed(shape))
+    return failure();
+  return expectShape(*this, getOutput(), *shape, "output");
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  if (failed(expectRank(*this, getOutput(), 2, "output [V, D]")) ||
+      failed(expectSameElementType(*this)))
+    return failure();
+  SmallVector<int64_t> want(shapeOf(getIds()));
+  want.push_back(shapeOf(getOutput())[1]);
+  return expectShape(*this, getGrad(), want, "grad");
+}
+
+LogicalResult
+EmbeddingOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                            SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(Value()); // integer ids: no gradient
+  operandGrads.push_back(b.create<EmbeddingGradOp>(
+      getLoc(), getTable().getType(), getIds(), resultGrads[0]));
+  return success();
+}
 
 LogicalResult DenseOp::inferReturnTypes(MLIRContext *,
                                         std::optional<Location> loc,

@@ -41,4 +41,47 @@ def NN_MatmulOp : NN_NonDiffOp<"matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
+def NN_IdsTensor : RankedTensorOf<[I32, I64]>;
+
+def NN_EmbeddingOp : NN_DiffOp<"embedding", [NN_InferResultType]> {
+  let summary = "rows of a table at integer ids: table[ids[...], :]";
+  let description = [{
+    Keras's Embedding, PyTorch's nn.Embedding: ids of any shape [N, T...]
+    (i32 or i64) pick rows of `table` [V, D], giving [N, T..., D]. An id
+    outside [0, V) is clamped into it by the compiled code (the data loader
+    refuses such ids first) and is an error in the reference evaluator. The
+    gradient of the table is nn.embedding_grad; the ids have none.
+
+    ```mlir
+    %y = nn.embedding %ids, %table : (tensor<4x8xi64>, tensor<50x16xf32>) -> tensor<4x8x16xf32>
+    ```
+  }];
+  let arguments = (ins NN_IdsTensor:$ids, NN_FloatTensor:$table);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = [{
+    $ids `,` $table attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_EmbeddingGradOp : NN_NonDiffOp<"embedding_grad", [Pure]> {
+  let summary = "scatter-add of row gradients into a table at integer ids";
+  let description = [{
+    The gradient of nn.embedding's table: a zero table [V, D] to which the
+    gradient row `grad[..., :]` of every id position is added at row `id`,
+    so an id repeated in the batch gets the sum of its rows. Ids outside
+    [0, V) are clamped as nn.embedding clamps them.
+
+    ```mlir
+    %dt = nn.embedding_grad %ids, %dy : (tensor<4x8xi64>, tensor<4x8x16xf32>) -> tensor<50x16xf32>
+    ```
+  }];
+  let arguments = (ins NN_IdsTensor:$ids, NN_FloatTensor:$grad);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = [{
+    $ids `,` $grad attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // GRADC_NN_LINEAR_OPS

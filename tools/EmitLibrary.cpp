@@ -109,6 +109,12 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
         "gradc compile: error: --emit=lib needs -o libNAME.so with NAME a C "
         "identifier (its functions are NAME_predict, ...), got '",
         options.output, "'"));
+  if (model.firstInput().integer())
+    return absl::UnimplementedError(
+        absl::StrCat("gradc compile: error: --emit=lib: the model's input '",
+                     model.inputName(), "' holds ",
+                     Input::DType_Name(model.firstInput().dtype),
+                     " ids; the library's C header takes float inputs only"));
   if (absl::Status s = checkOutputPath(options.output, "library"); !s.ok())
     return s;
   llvm::SmallString<256> headerPath(options.output);

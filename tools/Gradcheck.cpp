@@ -158,6 +158,29 @@ int runGradcheck() {
       params.push_back({name.str(), i, update->getOperand(1)});
     } else if (fn.getArgAttr(i, "nn.learning_rate")) {
       args.push_back(Tensor(shape, model->optimizer.learningRate));
+    } else if (fn.getArgAttr(i, "nn.input") &&
+               isa<IntegerType>(type.getElementType())) {
+      // Integer ids: in range of the smallest table that reads them, and
+      // never perturbed (only parameters are).
+      int64_t rows = 0;
+      for (Operation *user : fn.getArgument(i).getUsers())
+        if (auto e = dyn_cast<nn::EmbeddingOp>(user)) {
+          int64_t v =
+              cast<RankedTensorType>(e.getTable().getType()).getDimSize(0);
+          rows = rows ? std::min(rows, v) : v;
+        }
+      rows = std::max<int64_t>(rows, 1);
+      if (type.getElementType().isSignlessInteger(32)) {
+        HostTensor<int32_t> t(shape);
+        for (int32_t &v : t.data)
+          v = int32_t(rng.below(uint64_t(rows)));
+        args.push_back(std::move(t));
+      } else {
+        HostTensor<int64_t> t(shape);
+        for (int64_t &v : t.data)
+          v = int64_t(rng.below(uint64_t(rows)));
+        args.push_back(std::move(t));
+      }
     } else if (fn.getArgAttr(i, "nn.input")) {
       Tensor t(shape);
       for (double &v : t.data)

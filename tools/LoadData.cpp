@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace gradc {
@@ -38,8 +39,28 @@ DataSpec dataSpecFor(const ResolvedModel &m) {
     spec.height = spec.width = 1;
     spec.channels = m.inputShape()[0];
   }
+  // Integer ids: their width in a batch and the smallest table that reads
+  // them.
+  if (m.firstInput().integer()) {
+    spec.idBytes = m.firstInput().dtype == Input::INT32 ? 4 : 8;
+    for (const ResolvedLayer &l : m.layers)
+      if (auto it = l.attrs.find("input_dim");
+          it != l.attrs.end() &&
+          std::find(l.inputs.begin(), l.inputs.end(), -1) != l.inputs.end() &&
+          (spec.idLimit == 0 || int64_t(it->second) < spec.idLimit))
+        spec.idLimit = int64_t(it->second);
+  }
   return spec;
 }
+
+namespace {
+/// Ids go into batches as the model input's type (int32 or int64).
+void setIdBytes(DataSplits &parts, const DataSpec &spec) {
+  for (Dataset *d : {&parts.train, &parts.validation, &parts.test})
+    if (d->idBytes)
+      d->idBytes = spec.idBytes;
+}
+} // namespace
 
 namespace {
 
@@ -276,6 +297,7 @@ absl::StatusOr<DataSplits> loadModelData(const ResolvedModel &m,
         !s.ok())
       return s;
     parts->train = emptyLike(parts->test);
+    setIdBytes(*parts, spec);
     return parts;
   }
   if (absl::Status s = checkDataset(parts->train, spec, where); !s.ok())
@@ -293,6 +315,7 @@ absl::StatusOr<DataSplits> loadModelData(const ResolvedModel &m,
     parts->train = std::move(split->train);
     parts->validation = std::move(split->validation);
   }
+  setIdBytes(*parts, spec);
   return parts;
 }
 
@@ -366,6 +389,8 @@ absl::StatusOr<Dataset> loadPredictInput(const ResolvedModel &m,
   }
   if (absl::Status s = checkDataset(d, spec, path); !s.ok())
     return s;
+  if (d.idBytes)
+    d.idBytes = spec.idBytes;
   return d;
 }
 

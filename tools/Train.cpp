@@ -25,6 +25,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -547,13 +548,17 @@ int runPredict() {
                                                          : model.batchSize);
   if (absl::Status s = budgets(model, batch, false, "predict"); !s.ok())
     return fail(s);
-  std::vector<float> x(batch * per), probs(batch * classes);
+  // Floats or ids (valueBytes() each), in 8-byte-aligned storage.
+  int64_t rowBytes = per * input->valueBytes();
+  std::vector<int64_t> x((batch * rowBytes + 7) / 8);
+  std::vector<float> probs(batch * classes);
+  char *xBytes = reinterpret_cast<char *>(x.data());
   for (int64_t start = 0; start < count; start += batch) {
     // The last batch runs padded with zero images: one compiled module.
     int64_t n = std::min(batch, count - start);
     for (int64_t i = 0; i < n; ++i)
-      input->example(start + i, x.data() + i * per);
-    std::fill(x.begin() + n * per, x.end(), 0.0f);
+      input->example(start + i, xBytes + i * rowBytes);
+    std::memset(xBytes + n * rowBytes, 0, size_t((batch - n) * rowBytes));
     auto jit = compiler.get(batch);
     if (!jit.ok())
       return fail(jit.status());

@@ -73,7 +73,7 @@ absl::Status fillEndOfRun(Session &session, const ResolvedModel &model,
   report.samples.clear();
   report.featureMaps.clear();
   // Examples are pictures, and have feature maps, only for image inputs.
-  if (model.inputShape().size() != 3)
+  if (model.inputShape().size() != 3 || model.firstInput().integer())
     return absl::OkStatus();
   for (const EvalResult::Mistake &m : test.mistakes)
     report.mistakes.push_back({exampleImage(data, m.index),

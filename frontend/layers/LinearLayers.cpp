@@ -1,6 +1,6 @@
-//===- LinearLayers.cpp - dense -------------------------------------------===//
+//===- LinearLayers.cpp - dense, embedding --------------------------------===//
 //
-// The dense layer: its check, its nn ops and its ONNX form.
+// The dense and embedding layers: their checks, nn ops and ONNX forms.
 //
 //===----------------------------------------------------------------------===//
 
@@ -117,8 +117,60 @@ OnnxValue denseToOnnx(OnnxEmit &e) {
   return {e.activate(n.output(0))};
 }
 
+/// Keras's Embedding: ids [T...] (the checker gives it integer inputs
+/// only) to [T..., output_dim], a table [input_dim, output_dim] initialized
+/// uniform(-0.05, 0.05) as Keras's default.
+bool checkEmbedding(LayerCheck &c) {
+  const Embedding &e = c.layer.embedding();
+  if (!c.oneInput() || !c.positiveDim("input_dim", e.input_dim()) ||
+      !c.positiveDim("output_dim", e.output_dim()) ||
+      !c.elements("embeddings", {e.input_dim(), e.output_dim()}))
+    return false;
+  c.out.shape = c.in[0];
+  c.out.shape.push_back(e.output_dim());
+  if (!c.elements("output", c.out.shape))
+    return false;
+  Initializer init = e.embeddings_initializer();
+  if (init.kind_case() == Initializer::KIND_NOT_SET) {
+    init.mutable_uniform()->set_minval(-0.05f);
+    init.mutable_uniform()->set_maxval(0.05f);
+  }
+  c.param("embeddings", {e.input_dim(), e.output_dim()}, init, e.input_dim(),
+          e.output_dim());
+  // The data loader checks every id against it.
+  c.out.attrs["input_dim"] = double(e.input_dim());
+  c.out.flops = double(elementsOf(c.out.shape));
+  // Machine code, at least: the gather and the scatter-add loop took 0.9
+  // KiB a layer (ids [16], a 100 x 32 table, Adam; measured as
+  // bench/code_size.py does, 1 and 3 embeddings of one input added up).
+  c.out.codeBytes = 512;
+  return true;
+}
+
+mlir::Value emitEmbedding(const LayerEmit &e) {
+  return e.b.create<nn::EmbeddingOp>(e.loc, e.inputs[0], e.param("embeddings"));
+}
+
+/// ONNX's Gather (axis 0) of the table by the ids, as PyTorch exports its
+/// nn.Embedding. Gather of ids [N, A, B] gives [N, A, B, D], gradc's NHWC
+/// layout; the export holds a 4-D tensor as NCHW, so a Transpose follows.
+OnnxValue embeddingToOnnx(OnnxEmit &e) {
+  const ParamSpec &table = e.model.params[e.l.param("embeddings")];
+  std::string y =
+      e.node("Gather", {e.param("embeddings", table.shape), e.in[0].name})
+          .output(0);
+  if (e.l.shape.size() == 3) {
+    onnx::NodeProto &t = e.node("Transpose", {y}, "_nchw");
+    OnnxEmit::attr(t, "perm", std::vector<int64_t>{0, 3, 1, 2});
+    y = t.output(0);
+  }
+  return {y};
+}
+
 const LayerDef kLinearLayers[] = {
     {Layer::kDense, checkDense, emitDense, denseToOnnx},
+    {Layer::kEmbedding, checkEmbedding, emitEmbedding, embeddingToOnnx,
+     /*source=*/false, /*readsIds=*/true},
 };
 
 } // namespace

@@ -2,7 +2,8 @@
 //
 // The one job of this file: the operators that compute constants, folded at
 // import: Shape (of an activation, whose dimensions the file fixes but for
-// the batch), Slice, Gather, Concat, Cast and Transpose of constants,
+// the batch), Slice, Gather (of constants; of a table by ids it is an
+// embedding, OnnxLinearOps.cpp), Concat, Cast and Transpose of constants,
 // ConstantOfShape and Range. PyTorch writes them for the shapes of its views
 // and flattens
 // (`x.flatten(2)` is Shape, Slice, Concat, Reshape). The batch size is left
@@ -233,6 +234,9 @@ bool OnnxImport::sliceOp(const Node &n) {
 }
 
 bool OnnxImport::gatherOp(const Node &n) {
+  // Rows of a table by ids computed from the input: an embedding.
+  if (hasInput(n, 1) && !constants.count(n.input(1)))
+    return gather(n);
   if (!onlyAttrs(n, {"axis"}))
     return false;
   if (hasInput(n, 0) && !constants.count(n.input(0)))

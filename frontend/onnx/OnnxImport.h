@@ -85,6 +85,8 @@ struct Tensor {
     layout = x.layout;
   }
   bool channelsLast() const { return layout == Layout::ChannelsLast; }
+  /// An INT64 or INT32 graph input: ids, which only Gather reads.
+  bool ids = false;
 };
 
 /// The ONNX axis of `t` that gradc holds last: the channels (axis 1) of a
@@ -256,6 +258,8 @@ private:
   bool layerNorm(const Node &n);
   // OnnxLinearOps.cpp:
   bool gemm(const Node &n);
+  /// Gather (axis 0) of an initializer table by integer ids: an embedding.
+  bool gather(const Node &n);
   // OnnxReductionOps.cpp:
   bool reduce(const Node &n);
   // OnnxElementwiseOps.cpp:

@@ -251,15 +251,21 @@ bool OnnxImport::readInputs() {
     if (constants.count(in.name()))
       continue;
     const auto &type = in.type().tensor_type();
-    if (type.elem_type() != onnx::TensorProto::FLOAT || !type.has_shape() ||
-        type.shape().dim_size() < 2 || type.shape().dim_size() > 4) {
+    // INT64 and INT32 inputs are ids for an embedding (Gather).
+    bool ids = type.elem_type() == onnx::TensorProto::INT64 ||
+               type.elem_type() == onnx::TensorProto::INT32;
+    if ((type.elem_type() != onnx::TensorProto::FLOAT && !ids) ||
+        !type.has_shape() || type.shape().dim_size() < 2 ||
+        type.shape().dim_size() > 4) {
       error(absl::StrCat("input '", in.name(),
-                         "' must be a FLOAT tensor of rank 2 to 4 [N, ...]"));
+                         "' must be a FLOAT tensor (or INT64 or INT32 ids) "
+                         "of rank 2 to 4 [N, ...]"));
       ok = false;
       continue;
     }
     Tensor t;
     t.layer = in.name();
+    t.ids = ids;
     std::vector<int64_t> perExample;
     for (int d = 0; d < type.shape().dim_size() && ok; ++d) {
       const auto &dim = type.shape().dim(d);
@@ -281,13 +287,17 @@ bool OnnxImport::readInputs() {
     // An image (NCHW) that a window or flatten reads comes as gradc's image
     // formats give it: HWC. Other inputs (an NCW sequence too) keep ONNX's
     // order.
-    if (perExample.size() == 3 && feedsWindows(in.name())) {
+    if (perExample.size() == 3 && !ids && feedsWindows(in.name())) {
       t.layout = Layout::ChannelsLast;
       perExample = {perExample[1], perExample[2], perExample[0]};
       file.channelsLastInputs.insert(in.name());
     }
     Input &input = *file.model.add_input();
     input.set_name(in.name());
+    if (ids)
+      input.set_dtype(type.elem_type() == onnx::TensorProto::INT64
+                          ? Input::INT64
+                          : Input::INT32);
     for (int64_t v : perExample)
       input.add_shape(v);
     inputNames.insert(in.name());

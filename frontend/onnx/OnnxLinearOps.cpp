@@ -1,9 +1,10 @@
-//===- OnnxLinearOps.cpp - Gemm and MatMul --------------------------------===//
+//===- OnnxLinearOps.cpp - Gemm, MatMul and Gather ------------------------===//
 //
-// The one job of this file: the converter of Gemm and MatMul, a dense
-// layer whose kernel is B ([in, out]), its rows in the order gradc holds
-// the input's features (H, W, C after a flatten of an NCHW tensor); a
-// MatMul of a 3-D [N, T, features] input is a dense on its last axis.
+// The converters of Gemm and MatMul, a dense layer whose kernel is B
+// ([in, out]), its rows in the order gradc holds the input's features (H, W,
+// C after a flatten of an NCHW tensor; a MatMul of a 3-D [N, T, features]
+// input is a dense on its last axis), and of Gather, an embedding: rows of an
+// initializer table at integer ids, as PyTorch exports nn.Embedding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -81,6 +82,47 @@ bool OnnxImport::gemm(const Node &n) {
   }
   give(n, layer.name(), "kernel", b->name(), std::move(kernel));
   addLayer(n, std::move(layer), {a});
+  return true;
+}
+
+/// Gather of axis 0: rows of a 2-D initializer [V, D] at the ids of an INT64
+/// or INT32 graph input, an embedding layer whose table is the initializer.
+bool OnnxImport::gather(const Node &n) {
+  if (!onlyAttrs(n, {"axis"}))
+    return false;
+  const onnx::TensorProto *table = constant(n, 0, false);
+  const Tensor *ids = activation(n, 1);
+  if (!table || !ids)
+    return false;
+  if (attrInt(n, "axis", 0) != 0)
+    return fail(n, absl::StrCat("axis ", attrInt(n, "axis", 0),
+                                " is not supported: gradc imports Gather of "
+                                "rows (axis 0), an embedding"));
+  if (table->dims_size() != 2)
+    return fail(n, absl::StrCat("expects a 2-D table [rows, width] as its "
+                                "data, got rank ",
+                                table->dims_size()));
+  if (!ids->ids)
+    return fail(n, "expects its indices to be an INT64 or INT32 graph input "
+                   "(the ids of an embedding)");
+  // [N, A, B] ids give a 4-D output, which ONNX holds as [N, A, B, D] and
+  // the importer takes 4-D tensors as NCHW.
+  if (ids->dims.size() > 2)
+    return fail(n, absl::StrCat("indices of rank ", ids->dims.size(),
+                                " are not supported: gradc imports Gather of "
+                                "ids [N, T] (a 4-D output would be NCHW)"));
+  auto values =
+      floats(*table, absl::StrCat("initializer '", table->name(), "'"));
+  if (!values)
+    return false;
+  Layer layer;
+  layer.set_name(layerName(n));
+  Embedding &e = *layer.mutable_embedding();
+  e.set_input_dim(table->dims(0));
+  e.set_output_dim(table->dims(1));
+  if (!give(n, layer.name(), "embeddings", table->name(), std::move(*values)))
+    return false;
+  addLayer(n, std::move(layer), {ids});
   return true;
 }
 

@@ -1,11 +1,16 @@
-//===- LinearLowering.cpp - dense and matmul to linalg --------------------===//
+//===- LinearLowering.cpp - dense, matmul and embedding to linalg ---------===//
 //
 // dense and matmul become linalg.matmul (or matmul_transpose_b) with the
-// bias broadcast into the init tensor.
+// bias broadcast into the init tensor. embedding is a linalg.generic over
+// its output that reads the table at each id (tensor.extract); its gradient
+// a loop over the id positions that adds each gradient row into the row of
+// its id, one position after another, so repeated ids add up.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/lowering/LinalgEmitter.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
@@ -31,7 +36,87 @@ Value lowerMatmul(Emitter &e, Value a, Value b, bool ta, bool tb, Value init) {
       ->getResult(0);
 }
 
-/// Sum over every dimension but the last.
+/// Row `id` of a table of `rows` rows as an index, clamped into [0, rows):
+/// the data loader refuses ids out of range, and one that still comes (a
+/// caller of the library) must not read outside the table.
+Value clampedRow(OpBuilder &b, Location l, Value id, int64_t rows) {
+  Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), id);
+  Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+  Value last = b.create<arith::ConstantIndexOp>(l, rows - 1);
+  return b.create<arith::MinSIOp>(l, b.create<arith::MaxSIOp>(l, i, zero),
+                                  last);
+}
+
+/// out[n, t..., d] = table[clamp(ids[n, t...]), d].
+Value lowerEmbedding(Emitter &e, Value ids, Value table,
+                     RankedTensorType type) {
+  unsigned rank = type.getRank();
+  int64_t rows = e.shape(table)[0];
+  SmallVector<unsigned> idDims;
+  for (unsigned d = 0; d + 1 < rank; ++d)
+    idDims.push_back(d);
+  return e.generic(
+      ids, e.empty(type.getShape(), type.getElementType()),
+      {e.dims(rank, idDims), e.identity(rank)},
+      SmallVector<IteratorType>(rank, IteratorType::parallel),
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        Value row = clampedRow(b, l, a[0], rows);
+        Value col = b.create<linalg::IndexOp>(l, rank - 1);
+        return one(b.create<tensor::ExtractOp>(l, table, ValueRange{row, col}));
+      })[0];
+}
+
+/// A zero [V, D] table plus, for each id position i in order, dy's row i
+/// at row clamp(ids[i]): a sequential loop, so repeated ids accumulate.
+Value lowerEmbeddingGrad(Emitter &e, Value ids, Value dy,
+                         RankedTensorType type) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  int64_t rows = type.getShape()[0], width = type.getShape()[1];
+  Type t = type.getElementType();
+  Value flatIds = e.flatten(ids);
+  int64_t positions = e.shape(flatIds)[0];
+  // dy [N, T..., D] as [positions, D].
+  ReassociationIndices lead;
+  for (int64_t d = 0; d + 1 < e.type(dy).getRank(); ++d)
+    lead.push_back(d);
+  Value dy2 = dy;
+  if (lead.size() > 1)
+    dy2 = b.create<tensor::CollapseShapeOp>(
+        loc, dy, ArrayRef<ReassociationIndices>{lead, {int64_t(lead.size())}});
+  auto index = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  auto loop = b.create<scf::ForOp>(loc, index(0), index(positions), index(1),
+                                   ValueRange{e.fill({rows, width}, t, 0.0)});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value i = loop.getInductionVar(), acc = loop.getRegionIterArg(0);
+    Value id = b.create<tensor::ExtractOp>(loc, flatIds, ValueRange{i});
+    Value row = clampedRow(b, loc, id, rows);
+    auto rowType = RankedTensorType::get({width}, t);
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(width)};
+    SmallVector<OpFoldResult> unit{b.getIndexAttr(1), b.getIndexAttr(1)};
+    SmallVector<OpFoldResult> atRow{row, b.getIndexAttr(0)};
+    Value cur =
+        b.create<tensor::ExtractSliceOp>(loc, rowType, acc, atRow, sizes, unit);
+    Value g = b.create<tensor::ExtractSliceOp>(
+        loc, rowType, dy2, SmallVector<OpFoldResult>{i, b.getIndexAttr(0)},
+        sizes, unit);
+    // The row accumulates in place (its slice is the generic's init), so
+    // bufferization allocates nothing inside the loop.
+    Value sum = e.generic(g, cur, {e.identity(1), e.identity(1)},
+                          {IteratorType::parallel},
+                          [](OpBuilder &nb, Location l, ValueRange a) {
+                            return one(S{nb, l}.add(a[1], a[0]));
+                          })[0];
+    b.create<scf::YieldOp>(
+        loc, b.create<tensor::InsertSliceOp>(loc, sum, acc, atRow, sizes, unit)
+                 .getResult());
+  }
+  return loop.getResult(0);
+}
 } // namespace
 
 void populateLinearLoweringPatterns(RewritePatternSet &patterns) {
@@ -50,6 +135,16 @@ void populateLinearLoweringPatterns(RewritePatternSet &patterns) {
         Value init = e.fill(rt.getShape(), rt.getElementType(), 0.0);
         return one(lowerMatmul(e, ops[0], ops[1], o.getTransposeLhs(),
                                o.getTransposeRhs(), init));
+      });
+  addLowering<nn::EmbeddingOp>(
+      patterns, [](nn::EmbeddingOp o, ValueRange ops, Emitter &e) -> R {
+        return one(lowerEmbedding(e, ops[0], ops[1],
+                                  cast<RankedTensorType>(o.getType())));
+      });
+  addLowering<nn::EmbeddingGradOp>(
+      patterns, [](nn::EmbeddingGradOp o, ValueRange ops, Emitter &e) -> R {
+        return one(lowerEmbeddingGrad(e, ops[0], ops[1],
+                                      cast<RankedTensorType>(o.getType())));
       });
 }
 

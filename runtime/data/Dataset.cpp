@@ -80,6 +80,7 @@ Dataset emptyLike(const Dataset &d) {
   e.width = d.width;
   e.channels = d.channels;
   e.targetWidth = d.targetWidth;
+  e.idBytes = d.idBytes;
   return e;
 }
 
@@ -109,6 +110,24 @@ absl::Status checkDataset(const Dataset &d, const DataSpec &spec,
                               model(spec.channels)));
   }
   int64_t per = d.exampleSize();
+  if (spec.idBytes && !d.idBytes)
+    return error(absl::StrCat("holds ",
+                              d.pixels.empty() ? "floats" : "bytes (pixels)",
+                              ", but the model input takes integer ids (dtype ",
+                              spec.idBytes == 4 ? "INT32" : "INT64",
+                              "): save x as an int64 or int32 NumPy array"));
+  if (!spec.idBytes && d.idBytes)
+    return error("holds integer ids (an int32 or int64 array), but the model "
+                 "input takes floats: give the input dtype: INT64 (for an "
+                 "embedding layer) or save x as float32");
+  if (spec.idLimit > 0)
+    for (size_t i = 0; i < d.ids.size(); ++i)
+      if (d.ids[i] < 0 || d.ids[i] >= spec.idLimit)
+        return error(absl::StrCat(
+            "id ", d.ids[i], " at position ", i % per, " of example ", i / per,
+            " is out of range: the embedding's "
+            "input_dim is ",
+            spec.idLimit, " (ids must be 0..", spec.idLimit - 1, ")"));
   for (size_t i = 0; i < d.images.size(); ++i)
     if (!std::isfinite(d.images[i]))
       return error(absl::StrCat("feature ", i % per, " of example ", i / per,
@@ -143,8 +162,18 @@ absl::Status checkDataset(const Dataset &d, const DataSpec &spec,
   return absl::OkStatus();
 }
 
-void Dataset::example(int64_t i, float *out) const {
+void Dataset::example(int64_t i, void *to) const {
   int64_t n = exampleSize();
+  if (idBytes) {
+    const int64_t *p = ids.data() + i * n;
+    if (idBytes == 8)
+      std::memcpy(to, p, sizeof(int64_t) * n);
+    else
+      for (int64_t k = 0; k < n; ++k)
+        static_cast<int32_t *>(to)[k] = int32_t(p[k]);
+    return;
+  }
+  float *out = static_cast<float *>(to);
   if (!pixels.empty()) {
     // pixel / 255 exactly as a division rounds it (a multiplication by
     // 1 / 255 differs in the last bit for some pixels).
@@ -197,6 +226,7 @@ absl::StatusOr<TrainValidation> splitValidation(Dataset data, double fraction) {
   };
   split(data.pixels, result.validation.pixels);
   split(data.images, result.validation.images);
+  split(data.ids, result.validation.ids);
   if (!data.targets.empty()) {
     result.validation.targets.assign(
         data.targets.begin() + splitAt * data.targetWidth, data.targets.end());
@@ -207,6 +237,7 @@ absl::StatusOr<TrainValidation> splitValidation(Dataset data, double fraction) {
   data.labels.resize(splitAt);
   result.train.pixels = std::move(data.pixels);
   result.train.images = std::move(data.images);
+  result.train.ids = std::move(data.ids);
   result.train.labels = std::move(data.labels);
   result.train.targets = std::move(data.targets);
   return result;
@@ -275,7 +306,7 @@ void BatchIterator::nextEpoch() {
   computeOrder();
 }
 
-int64_t BatchIterator::batch(int64_t step, float *x, int32_t *labels,
+int64_t BatchIterator::batch(int64_t step, void *xOut, int32_t *labels,
                              float *targets) const {
   if (step < 0 || step >= stepsPerEpoch())
     return 0;
@@ -283,22 +314,25 @@ int64_t BatchIterator::batch(int64_t step, float *x, int32_t *labels,
   int64_t begin = step * options_.batchSize + options_.shard * b;
   int64_t count = std::max<int64_t>(0, std::min(b, data_->size() - begin));
   int64_t rowSize = data_->exampleSize();
+  int64_t rowBytes = rowSize * data_->valueBytes();
+  char *x = static_cast<char *>(xOut);
   int64_t tw = data_->targetWidth;
   for (int64_t r = 0; r < count; ++r) {
     int64_t index = order_[begin + r];
-    data_->example(index, x + r * rowSize);
-    if (options_.augment.enabled())
+    data_->example(index, x + r * rowBytes);
+    // Images only: ids are not flipped or cropped.
+    if (options_.augment.enabled() && !data_->idBytes)
       augmentExample(*data_, options_.augment,
                      mix64(mix64(options_.seed ^ 0xA5A5A5A5u) ^
                            mix64(uint64_t(epoch_) * 0x9E3779B97F4A7C15ull ^
                                  uint64_t(index))),
-                     x + r * rowSize);
+                     reinterpret_cast<float *>(x + r * rowBytes));
     labels[r] = data_->labels[index];
     if (targets && tw)
       std::copy_n(data_->targets.begin() + index * tw, tw, targets + r * tw);
   }
   if (count < b) {
-    std::fill(x + count * rowSize, x + b * rowSize, 0.0f);
+    std::memset(x + count * rowBytes, 0, size_t((b - count) * rowBytes));
     std::fill(labels + count, labels + b, 0);
     if (targets && tw)
       std::fill(targets + count * tw, targets + b * tw, 0.0f);
@@ -306,7 +340,7 @@ int64_t BatchIterator::batch(int64_t step, float *x, int32_t *labels,
   return count;
 }
 
-int64_t BatchIterator::next(float *x, int32_t *labels, float *targets) {
+int64_t BatchIterator::next(void *x, int32_t *labels, float *targets) {
   if (step_ >= stepsPerEpoch())
     return 0;
   return batch(step_++, x, labels, targets);
@@ -326,7 +360,8 @@ BatchPipeline::BatchPipeline(const BatchIterator &it)
     : it_(it), step_(it.step()) {
   int64_t b = it.options().localBatch();
   for (Set &set : sets_) {
-    set.x.resize(b * it.data().exampleSize());
+    set.x.resize((b * it.data().exampleSize() * it.data().valueBytes() + 7) /
+                 8);
     set.labels.resize(b);
     set.targets.resize(b * std::max<int64_t>(it.data().targetWidth, 1));
   }

@@ -32,6 +32,12 @@ struct DataSpec {
   /// Value targets (regression: mse, mae, huber against numbers): each
   /// example has this many float targets. 0: integer class labels.
   int64_t targetWidth = 0;
+  /// A model input of integer ids (dtype INT32 or INT64): the bytes of one
+  /// id in a batch, 4 or 8; 0 for a float input.
+  int64_t idBytes = 0;
+  /// Ids must lie in [0, idLimit) (the smallest input_dim of the embedding
+  /// layers reading them); 0: not checked.
+  int64_t idLimit = 0;
 };
 
 /// Examples N x H x W x C with int32 class labels or float targets.
@@ -51,12 +57,20 @@ struct Dataset {
   /// Value targets, targetWidth per example (empty for class labels).
   std::vector<float> targets;
   int64_t targetWidth = 0;
+  /// Integer examples (NumPy int32 and int64 arrays: token or category ids
+  /// for an embedding), instead of pixels and images, and the bytes each id
+  /// takes in a batch: 4 (int32) or 8 (int64), the model input's type once
+  /// the loader has checked the data against the model. 0: float examples.
+  std::vector<int64_t> ids;
+  int64_t idBytes = 0;
 
   int64_t size() const { return int64_t(labels.size()); }
-  /// Floats per example: H * W * C.
+  /// Values per example: H * W * C.
   int64_t exampleSize() const { return height * width * channels; }
-  /// Writes example `i` as exampleSize() floats to `out`.
-  void example(int64_t i, float *out) const;
+  /// Bytes of one value in a batch: a float's 4, or idBytes.
+  int64_t valueBytes() const { return idBytes ? idBytes : 4; }
+  /// Writes example `i` to `out`: exampleSize() floats, or ids of idBytes.
+  void example(int64_t i, void *out) const;
   /// Examples [first, first + n) as floats.
   std::vector<float> examples(int64_t first, int64_t n) const;
 };
@@ -152,16 +166,17 @@ public:
   void nextEpoch();
 
   /// Copies the next batch (this shard's rows of it: localBatch() rows)
-  /// into `x` (rows * exampleSize floats), `labels` (rows ints) and, for
+  /// into `x` (rows * exampleSize values of valueBytes() each: floats or
+  /// ids), `labels` (rows ints) and, for
   /// value targets, `targets` (rows * targetWidth floats), and advances.
   /// Returns the number of real examples: batchSize, fewer for a kept partial
   /// last batch (the rest of the buffers is zero-filled), or 0 at the end of
   /// the epoch (nothing is written; call nextEpoch()).
-  int64_t next(float *x, int32_t *labels, float *targets = nullptr);
+  int64_t next(void *x, int32_t *labels, float *targets = nullptr);
 
   /// Copies batch `step` of the current epoch without moving; same return
   /// value and padding as next().
-  int64_t batch(int64_t step, float *x, int32_t *labels,
+  int64_t batch(int64_t step, void *x, int32_t *labels,
                 float *targets = nullptr) const;
 
   const Dataset &data() const { return *data_; }
@@ -197,7 +212,8 @@ public:
   /// partial last batch; the rest is padding).
   bool next();
   int64_t count() const { return sets_[current_].count; }
-  float *x() { return sets_[current_].x.data(); }
+  /// Floats, or ids of the data's idBytes.
+  void *x() { return sets_[current_].x.data(); }
   int32_t *labels() { return sets_[current_].labels.data(); }
   float *targets() { return sets_[current_].targets.data(); }
 
@@ -208,7 +224,7 @@ public:
 
 private:
   struct Set {
-    std::vector<float> x;
+    std::vector<int64_t> x; // storage for floats or ids, 8-byte aligned
     std::vector<int32_t> labels;
     std::vector<float> targets;
     int64_t count = 0;

@@ -4,7 +4,7 @@
 // NAME.npy entry parsed by the .npy parser (NpyFormat.h). The arrays then
 // become a Dataset: their shapes are checked against the layouts a model
 // input can take, labels against [0, 2^31), and the values copied (uint8
-// inputs stay bytes, everything else becomes floats).
+// inputs stay bytes, int32 and int64 ones ids, floats floats).
 //
 //===----------------------------------------------------------------------===//
 
@@ -185,6 +185,12 @@ absl::StatusOr<Dataset> datasetFromArrays(const NpyArray &x, const NpyArray &y,
 
   if (x.type == NpyArray::Type::U8) {
     d.pixels = x.bytes;
+  } else if (x.isInteger()) {
+    // int32 and int64: ids for an embedding, kept exact.
+    d.idBytes = x.itemSize();
+    d.ids.resize(size_t(x.count()));
+    for (int64_t i = 0; i < x.count(); ++i)
+      d.ids[size_t(i)] = x.integerAt(i);
   } else {
     d.images.resize(size_t(x.count()));
     for (int64_t i = 0; i < x.count(); ++i)

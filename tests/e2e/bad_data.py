@@ -9,7 +9,10 @@ model, a missing directory, a label beyond the classes) must each stop
 names the offending file or directory. A run whose loss turns NaN or
 infinite (SGD with learning_rate 1e30) must stop with exit code 1 and a
 message naming the step, leaving the checkpoint of an earlier epoch
-byte-identical. A model beyond the memory a scheduler leaves the process
+byte-identical. Integer ids and float data that do not go together (float
+x for an INT64 input, int64 x for a float one), an id beyond the embedding's
+table, ids into a dense layer and floats into an embedding are one line
+each too. A model beyond the memory a scheduler leaves the process
 (prlimit --as, a cgroup's memory limit) is refused with one line naming
 that limit, and an allocation that fails anyway is one "out of memory"
 line, exit code 1 (not LLVM's abort and a stack dump).
@@ -208,6 +211,72 @@ def limits_a_scheduler_sets(gradc, tmp, ck):
         os.rmdir(directory)
 
 
+def write_npy(path, descr, shape, values):
+    """A NumPy .npy file (format 1.0) of little-endian int64 ('<i8'),
+    float32 ('<f4') or int32 ('<i4') values, written without NumPy."""
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        descr, "".join("%d, " % d for d in shape))
+    header += " " * (63 - (len(header) + 10) % 64) + "\n"
+    fmt = {"<i8": "<%dq", "<f4": "<%df", "<i4": "<%di"}[descr]
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)))
+        f.write(header.encode("latin1"))
+        f.write(struct.pack(fmt % len(values), *values))
+    return path
+
+
+def integer_inputs(gradc, tmp, ck):
+    """Integer ids and float data that do not go together, and an id beyond
+    the embedding's table: one line naming the data file, exit 1."""
+    n, t = 6, 4
+    ids = [(i * 7 + k) % 10 for i in range(n) for k in range(t)]
+    labels = [i % 2 for i in range(n)]
+    y = write_npy(os.path.join(tmp, "y.npy"), "<i8", [n], labels)
+    x_ids = write_npy(os.path.join(tmp, "ids.npy"), "<i8", [n, t], ids)
+    x_float = write_npy(os.path.join(tmp, "xf.npy"), "<f4", [n, t],
+                        [float(v) for v in ids])
+    x_far = write_npy(os.path.join(tmp, "far.npy"), "<i8", [n, t],
+                      ids[:-1] + [10])
+
+    def model(name, dtype, layers, x):
+        path = os.path.join(tmp, name + ".pbtxt")
+        with open(path, "w") as f:
+            f.write('name: "%s"\ninput { name: "ids" shape: [%d] dtype: %s }\n'
+                    '%sloss { sparse_categorical_crossentropy {} }\n'
+                    'optimizer { sgd {} }\ntraining { batch_size: 3 }\n'
+                    'data { numpy { x: "%s" y: "%s" } }\n'
+                    % (name, t, dtype, layers, x, y))
+        return path
+
+    embed = ('layer { name: "e" embedding { input_dim: 10 output_dim: 3 } }\n'
+             'layer { name: "f" flatten {} }\n'
+             'layer { name: "o" dense { units: 2 activation: SOFTMAX } }\n')
+    dense = 'layer { name: "o" dense { units: 2 activation: SOFTMAX } }\n'
+    for what, path, expected in [
+            ("float x for an INT64 input", model("f4", "INT64", embed, x_float),
+             [x_float, "takes integer ids (dtype INT64)"]),
+            ("int64 x for a float input", model("i8", "FLOAT", dense, x_ids),
+             [x_ids, "holds integer ids", "takes floats"]),
+            ("an id beyond input_dim", model("far", "INT64", embed, x_far),
+             [x_far, "id 10 at position 3 of example 5 is out of range",
+              "input_dim is 10"])]:
+        code, out, err = c.run([gradc, "train", path, "--opt-level", "0"],
+                               timeout=30)
+        one_line_exit_1(ck, what, code, out, err, expected)
+    # The checker: ids into a dense layer, floats into an embedding.
+    for what, path, expected in [
+            ("INT64 ids into a dense layer", model("d8", "INT64", dense, x_ids),
+             ["layer 'o': takes float values; input 'ids' holds INT64 ids"]),
+            ("floats into an embedding", model("ef", "FLOAT", embed, x_float),
+             ["layer 'e': takes integer ids", "input 'ids' holds floats"])]:
+        code, out, err = c.run([gradc, "train", path], timeout=30)
+        one_line_exit_1(ck, what, code, out, err, expected)
+    # The ids train when they fit.
+    code, out, err = c.run([gradc, "train", model("ok", "INT64", embed, x_ids),
+                            "--opt-level", "0"], timeout=60)
+    ck.check(code == 0, "int64 ids: exit %d" % code, out + err)
+
+
 def main():
     gradc, tmp = sys.argv[1], sys.argv[2]
     shutil.rmtree(tmp, ignore_errors=True)
@@ -367,6 +436,7 @@ def main():
                             "--input", empty, "--opt-level", "0"])
     ck.check(code == 1 and "holds no examples" in err,
              "predict on zero images: exit %d" % code, out + err)
+    integer_inputs(gradc, tmp, ck)
     ck.finish()
 
 

@@ -3,7 +3,9 @@
 once) and exit status 1, never a crash: truncated and foreign files,
 unsupported operators and attributes, missing initializers, cycles, wrong
 types, dynamic shapes, and external data that points outside the model's
-directory (absolute, "..", a symlink out) or beyond its file.
+directory (absolute, "..", a symlink out) or beyond its file. A Gather
+(an embedding) of another axis than 0, or by indices that are a constant,
+not an INT64 graph input.
 
 Usage: onnx_bad.py GRADC SCRATCH_DIR
 """
@@ -297,6 +299,26 @@ def main():
                 'input { name: "x" shape: [8, 8, 1] }\n'
                 "loss { sparse_categorical_crossentropy {} }\n")
     cases.append(("both.pbtxt", ["remove the input and layer"], 1))
+
+    # Gather: rows (axis 0) of an initializer by the ids of a graph input.
+    table = numpy_helper.from_array(np.ones((10, 4), np.float32), "table")
+    fixed = numpy_helper.from_array(np.array([1, 2], np.int64), "fixed")
+    save(conv_model([helper.make_node("Gather", ["table", "x"], ["e"],
+                                      name="gather", axis=1),
+                     helper.make_node("Flatten", ["e"], ["y"], name="flat")],
+                    [table], input_shape=("N", 3),
+                    input_type=TensorProto.INT64), j("gather_axis.onnx"))
+    cases.append(("gather_axis.onnx",
+                  ["node 'gather' (Gather, opset 14): axis 1 is not supported"], 1))
+    # Gather by constant ids folds when the data is a constant too; from an
+    # activation it is refused.
+    save(conv_model([helper.make_node("Gather", ["x", "fixed"], ["y"],
+                                      name="gather", axis=1)],
+                    [fixed], input_shape=("N", 4),
+                    output=("N", 2)), j("gather_activation.onnx"))
+    cases.append(("gather_activation.onnx",
+                  ["node 'gather' (Gather, opset 14): gathering from an "
+                   "activation is not supported"], 1))
 
     for name, expected, lines in cases:
         code, out, err = common.run([gradc, "summary", j(name)])

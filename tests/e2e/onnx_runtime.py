@@ -20,7 +20,11 @@ weights) must give them too, except the channels model's and the binary
 layers' (see below); the layer normalization's comes back as its parts. A model of the elementwise functions
 (exp, log, sqrt, rsqrt, abs, neg, reciprocal, erf, softplus, softsign,
 ELU, SELU, the hard sigmoid) and one of SiLU and the hard swish (exported
-as x times Sigmoid or HardSigmoid) round-trip too.
+as x times Sigmoid or HardSigmoid) round-trip too. An embedding of int64
+token ids (exported as Gather of the table by an INT64 input) trained on
+ids from a .npy file gives ONNX Runtime's probabilities and round-trips;
+one of ids [N, 4, 5] (a feature map, Gather and a Transpose to NCHW) into
+a conv gives them too.
 
 Usage: onnx_runtime.py GRADC SCRATCH_DIR SOURCE_DIR FASHION_MNIST_DIR ORT_DIR
 """
@@ -95,6 +99,75 @@ def write(scratch, name, shape, layers):
 
 def read_npy(path):
     return np.load(path)
+
+
+def embedding_case(gradc, scratch, runner, ort, check, name, shape, layers,
+                   reimport):
+    """An embedding of int64 ids [N, *shape] and `layers` after it, trained
+    on ids from a .npy file and exported (Gather, and a Transpose to NCHW
+    when the output is 4-D), against ONNX Runtime; imported again when
+    `reimport` (the importer takes Gather of ids [N, T] only)."""
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 30, (200,) + shape).astype(np.int64)
+    y = (x.reshape(200, -1)[:, 0] % 3).astype(np.int64)
+    ids, labels = (os.path.join(scratch, name + f)
+                   for f in ("_ids.npy", "_y.npy"))
+    np.save(ids, x)
+    np.save(labels, y)
+    model = os.path.join(scratch, name + ".pbtxt")
+    with open(model, "w") as f:
+        f.write('name: "%s"\n'
+                'input { name: "ids" shape: %s dtype: INT64 }\n'
+                'layer { name: "emb" embedding { input_dim: 30 output_dim: 8 } }\n'
+                '%s'
+                'layer { name: "out" dense { units: 3 activation: SOFTMAX } }\n'
+                'loss { sparse_categorical_crossentropy {} }\n'
+                'optimizer { adam { learning_rate: 0.01 } }\n'
+                'training { batch_size: 20 }\n'
+                'data { numpy { x: "%s" y: "%s" } }\n'
+                % (name, list(shape), layers, ids, labels))
+    exported = os.path.join(scratch, name + ".onnx")
+    ckpt = os.path.join(scratch, name + ".ckpt")
+    code, out, err = common.run([gradc, "train", model, "--max-steps", "20",
+                                 "--checkpoint", ckpt, "--export-onnx",
+                                 exported], timeout=300)
+    if not check.check(code == 0, "%s: gradc train failed" % name, out + err):
+        return
+    graph = onnx.load(exported)
+    try:
+        onnx.checker.check_model(graph, full_check=True)
+    except Exception as e:  # noqa: BLE001
+        check.check(False, "%s: onnx.checker: %s" % (name, e))
+    check.check("Gather" in [n.op_type for n in graph.graph.node],
+                "%s: no Gather node in the export" % name)
+    ours = os.path.join(scratch, name + "_gradc.npy")
+    code, out, err = common.run([gradc, "predict", model, "--weights", ckpt,
+                                 "--input", ids, "-o", ours], timeout=300)
+    if not check.check(code == 0, "%s: gradc predict failed" % name,
+                       out + err):
+        return
+    probs = read_npy(ours)
+    theirs = os.path.join(scratch, name + "_ort.f32")
+    code, out, err = common.run(["node", runner, ort, exported, ids, theirs],
+                                timeout=300)
+    if check.check(code == 0, "%s: ONNX Runtime failed" % name, out + err):
+        ref = np.fromfile(theirs, dtype="<f4").reshape(probs.shape)
+        err = float(np.max(np.abs(probs - ref)))
+        print("%s ONNX Runtime: max |gradc - ort| = %.2e over %d examples"
+              % (name, err, len(ref)))
+        check.check(err <= TOLERANCE, "%s: ONNX Runtime differs by %.3g"
+                    % (name, err))
+    if not reimport:
+        return
+    again = os.path.join(scratch, name + "_again.npy")
+    code, out, err = common.run([gradc, "predict", exported, "--input", ids,
+                                 "-o", again], timeout=300)
+    if check.check(code == 0, "%s: gradc predict of the export failed"
+                   % name, out + err):
+        err = float(np.max(np.abs(read_npy(again) - probs)))
+        print("%s round trip: max |reimported - gradc| = %.2e" % (name, err))
+        check.check(err <= TOLERANCE, "%s: the re-imported export differs "
+                    "by %.3g" % (name, err))
 
 
 def main():
@@ -266,6 +339,18 @@ def main():
                   % (name, err))
             check.check(err <= TOLERANCE, "%s: the re-imported export "
                         "differs by %.3g" % (name, err))
+    # Ids [N, 6]: a dense layer on each position's row, a flatten.
+    embedding_case(gradc, scratch, runner, ort, check, "embedding", (6,),
+                   'layer { name: "row" dense { units: 5 activation: TANH } }\n'
+                   'layer { name: "flat" flatten {} }\n', True)
+    # Ids [N, 4, 5]: a [4, 5, 8] map (NCHW in the export) through a conv,
+    # a dense layer on its channels and a flatten.
+    embedding_case(gradc, scratch, runner, ort, check, "embedding_map",
+                   (4, 5),
+                   'layer { name: "c" conv2d { filters: 6 kernel_size: [3, 3] '
+                   'padding: SAME activation: RELU } }\n'
+                   'layer { name: "ch" dense { units: 4 } }\n'
+                   'layer { name: "flat" flatten {} }\n', False)
     check.finish()
 
 

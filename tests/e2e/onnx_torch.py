@@ -13,7 +13,9 @@ it, SGD) and the network with PyTorch from the same initial weights on the
 same unshuffled batches. After 1 and 10 steps the weights and batch-norm
 running statistics, read back with `gradc export` (ONNX layout and names),
 must equal PyTorch's within 1e-4 relative; and `gradc predict` on the
-bare .onnx must give PyTorch's softmax of its logits.
+bare .onnx must give PyTorch's softmax of its logits. A token model
+(nn.Embedding of int64 ids, exported as Gather of the table by an INT64
+input, then Flatten and Linear) trains from .npy ids the same way.
 
 Usage: onnx_torch.py GRADC SCRATCH_DIR
 """
@@ -298,6 +300,76 @@ def onnx_weights(path):
             for t in model.graph.initializer}
 
 
+class Tokens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 6)
+        self.fc = nn.Linear(5 * 6, 3)
+
+    def forward(self, ids):
+        return self.fc(self.emb(ids).flatten(1))
+
+
+def tokens(gradc, scratch, check):
+    """The exported nn.Embedding trained by gradc from int64 ids, against
+    PyTorch, step for step (ids repeat within each batch)."""
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 20, (64, 5)).astype(np.int64)
+    y = rng.integers(0, 3, 64).astype(np.int64)
+    np.save(os.path.join(scratch, "tokens_x.npy"), x)
+    np.save(os.path.join(scratch, "tokens_y.npy"), y)
+    torch.manual_seed(2)
+    net = Tokens()
+    path = os.path.join(scratch, "tokens.onnx")
+    torch.onnx.export(net, torch.zeros(2, 5, dtype=torch.int64), path,
+                      input_names=["ids"], output_names=["logits"],
+                      do_constant_folding=False,
+                      dynamic_axes={"ids": {0: "N"}, "logits": {0: "N"}})
+    model = os.path.join(scratch, "tokens.pbtxt")
+    with open(model, "w") as f:
+        f.write('name: "tokens"\nnetwork { onnx: "tokens.onnx" }\n'
+                "loss { sparse_categorical_crossentropy {} }\n"
+                "optimizer { sgd { learning_rate: %g } }\n"
+                "training { batch_size: %d seed: 1 }\n"
+                'data { numpy { x: "%s" y: "%s" } }\n'
+                % (LR, BATCH, os.path.join(scratch, "tokens_x.npy"),
+                   os.path.join(scratch, "tokens_y.npy")))
+    ref = Tokens().double()
+    ref.load_state_dict(net.state_dict())
+    opt = torch.optim.SGD(ref.parameters(), lr=LR)
+    steps = 6
+    ckpt = os.path.join(scratch, "tokens.ckpt")
+    code, out, err = common.run([gradc, "train", model, "--max-steps",
+                                 str(steps), "--no-shuffle", "--threads", "1",
+                                 "--checkpoint", ckpt], timeout=180)
+    if not check.check(code == 0, "tokens: gradc train failed", out + err):
+        return
+    exported = os.path.join(scratch, "tokens_trained.onnx")
+    code, out, err = common.run([gradc, "export", model, "--weights", ckpt,
+                                 "-o", exported], timeout=60)
+    if not check.check(code == 0, "tokens: gradc export failed", out + err):
+        return
+    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
+    for step in range(steps):
+        batch = slice(step * BATCH, (step + 1) * BATCH)
+        opt.zero_grad()
+        nn.functional.cross_entropy(ref(xs[batch]), ys[batch]).backward()
+        opt.step()
+    ours = onnx_weights(exported)
+    for key, value in ref.state_dict().items():
+        theirs = value.detach().numpy()
+        mine = ours.get(key)
+        if not check.check(mine is not None and mine.size == theirs.size,
+                           "tokens: %s missing from gradc's export (%s)"
+                           % (key, sorted(ours))):
+            continue
+        rel = float(np.max(np.abs(mine.reshape(theirs.shape) - theirs)) /
+                    max(float(np.max(np.abs(theirs))), 1e-6))
+        print("tokens     %s after %d steps: %.2e relative" % (key, steps, rel))
+        check.check(rel <= TOLERANCE, "tokens: %s differs from PyTorch by "
+                    "%.3g (relative)" % (key, rel))
+
+
 def main():
     gradc, scratch = sys.argv[1], sys.argv[2]
     os.makedirs(scratch, exist_ok=True)
@@ -406,6 +478,7 @@ def main():
                             "%.3g (relative)" % (name, key, steps, rel))
             print("%-10s %2d steps: %d tensors compared" %
                   (name, steps, len(state)))
+    tokens(gradc, scratch, check)
     check.finish()
 
 

@@ -225,3 +225,19 @@ func.func @broadcast_mul_pow(%s: tensor<3xf32>, %x: tensor<2x3xf32>, %e: tensor<
   %l = nn.reduce_sum %p {axes = array<i64: 0, 1>} : (tensor<2x3xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// An embedding: the table's gradient is a scatter-add of dy at the ids
+// (nn.embedding_grad); the integer ids get none.
+// CHECK-LABEL: func.func @embedding_mse
+// CHECK-SAME:  (%[[T:[a-z0-9]+]]: tensor<6x3xf32>, %[[IDS:[a-z0-9]+]]: tensor<2xi64>, %{{.*}}: tensor<2xi32>)
+// CHECK-SAME:  -> (tensor<f32>, tensor<6x3xf32>)
+// CHECK:       %[[Y:.+]] = nn.embedding %[[IDS]], %[[T]]
+// CHECK:       %[[DT:.+]] = nn.embedding_grad %[[IDS]], %{{.+}} : (tensor<2xi64>, tensor<2x3xf32>) -> tensor<6x3xf32>
+// CHECK:       return %{{.+}}, %[[DT]]
+func.func @embedding_mse(%t: tensor<6x3xf32>, %ids: tensor<2xi64>, %l: tensor<2xi32>) -> tensor<f32> attributes {nn.differentiate} {
+  %0 = nn.embedding %ids, %t : (tensor<2xi64>, tensor<6x3xf32>) -> tensor<2x3xf32>
+  %1 = nn.mse %0, %l : (tensor<2x3xf32>, tensor<2xi32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}

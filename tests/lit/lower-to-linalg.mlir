@@ -1466,3 +1466,41 @@ func.func @allreduce_mean(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> (tensor<2x3
   %0:2 = nn.allreduce_mean %a, %b {ranks = 2 : i64} : tensor<2x3xf32>, tensor<4xf32> -> tensor<2x3xf32>, tensor<4xf32>
   return %0#0, %0#1 : tensor<2x3xf32>, tensor<4xf32>
 }
+
+// An embedding reads the table at each id, clamped into [0, rows), in a
+// linalg.generic over the output whose ids map drops the last dimension.
+// CHECK-LABEL: func.func @embedding(
+// CHECK-SAME:    %[[IDS:arg[0-9]+]]: tensor<2x3xi64>, %[[T:arg[0-9]+]]: tensor<10x4xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         linalg.generic {{.*}} ins(%[[IDS]] : tensor<2x3xi64>)
+// CHECK:           arith.index_cast
+// CHECK:           arith.maxsi
+// CHECK:           arith.minsi
+// CHECK:           %[[C:.+]] = linalg.index 2 : index
+// CHECK:           tensor.extract %[[T]][%{{.+}}, %[[C]]] : tensor<10x4xf32>
+func.func @embedding(%ids: tensor<2x3xi64>, %t: tensor<10x4xf32>) -> tensor<2x3x4xf32> {
+  %0 = nn.embedding %ids, %t : (tensor<2x3xi64>, tensor<10x4xf32>) -> tensor<2x3x4xf32>
+  return %0 : tensor<2x3x4xf32>
+}
+
+// The table's gradient: a loop over the id positions in order, each adding
+// its gradient row into the row of its (clamped) id, so repeated ids add up.
+// CHECK-LABEL: func.func @embedding_grad(
+// CHECK-SAME:    %[[IDS:arg[0-9]+]]: tensor<2x3xi32>, %[[DY:arg[0-9]+]]: tensor<2x3x4xf32>)
+// CHECK-NOT:     nn.
+// CHECK-DAG:     %[[FLAT:.+]] = tensor.collapse_shape %[[IDS]] {{\[\[}}0, 1]] : tensor<2x3xi32> into tensor<6xi32>
+// CHECK-DAG:     %[[ROWS:.+]] = tensor.collapse_shape %[[DY]] {{\[\[}}0, 1], [2]] : tensor<2x3x4xf32> into tensor<6x4xf32>
+// CHECK:         %[[ZERO:.+]] = linalg.fill {{.*}} -> tensor<10x4xf32>
+// CHECK:         %[[SUM:.+]] = scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC:.+]] = %[[ZERO]]) -> (tensor<10x4xf32>)
+// CHECK:           tensor.extract %[[FLAT]][%[[I]]] : tensor<6xi32>
+// CHECK:           arith.minsi
+// CHECK:           %[[CUR:.+]] = tensor.extract_slice %[[ACC]]
+// CHECK:           %[[G:.+]] = tensor.extract_slice %[[ROWS]][%[[I]], 0] [1, 4] [1, 1]
+// CHECK:           %[[ADD:.+]] = linalg.generic {{.*}} ins(%[[G]] : tensor<4xf32>) outs(%[[CUR]] : tensor<4xf32>)
+// CHECK:           %[[NEXT:.+]] = tensor.insert_slice %[[ADD]] into %[[ACC]]
+// CHECK:           scf.yield %[[NEXT]] : tensor<10x4xf32>
+// CHECK:         return %[[SUM]]
+func.func @embedding_grad(%ids: tensor<2x3xi32>, %dy: tensor<2x3x4xf32>) -> tensor<10x4xf32> {
+  %0 = nn.embedding_grad %ids, %dy : (tensor<2x3xi32>, tensor<2x3x4xf32>) -> tensor<10x4xf32>
+  return %0 : tensor<10x4xf32>
+}

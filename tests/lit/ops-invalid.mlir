@@ -672,3 +672,35 @@ func.func @reduce_wrong_result(%a: tensor<2x3x4xf32>) {
   %0 = nn.reduce %a {axes = array<i64: 1>, kind = #nn.reduce<max>} : (tensor<2x3x4xf32>) -> tensor<2x1x4xf32>
   return
 }
+
+// -----
+
+func.func @embedding_table_rank(%ids: tensor<2x3xi64>, %t: tensor<10xf32>) {
+  // expected-error @+1 {{expects table [V, D] of rank 2, got rank 1 (10)}}
+  %0 = nn.embedding %ids, %t : (tensor<2x3xi64>, tensor<10xf32>) -> tensor<2x3x10xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_output(%ids: tensor<2x3xi64>, %t: tensor<10x4xf32>) {
+  // expected-error @+1 {{expects output of shape 2x3x4, got 2x4}}
+  %0 = nn.embedding %ids, %t : (tensor<2x3xi64>, tensor<10x4xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_float_ids(%ids: tensor<2x3xf32>, %t: tensor<10x4xf32>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %0 = nn.embedding %ids, %t : (tensor<2x3xf32>, tensor<10x4xf32>) -> tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_grad_rows(%ids: tensor<2x3xi64>, %dy: tensor<2x3x5xf32>) {
+  // expected-error @+1 {{expects grad of shape 2x3x4, got 2x3x5}}
+  %0 = nn.embedding_grad %ids, %dy : (tensor<2x3xi64>, tensor<2x3x5xf32>) -> tensor<10x4xf32>
+  return
+}

@@ -199,3 +199,16 @@ func.func @updates_with_lr_operand(%w: tensor<10xf32>, %g: tensor<10xf32>,
       : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<i64>, tensor<f32>) -> (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>)
   return %0, %1#0, %1#1, %1#2 : tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, tensor<10xf32>
 }
+
+// CHECK-LABEL: func.func @embedding
+func.func @embedding(%ids: tensor<4x8xi64>, %ids32: tensor<4xi32>,
+                     %table: tensor<50x16xf32>, %dy: tensor<4x8x16xf32>)
+    -> (tensor<4x8x16xf32>, tensor<4x16xf32>, tensor<50x16xf32>) {
+  // CHECK: nn.embedding %{{.*}}, %{{.*}} : (tensor<4x8xi64>, tensor<50x16xf32>) -> tensor<4x8x16xf32>
+  %0 = nn.embedding %ids, %table : (tensor<4x8xi64>, tensor<50x16xf32>) -> tensor<4x8x16xf32>
+  // CHECK: nn.embedding %{{.*}}, %{{.*}} : (tensor<4xi32>, tensor<50x16xf32>) -> tensor<4x16xf32>
+  %1 = nn.embedding %ids32, %table : (tensor<4xi32>, tensor<50x16xf32>) -> tensor<4x16xf32>
+  // CHECK: nn.embedding_grad %{{.*}}, %{{.*}} : (tensor<4x8xi64>, tensor<4x8x16xf32>) -> tensor<50x16xf32>
+  %2 = nn.embedding_grad %ids, %dy : (tensor<4x8xi64>, tensor<4x8x16xf32>) -> tensor<50x16xf32>
+  return %0, %1, %2 : tensor<4x8x16xf32>, tensor<4x16xf32>, tensor<50x16xf32>
+}

@@ -11,11 +11,12 @@
 //     times out, or the output differs from the expected one by more than
 //     ONNX's backend tolerance (|got - want| <= 1e-5 + 1e-3 |want|);
 //   - PASS otherwise.
-// A model's first input is the data, and so is every other FLOAT input of
-// rank >= 2 with the same first dimension (the batch); the others become
-// initializers with the test's values, as gradc takes weights. An input that
-// gradc holds channels last (ModelFile::channelsLastInputs) is fed so; the
-// output is in ONNX's order. Each test runs
+// A model's first input is the data (FLOAT, or INT64 or INT32 ids), and so
+// is every other input of those types of rank >= 2 with the same first
+// dimension (the batch); the others become initializers with the test's
+// values, as gradc takes weights. An input that gradc holds channels last
+// (ModelFile::channelsLastInputs) is fed so; the output is in ONNX's order.
+// Each test runs
 // in a child process, so a crash is that test's FAIL, not the runner's.
 //
 // The checked-in list of passing tests (tests/onnx/passing.txt) is the
@@ -95,6 +96,29 @@ std::vector<float> floatsOf(const onnx::TensorProto &t) {
   return {t.float_data().begin(), t.float_data().end()};
 }
 
+/// An INT64 or INT32 tensor's values as they are laid out in memory (in
+/// int64_t storage, so 8-byte aligned).
+std::vector<int64_t> idsOf(const onnx::TensorProto &t) {
+  bool wide = t.data_type() == onnx::TensorProto::INT64;
+  size_t bytes = t.has_raw_data() ? t.raw_data().size()
+                 : wide           ? size_t(t.int64_data_size()) * 8
+                                  : size_t(t.int32_data_size()) * 4;
+  std::vector<int64_t> v((bytes + 7) / 8);
+  if (t.has_raw_data())
+    std::memcpy(v.data(), t.raw_data().data(), bytes);
+  else if (wide)
+    std::copy(t.int64_data().begin(), t.int64_data().end(), v.begin());
+  else
+    std::copy(t.int32_data().begin(), t.int32_data().end(),
+              reinterpret_cast<int32_t *>(v.data()));
+  return v;
+}
+
+bool isIds(const onnx::TensorProto &t) {
+  return t.data_type() == onnx::TensorProto::INT64 ||
+         t.data_type() == onnx::TensorProto::INT32;
+}
+
 /// NCHW (NCW) data as gradc holds an input that it holds channels last:
 /// NHWC (N, 1, W, C).
 std::vector<float> toChannelsLast(const std::vector<float> &v,
@@ -159,9 +183,10 @@ Outcome runTest(mlir::MLIRContext &ctx, onnx::ModelProto model,
                             " outputs (a gradc model computes one)"};
   if (inputs.empty())
     return {Kind::Skip, "no input (a gradc model computes from one)"};
-  if (inputs[0].data_type() != onnx::TensorProto::FLOAT)
+  if (inputs[0].data_type() != onnx::TensorProto::FLOAT && !isIds(inputs[0]))
     return {Kind::Skip, "the data input is " + typeName(inputs[0].data_type()) +
-                            " (a gradc model takes one FLOAT input)"};
+                            " (a gradc model takes FLOAT, INT64 or INT32 "
+                            "inputs)"};
   if (outputs[0].data_type() != onnx::TensorProto::FLOAT)
     return {Kind::Skip, "the output is " + typeName(outputs[0].data_type()) +
                             " (a gradc model computes FLOAT)"};
@@ -191,7 +216,8 @@ Outcome runTest(mlir::MLIRContext &ctx, onnx::ModelProto model,
       }
       const onnx::TensorProto &t = inputs[k];
       bool batch =
-          k == 0 || (keepBatches && t.data_type() == onnx::TensorProto::FLOAT &&
+          k == 0 || (keepBatches &&
+                     (t.data_type() == onnx::TensorProto::FLOAT || isIds(t)) &&
                      t.dims_size() >= 2 && inputs[0].dims_size() >= 1 &&
                      t.dims(0) == inputs[0].dims(0));
       if (batch) {
@@ -260,13 +286,22 @@ Outcome runTest(mlir::MLIRContext &ctx, onnx::ModelProto model,
     for (Buffer &b : *list)
       args.push_back({b.data.data(), {b.shape.begin(), b.shape.end()}});
   std::vector<std::vector<float>> xs;
-  xs.reserve(fed.size()); // the arguments point into it
+  std::vector<std::vector<int64_t>> idBuffers;
+  xs.reserve(fed.size()); // the arguments point into them
+  idBuffers.reserve(fed.size());
   for (size_t i = 0; i < fed.size() && i < m.inputs.size(); ++i) {
     std::vector<int64_t> dims(fed[i].dims().begin(), fed[i].dims().end());
-    xs.push_back(floatsOf(fed[i]));
-    if (file.channelsLastInputs.count(m.inputs[i].name))
-      xs.back() = toChannelsLast(xs.back(), dims);
-    BufferRef xr{xs.back().data(), {batch}};
+    void *data;
+    if (isIds(fed[i])) { // ids as they are, no relayout
+      idBuffers.push_back(idsOf(fed[i]));
+      data = idBuffers.back().data();
+    } else {
+      xs.push_back(floatsOf(fed[i]));
+      if (file.channelsLastInputs.count(m.inputs[i].name))
+        xs.back() = toChannelsLast(xs.back(), dims);
+      data = xs.back().data();
+    }
+    BufferRef xr{data, {batch}};
     xr.shape.append(m.inputs[i].shape.begin(), m.inputs[i].shape.end());
     args.push_back(xr);
   }

@@ -198,7 +198,8 @@ TEST(BatchPipeline, SameBatchesAsTheIteratorPaddingLabelledMinusOne) {
     int64_t n = pipeline.count();
     int64_t want = reference.next(x.data(), labels.data(), t.data());
     ASSERT_EQ(n, want);
-    EXPECT_EQ(std::vector<float>(pipeline.x(), pipeline.x() + 16), x);
+    const float *px = static_cast<const float *>(pipeline.x());
+    EXPECT_EQ(std::vector<float>(px, px + 16), x);
     EXPECT_EQ(std::vector<float>(pipeline.targets(), pipeline.targets() + 4),
               t);
     for (int64_t r = 0; r < 4; ++r)

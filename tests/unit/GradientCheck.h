@@ -89,6 +89,22 @@ inline int64_t labelClasses(mlir::BlockArgument a) {
   return classes;
 }
 
+/// The rows of the smallest table an embedding (or its gradient) reads at
+/// the ids `a`, or 0 when no embedding reads them.
+inline int64_t embeddingRows(mlir::BlockArgument a) {
+  int64_t rows = 0;
+  for (mlir::Operation *user : a.getUsers()) {
+    int64_t r = 0;
+    if (auto e = mlir::dyn_cast<nn::EmbeddingOp>(user))
+      r = shapeOf(e.getTable().getType())[0];
+    else if (auto g = mlir::dyn_cast<nn::EmbeddingGradOp>(user))
+      r = shapeOf(g.getOutput().getType())[0];
+    if (r && (!rows || r < rows))
+      rows = r;
+  }
+  return rows;
+}
+
 /// Unwraps an evaluator result, failing the test with its message.
 template <typename T>
 std::vector<HostValue<T>>
@@ -112,8 +128,9 @@ struct CheckOptions {
   uint64_t seed = 1;
 };
 
-/// Random arguments for `fn`: uniform floats, labels in [0, labelClasses),
-/// and `opts.step` for int64 scalars.
+/// Random arguments for `fn`: uniform floats, embedding ids below the
+/// table's rows, labels in [0, labelClasses), and `opts.step` for int64
+/// scalars.
 inline std::vector<Value64> randomArgs(mlir::func::FuncOp fn,
                                        const CheckOptions &opts,
                                        std::mt19937_64 &rng) {
@@ -131,6 +148,19 @@ inline std::vector<Value64> randomArgs(mlir::func::FuncOp fn,
       for (double &v : t.data)
         v = u(rng);
       args.push_back(std::move(t));
+    } else if (int64_t rows = embeddingRows(a)) {
+      // Embedding ids (i32 or i64), repeating when there are more than rows.
+      if (elem.isSignlessInteger(32)) {
+        HostTensor<int32_t> t(shape);
+        for (int32_t &v : t.data)
+          v = int32_t(rng() % uint64_t(rows));
+        args.push_back(std::move(t));
+      } else {
+        HostTensor<int64_t> t(shape);
+        for (int64_t &v : t.data)
+          v = int64_t(rng() % uint64_t(rows));
+        args.push_back(std::move(t));
+      }
     } else if (elem.isSignlessInteger(32)) {
       int64_t classes = labelClasses(a);
       HostTensor<int32_t> t(shape);

@@ -411,6 +411,19 @@ TEST(DenseGradient, WithAndWithoutBias) {
                             "tensor<2x1xf32>"));
 }
 
+/// The table's gradient: 12 ids into 5 rows repeat, and their rows' dy add
+/// up; i32 ids of rank 1 too.
+TEST(EmbeddingGradient, RepeatedIdsAddUp) {
+  expectOpGradientsMatch(fn("%i: tensor<4x3xi64>, %t: tensor<5x2xf32>",
+                            "nn.embedding %i, %t : (tensor<4x3xi64>, "
+                            "tensor<5x2xf32>) -> tensor<4x3x2xf32>",
+                            "tensor<4x3x2xf32>"));
+  expectOpGradientsMatch(fn("%i: tensor<6xi32>, %t: tensor<3x4xf32>",
+                            "nn.embedding %i, %t : (tensor<6xi32>, "
+                            "tensor<3x4xf32>) -> tensor<6x4xf32>",
+                            "tensor<6x4xf32>"));
+}
+
 TEST(TransposeGradient, InversePermutation) {
   expectOpGradientsMatch(fn("%x: tensor<2x3x4xf32>",
                             "nn.transpose %x {perm = array<i64: 0, 2, 1>} : "

@@ -85,6 +85,54 @@ TEST(JitOps, MatmulEveryTransposeCombination) {
   }
 }
 
+/// Rows of a table at i32 and i64 ids of rank 1 and 2, and the scatter-add
+/// of the gradient with more ids than rows (so ids repeat).
+TEST(JitOps, EmbeddingAndItsGradient) {
+  for (std::string ids : {"tensor<12xi32>", "tensor<3x8xi64>"}) {
+    std::string out =
+        ids == "tensor<12xi32>" ? "tensor<12x5xf32>" : "tensor<3x8x5xf32>";
+    expectJitMatches(single(
+        "%i: " + ids + ", %t: tensor<7x5xf32>",
+        "nn.embedding %i, %t : (" + ids + ", tensor<7x5xf32>) -> " + out, out));
+    expectJitMatches(single("%i: " + ids + ", %dy: " + out,
+                            "nn.embedding_grad %i, %dy : (" + ids + ", " + out +
+                                ") -> tensor<7x5xf32>",
+                            "tensor<7x5xf32>"));
+  }
+}
+
+/// Ids outside the table (negative, at and beyond its rows) are clamped
+/// into it by the compiled code, never read outside it: the results equal
+/// the evaluator's on the clamped ids (the evaluator itself refuses them).
+TEST(JitOps, EmbeddingClampsIdsOutOfRange) {
+  std::string src =
+      func("%i: tensor<2x3xi64>, %t: tensor<4x2xf32>, %dy: tensor<2x3x2xf32>",
+           "  %y = nn.embedding %i, %t : (tensor<2x3xi64>, tensor<4x2xf32>) -> "
+           "tensor<2x3x2xf32>\n"
+           "  %g = nn.embedding_grad %i, %dy : (tensor<2x3xi64>, "
+           "tensor<2x3x2xf32>) -> tensor<4x2xf32>\n",
+           "%y, %g", "tensor<2x3x2xf32>, tensor<4x2xf32>");
+  auto ctx = makeContext();
+  auto module = parse(*ctx, src);
+  ASSERT_TRUE(module);
+  auto f = module->lookupSymbol<mlir::func::FuncOp>("f");
+  std::vector<Value32> args = {
+      HostTensor<int64_t>({2, 3}, {-5, 0, 3, 4, 1000000, 2}),
+      FloatTensor({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8}),
+      FloatTensor({2, 3, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})};
+  EXPECT_FALSE(evaluate<float>(f, args).ok());
+  std::vector<Value32> clamped = args;
+  clamped[0] = HostTensor<int64_t>({2, 3}, {0, 0, 3, 3, 3, 2});
+  std::vector<Value32> expected = valueOrFail(evaluate<float>(f, clamped));
+  ASSERT_EQ(expected.size(), 2u);
+  mlir::OwningOpRef<mlir::ModuleOp> lowered = module->clone();
+  auto jit = lowerAndJit(*lowered, [](mlir::OpPassManager &pm) {
+    buildLoweringPipeline(pm, Stage::LLVM);
+  });
+  ASSERT_TRUE(jit);
+  expectCallMatches(*jit, *lowered, f, "f", args, expected);
+}
+
 TEST(JitOps, Primitives) {
   for (std::string t : {"tensor<6x5xf32>", "tensor<2x3x5x7xf32>"}) {
     std::string two = "%a: " + t + ", %b: " + t;

@@ -392,6 +392,26 @@ std::vector<MessageCase> messageCases() {
        model("layer { name: \"f\" flatten {} }\n" + std::string(kOutput),
              "loss { mse {} }\ntraining { validation_split: 1 }\n"),
        "model.pbtxt:6:1: error: ", "validation_split must be in [0, 1), got 1"},
+      // Integer ids: only an embedding reads them, and it reads nothing else.
+      {"embedding input_dim",
+       "name: \"t\"\ninput { name: \"ids\" shape: [6] dtype: INT32 }\n"
+       "layer { name: \"c\" embedding { output_dim: 4 } }\n"
+       "layer { name: \"f\" flatten {} }\n" +
+           std::string(kOutput) + kTail,
+       L3, "input_dim must be in [1, 1048576], got 0"},
+      {"embedding of floats",
+       layerLine("layer { name: \"c\" embedding { input_dim: 5 output_dim: "
+                 "4 } }\n"),
+       L3,
+       "takes integer ids (an input of dtype INT32 or INT64); input "
+       "'image' holds floats"},
+      {"ids into a dense layer",
+       "name: \"t\"\ninput { name: \"ids\" shape: [6] dtype: INT64 }\n"
+       "layer { name: \"c\" dense { units: 3 activation: SOFTMAX } }\n" +
+           std::string(kTail),
+       L3,
+       "takes float values; input 'ids' holds INT64 ids, which only an "
+       "embedding layer reads"},
   };
 }
 

@@ -97,12 +97,15 @@ TEST(NumpyDatasetTest, ArraysBecomeDatasets) {
   EXPECT_TRUE(std::isinf(d->images[5])); // checkDataset reports it later
   EXPECT_THAT(d->labels, ElementsAre(1, 7));
 
-  // int32 images [N, H, W, C] become floats; value targets [N, 2].
+  // int32 arrays [N, H, W, C] stay integers (ids, exact, 4 bytes each in a
+  // batch until the model says otherwise); value targets [N, 2].
   d = datasetFromArrays(array(T::I32, {1, 1, 1, 2}, {-3, 9}),
                         array(T::F32, {1, 2}, {0.25, -8}), "w", true);
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->channels, 2);
-  EXPECT_THAT(d->images, ElementsAre(-3.0f, 9.0f));
+  EXPECT_TRUE(d->images.empty());
+  EXPECT_THAT(d->ids, ElementsAre(-3, 9));
+  EXPECT_EQ(d->idBytes, 4);
   EXPECT_EQ(d->targetWidth, 2);
   EXPECT_THAT(d->targets, ElementsAre(0.25f, -8.0f));
   EXPECT_THAT(d->labels, ElementsAre(0));

@@ -1,7 +1,8 @@
-//===- LinearKernels.cpp - reference kernels of dense and matmul ----------===//
+//===- LinearKernels.cpp - reference kernels of dense, matmul, embedding --===//
 //
-// The reference kernels of dense and matmul, attached to the
-// ops as their ReferenceKernelOpInterface. Plain triple loops.
+// The reference kernels of dense, matmul and embedding, attached to the
+// ops as their ReferenceKernelOpInterface. Plain loops; an embedding id
+// outside the table is an error here (the compiled code clamps it).
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,11 +60,69 @@ struct MatmulKernel {
   }
 };
 
+/// The ids of an embedding (i32 or i64) as int64, each checked against the
+/// table's `rows`.
+template <typename T>
+absl::StatusOr<std::vector<int64_t>> embeddingIds(mlir::Operation *op,
+                                                  mlir::Value ids, int64_t rows,
+                                                  KernelEnv<T> &env) {
+  std::vector<int64_t> out;
+  std::visit(
+      [&](const auto &t) {
+        using E = std::decay_t<decltype(t.data[0])>;
+        if constexpr (std::is_integral_v<E>)
+          out.assign(t.data.begin(), t.data.end());
+      },
+      env.values.find(ids)->second);
+  for (size_t i = 0; i < out.size(); ++i)
+    if (out[i] < 0 || out[i] >= rows)
+      return absl::InvalidArgumentError(
+          absl::StrCat(describe(op), ": id ", out[i], " at position ", i,
+                       " is out of range [0, ", rows, ")"));
+  return out;
+}
+
+struct EmbeddingKernel {
+  template <typename T>
+  static absl::Status run(EmbeddingOp op, KernelEnv<T> &env) {
+    const HostTensor<T> &table = env.in(op.getTable());
+    int64_t rows = table.dim(0), width = table.dim(1);
+    auto ids = embeddingIds(op, op.getIds(), rows, env);
+    if (!ids.ok())
+      return ids.status();
+    HostTensor<T> y = env.zeros(op.getOutput());
+    for (size_t i = 0; i < ids->size(); ++i)
+      std::copy_n(table.data.begin() + (*ids)[i] * width, width,
+                  y.data.begin() + int64_t(i) * width);
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
+struct EmbeddingGradKernel {
+  template <typename T>
+  static absl::Status run(EmbeddingGradOp op, KernelEnv<T> &env) {
+    const HostTensor<T> &dy = env.in(op.getGrad());
+    HostTensor<T> dt = env.zeros(op.getOutput());
+    int64_t rows = dt.dim(0), width = dt.dim(1);
+    auto ids = embeddingIds(op, op.getIds(), rows, env);
+    if (!ids.ok())
+      return ids.status();
+    for (size_t i = 0; i < ids->size(); ++i)
+      for (int64_t d = 0; d < width; ++d)
+        dt[(*ids)[i] * width + d] += dy[int64_t(i) * width + d];
+    env.set(op.getOutput(), std::move(dt));
+    return absl::OkStatus();
+  }
+};
+
 } // namespace
 
 void attachLinearKernels(MLIRContext *ctx) {
   attach<DenseKernel, DenseOp>(ctx);
   attach<MatmulKernel, MatmulOp>(ctx);
+  attach<EmbeddingKernel, EmbeddingOp>(ctx);
+  attach<EmbeddingGradKernel, EmbeddingGradOp>(ctx);
 }
 
 } // namespace gradc::kernels
