@@ -85,6 +85,33 @@ TEST(JitOps, MatmulEveryTransposeCombination) {
   }
 }
 
+TEST(JitOps, BatchMatmulTransposesAndBroadcasts) {
+  // op(lhs) is [.., 8, 16], op(rhs) [.., 16, 32] (whole register tiles) or
+  // [.., 5, 7] x [.., 7, 3] (partial ones); the rhs has the lhs's batch
+  // dimensions, a broadcast one (size 1), fewer, or none.
+  for (auto [m, k, n] : {std::tuple{8, 16, 32}, std::tuple{5, 7, 3}})
+    for (auto [ta, tb] : {std::pair{false, false}, std::pair{true, false},
+                          std::pair{false, true}, std::pair{true, true}})
+      for (std::string rhsBatch : {"2x3x", "2x1x", "3x", ""}) {
+        auto t = [](std::string batch, int r, int c) {
+          return "tensor<" + batch + std::to_string(r) + "x" +
+                 std::to_string(c) + "xf32>";
+        };
+        std::string lhs = ta ? t("2x3x", k, m) : t("2x3x", m, k);
+        std::string rhs = tb ? t(rhsBatch, n, k) : t(rhsBatch, k, n);
+        std::string out = t("2x3x", m, n);
+        std::string attrs;
+        if (ta || tb)
+          attrs = std::string("{") + (ta ? "transpose_lhs" : "") +
+                  (ta && tb ? ", " : "") + (tb ? "transpose_rhs" : "") + "} ";
+        SCOPED_TRACE(lhs + " x " + rhs + " " + attrs);
+        expectJitMatches(single("%a: " + lhs + ", %b: " + rhs,
+                                "nn.batch_matmul %a, %b " + attrs + ": (" +
+                                    lhs + ", " + rhs + ") -> " + out,
+                                out));
+      }
+}
+
 TEST(JitOps, Primitives) {
   for (std::string t : {"tensor<6x5xf32>", "tensor<2x3x5x7xf32>"}) {
     std::string two = "%a: " + t + ", %b: " + t;

@@ -1,6 +1,6 @@
-//===- LinearKernels.cpp - reference kernels of dense and matmul ----------===//
+//===- LinearKernels.cpp - reference kernels of dense and the matmuls -----===//
 //
-// The reference kernels of dense and matmul, attached to the
+// The reference kernels of dense, matmul and batch_matmul, attached to the
 // ops as their ReferenceKernelOpInterface. Plain triple loops.
 //
 //===----------------------------------------------------------------------===//
@@ -59,11 +59,58 @@ struct MatmulKernel {
   }
 };
 
+/// For every batch index of the output, the matrix product of the operands'
+/// matrices at that index (a broadcast dimension read at 0).
+struct BatchMatmulKernel {
+  template <typename T>
+  static absl::Status run(BatchMatmulOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    const Tensor &a = env.in(op.getLhs()), &b = env.in(op.getRhs());
+    Tensor y = env.zeros(op.getOutput());
+    bool ta = op.getTransposeLhs(), tb = op.getTransposeRhs();
+    int64_t rank = y.rank(), ra = a.rank(), rb = b.rank();
+    int64_t m = y.dim(rank - 2), n = y.dim(rank - 1);
+    int64_t k = ta ? a.dim(ra - 2) : a.dim(ra - 1);
+    int64_t aRows = a.dim(ra - 2), aCols = a.dim(ra - 1);
+    int64_t bRows = b.dim(rb - 2), bCols = b.dim(rb - 1);
+    int64_t batches = y.numElements() / (m * n);
+    for (int64_t flat = 0; flat < batches; ++flat) {
+      // The offsets of this batch index's matrices in a and b.
+      int64_t rest = flat, offA = 0, offB = 0, strideA = aRows * aCols,
+              strideB = bRows * bCols;
+      for (int64_t d = rank - 3; d >= 0; --d) {
+        int64_t i = rest % y.dim(d);
+        rest /= y.dim(d);
+        int64_t da = d - (rank - ra), db = d - (rank - rb);
+        if (da >= 0) {
+          offA += (a.dim(da) == 1 ? 0 : i) * strideA;
+          strideA *= a.dim(da);
+        }
+        if (db >= 0) {
+          offB += (b.dim(db) == 1 ? 0 : i) * strideB;
+          strideB *= b.dim(db);
+        }
+      }
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          T sum = 0;
+          for (int64_t l = 0; l < k; ++l)
+            sum += a[offA + (ta ? l * aCols + i : i * aCols + l)] *
+                   b[offB + (tb ? j * bCols + l : l * bCols + j)];
+          y[(flat * m + i) * n + j] = sum;
+        }
+    }
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
 } // namespace
 
 void attachLinearKernels(MLIRContext *ctx) {
   attach<DenseKernel, DenseOp>(ctx);
   attach<MatmulKernel, MatmulOp>(ctx);
+  attach<BatchMatmulKernel, BatchMatmulOp>(ctx);
 }
 
 } // namespace gradc::kernels
