@@ -193,6 +193,7 @@ private:
   bool layerNorm(const Node &n);
   // OnnxLinearOps.cpp:
   bool gemm(const Node &n);
+  bool matmulOfActivations(const Node &n);
   // OnnxReductionOps.cpp:
   bool reduce(const Node &n);
   // OnnxElementwiseOps.cpp:

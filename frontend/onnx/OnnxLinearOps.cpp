@@ -13,9 +13,35 @@
 
 namespace gradc::onnximport {
 
+/// MatMul of two activations [N, M, K] x [N, K, P]: a matmul layer (the
+/// batch of either is the other's, as gradc's layer pairs them). Rank 4 is
+/// refused: the importer holds a 4-D tensor as an NCHW image in NHWC.
+bool OnnxImport::matmulOfActivations(const Node &n) {
+  if (!onlyAttrs(n, {}))
+    return false;
+  const Tensor *a = activation(n, 0), *b = activation(n, 1);
+  if (!a || !b)
+    return false;
+  if (a->dims.size() != 3 || b->dims.size() != 3)
+    return fail(n,
+                absl::StrCat("a MatMul of two activations needs both of rank 3 "
+                             "([N, M, K] x [N, K, P]), got ranks ",
+                             a->dims.size(), " and ", b->dims.size(),
+                             a->dims.size() == 4 || b->dims.size() == 4
+                                 ? " (rank 4 is read as an NCHW image)"
+                                 : ""));
+  Layer layer;
+  layer.set_name(layerName(n));
+  layer.mutable_matmul();
+  addLayer(n, std::move(layer), {a, b});
+  return true;
+}
+
 /// Gemm and MatMul: a dense layer whose kernel is B ([in, out]).
 bool OnnxImport::gemm(const Node &n) {
   bool isGemm = n.op_type() == "Gemm";
+  if (!isGemm && hasInput(n, 1) && !constants.count(n.input(1)))
+    return matmulOfActivations(n);
   if (!(isGemm ? onlyAttrs(n, {"alpha", "beta", "transA", "transB"})
                : onlyAttrs(n, {})))
     return false;

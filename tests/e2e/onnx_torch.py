@@ -5,7 +5,9 @@ forms, a CNN that transposes H and W, an MLP with layer norm exported at
 opset 17 as LayerNormalization, an MLP with broadcast arithmetic on learned
 parameters and constants, an MLP of elementwise functions: softplus,
 sqrt, ELU, SELU, the hard sigmoid, erf, exp, reciprocal, log, neg, the hard
-swish, SiLU, a CNN with the four reductions), exports each with
+swish, SiLU, a CNN with the four reductions, an attention head over the
+rows of the image whose MatMuls of two activations are gradc's matmul
+layer), exports each with
 torch.onnx.export, and
 trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
@@ -162,6 +164,26 @@ class Reduced(nn.Module):
         return self.fc2(torch.tanh(self.fc1(x)).sum(dim=1, keepdim=True))
 
 
+class Attention(nn.Module):
+    """One attention head over the rows of the image (ReduceMean of the
+    channel: [N, rows, columns]): q k^T and the mix of the values are
+    MatMuls of two activations (gradc's matmul layer, k^T a Transpose);
+    the projections MatMuls with a parameter (dense layers)."""
+
+    def __init__(self):
+        super().__init__()
+        self.wq = nn.Parameter(torch.randn(SIZE, 8) * 0.3)
+        self.wk = nn.Parameter(torch.randn(SIZE, 8) * 0.3)
+        self.wv = nn.Parameter(torch.randn(SIZE, 6) * 0.3)
+        self.fc = nn.Linear(SIZE * 6, 4)
+
+    def forward(self, x):
+        rows = x.mean(dim=1)
+        q, k, v = rows @ self.wq, rows @ self.wk, rows @ self.wv
+        a = torch.softmax(q @ k.transpose(1, 2), dim=-1)
+        return self.fc(torch.flatten(a @ v, 1))
+
+
 class GeluMLP(nn.Module):
     """GELU in both forms: PyTorch exports each as a chain of nodes (Div,
     Erf, Add, Mul; or Mul, Add, Tanh) that gradc recognizes as one."""
@@ -263,7 +285,7 @@ def main():
                       ("separable", Separable), ("gelu", GeluMLP),
                       ("transposed", Transposed), ("mlp_ln", LayerNormMLP),
                       ("arith", Arith), ("unary", UnaryMLP),
-                      ("reduced", Reduced)):
+                      ("reduced", Reduced), ("attention", Attention)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1
