@@ -107,6 +107,16 @@ def main():
     cases.append(("broadcast_ranks.onnx",
                   ["node 'ranks' (Add, opset 14): broadcasting [-1, 2, 1, 1] "
                    "and [-1, 2] would repeat along the batch dimension"], 1))
+    # A MatMul of two 4-D activations: the importer holds them as images.
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("MatMul", ["c", "c"], ["m"], name="mm"),
+             helper.make_node("GlobalAveragePool", ["m"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["y"], name="flat")]
+    save(conv_model(nodes), j("matmul_4d.onnx"))
+    cases.append(("matmul_4d.onnx",
+                  ["node 'mm' (MatMul, opset 14): a MatMul of two activations "
+                   "needs both of rank 3 ([N, M, K] x [N, K, P]), got ranks 4 "
+                   "and 4 (rank 4 is read as an NCHW image)"], 1))
     # SELU with other constants, a hard sigmoid not centred at 0.
     for op, attrs, message in (
             ("Selu", {"gamma": 2.0}, "alpha 1.67326 gamma 2 is not "
