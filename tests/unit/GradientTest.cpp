@@ -419,10 +419,7 @@ TEST(BatchMatmulGradient, EveryTransposeAndBroadcast) {
     for (std::string rhsBatch : {"2x3x", "2x1x", ""}) {
       std::string lhs = ta ? "tensor<2x3x4x3xf32>" : "tensor<2x3x3x4xf32>";
       std::string rhs = "tensor<" + rhsBatch + (tb ? "2x4" : "4x2") + "xf32>";
-      std::string attrs;
-      if (ta || tb)
-        attrs = std::string("{") + (ta ? "transpose_lhs" : "") +
-                (ta && tb ? ", " : "") + (tb ? "transpose_rhs" : "") + "} ";
+      std::string attrs = transposeAttrs(ta, tb);
       SCOPED_TRACE(lhs + " x " + rhs + " " + attrs);
       expectOpGradientsMatch(fn("%a: " + lhs + ", %b: " + rhs,
                                 "nn.batch_matmul %a, %b " + attrs + ": (" +

@@ -74,10 +74,7 @@ TEST(JitOps, MatmulEveryTransposeCombination) {
                         std::pair{false, true}, std::pair{true, true}}) {
     std::string lhs = ta ? "tensor<7x5xf32>" : "tensor<5x7xf32>";
     std::string rhs = tb ? "tensor<3x7xf32>" : "tensor<7x3xf32>";
-    std::string attrs;
-    if (ta || tb)
-      attrs = std::string("{") + (ta ? "transpose_lhs" : "") +
-              (ta && tb ? ", " : "") + (tb ? "transpose_rhs" : "") + "} ";
+    std::string attrs = transposeAttrs(ta, tb);
     expectJitMatches(single("%a: " + lhs + ", %b: " + rhs,
                             "nn.matmul %a, %b " + attrs + ": (" + lhs + ", " +
                                 rhs + ") -> tensor<5x3xf32>",
@@ -100,10 +97,7 @@ TEST(JitOps, BatchMatmulTransposesAndBroadcasts) {
         std::string lhs = ta ? t("2x3x", k, m) : t("2x3x", m, k);
         std::string rhs = tb ? t(rhsBatch, n, k) : t(rhsBatch, k, n);
         std::string out = t("2x3x", m, n);
-        std::string attrs;
-        if (ta || tb)
-          attrs = std::string("{") + (ta ? "transpose_lhs" : "") +
-                  (ta && tb ? ", " : "") + (tb ? "transpose_rhs" : "") + "} ";
+        std::string attrs = transposeAttrs(ta, tb);
         SCOPED_TRACE(lhs + " x " + rhs + " " + attrs);
         expectJitMatches(single("%a: " + lhs + ", %b: " + rhs,
                                 "nn.batch_matmul %a, %b " + attrs + ": (" +

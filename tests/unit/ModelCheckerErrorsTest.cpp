@@ -196,7 +196,7 @@ std::vector<MessageCase> messageCases() {
        "add cannot broadcast its inputs [64] and [3] (per example, aligned "
        "at the last dimension, sizes must match or be 1)"},
       {"matmul of one input",
-       model("layer { name: \"m\" matmul {} }\n" + std::string(kOutput)), L3,
+       model("layer { name: \"c\" matmul {} }\n" + std::string(kOutput)), L3,
        "matmul expects 2 inputs, got 1"},
       {"matmul of a vector",
        model("layer { name: \"f\" flatten {} }\n"
