@@ -15,7 +15,8 @@ power, divide, maximum, minimum) broadcasting trainable weights and
 constants against a feature map, and two attention heads over the rows of
 [28, 28] (the matmul layer: q k^T with transpose_b, exported as a
 Transpose and a MatMul; the second also a product with a weight of 2
-matrices, [N, 2, 28, 4] in NCHW, that the import refuses). Each export must pass
+matrices, [N, 2, 28, 4] in NCHW, and a transpose_a product of it, that the
+import refuses). Each export must pass
 onnx.checker.check_model(full_check=True); ONNX Runtime (onnxruntime-node)
 must give the probabilities of `gradc predict` within 1e-5 on 1,000 test
 images; and the export imported again (`gradc predict FILE.onnx`, its own
@@ -202,7 +203,8 @@ def main():
         'layer { name: "d1" dense { units: 8 activation: TANH } }',
         'layer { name: "rmin" reduce { op: MIN axes: [1] } }'])
     # Attention over the rows: q k^T, a softmax of each row, the mix of the
-    # values; then (heads) its product with 2 matrices of a weight.
+    # values; then (heads) its product with 2 matrices of a weight and a
+    # transpose_a product of that with itself (4-D: NCHW in the file).
     attention_layers = [
         'layer { name: "q" dense { units: 16 } }',
         'layer { name: "k" dense { units: 16 } inputs: ["image"] }',
@@ -215,6 +217,7 @@ def main():
     heads = write(scratch, "heads", [28, 28], attention_layers + [
         'layer { name: "w" weight { shape: [2, 8, 4] } }',
         'layer { name: "p" matmul {} inputs: ["o", "w"] }',
+        'layer { name: "g" matmul { transpose_a: true } inputs: ["p", "p"] }',
         'layer { name: "flat" flatten {} }'])
     layer_norm = os.path.join(scratch, "layer_norm_cnn.pbtxt")
     with open(layer_norm, "w") as f:
