@@ -18,7 +18,8 @@ import subprocess
 import tempfile
 import time
 
-# (kind, spatial size, channels, layer text with {c} and {name}).
+# (kind, spatial size, channels, layer text with {c} and {prev}, the layer
+# before it).
 CASES = [
     ("conv", 16, 8, 'conv2d {{ filters: {c} kernel_size: [3, 3] padding: SAME }}'),
     ("conv", 28, 32, 'conv2d {{ filters: {c} kernel_size: [3, 3] padding: SAME }}'),
@@ -47,6 +48,8 @@ CASES = [
     ("reduce", 16, 8, 'reduce {{ op: MAX axes: [3] keepdims: true }}'),
     ("reduce", 16, 32, 'reduce {{ op: MEAN axes: [1] keepdims: true }}'),
     ("relu", 16, 8, 'activation {{ kind: RELU }}'),
+    ("matmul", 16, 16, 'matmul {{ transpose_b: true }} inputs: ["{prev}", "{prev}"]'),
+    ("matmul", 32, 32, 'matmul {{ }} inputs: ["{prev}", "{prev}"]'),
 ]
 
 
@@ -54,7 +57,9 @@ def model(hw, c, layer, n):
     shape = "[%d, %d, %d]" % (hw, hw, c) if hw else "[%d]" % c
     lines = ['name: "m"', 'input { name: "x" shape: %s }' % shape]
     for i in range(n):
-        lines.append('layer { name: "l%d" %s }' % (i, layer.format(c=c)))
+        prev = "l%d" % (i - 1) if i else "x"
+        lines.append('layer { name: "l%d" %s }'
+                     % (i, layer.format(c=c, prev=prev)))
     if hw:
         lines.append('layer { name: "flat" flatten {} }')
     lines += ['layer { name: "out" dense { units: 10 activation: SOFTMAX } }',

@@ -18,6 +18,12 @@ size_t OnnxEmit::inputRank(int i) const {
   return s.size() + 1;
 }
 
+std::string OnnxEmit::toNchw(const std::string &x, const std::string &suffix) {
+  onnx::NodeProto &t = node("Transpose", {x}, suffix);
+  attr(t, "perm", std::vector<int64_t>{0, 3, 1, 2});
+  return t.output(0);
+}
+
 onnx::NodeProto &OnnxEmit::node(const char *op, std::vector<std::string> ins,
                                 const std::string &suffix) {
   onnx::NodeProto &n = *g.add_node();

@@ -71,6 +71,9 @@ public:
                        std::vector<float> values);
   /// A new 1-D INT64 initializer (axes, shapes).
   std::string int64s(const std::string &name, const std::vector<int64_t> &v);
+  /// `x`, an image in gradc's N,H,W,C order, as ONNX's N,C,H,W (a Transpose
+  /// named with `suffix`).
+  std::string toNchw(const std::string &x, const std::string &suffix = "_nchw");
   /// Appends the layer's resolved activation to `x` (returns x for LINEAR).
   std::string activate(const std::string &x);
   /// The nodes of a GELU (exact or tanh form) of `x`.

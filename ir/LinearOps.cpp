@@ -1,8 +1,10 @@
-//===- LinearOps.cpp - dense, matmul, embedding: verifiers, gradients ----===//
+//===- LinearOps.cpp - dense, matmul, batch_matmul, embedding -------------===//
 //
-// dense's gradients are matmuls (dx = dy W^T, dW = x^T dy) and a reduce_sum;
-// embedding's (a row lookup, the one-hot matmul's sparse form) is a
-// scatter-add of dy into the table, nn.embedding_grad.
+// Verifiers and gradients. dense's gradients are matmuls (dx = dy W^T,
+// dW = x^T dy) and a reduce_sum; batch_matmul's are batch_matmuls, summed over
+// the batch dimensions an operand was broadcast along; embedding's (a row
+// lookup, the one-hot matmul's sparse form) is a scatter-add of dy into the
+// table, nn.embedding_grad.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +30,32 @@ FailureOr<SmallVector<int64_t>> denseOutputShape(EmitErrorFn emitError,
   return SmallVector<int64_t>{in[0], w[1]};
 }
 
+/// The shape rule of batch_matmul (ir/ShapeRules.h's matmulShape).
+FailureOr<SmallVector<int64_t>> batchMatmulShape(EmitErrorFn emitError,
+                                                 Value lhs, Value rhs, bool ta,
+                                                 bool tb) {
+  std::string error;
+  auto shape = matmulShape(shapeOf(lhs), shapeOf(rhs), ta, tb, error);
+  if (!shape)
+    return emitError() << error;
+  return SmallVector<int64_t>(shape->begin(), shape->end());
+}
+
+/// `grad` (the gradient of an operand of `like`'s type, over the product's
+/// batch dimensions) summed over the batch dimensions `like` was broadcast
+/// along, and reshaped to `like`'s shape.
+Value unbroadcast(GradientBuilder &g, Value grad, Value like) {
+  ArrayRef<int64_t> full = shapeOf(grad), want = shapeOf(like);
+  if (full == want)
+    return grad;
+  int64_t offset = int64_t(full.size()) - int64_t(want.size());
+  SmallVector<int64_t> axes;
+  for (int64_t d = 0; d + 2 < int64_t(full.size()); ++d)
+    if (d < offset || want[d - offset] != full[d])
+      axes.push_back(d);
+  Value summed = g.reduceSum(grad, axes);
+  return g.b.create<ReshapeOp>(g.loc, like.getType(), summed);
+}
 /// The shape rule of embedding: ids [N, T...] and table [V, D] give
 /// [N, T..., D].
 FailureOr<SmallVector<int64_t>> embeddingOutputShape(EmitErrorFn emitError,
@@ -75,6 +103,47 @@ EmbeddingOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   operandGrads.push_back(Value()); // integer ids: no gradient
   operandGrads.push_back(b.create<EmbeddingGradOp>(
       getLoc(), getTable().getType(), getIds(), resultGrads[0]));
+  return success();
+}
+
+LogicalResult BatchMatmulOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &types) {
+  return pushInferred(
+      batchMatmulShape(locErrors(loc), adaptor.getLhs(), adaptor.getRhs(),
+                       adaptor.getTransposeLhs(), adaptor.getTransposeRhs()),
+      adaptor.getLhs(), types);
+}
+
+LogicalResult BatchMatmulOp::verify() {
+  if (failed(expectSameElementType(*this)))
+    return failure();
+  auto shape = batchMatmulShape(opErrors(*this), getLhs(), getRhs(),
+                                getTransposeLhs(), getTransposeRhs());
+  if (failed(shape))
+    return failure();
+  return expectShape(*this, getOutput(), *shape, "output");
+}
+
+LogicalResult
+BatchMatmulOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                              SmallVectorImpl<Value> &operandGrads) {
+  // C = op(A) op(B): d op(A) = dC op(B)^T and d op(B) = op(A)^T dC, each
+  // written as one batch_matmul whose transposes give A's (B's) own layout.
+  Location loc = getLoc();
+  Value dc = resultGrads[0], a = getLhs(), bv = getRhs();
+  bool ta = getTransposeLhs(), tb = getTransposeRhs();
+  auto product = [&](Value x, Value y, bool tx, bool ty) -> Value {
+    return b.create<BatchMatmulOp>(loc, x, y, tx, ty);
+  };
+  // dA: dC B^T (tb: dC B); with ta, its transpose: B dC^T (tb: B^T dC^T).
+  Value da = ta ? product(bv, dc, tb, true) : product(dc, bv, false, !tb);
+  // dB: A^T dC (ta: A dC); with tb, its transpose: dC^T A (ta: dC^T A^T).
+  Value db = tb ? product(dc, a, true, ta) : product(a, dc, !ta, false);
+  GradientBuilder g(b, loc);
+  operandGrads.push_back(unbroadcast(g, da, a));
+  operandGrads.push_back(unbroadcast(g, db, bv));
   return success();
 }
 

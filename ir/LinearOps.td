@@ -84,4 +84,26 @@ def NN_EmbeddingGradOp : NN_NonDiffOp<"embedding_grad", [Pure]> {
   let hasVerifier = 1;
 }
 
+def NN_BatchMatmulOp : NN_DiffOp<"batch_matmul", [NN_InferResultType]> {
+  let summary = "product of two activations over broadcast batch dimensions";
+  let description = [{
+    `op(lhs) x op(rhs)` of the last two dimensions, for every index of the
+    leading (batch) dimensions, which broadcast as NumPy's (and
+    torch.matmul's) do: aligned at the last batch dimension, a size-1 or
+    missing dimension repeated. `op` swaps the last two dimensions when
+    `transpose_lhs` / `transpose_rhs` is set (`q k^T` of attention without a
+    separate transpose). lhs `[b..., M, K]` x rhs `[b..., K, P]` is
+    `[b..., M, P]`; both have rank 2 or more.
+
+    ```mlir
+    %s = nn.batch_matmul %q, %k {transpose_rhs} : (tensor<8x4x16x32xf32>, tensor<8x4x16x32xf32>) -> tensor<8x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs,
+      UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // GRADC_NN_LINEAR_OPS

@@ -85,6 +85,57 @@ std::optional<std::vector<int64_t>> broadcastShapes(llvm::ArrayRef<int64_t> a,
   return out;
 }
 
+std::optional<std::vector<int64_t>> matmulShape(llvm::ArrayRef<int64_t> a,
+                                                llvm::ArrayRef<int64_t> b,
+                                                bool ta, bool tb,
+                                                std::string &error) {
+  auto str = [](llvm::ArrayRef<int64_t> s) {
+    std::string out;
+    for (int64_t d : s)
+      out += (out.empty() ? "" : "x") + (d < 0 ? "?" : std::to_string(d));
+    return out;
+  };
+  if (a.size() < 2 || b.size() < 2) {
+    error = llvm::formatv("expects operands of rank 2 or more, got ranks {0} "
+                          "and {1}",
+                          a.size(), b.size());
+    return std::nullopt;
+  }
+  size_t ra = a.size(), rb = b.size();
+  int64_t m = a[ta ? ra - 1 : ra - 2], ka = a[ta ? ra - 2 : ra - 1];
+  int64_t kb = b[tb ? rb - 1 : rb - 2], p = b[tb ? rb - 2 : rb - 1];
+  if (ka >= 0 && kb >= 0 && ka != kb) {
+    error = llvm::formatv("expects contracted sizes to match, got {0} and {1}",
+                          ka, kb);
+    return std::nullopt;
+  }
+  // The batch dimensions, aligned at the last; an unknown size takes the
+  // other's unless that is 1.
+  llvm::ArrayRef<int64_t> ba = a.drop_back(2), bb = b.drop_back(2);
+  if (ba.size() < bb.size())
+    std::swap(ba, bb);
+  std::vector<int64_t> out(ba.begin(), ba.end());
+  size_t offset = ba.size() - bb.size();
+  for (size_t j = 0; j < bb.size(); ++j) {
+    int64_t &o = out[offset + j], d = bb[j];
+    if (d == o || d == 1)
+      continue;
+    if (o == 1 || (o < 0 && d >= 0)) {
+      o = d;
+      continue;
+    }
+    if (d < 0)
+      continue;
+    error = llvm::formatv("expects batch dimensions that broadcast, got {0} "
+                          "and {1}",
+                          str(a.drop_back(2)), str(b.drop_back(2)));
+    return std::nullopt;
+  }
+  out.push_back(m);
+  out.push_back(p);
+  return out;
+}
+
 bool windowOutputHW(llvm::ArrayRef<int64_t> inHW, const Window2D &w,
                     std::array<int64_t, 2> &outHW, std::string &error) {
   error = checkWindowParams(w);

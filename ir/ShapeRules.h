@@ -20,8 +20,20 @@ namespace gradc {
 /// NumPy's broadcasting of two shapes: aligned at the last dimension, each
 /// pair of sizes equal or one of them 1, a missing dimension taken as 1;
 /// nullopt when they do not broadcast.
-std::optional<std::vector<int64_t>>
-broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
+std::optional<std::vector<int64_t>> broadcastShapes(llvm::ArrayRef<int64_t> a,
+                                                    llvm::ArrayRef<int64_t> b);
+
+/// The shape of a matrix product over broadcast batch dimensions
+/// (torch.matmul's, without its 1-D cases): `a` [b..., M, K] x `b`
+/// [b..., K, P] is [b..., M, P], `ta` / `tb` swapping the last two
+/// dimensions of `a` / `b` first, the batch dimensions broadcast as
+/// broadcastShapes does. A negative size is unknown and matches anything.
+/// On failure returns nullopt and sets `error`, e.g. "expects contracted
+/// sizes to match, got 32 and 16".
+std::optional<std::vector<int64_t>> matmulShape(llvm::ArrayRef<int64_t> a,
+                                                llvm::ArrayRef<int64_t> b,
+                                                bool ta, bool tb,
+                                                std::string &error);
 
 /// A 2-D sliding window: kernel/pool size, strides, dilations and explicit
 /// pads `[top, bottom, left, right]`.

@@ -93,8 +93,10 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
   Plan p{op, {}, false};
   bool isConv = isa<linalg::Conv2DNhwcHwcfOp>(op);
   bool isDepthwise = isa<linalg::DepthwiseConv2DNhwcHwcOp>(op);
-  bool isMatmul = isa<linalg::MatmulOp, linalg::MatmulTransposeAOp,
-                      linalg::MatmulTransposeBOp>(op);
+  bool isBatched =
+      isa<linalg::BatchMatmulOp, linalg::BatchMatmulTransposeBOp>(op);
+  bool isMatmul = isBatched || isa<linalg::MatmulOp, linalg::MatmulTransposeAOp,
+                                   linalg::MatmulTransposeBOp>(op);
   if (isDepthwise) {
     // (n, oh, ow, c, kh, kw): a row of outputs for a block of channels, one
     // kernel row at a time: decomposed into a 1-D depthwise convolution,
@@ -157,16 +159,20 @@ std::optional<Plan> planFor(linalg::LinalgOp op, int threads) {
     p.decompose = true;
     return p;
   }
-  // (m, n, k)
+  // (m, n, k), or (batch, m, n, k) with one matrix of the batch per tile.
   // Columns without a power-of-two factor of 16 (LeNet's 500) take
   // 32-column tiles and one peeled partial tile.
-  int64_t n = local[1] <= 32 ? local[1] : pow2DivisorAtMost(local[1], 32);
+  unsigned b = isBatched ? 1 : 0;
+  int64_t n =
+      local[b + 1] <= 32 ? local[b + 1] : pow2DivisorAtMost(local[b + 1], 32);
   if (n < 16) {
     n = 32;
-    p.peel.push_back(1);
+    p.peel.push_back(b + 1);
   }
-  p.tiles = {pow2DivisorAtMost(local[0], 8), n,
-             pow2DivisorAtMost(local[2], 16)};
+  p.tiles = {pow2DivisorAtMost(local[b], 8), n,
+             pow2DivisorAtMost(local[b + 2], 16)};
+  if (isBatched)
+    p.tiles.insert(p.tiles.begin(), 1);
   return p;
 }
 

@@ -209,9 +209,7 @@ OnnxValue binaryToOnnx(OnnxEmit &e) {
       axes.push_back(int64_t(a));
     x = e.node("Unsqueeze", {x, e.int64s("axes", axes)}).output(0);
     if (rank == 4) { // now NHWC-ordered: to NCHW as the other operands
-      onnx::NodeProto &t = e.node("Transpose", {x});
-      OnnxEmit::attr(t, "perm", std::vector<int64_t>{0, 3, 1, 2});
-      x = t.output(0);
+      x = e.toNchw(x, "");
     }
     return x;
   };

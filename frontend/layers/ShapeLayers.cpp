@@ -126,9 +126,7 @@ OnnxValue reshapeToOnnx(OnnxEmit &e) {
   std::string s = e.int64s(e.l.layer->name() + "_shape", shape);
   std::string y = e.node("Reshape", {x, s}).output(0);
   if (e.l.shape.size() == 3) {
-    onnx::NodeProto &t = e.node("Transpose", {y}, "_nchw");
-    OnnxEmit::attr(t, "perm", std::vector<int64_t>{0, 3, 1, 2});
-    y = t.output(0);
+    y = e.toNchw(y);
   }
   return {y};
 }

@@ -260,6 +260,7 @@ private:
   bool gemm(const Node &n);
   /// Gather (axis 0) of an initializer table by integer ids: an embedding.
   bool gather(const Node &n);
+  bool matmulOfActivations(const Node &n);
   // OnnxReductionOps.cpp:
   bool reduce(const Node &n);
   // OnnxElementwiseOps.cpp:

@@ -285,9 +285,11 @@ bool OnnxImport::readInputs() {
     if (!ok)
       continue;
     // An image (NCHW) that a window or flatten reads comes as gradc's image
-    // formats give it: HWC. Other inputs (an NCW sequence too) keep ONNX's
-    // order.
-    if (perExample.size() == 3 && !ids && feedsWindows(in.name())) {
+    // formats give it: HWC; so does one of a single channel, whose two
+    // orders are the same bytes. Other inputs (an NCW sequence too) keep
+    // ONNX's order.
+    if (perExample.size() == 3 && !ids &&
+        (perExample[0] == 1 || feedsWindows(in.name()))) {
       t.layout = Layout::ChannelsLast;
       perExample = {perExample[1], perExample[2], perExample[0]};
       file.channelsLastInputs.insert(in.name());

@@ -14,9 +14,36 @@
 
 namespace gradc::onnximport {
 
+/// MatMul of two activations [N, M, K] x [N, K, P]: a matmul layer (the
+/// batch of either is the other's, as gradc's layer pairs them). Rank 4 is
+/// refused: the importer holds a 4-D tensor as an NCHW image in NHWC.
+bool OnnxImport::matmulOfActivations(const Node &n) {
+  if (!onlyAttrs(n, {}))
+    return false;
+  const Tensor *a = activation(n, 0), *b = activation(n, 1);
+  if (!a || !b)
+    return false;
+  // Both carry the batch, so both need the same rank for ONNX's alignment
+  // (at the last axis, the batch included) to be gradc's (per example).
+  if (a->dims.size() < 3 || a->dims.size() != b->dims.size())
+    return fail(n, absl::StrCat("a MatMul of two activations needs both of the "
+                                "same rank, 3 or more ([N, ..., M, K] x "
+                                "[N, ..., K, P]), got ranks ",
+                                a->dims.size(), " and ", b->dims.size()));
+  a = inOnnxOrder(a);
+  b = inOnnxOrder(b);
+  Layer layer;
+  layer.set_name(layerName(n));
+  layer.mutable_matmul();
+  addLayer(n, std::move(layer), {a, b});
+  return true;
+}
+
 /// Gemm and MatMul: a dense layer whose kernel is B ([in, out]).
 bool OnnxImport::gemm(const Node &n) {
   bool isGemm = n.op_type() == "Gemm";
+  if (!isGemm && hasInput(n, 1) && !constants.count(n.input(1)))
+    return matmulOfActivations(n);
   if (!(isGemm ? onlyAttrs(n, {"alpha", "beta", "transA", "transB"})
                : onlyAttrs(n, {})))
     return false;

@@ -109,6 +109,18 @@ def main():
     cases.append(("broadcast_ranks.onnx",
                   ["node 'ranks' (Add, opset 14): broadcasting [-1, 2, 1, 1] "
                    "and [-1, 2] would repeat along the batch dimension"], 1))
+    # A MatMul of activations of different ranks: ONNX would align the
+    # batch of one with an example's dimension of the other.
+    nodes = [helper.make_node("ReduceMean", ["x"], ["r"], name="mean",
+                              axes=[1], keepdims=0),
+             helper.make_node("MatMul", ["x", "r"], ["m"], name="mm"),
+             helper.make_node("GlobalAveragePool", ["m"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["y"], name="flat")]
+    save(conv_model(nodes), j("matmul_ranks.onnx"))
+    cases.append(("matmul_ranks.onnx",
+                  ["node 'mm' (MatMul, opset 14): a MatMul of two activations "
+                   "needs both of the same rank, 3 or more ([N, ..., M, K] x "
+                   "[N, ..., K, P]), got ranks 4 and 3"], 1))
     # SELU with other constants, a hard sigmoid not centred at 0.
     for op, attrs, message in (
             ("Selu", {"gamma": 2.0}, "alpha 1.67326 gamma 2 is not "

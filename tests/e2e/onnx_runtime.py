@@ -12,7 +12,11 @@ scale off) and of dense features (with center off), which the export
 writes as ReduceMean, Sub, Mul, Add, Sqrt and Div nodes (opset 13 has no
 LayerNormalization), and a CNN with the binary layers (multiply, subtract,
 power, divide, maximum, minimum) broadcasting trainable weights and
-constants against a feature map. Each export must pass
+constants against a feature map, and two attention heads over the rows of
+[28, 28] (the matmul layer: q k^T with transpose_b, exported as a
+Transpose and a MatMul; the second also a product with a weight of 2
+matrices, [N, 2, 28, 4] in NCHW, and a transpose_a product of it, that the
+import refuses). Each export must pass
 onnx.checker.check_model(full_check=True); ONNX Runtime (onnxruntime-node)
 must give the probabilities of `gradc predict` within 1e-5 on 1,000 test
 images; and the export imported again (`gradc predict FILE.onnx`, its own
@@ -271,6 +275,23 @@ def main():
         'layer { name: "hsum" reduce { op: SUM axes: [1] } }',
         'layer { name: "d1" dense { units: 8 activation: TANH } }',
         'layer { name: "rmin" reduce { op: MIN axes: [1] } }'])
+    # Attention over the rows: q k^T, a softmax of each row, the mix of the
+    # values; then (heads) its product with 2 matrices of a weight and a
+    # transpose_a product of that with itself (4-D: NCHW in the file).
+    attention_layers = [
+        'layer { name: "q" dense { units: 16 } }',
+        'layer { name: "k" dense { units: 16 } inputs: ["image"] }',
+        'layer { name: "v" dense { units: 8 } inputs: ["image"] }',
+        'layer { name: "s" matmul { transpose_b: true } inputs: ["q", "k"] }',
+        'layer { name: "a" activation { kind: SOFTMAX } }',
+        'layer { name: "o" matmul {} inputs: ["a", "v"] }']
+    attention = write(scratch, "attention", [28, 28], attention_layers + [
+        'layer { name: "flat" flatten {} }'])
+    heads = write(scratch, "heads", [28, 28], attention_layers + [
+        'layer { name: "w" weight { shape: [2, 8, 4] } }',
+        'layer { name: "p" matmul {} inputs: ["o", "w"] }',
+        'layer { name: "g" matmul { transpose_a: true } inputs: ["p", "p"] }',
+        'layer { name: "flat" flatten {} }'])
     layer_norm = os.path.join(scratch, "layer_norm_cnn.pbtxt")
     with open(layer_norm, "w") as f:
         f.write(LAYER_NORM_CNN)
@@ -286,6 +307,9 @@ def main():
              ("unary", unary, ["--max-steps", "20"], True),
              ("swish", swish, ["--max-steps", "20"], True),
              ("reduce", reduce, ["--max-steps", "20"], True),
+             ("attention", attention, ["--max-steps", "20"], True),
+             # A MatMul of 4-D activations: not imported (NCHW images).
+             ("heads", heads, ["--max-steps", "20"], False),
              # Imported again as its parts (ReduceMean, Sub, Mul, Sqrt, Div).
              ("lnorm", layer_norm, ["--max-steps", "30"], True))
     for name, model, flags, reimport in cases:
@@ -312,7 +336,7 @@ def main():
             continue
         probs = read_npy(ours)
         theirs = os.path.join(scratch, name + "_ort.f32")
-        layout = ["rows"] if name == "rows" else []
+        layout = ["rows"] if name in ("rows", "attention", "heads") else []
         code, out, err = common.run(["node", runner, ort, exported, images,
                                      theirs] + layout, timeout=300)
         if not check.check(code == 0, "%s: ONNX Runtime failed" % name,

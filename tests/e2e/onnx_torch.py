@@ -6,7 +6,9 @@ opset 17 as LayerNormalization, an MLP with broadcast arithmetic on learned
 parameters and constants, an MLP of elementwise functions: softplus,
 sqrt, ELU, SELU, the hard sigmoid, erf, exp, reciprocal, log, neg, the hard
 swish, SiLU, a CNN with the four reductions, a 1-D CNN with batch norm
-and pooling, an MLP-Mixer), exports each with
+and pooling, an MLP-Mixer, an attention head over the
+rows of the image whose MatMuls of two activations are gradc's matmul
+layer), exports each with
 torch.onnx.export, and
 trains the exported file with gradc (a .pbtxt naming
 it, SGD) and the network with PyTorch from the same initial weights on the
@@ -210,6 +212,26 @@ class Mixer(nn.Module):
         return self.head(x.mean(dim=1))
 
 
+class Attention(nn.Module):
+    """One attention head over the rows of the image (ReduceMean of the
+    channel: [N, rows, columns]): q k^T and the mix of the values are
+    MatMuls of two activations (gradc's matmul layer, k^T a Transpose);
+    the projections MatMuls with a parameter (dense layers)."""
+
+    def __init__(self):
+        super().__init__()
+        self.wq = nn.Parameter(torch.randn(SIZE, 8) * 0.3)
+        self.wk = nn.Parameter(torch.randn(SIZE, 8) * 0.3)
+        self.wv = nn.Parameter(torch.randn(SIZE, 6) * 0.3)
+        self.fc = nn.Linear(SIZE * 6, 4)
+
+    def forward(self, x):
+        rows = x.mean(dim=1)
+        q, k, v = rows @ self.wq, rows @ self.wk, rows @ self.wv
+        a = torch.softmax(q @ k.transpose(1, 2), dim=-1)
+        return self.fc(torch.flatten(a @ v, 1))
+
+
 class GeluMLP(nn.Module):
     """GELU in both forms: PyTorch exports each as a chain of nodes (Div,
     Erf, Add, Mul; or Mul, Add, Tanh) that gradc recognizes as one."""
@@ -292,9 +314,13 @@ def read_idx(path):
 
 def onnx_weights(path):
     """The initializers of an ONNX file in PyTorch's layout: a MatMul's B
-    is [in, out] where PyTorch's Linear holds [out, in]."""
+    that PyTorch made of a Linear's weight (named after it, or
+    onnx::MatMul_...) is [in, out] where the Linear holds [out, in]; a bare
+    parameter multiplied as it is (Attention's wq) keeps its layout."""
     model = onnx.load(path)
-    matmul_b = {n.input[1] for n in model.graph.node if n.op_type == "MatMul"}
+    matmul_b = {n.input[1] for n in model.graph.node
+                if n.op_type == "MatMul" and (n.input[1].startswith("onnx::")
+                                          or n.input[1].endswith(".weight"))}
     return {t.name: onnx.numpy_helper.to_array(t).T if t.name in matmul_b
             else onnx.numpy_helper.to_array(t)
             for t in model.graph.initializer}
@@ -386,7 +412,7 @@ def main():
                       ("transposed", Transposed), ("mlp_ln", LayerNormMLP),
                       ("arith", Arith), ("unary", UnaryMLP),
                       ("reduced", Reduced), ("conv1d", Conv1D),
-                      ("mixer", Mixer)):
+                      ("mixer", Mixer), ("attention", Attention)):
         torch.manual_seed(1)
         net = cls()
         with torch.no_grad():  # statistics away from 0 and 1

@@ -11,6 +11,10 @@ depthwise convolution, channel concat, a reduce (the maximum over the
 rows, torch.amax) and global average pooling. gradc's
 momentum m is PyTorch's 1 - m.
 
+A second network is one attention head over the rows of each image (the
+matmul layer: q k^T with transpose_b, a softmax over each row, the mix of
+the values), torch.matmul in PyTorch.
+
 Usage: torch_reference.py GRADC SCRATCH_DIR SOURCE_DIR
 """
 
@@ -67,6 +71,34 @@ class Net(torch.nn.Module):
         return self.out(self.ln(rmax.mean(dim=(2, 3))))
 
 
+ATTENTION_LAYERS = """\
+layer { name: "rows" reduce { op: SUM axes: [3] } }
+layer { name: "q"   dense { units: 8 } inputs: ["rows"] }
+layer { name: "k"   dense { units: 8 } inputs: ["rows"] }
+layer { name: "v"   dense { units: 6 } inputs: ["rows"] }
+layer { name: "s"   matmul { transpose_b: true } inputs: ["q", "k"] }
+layer { name: "a"   activation { kind: SOFTMAX } }
+layer { name: "o"   matmul {} inputs: ["a", "v"] }
+layer { name: "f"   flatten {} }
+layer { name: "out" dense { units: 4 activation: SOFTMAX } }
+"""
+
+
+class Attention(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q = torch.nn.Linear(common.SIZE, 8)
+        self.k = torch.nn.Linear(common.SIZE, 8)
+        self.v = torch.nn.Linear(common.SIZE, 6)
+        self.out = torch.nn.Linear(common.SIZE * 6, 4)
+
+    def forward(self, x):
+        rows = x[:, 0]  # [N, rows, columns]: a token per row
+        scores = torch.matmul(self.q(rows), self.k(rows).transpose(1, 2))
+        mixed = torch.matmul(torch.softmax(scores, dim=-1), self.v(rows))
+        return self.out(mixed.flatten(1))
+
+
 def to_torch(name, value):
     """gradc's HWIO kernels and [in, out] dense kernels to PyTorch's."""
     if name.endswith("kernel"):
@@ -77,11 +109,13 @@ def to_torch(name, value):
 def torch_tensors(net):
     """gradc tensor name -> the PyTorch tensor holding it."""
     out = {}
-    for layer in ("c1", "g", "dw", "out"):
-        m = getattr(net, layer)
-        out[layer + ".kernel"] = m.weight
-        if m.bias is not None:
-            out[layer + ".bias"] = m.bias
+    for name, m in net.named_children():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            out[name + ".kernel"] = m.weight
+            if m.bias is not None:
+                out[name + ".bias"] = m.bias
+    if not isinstance(net, Net):
+        return out
     for layer in ("bn", "bn2"):
         m = getattr(net, layer)
         out[layer + ".gamma"] = m.weight
@@ -103,21 +137,14 @@ def read_idx(path):
     return np.frombuffer(data[8:], dtype=np.uint8)
 
 
-def main():
-    gradc, scratch, source = sys.argv[1], sys.argv[2], sys.argv[3]
+def compare(check, gradc, scratch, data, checkpoint_pb2, layers, net):
+    """Trains `layers` with gradc and `net` (double) with PyTorch from the
+    same initial weights and compares them."""
     os.makedirs(scratch, exist_ok=True)
-    check = common.Checker()
-    data = common.make_dataset(os.path.join(scratch, "data"), n_train=64,
-                               n_test=16)
     model = common.write_model(
-        os.path.join(scratch, "model.pbtxt"), layers=LAYERS, name="torchref",
+        os.path.join(scratch, "model.pbtxt"), layers=layers, name="torchref",
         optimizer="sgd { learning_rate: %g }" % LR, batch_size=BATCH,
         epochs=1, seed=7)
-    # The checkpoint module, generated from gradc's own definition.
-    subprocess.run(["protoc", "-I", os.path.join(source, "runtime", "params"),
-                    "--python_out", scratch, "checkpoint.proto"], check=True)
-    sys.path.insert(0, scratch)
-    import checkpoint_pb2  # noqa: E402
 
     # A template checkpoint gives the names and shapes in gradc's order.
     template = os.path.join(scratch, "template.ckpt")
@@ -125,15 +152,13 @@ def main():
                                  "--max-steps", "1", "--threads", "1",
                                  "--checkpoint", template], timeout=120)
     if not check.check(code == 0, "template run failed", out + err):
-        check.finish()
+        return
     ckpt = checkpoint_pb2.Checkpoint()
     with open(template, "rb") as f:
         ckpt.ParseFromString(f.read())
 
     # Initial weights drawn here; running statistics away from 0 and 1 so
     # that their update is visible.
-    torch.manual_seed(0)
-    net = Net().double()
     tensors = torch_tensors(net)
     rng = np.random.default_rng(3)
     names = []
@@ -171,7 +196,7 @@ def main():
          "--max-steps", str(STEPS), "--no-shuffle", "--threads", "1",
          "--checkpoint", trained], timeout=120)
     if not check.check(code == 0, "gradc train failed", out + err):
-        check.finish()
+        return
 
     # PyTorch: the same steps, in double.
     images = read_idx(os.path.join(data, "train-images-idx3-ubyte"))
@@ -217,6 +242,26 @@ def main():
         print("eval-mode probabilities max |gradc - torch| = %.2e" % err)
         check.check(err <= TOLERANCE + 5e-5,
                     "eval-mode probabilities differ from PyTorch by %.3g" % err)
+
+
+def main():
+    gradc, scratch, source = sys.argv[1], sys.argv[2], sys.argv[3]
+    os.makedirs(scratch, exist_ok=True)
+    check = common.Checker()
+    data = common.make_dataset(os.path.join(scratch, "data"), n_train=64,
+                               n_test=16)
+    # The checkpoint module, generated from gradc's own definition.
+    subprocess.run(["protoc", "-I", os.path.join(source, "runtime", "params"),
+                    "--python_out", scratch, "checkpoint.proto"], check=True)
+    sys.path.insert(0, scratch)
+    import checkpoint_pb2  # noqa: E402
+
+    torch.manual_seed(0)
+    compare(check, gradc, os.path.join(scratch, "cnn"), data, checkpoint_pb2,
+            LAYERS, Net().double())
+    print("attention:")
+    compare(check, gradc, os.path.join(scratch, "attention"), data,
+            checkpoint_pb2, ATTENTION_LAYERS, Attention().double())
     check.finish()
 
 

@@ -241,3 +241,19 @@ func.func @embedding_mse(%t: tensor<6x3xf32>, %ids: tensor<2xi64>, %l: tensor<2x
   %1 = nn.mse %0, %l : (tensor<2x3xf32>, tensor<2xi32>) -> tensor<f32>
   return %1 : tensor<f32>
 }
+
+// batch_matmul's rule: dA = dC B (B was transposed), dB = dC^T A summed over
+// the head dimension B was broadcast along, then reshaped to B's shape.
+// CHECK-LABEL: func.func @batch_matmul
+// CHECK-SAME:  (%[[A:[a-z0-9]+]]: tensor<2x3x4x5xf32>, %[[B:[a-z0-9]+]]: tensor<2x1x6x5xf32>)
+// CHECK:       %[[DC:.+]] = nn.broadcast %{{.+}} {dims = array<i64>} : (tensor<f32>) -> tensor<2x3x4x6xf32>
+// CHECK-DAG:   %[[DA:.+]] = nn.batch_matmul %[[DC]], %[[B]] : (tensor<2x3x4x6xf32>, tensor<2x1x6x5xf32>) -> tensor<2x3x4x5xf32>
+// CHECK-DAG:   %[[DBF:.+]] = nn.batch_matmul %[[DC]], %[[A]] {transpose_lhs} : (tensor<2x3x4x6xf32>, tensor<2x3x4x5xf32>) -> tensor<2x3x6x5xf32>
+// CHECK:       %[[DBS:.+]] = nn.reduce_sum %[[DBF]] {axes = array<i64: 1>} : (tensor<2x3x6x5xf32>) -> tensor<2x6x5xf32>
+// CHECK:       %[[DB:.+]] = nn.reshape %[[DBS]] : (tensor<2x6x5xf32>) -> tensor<2x1x6x5xf32>
+// CHECK:       return %{{.+}}, %[[DA]], %[[DB]]
+func.func @batch_matmul(%a: tensor<2x3x4x5xf32>, %b: tensor<2x1x6x5xf32>) -> tensor<f32> attributes {nn.differentiate} {
+  %0 = nn.batch_matmul %a, %b {transpose_rhs} : (tensor<2x3x4x5xf32>, tensor<2x1x6x5xf32>) -> tensor<2x3x4x6xf32>
+  %1 = nn.reduce_sum %0 {axes = array<i64: 0, 1, 2, 3>} : (tensor<2x3x4x6xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}

@@ -1014,6 +1014,52 @@ func.func @matmul_transpose_rhs(%a: tensor<3x5xf32>, %b: tensor<7x5xf32>) -> ten
   return %0 : tensor<3x7xf32>
 }
 
+// batch_matmul: the batch dimensions collapsed into one, one
+// linalg.batch_matmul_transpose_b for q k^T.
+// CHECK-LABEL: func.func @batch_matmul(
+// CHECK-SAME:    %[[Q:arg[0-9]+]]: tensor<2x3x4x5xf32>, %[[K:arg[0-9]+]]: tensor<2x3x6x5xf32>)
+// CHECK-NOT:     nn.
+// CHECK-DAG:     %[[QC:.+]] = tensor.collapse_shape %[[Q]] {{\[\[}}0, 1], [2], [3]] : tensor<2x3x4x5xf32> into tensor<6x4x5xf32>
+// CHECK-DAG:     %[[KC:.+]] = tensor.collapse_shape %[[K]] {{\[\[}}0, 1], [2], [3]] : tensor<2x3x6x5xf32> into tensor<6x6x5xf32>
+// CHECK:         %[[Y:.+]] = linalg.batch_matmul_transpose_b ins(%[[QC]], %[[KC]] : tensor<6x4x5xf32>, tensor<6x6x5xf32>) outs(%{{.+}} : tensor<6x4x6xf32>)
+// CHECK:         %[[E:.+]] = tensor.expand_shape %[[Y]] {{\[\[}}0, 1], [2], [3]] output_shape [2, 3, 4, 6]
+// CHECK:         return %[[E]]
+func.func @batch_matmul(%q: tensor<2x3x4x5xf32>, %k: tensor<2x3x6x5xf32>) -> tensor<2x3x4x6xf32> {
+  %0 = nn.batch_matmul %q, %k {transpose_rhs} : (tensor<2x3x4x5xf32>, tensor<2x3x6x5xf32>) -> tensor<2x3x4x6xf32>
+  return %0 : tensor<2x3x4x6xf32>
+}
+
+// An operand broadcast along a batch dimension is repeated first.
+// CHECK-LABEL: func.func @batch_matmul_broadcast(
+// CHECK-SAME:    %[[A:arg[0-9]+]]: tensor<2x3x4x5xf32>, %[[B:arg[0-9]+]]: tensor<2x1x5x6xf32>)
+// CHECK:         %[[BB:.+]] = linalg.generic {{.*}} ins(%[[B]] : tensor<2x1x5x6xf32>) outs(%{{.+}} : tensor<2x3x5x6xf32>)
+// CHECK:         %[[BC:.+]] = tensor.collapse_shape %[[BB]] {{\[\[}}0, 1], [2], [3]] : tensor<2x3x5x6xf32> into tensor<6x5x6xf32>
+// CHECK:         linalg.batch_matmul ins(%{{.+}}, %[[BC]] : tensor<6x4x5xf32>, tensor<6x5x6xf32>)
+func.func @batch_matmul_broadcast(%a: tensor<2x3x4x5xf32>, %b: tensor<2x1x5x6xf32>) -> tensor<2x3x4x6xf32> {
+  %0 = nn.batch_matmul %a, %b : (tensor<2x3x4x5xf32>, tensor<2x1x5x6xf32>) -> tensor<2x3x4x6xf32>
+  return %0 : tensor<2x3x4x6xf32>
+}
+
+// One rhs matrix for every batch index: one linalg.matmul of all the rows.
+// CHECK-LABEL: func.func @batch_matmul_matrix(
+// CHECK-SAME:    %[[A:arg[0-9]+]]: tensor<2x4x5xf32>, %[[B:arg[0-9]+]]: tensor<5x6xf32>)
+// CHECK:         %[[AC:.+]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1], [2]] : tensor<2x4x5xf32> into tensor<8x5xf32>
+// CHECK:         %[[Y:.+]] = linalg.matmul ins(%[[AC]], %[[B]] : tensor<8x5xf32>, tensor<5x6xf32>)
+// CHECK:         tensor.expand_shape %[[Y]] {{\[\[}}0, 1], [2]] output_shape [2, 4, 6]
+func.func @batch_matmul_matrix(%a: tensor<2x4x5xf32>, %b: tensor<5x6xf32>) -> tensor<2x4x6xf32> {
+  %0 = nn.batch_matmul %a, %b : (tensor<2x4x5xf32>, tensor<5x6xf32>) -> tensor<2x4x6xf32>
+  return %0 : tensor<2x4x6xf32>
+}
+
+// A transposed lhs is materialized, as matmul's is.
+// CHECK-LABEL: func.func @batch_matmul_transpose_lhs(
+// CHECK:         %[[AT:.+]] = linalg.transpose ins(%{{.+}} : tensor<2x5x4xf32>) outs(%{{.+}} : tensor<2x4x5xf32>) permutation = [0, 2, 1]
+// CHECK:         linalg.batch_matmul ins(%[[AT]], %{{.+}} : tensor<2x4x5xf32>, tensor<2x5x6xf32>)
+func.func @batch_matmul_transpose_lhs(%a: tensor<2x5x4xf32>, %b: tensor<2x5x6xf32>) -> tensor<2x4x6xf32> {
+  %0 = nn.batch_matmul %a, %b {transpose_lhs} : (tensor<2x5x4xf32>, tensor<2x5x6xf32>) -> tensor<2x4x6xf32>
+  return %0 : tensor<2x4x6xf32>
+}
+
 // CHECK-LABEL: func.func @constant(
 // CHECK-NOT:     nn.
 // CHECK-NEXT:    %[[C:.+]] = arith.constant dense<1.500000e+00> : tensor<3x5xf32>

@@ -380,6 +380,38 @@ func.func @matmul_rank(%a: tensor<4xf32>, %b: tensor<4x5xf32>) {
 
 // -----
 
+func.func @batch_matmul_contraction(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x12xf32>) {
+  // expected-error @+1 {{expects contracted sizes to match, got 16 and 12}}
+  %0 = nn.batch_matmul %q, %k {transpose_rhs} : (tensor<2x4x8x16xf32>, tensor<2x4x8x12xf32>) -> tensor<2x4x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @batch_matmul_broadcast(%a: tensor<2x4x8x16xf32>, %b: tensor<2x3x16x5xf32>) {
+  // expected-error @+1 {{expects batch dimensions that broadcast, got 2x4 and 2x3}}
+  %0 = nn.batch_matmul %a, %b : (tensor<2x4x8x16xf32>, tensor<2x3x16x5xf32>) -> tensor<2x4x8x5xf32>
+  return
+}
+
+// -----
+
+func.func @batch_matmul_rank(%a: tensor<2x4x8x16xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{expects operands of rank 2 or more, got ranks 4 and 1}}
+  %0 = nn.batch_matmul %a, %b : (tensor<2x4x8x16xf32>, tensor<16xf32>) -> tensor<2x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @batch_matmul_output(%a: tensor<2x1x8x16xf32>, %b: tensor<2x3x16x5xf32>) {
+  // expected-error @+1 {{expects output of shape 2x3x8x5, got 2x1x8x5}}
+  %0 = nn.batch_matmul %a, %b : (tensor<2x1x8x16xf32>, tensor<2x3x16x5xf32>) -> tensor<2x1x8x5xf32>
+  return
+}
+
+// -----
+
 func.func @reduce_sum_shape(%dy: tensor<2x6x6x4xf32>) {
   // expected-error @+1 {{expects output of shape 4, got 6}}
   %0 = nn.reduce_sum %dy {axes = array<i64: 0, 1, 2>} : (tensor<2x6x6x4xf32>) -> tensor<6xf32>

@@ -115,6 +115,25 @@ func.func @backward(%x: tensor<2x8x8x3xf32>, %w: tensor<3x3x3x4xf32>,
         tensor<2x6x6x4xf32>, tensor<8x3xf32>, tensor<4x4xf32>, tensor<f32>
 }
 
+// The product of two activations: attention's q k^T, a broadcast batch
+// dimension, a transposed lhs and one matrix for every batch index.
+// CHECK-LABEL: func.func @batch_matmul
+func.func @batch_matmul(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>,
+    %v: tensor<2x1x16x3xf32>, %w: tensor<16x3xf32>)
+    -> (tensor<2x4x8x8xf32>, tensor<2x4x8x3xf32>, tensor<2x4x16x16xf32>,
+        tensor<2x4x8x3xf32>) {
+  // CHECK: nn.batch_matmul %{{.*}}, %{{.*}} {transpose_rhs} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x8xf32>
+  %s = nn.batch_matmul %q, %k {transpose_rhs} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x8xf32>
+  // CHECK: nn.batch_matmul %{{.*}}, %{{.*}} : (tensor<2x4x8x16xf32>, tensor<2x1x16x3xf32>) -> tensor<2x4x8x3xf32>
+  %o = nn.batch_matmul %q, %v : (tensor<2x4x8x16xf32>, tensor<2x1x16x3xf32>) -> tensor<2x4x8x3xf32>
+  // CHECK: nn.batch_matmul %{{.*}}, %{{.*}} {transpose_lhs} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>
+  %g = nn.batch_matmul %k, %q {transpose_lhs} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>
+  // CHECK: nn.batch_matmul %{{.*}}, %{{.*}} : (tensor<2x4x8x16xf32>, tensor<16x3xf32>) -> tensor<2x4x8x3xf32>
+  %d = nn.batch_matmul %q, %w : (tensor<2x4x8x16xf32>, tensor<16x3xf32>) -> tensor<2x4x8x3xf32>
+  return %s, %o, %g, %d : tensor<2x4x8x8xf32>, tensor<2x4x8x3xf32>,
+      tensor<2x4x16x16xf32>, tensor<2x4x8x3xf32>
+}
+
 // The primitives gradient rules are composed of.
 // CHECK-LABEL: func.func @primitives
 func.func @primitives(%a: tensor<4x3xf32>, %b: tensor<4x3xf32>, %l: tensor<4xi32>,

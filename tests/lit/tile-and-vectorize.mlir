@@ -93,3 +93,42 @@ func.func @peeled_conv(%x: tensor<4x12x12x20xf32>, %w: tensor<5x5x20x50xf32>, %y
   %0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<4x12x12x20xf32>, tensor<5x5x20x50xf32>) outs(%y : tensor<4x8x8x50xf32>) -> tensor<4x8x8x50xf32>
   return %0 : tensor<4x8x8x50xf32>
 }
+
+// -----
+
+// A batch matmul (attention's q k^T and scores v): one matrix of the batch
+// per tile, then the matmul's 8-row x 32-column register tiles and outer
+// products; with 2 threads the batch is split.
+// CHECK-LABEL: func.func @batch_matmul
+// CHECK-NOT:   linalg.batch_matmul
+// CHECK:       scf.for {{.*}} step %c1
+// CHECK:       scf.for {{.*}} step %c8
+// CHECK:       scf.for {{.*}} step %c16
+// CHECK:       vector.transfer_read {{.*}} vector<1x8x16xf32>
+// CHECK:       vector.transfer_read {{.*}} vector<1x16x32xf32>
+// CHECK:       vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT:   vector.reduction
+// CHECK-NOT:   vector.multi_reduction
+// CHECK:       return
+// THREADS-LABEL: func.func @batch_matmul
+// THREADS:       scf.forall ({{.*}}) in (2)
+// THREADS:       vector.fma {{.*}} : vector<32xf32>
+func.func @batch_matmul(%a: tensor<4x16x64xf32>, %b: tensor<4x64x32xf32>, %c: tensor<4x16x32xf32>) -> tensor<4x16x32xf32> {
+  %0 = linalg.batch_matmul ins(%a, %b : tensor<4x16x64xf32>, tensor<4x64x32xf32>) outs(%c : tensor<4x16x32xf32>) -> tensor<4x16x32xf32>
+  return %0 : tensor<4x16x32xf32>
+}
+
+// -----
+
+// q k^T: the transposed rhs tile is read as it is stored and the FMAs are
+// the same.
+// CHECK-LABEL: func.func @batch_matmul_transpose_b
+// CHECK-NOT:   linalg.batch_matmul_transpose_b
+// CHECK:       vector.transfer_read {{.*}} vector<1x32x16xf32>
+// CHECK:       vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT:   vector.reduction
+// CHECK:       return
+func.func @batch_matmul_transpose_b(%a: tensor<4x16x64xf32>, %b: tensor<4x32x64xf32>, %c: tensor<4x16x32xf32>) -> tensor<4x16x32xf32> {
+  %0 = linalg.batch_matmul_transpose_b ins(%a, %b : tensor<4x16x64xf32>, tensor<4x32x64xf32>) outs(%c : tensor<4x16x32xf32>) -> tensor<4x16x32xf32>
+  return %0 : tensor<4x16x32xf32>
+}

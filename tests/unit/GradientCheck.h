@@ -51,6 +51,15 @@ inline mlir::OwningOpRef<mlir::ModuleOp> parse(mlir::MLIRContext &ctx,
   return module;
 }
 
+/// The attribute dictionary of nn.matmul / nn.batch_matmul's transposes,
+/// followed by a space ("" when neither is set).
+inline std::string transposeAttrs(bool lhs, bool rhs) {
+  if (!lhs && !rhs)
+    return "";
+  return std::string("{") + (lhs ? "transpose_lhs" : "") +
+         (lhs && rhs ? ", " : "") + (rhs ? "transpose_rhs" : "") + "} ";
+}
+
 inline std::vector<int64_t> shapeOf(mlir::Type t) {
   auto shape = mlir::cast<mlir::RankedTensorType>(t).getShape();
   return {shape.begin(), shape.end()};

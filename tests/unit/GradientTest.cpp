@@ -424,6 +424,24 @@ TEST(EmbeddingGradient, RepeatedIdsAddUp) {
                             "tensor<6x4xf32>"));
 }
 
+TEST(BatchMatmulGradient, EveryTransposeAndBroadcast) {
+  // op(lhs) is [.., 3, 4], op(rhs) [.., 4, 2]; the rhs is broadcast along
+  // the head dimension (size 1), missing it, or a single matrix.
+  for (auto [ta, tb] : {std::pair{false, false}, std::pair{true, false},
+                        std::pair{false, true}, std::pair{true, true}})
+    for (std::string rhsBatch : {"2x3x", "2x1x", ""}) {
+      std::string lhs = ta ? "tensor<2x3x4x3xf32>" : "tensor<2x3x3x4xf32>";
+      std::string rhs = "tensor<" + rhsBatch + (tb ? "2x4" : "4x2") + "xf32>";
+      std::string attrs = transposeAttrs(ta, tb);
+      SCOPED_TRACE(lhs + " x " + rhs + " " + attrs);
+      expectOpGradientsMatch(fn("%a: " + lhs + ", %b: " + rhs,
+                                "nn.batch_matmul %a, %b " + attrs + ": (" +
+                                    lhs + ", " + rhs +
+                                    ") -> tensor<2x3x3x2xf32>",
+                                "tensor<2x3x3x2xf32>"));
+    }
+}
+
 TEST(TransposeGradient, InversePermutation) {
   expectOpGradientsMatch(fn("%x: tensor<2x3x4xf32>",
                             "nn.transpose %x {perm = array<i64: 0, 2, 1>} : "

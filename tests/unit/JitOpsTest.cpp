@@ -3,7 +3,8 @@
 // Every nn op but the window ops, alone in a function, is lowered with
 // buildLoweringPipeline to the LLVM dialect, JIT-compiled and called on
 // random arguments; its results must match the reference evaluator run in
-// float on the same arguments (JitCompare.h): dense, matmul, the primitives,
+// float on the same arguments (JitCompare.h): the primitives (dense, the
+// matmuls and embedding in JitLinearOpsTest.cpp),
 // reshapes, activations and their gradients, dropout masks, losses and their
 // gradients, correct_count, batch norm with padding rows, layer norm and
 // its gradient, and the optimizer updates, which rewrite their state in
@@ -49,89 +50,8 @@ TEST(JitCall, ChecksTheEntryPointAndItsArity) {
 }
 
 //===----------------------------------------------------------------------===//
-// Dense, matmul, bias_grad, reshapes
+// Primitives, reshapes (dense, the matmuls, embedding: JitLinearOpsTest.cpp)
 //===----------------------------------------------------------------------===//
-
-TEST(JitOps, Dense) {
-  expectJitMatches(single("%x: tensor<3x7xf32>, %w: tensor<7x5xf32>, %b: "
-                          "tensor<5xf32>",
-                          "nn.dense %x, %w, %b : (tensor<3x7xf32>, "
-                          "tensor<7x5xf32>, tensor<5xf32>) -> tensor<3x5xf32>",
-                          "tensor<3x5xf32>"));
-  expectJitMatches(single("%x: tensor<1x9xf32>, %w: tensor<9x1xf32>",
-                          "nn.dense %x, %w : (tensor<1x9xf32>, "
-                          "tensor<9x1xf32>) -> tensor<1x1xf32>",
-                          "tensor<1x1xf32>"));
-  expectJitMatches(single("%x: tensor<5x33xf32>, %w: tensor<33x17xf32>",
-                          "nn.dense %x, %w : (tensor<5x33xf32>, "
-                          "tensor<33x17xf32>) -> tensor<5x17xf32>",
-                          "tensor<5x17xf32>"));
-}
-
-TEST(JitOps, MatmulEveryTransposeCombination) {
-  // op(lhs) is 5x7, op(rhs) is 7x3.
-  for (auto [ta, tb] : {std::pair{false, false}, std::pair{true, false},
-                        std::pair{false, true}, std::pair{true, true}}) {
-    std::string lhs = ta ? "tensor<7x5xf32>" : "tensor<5x7xf32>";
-    std::string rhs = tb ? "tensor<3x7xf32>" : "tensor<7x3xf32>";
-    std::string attrs;
-    if (ta || tb)
-      attrs = std::string("{") + (ta ? "transpose_lhs" : "") +
-              (ta && tb ? ", " : "") + (tb ? "transpose_rhs" : "") + "} ";
-    expectJitMatches(single("%a: " + lhs + ", %b: " + rhs,
-                            "nn.matmul %a, %b " + attrs + ": (" + lhs + ", " +
-                                rhs + ") -> tensor<5x3xf32>",
-                            "tensor<5x3xf32>"));
-  }
-}
-
-/// Rows of a table at i32 and i64 ids of rank 1 and 2, and the scatter-add
-/// of the gradient with more ids than rows (so ids repeat).
-TEST(JitOps, EmbeddingAndItsGradient) {
-  for (std::string ids : {"tensor<12xi32>", "tensor<3x8xi64>"}) {
-    std::string out =
-        ids == "tensor<12xi32>" ? "tensor<12x5xf32>" : "tensor<3x8x5xf32>";
-    expectJitMatches(single(
-        "%i: " + ids + ", %t: tensor<7x5xf32>",
-        "nn.embedding %i, %t : (" + ids + ", tensor<7x5xf32>) -> " + out, out));
-    expectJitMatches(single("%i: " + ids + ", %dy: " + out,
-                            "nn.embedding_grad %i, %dy : (" + ids + ", " + out +
-                                ") -> tensor<7x5xf32>",
-                            "tensor<7x5xf32>"));
-  }
-}
-
-/// Ids outside the table (negative, at and beyond its rows) are clamped
-/// into it by the compiled code, never read outside it: the results equal
-/// the evaluator's on the clamped ids (the evaluator itself refuses them).
-TEST(JitOps, EmbeddingClampsIdsOutOfRange) {
-  std::string src =
-      func("%i: tensor<2x3xi64>, %t: tensor<4x2xf32>, %dy: tensor<2x3x2xf32>",
-           "  %y = nn.embedding %i, %t : (tensor<2x3xi64>, tensor<4x2xf32>) -> "
-           "tensor<2x3x2xf32>\n"
-           "  %g = nn.embedding_grad %i, %dy : (tensor<2x3xi64>, "
-           "tensor<2x3x2xf32>) -> tensor<4x2xf32>\n",
-           "%y, %g", "tensor<2x3x2xf32>, tensor<4x2xf32>");
-  auto ctx = makeContext();
-  auto module = parse(*ctx, src);
-  ASSERT_TRUE(module);
-  auto f = module->lookupSymbol<mlir::func::FuncOp>("f");
-  std::vector<Value32> args = {
-      HostTensor<int64_t>({2, 3}, {-5, 0, 3, 4, 1000000, 2}),
-      FloatTensor({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8}),
-      FloatTensor({2, 3, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})};
-  EXPECT_FALSE(evaluate<float>(f, args).ok());
-  std::vector<Value32> clamped = args;
-  clamped[0] = HostTensor<int64_t>({2, 3}, {0, 0, 3, 3, 3, 2});
-  std::vector<Value32> expected = valueOrFail(evaluate<float>(f, clamped));
-  ASSERT_EQ(expected.size(), 2u);
-  mlir::OwningOpRef<mlir::ModuleOp> lowered = module->clone();
-  auto jit = lowerAndJit(*lowered, [](mlir::OpPassManager &pm) {
-    buildLoweringPipeline(pm, Stage::LLVM);
-  });
-  ASSERT_TRUE(jit);
-  expectCallMatches(*jit, *lowered, f, "f", args, expected);
-}
 
 TEST(JitOps, Primitives) {
   for (std::string t : {"tensor<6x5xf32>", "tensor<2x3x5x7xf32>"}) {

@@ -209,6 +209,31 @@ std::vector<MessageCase> messageCases() {
        "model.pbtxt:5:1: error: layer 'a': ",
        "add cannot broadcast its inputs [64] and [3] (per example, aligned "
        "at the last dimension, sizes must match or be 1)"},
+      {"matmul of one input",
+       model("layer { name: \"c\" matmul {} }\n" + std::string(kOutput)), L3,
+       "matmul expects 2 inputs, got 1"},
+      {"matmul of a vector",
+       model("layer { name: \"f\" flatten {} }\n"
+             "layer { name: \"m\" matmul {} inputs: [\"f\", \"f\"] }\n" +
+             std::string(kOutput)),
+       "model.pbtxt:4:1: error: layer 'm': ",
+       "matmul expects inputs of 2 or more dimensions per example, got "
+       "input 1 of [64]"},
+      {"matmul contracted sizes",
+       model("layer { name: \"c\" matmul {} inputs: [\"image\", "
+             "\"image\"] }\n" +
+             std::string(kOutput)),
+       L3,
+       "matmul expects contracted sizes to match, got 1 and 8 (inputs [8, "
+       "8, 1] and [8, 8, 1] per example)"},
+      {"matmul batch dimensions",
+       model("layer { name: \"w\" weight { shape: [3, 8, 1] } }\n"
+             "layer { name: \"m\" matmul { transpose_b: true } inputs: "
+             "[\"image\", \"w\"] }\n" +
+             std::string(kOutput)),
+       "model.pbtxt:4:1: error: layer 'm': ",
+       "matmul expects batch dimensions that broadcast, got 8 and 3 (inputs "
+       "[8, 8, 1] and [3, 8, 1] per example, transpose_b)"},
       {"subtract of three",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"s\" subtract {} inputs: [\"f\", \"f\", "

@@ -1,8 +1,9 @@
-//===- LinearKernels.cpp - reference kernels of dense, matmul, embedding --===//
+//===- LinearKernels.cpp - reference kernels of dense, matmuls, embedding -===//
 //
-// The reference kernels of dense, matmul and embedding, attached to the
-// ops as their ReferenceKernelOpInterface. Plain loops; an embedding id
-// outside the table is an error here (the compiled code clamps it).
+// The reference kernels of dense, matmul, batch_matmul and embedding,
+// attached to the ops as their ReferenceKernelOpInterface. Plain loops; an
+// embedding id outside the table is an error here (the compiled code clamps
+// it).
 //
 //===----------------------------------------------------------------------===//
 
@@ -99,6 +100,52 @@ struct EmbeddingKernel {
   }
 };
 
+/// For every batch index of the output, the matrix product of the operands'
+/// matrices at that index (a broadcast dimension read at 0).
+struct BatchMatmulKernel {
+  template <typename T>
+  static absl::Status run(BatchMatmulOp op, KernelEnv<T> &env) {
+    using Tensor = HostTensor<T>;
+    const Tensor &a = env.in(op.getLhs()), &b = env.in(op.getRhs());
+    Tensor y = env.zeros(op.getOutput());
+    bool ta = op.getTransposeLhs(), tb = op.getTransposeRhs();
+    int64_t rank = y.rank(), ra = a.rank(), rb = b.rank();
+    int64_t m = y.dim(rank - 2), n = y.dim(rank - 1);
+    int64_t k = ta ? a.dim(ra - 2) : a.dim(ra - 1);
+    int64_t aRows = a.dim(ra - 2), aCols = a.dim(ra - 1);
+    int64_t bRows = b.dim(rb - 2), bCols = b.dim(rb - 1);
+    int64_t batches = y.numElements() / (m * n);
+    for (int64_t flat = 0; flat < batches; ++flat) {
+      // The offsets of this batch index's matrices in a and b.
+      int64_t rest = flat, offA = 0, offB = 0, strideA = aRows * aCols,
+              strideB = bRows * bCols;
+      for (int64_t d = rank - 3; d >= 0; --d) {
+        int64_t i = rest % y.dim(d);
+        rest /= y.dim(d);
+        int64_t da = d - (rank - ra), db = d - (rank - rb);
+        if (da >= 0) {
+          offA += (a.dim(da) == 1 ? 0 : i) * strideA;
+          strideA *= a.dim(da);
+        }
+        if (db >= 0) {
+          offB += (b.dim(db) == 1 ? 0 : i) * strideB;
+          strideB *= b.dim(db);
+        }
+      }
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          T sum = 0;
+          for (int64_t l = 0; l < k; ++l)
+            sum += a[offA + (ta ? l * aCols + i : i * aCols + l)] *
+                   b[offB + (tb ? j * bCols + l : l * bCols + j)];
+          y[(flat * m + i) * n + j] = sum;
+        }
+    }
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
 struct EmbeddingGradKernel {
   template <typename T>
   static absl::Status run(EmbeddingGradOp op, KernelEnv<T> &env) {
@@ -123,6 +170,7 @@ void attachLinearKernels(MLIRContext *ctx) {
   attach<MatmulKernel, MatmulOp>(ctx);
   attach<EmbeddingKernel, EmbeddingOp>(ctx);
   attach<EmbeddingGradKernel, EmbeddingGradOp>(ctx);
+  attach<BatchMatmulKernel, BatchMatmulOp>(ctx);
 }
 
 } // namespace gradc::kernels
