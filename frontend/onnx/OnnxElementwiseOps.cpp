@@ -392,6 +392,51 @@ bool OnnxImport::binary(const Node &n) {
   return true;
 }
 
+/// Clip: minimum(maximum(x, min), max), its bounds constant inputs (opset
+/// 11 on) or attributes (before), each optional.
+bool OnnxImport::clip(const Node &n) {
+  if (!onlyAttrs(n, {"min", "max"}))
+    return false;
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  // The attributes' bounds as constants of a copy of the node, so that
+  // sharedLayer reads both forms the same way.
+  Node bounds = n;
+  std::string base = nodeName(n).empty() ? n.op_type() : nodeName(n);
+  for (const char *name : {"min", "max"}) {
+    int i = std::string(name) == "min" ? 1 : 2;
+    if (!attr(n, name))
+      continue;
+    auto t = std::make_unique<onnx::TensorProto>();
+    t->set_name(absl::StrCat(base, "/", name));
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_float_data(attrFloat(n, name, 0.0f));
+    while (bounds.input_size() <= i)
+      bounds.add_input("");
+    bounds.set_input(i, t->name());
+    std::string constantName = t->name();
+    addConstant(constantName, std::move(t));
+  }
+  Tensor out = *x;
+  for (int i = 1; i <= 2; ++i) {
+    if (!hasInput(bounds, i))
+      continue;
+    std::string bound = sharedLayer(bounds, i, *x);
+    if (bound.empty())
+      return false;
+    Layer layer;
+    if (i == 1)
+      layer.mutable_maximum();
+    else
+      layer.mutable_minimum();
+    out.layer = appendLayer(absl::StrCat(base, i == 1 ? "/min" : "/max"),
+                            std::move(layer), {out.layer, bound});
+  }
+  tensors[n.output(0)] = out;
+  return true;
+}
+
 bool OnnxImport::dropout(const Node &n) {
   if (!onlyAttrs(n, {"ratio", "seed"}) || !onlyFirstOutput(n))
     return false;

@@ -263,6 +263,12 @@ private:
   bool matmulOfActivations(const Node &n);
   // OnnxReductionOps.cpp:
   bool reduce(const Node &n);
+  /// A reduce layer named `name` of x over ONNX's `axes` (sorted, without
+  /// the batch), and the permute that puts a channels-last result without
+  /// keepdims in ONNX's order; the result, also the node's output.
+  Tensor reduceLayers(const Node &n, const Tensor *x, Reduce::Op op,
+                      bool keepdims, const std::vector<int64_t> &axes,
+                      const std::string &name);
   // OnnxElementwiseOps.cpp:
   bool activationOp(const Node &n);
   bool unaryOp(const Node &n);
@@ -271,6 +277,7 @@ private:
   /// Add, Sub, Mul, Div, Pow, Max, Min, Sum of activations and constants
   /// (NumPy broadcasting), or Add of a bias taken into the layer before it.
   bool binary(const Node &n);
+  bool clip(const Node &n);
   bool foldBias(const Node &n, bool &folded);
   /// Constant input `i` of `n` as a layer every example shares, laid out as
   /// the node's activations `like` (of ONNX rank `rank`): a `constant` of

@@ -1,12 +1,16 @@
-//===- OnnxReductionOps.cpp - ReduceMean, ReduceSum, ReduceMax, ReduceMin -===//
+//===- OnnxReductionOps.cpp - ReduceMean, ReduceSum, ReduceL2 and the others
+//-===//
 //
-// The one job of this file: the converter of the reductions, a reduce
-// layer each. The axes are an attribute (ReduceSum's a second input from
-// opset 13), keepdims 1 by default, noop_with_empty_axes honoured; the batch
-// (axis 0) is never reduced. An NCHW tensor's axes map to gradc's NHWC
-// (C, H, W to 3, 1, 2); without keepdims, a kept C and one kept spatial
-// axis come out of gradc as [N, S, C], which a permute turns into ONNX's
-// [N, C, S].
+// The one job of this file: the converter of the reductions. ReduceMean,
+// ReduceSum, ReduceMax and ReduceMin are a reduce layer each; ReduceL1,
+// ReduceL2, ReduceSumSquare, ReduceLogSum and ReduceLogSumExp a sum between
+// elementwise layers (|x|, x * x before it; sqrt, log after it;
+// ReduceLogSumExp as log(sum(exp(x - max))) + max, so no exp overflows). The
+// axes are an attribute (ReduceSum's a second input from opset 13),
+// keepdims 1 by default, noop_with_empty_axes honoured; the batch (axis 0)
+// is never reduced. An NCHW tensor's axes map to gradc's NHWC (C, H, W to
+// 3, 1, 2); without keepdims, a kept C and one kept spatial axis come out of
+// gradc as [N, S, C], which a permute turns into ONNX's [N, C, S].
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +21,14 @@
 #include <algorithm>
 
 namespace gradc::onnximport {
+
+namespace {
+Layer activationLayer(Activation kind) {
+  Layer l;
+  l.mutable_activation()->set_kind(kind);
+  return l;
+}
+} // namespace
 
 bool OnnxImport::reduce(const Node &n) {
   if (!onlyAttrs(n, {"axes", "keepdims", "noop_with_empty_axes"}))
@@ -68,13 +80,72 @@ bool OnnxImport::reduce(const Node &n) {
                    "(axes [1]) may read it");
   if (rank != 4)
     x = inOnnxOrder(x);
-  Layer layer;
-  Reduce &r = *layer.mutable_reduce();
   const std::string &op = n.op_type();
-  r.set_op(op == "ReduceSum"   ? Reduce::SUM
-           : op == "ReduceMax" ? Reduce::MAX
-           : op == "ReduceMin" ? Reduce::MIN
-                               : Reduce::MEAN);
+  std::string name = layerName(n);
+  // A layer of x's shape and layout, `kind` of `inputs`.
+  auto elementwise = [&](const std::string &suffix, Layer layer,
+                         std::vector<std::string> inputs, const Tensor &like) {
+    Tensor t = like;
+    t.layer = appendLayer(name + "/" + suffix, std::move(layer), inputs);
+    return t;
+  };
+  if (op == "ReduceLogSumExp") {
+    // max over the axes, kept, for x - max; the sum's log plus the max in
+    // the output's shape.
+    Tensor kept = reduceLayers(n, x, Reduce::MAX, true, axes,
+                               uniqueLayerName(name + "/max"));
+    kept.dims = x->dims;
+    for (int64_t a : axes)
+      kept.dims[a] = 1;
+    Layer sub;
+    sub.mutable_subtract();
+    Tensor d =
+        elementwise("shifted", std::move(sub), {x->layer, kept.layer}, *x);
+    Tensor e = elementwise("exp", activationLayer(EXP), {d.layer}, *x);
+    Tensor sum = reduceLayers(n, &e, Reduce::SUM, keepdims, axes,
+                              uniqueLayerName(name + "/sum"));
+    Tensor log = elementwise("log", activationLayer(LOG), {sum.layer}, sum);
+    Tensor max = keepdims ? kept
+                          : reduceLayers(n, x, Reduce::MAX, false, axes,
+                                         uniqueLayerName(name + "/max_out"));
+    Layer add;
+    add.set_name(name);
+    add.mutable_add();
+    addLayer(n, std::move(add), {&log, &max}).holdAs(log);
+    return true;
+  }
+  Reduce::Op kind = op == "ReduceMax"    ? Reduce::MAX
+                    : op == "ReduceMin"  ? Reduce::MIN
+                    : op == "ReduceMean" ? Reduce::MEAN
+                                         : Reduce::SUM;
+  Tensor in = *x;
+  if (op == "ReduceL1") {
+    in = elementwise("abs", activationLayer(ABS), {x->layer}, *x);
+  } else if (op == "ReduceL2" || op == "ReduceSumSquare") {
+    Layer square;
+    square.mutable_multiply();
+    in = elementwise("square", std::move(square), {x->layer, x->layer}, *x);
+  }
+  bool after = op == "ReduceL2" || op == "ReduceLogSum";
+  Tensor out = reduceLayers(n, &in, kind, keepdims, axes,
+                            after ? uniqueLayerName(name + "/sum") : name);
+  if (after) {
+    Layer f = activationLayer(op == "ReduceL2" ? SQRT : LOG);
+    f.set_name(name);
+    addLayer(n, std::move(f), {&out}).holdAs(out);
+    tensors[n.output(0)].dims = out.dims;
+  }
+  return true;
+}
+
+Tensor OnnxImport::reduceLayers(const Node &n, const Tensor *x, Reduce::Op op,
+                                bool keepdims, const std::vector<int64_t> &axes,
+                                const std::string &name) {
+  int64_t rank = int64_t(x->dims.size());
+  Layer layer;
+  layer.set_name(name);
+  Reduce &r = *layer.mutable_reduce();
+  r.set_op(op);
   r.set_keepdims(keepdims);
   const int64_t toNhwc[] = {0, 3, 1, 2}; // ONNX's C, H, W in gradc's NHWC
   std::vector<int64_t> g;
@@ -106,7 +177,7 @@ bool OnnxImport::reduce(const Node &n) {
     if (out->dims.empty())
       out->dims = dims;
   }
-  return true;
+  return *out;
 }
 
 } // namespace gradc::onnximport

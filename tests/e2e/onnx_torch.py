@@ -1,11 +1,12 @@
 #===- onnx_torch.py - PyTorch-exported ONNX models trained by gradc -*- python -*-===#
-"""Builds twelve networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
+"""Builds fourteen networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
 with batch norm, a depthwise-separable net, an MLP with GELU in both
 forms, a CNN that transposes H and W, an MLP with layer norm exported at
 opset 17 as LayerNormalization, an MLP with broadcast arithmetic on learned
 parameters and constants, an MLP of elementwise functions: softplus,
 sqrt, ELU, SELU, the hard sigmoid, erf, exp, reciprocal, log, neg, the hard
-swish, SiLU, a CNN with the four reductions, a 1-D CNN with batch norm
+swish, SiLU, a CNN with the four reductions, a CNN with Clip,
+ReduceLogSumExp, ReduceL2 and ReduceL1, a 1-D CNN with batch norm
 and pooling, an MLP-Mixer, an attention head over the
 rows of the image whose MatMuls of two activations are gradc's matmul
 layer), exports each with
@@ -165,6 +166,24 @@ class Reduced(nn.Module):
         x = torch.tanh(self.conv1(x)).amax(dim=1, keepdim=True)
         x = torch.tanh(self.conv2(x)).mean(dim=2).amin(dim=2)
         return self.fc2(torch.tanh(self.fc1(x)).sum(dim=1, keepdim=True))
+
+
+class Norms(nn.Module):
+    """Clip (torch.clamp) of a feature map, ReduceLogSumExp over its
+    channels (gradc: log(sum(exp(x - max))) + max over NHWC's C), then
+    ReduceL2 and ReduceL1 (torch.norm, p 2 and 1) over the rows and the
+    columns of what is left."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 6, 3)
+        self.fc = nn.Linear(SIZE - 2, 4)
+
+    def forward(self, x):
+        c = torch.clamp(self.conv(x), -0.5, 0.5)
+        lse = torch.logsumexp(c, dim=1) - 1.8  # log(6) when c is 0
+        return self.fc(torch.norm(lse, p=2, dim=2) +
+                       0.1 * torch.norm(lse, p=1, dim=1))
 
 
 class Conv1D(nn.Module):
@@ -411,7 +430,8 @@ def main():
                       ("separable", Separable), ("gelu", GeluMLP),
                       ("transposed", Transposed), ("mlp_ln", LayerNormMLP),
                       ("arith", Arith), ("unary", UnaryMLP),
-                      ("reduced", Reduced), ("conv1d", Conv1D),
+                      ("reduced", Reduced), ("norms", Norms),
+                      ("conv1d", Conv1D),
                       ("mixer", Mixer), ("attention", Attention)):
         torch.manual_seed(1)
         net = cls()
