@@ -85,6 +85,32 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *,
                       adaptor.getInput(), types);
 }
 
+LogicalResult SliceOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  auto type = cast<RankedTensorType>(getInput().getType());
+  int64_t axis = getAxis(), offset = getOffset(), size = getSize();
+  int64_t total = type.getShape()[axis];
+  SmallVector<Value> parts;
+  auto zeros = [&](int64_t n) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[axis] = n;
+    parts.push_back(b.create<ConstantOp>(
+        getLoc(), RankedTensorType::get(shape, type.getElementType()),
+        b.getF64FloatAttr(0.0)));
+  };
+  if (offset > 0)
+    zeros(offset);
+  parts.push_back(resultGrads[0]);
+  if (offset + size < total)
+    zeros(total - offset - size);
+  operandGrads.push_back(
+      parts.size() == 1
+          ? parts[0]
+          : b.create<ConcatOp>(getLoc(), type, parts, b.getI64IntegerAttr(axis))
+                .getResult());
+  return success();
+}
+
 LogicalResult ConcatOp::buildGradients(OpBuilder &b,
                                        ArrayRef<Value> resultGrads,
                                        SmallVectorImpl<Value> &operandGrads) {

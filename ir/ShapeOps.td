@@ -46,10 +46,12 @@ def NN_ConcatOp : NN_DiffOp<"concat", [NN_InferResultType]> {
   let hasVerifier = 1;
 }
 
-def NN_SliceOp : NN_NonDiffOp<"slice", [Pure]> {
+def NN_SliceOp : NN_DiffOp<"slice"> {
   let summary = "a static slice: `size` elements from `offset` along `axis`";
   let description = [{
-    The gradient of concat, one slice per input.
+    The gradient of concat, one slice per input; the slice layer (PyTorch's
+    `narrow`, ONNX's Slice of step 1). Its gradient is dy between zeros
+    (an nn.concat with nn.constant 0 before and after).
 
     ```mlir
     %a = nn.slice %y {axis = 3 : i64, offset = 16 : i64, size = 32 : i64}

@@ -83,6 +83,9 @@ template <typename T> struct NumberAlgebra {
   T abs(T x) { return std::fabs(x); }
   T sign(T x) { return x > 0 ? T(1) : x < 0 ? T(-1) : T(0); }
   T erf(T x) { return std::erf(x); }
+  T sin(T x) { return std::sin(x); }
+  T cos(T x) { return std::cos(x); }
+  T atan(T x) { return std::atan(x); }
   T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
   T max(T x, T y) {
     return std::isnan(x) || std::isnan(y) ? x + y : x > y ? x : y;

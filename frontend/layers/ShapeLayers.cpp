@@ -1,4 +1,4 @@
-//===- ShapeLayers.cpp - flatten, concat, permute and reshape -------------===//
+//===- ShapeLayers.cpp - flatten, concat, permute, reshape and slice ------===//
 //
 // The layers that move elements without computing: their checks, nn ops and
 // ONNX forms.
@@ -186,11 +186,59 @@ OnnxValue permuteToOnnx(OnnxEmit &e) {
   return {n.output(0)};
 }
 
+/// PyTorch's narrow: `size` elements of per-example axis `axis` (1-based)
+/// from `begin`.
+bool checkSlice(LayerCheck &c) {
+  if (!c.oneInput())
+    return false;
+  const Shape &in = c.in[0];
+  const Slice &sl = c.layer.slice();
+  int64_t rank = int64_t(in.size());
+  if (sl.axis() < 1 || sl.axis() > rank)
+    return c.fail(absl::StrCat("slice axis must be 1..", rank,
+                               " (the input's dimensions without the batch, "
+                               "1-based), got ",
+                               sl.axis()));
+  int64_t dim = in[sl.axis() - 1];
+  if (sl.begin() < 0 || sl.size() < 1 || sl.begin() > dim - sl.size())
+    return c.fail(absl::StrCat("slice of ", sl.size(), " elements from ",
+                               sl.begin(), " is not within axis ", sl.axis(),
+                               " of size ", dim, " (input ", shapeStr(in),
+                               ")"));
+  c.out.shape = in;
+  c.out.shape[sl.axis() - 1] = sl.size();
+  c.out.attrs["axis"] = double(sl.axis());
+  c.out.attrs["begin"] = double(sl.begin());
+  return true;
+}
+
+mlir::Value emitSlice(const LayerEmit &e) {
+  return e.b.create<nn::SliceOp>(
+      e.loc, e.batched(e.l.shape), e.inputs[0],
+      e.b.getI64IntegerAttr(int64_t(e.l.attr("axis"))),
+      e.b.getI64IntegerAttr(int64_t(e.l.attr("begin"))),
+      e.b.getI64IntegerAttr(e.l.shape[size_t(e.l.attr("axis")) - 1]));
+}
+
+/// ONNX's Slice (starts, ends, axes inputs); an image's H, W, C are
+/// NCHW's axes 2, 3, 1.
+OnnxValue sliceToOnnx(OnnxEmit &e) {
+  int64_t axis = int64_t(e.l.attr("axis")), begin = int64_t(e.l.attr("begin"));
+  int64_t size = e.l.shape[size_t(axis) - 1];
+  if (e.inputRank(0) == 4)
+    axis = axis == 3 ? 1 : axis + 1;
+  std::string starts = e.int64s("starts", {begin});
+  std::string ends = e.int64s("ends", {begin + size});
+  std::string axes = e.int64s("axes", {axis});
+  return {e.node("Slice", {e.input(0), starts, ends, axes}).output(0)};
+}
+
 const LayerDef kShapeLayers[] = {
     {Layer::kFlatten, checkFlatten, emitFlatten, flattenToOnnx},
     {Layer::kConcat, checkConcat, emitConcat, concatToOnnx},
     {Layer::kPermute, checkPermute, emitPermute, permuteToOnnx},
     {Layer::kReshape, checkReshape, emitReshape, reshapeToOnnx},
+    {Layer::kSlice, checkSlice, emitSlice, sliceToOnnx},
 };
 
 } // namespace

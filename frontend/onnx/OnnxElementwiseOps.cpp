@@ -234,6 +234,12 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
     return "";
   }
   bool single = v->size() == 1;
+  if (like.batchOnly && !single) { // ONNX aligns it with the batch
+    failInput(n, i,
+              "varies along dimension 0, the batch (the activation is "
+              "ONNX's [N]); gradc shares a constant across the examples");
+    return "";
+  }
   std::vector<int64_t> full(rank - t->dims_size(), 1);
   full.insert(full.end(), t->dims().begin(), t->dims().end());
   if (!single && full[0] != 1) {
@@ -323,6 +329,12 @@ bool OnnxImport::binary(const Node &n) {
     if (!like || (oneValue(like) && !oneValue(x)))
       like = x;
   }
+  // ONNX aligns an [N] with the last axis of a higher rank, not the batch.
+  for (const Tensor *x : activations)
+    if (x->batchOnly != like->batchOnly)
+      return fail(n, "one input has one value per example (ONNX's [N]) and "
+                     "another more; ONNX would broadcast the first along "
+                     "the other's last axis, not its batch");
   // Activations held in different layouts meet in ONNX's order.
   bool mixed =
       std::any_of(activations.begin(), activations.end(),

@@ -156,15 +156,8 @@ bool OnnxImport::shapeOp(const Node &n) {
   return addFolded(n, std::move(f));
 }
 
-bool OnnxImport::sliceOp(const Node &n) {
-  if (!onlyAttrs(n, {"starts", "ends", "axes"}))
-    return false;
-  if (hasInput(n, 0) && !constants.count(n.input(0)))
-    return fail(n, "slicing an activation is not supported (gradc folds "
-                   "Slice of constants, as of a Shape)");
-  auto data = folded(n, 0, false);
-  if (!data)
-    return false;
+std::optional<OnnxImport::SliceSpec>
+OnnxImport::sliceSpec(const Node &n, const std::vector<int64_t> &dims) {
   std::vector<int64_t> starts, ends, axes, steps;
   if (opset < 10) {
     starts = attrInts(n, "starts");
@@ -175,28 +168,42 @@ bool OnnxImport::sliceOp(const Node &n) {
     for (int i = 1; i <= 4; ++i) {
       auto v = folded(n, i, i >= 3);
       if (!v && (i < 3 || hasInput(n, i)))
-        return false;
-      if (v && (!v->isInt() || !v->unmarked()))
-        return failInput(n, i, "must be integers fixed at import");
+        return std::nullopt;
+      if (v && (!v->isInt() || !v->unmarked())) {
+        failInput(n, i, "must be integers fixed at import");
+        return std::nullopt;
+      }
       if (v)
         lists[i - 1]->assign(v->v.begin(), v->v.end());
     }
   }
-  int64_t rank = int64_t(data->dims.size());
+  int64_t rank = int64_t(dims.size());
   if (axes.empty())
     for (int64_t a = 0; a < int64_t(starts.size()); ++a)
       axes.push_back(a);
   if (steps.empty())
     steps.assign(starts.size(), 1);
   if (starts.size() != ends.size() || axes.size() != starts.size() ||
-      steps.size() != starts.size())
-    return fail(n, "starts, ends, axes and steps differ in length");
-  std::vector<int64_t> first(rank, 0), step(rank, 1), out = data->dims;
+      steps.size() != starts.size()) {
+    fail(n, "starts, ends, axes and steps differ in length");
+    return std::nullopt;
+  }
+  SliceSpec spec{std::vector<int64_t>(rank, 0), dims,
+                 std::vector<int64_t>(rank, 1)};
   for (size_t k = 0; k < axes.size(); ++k) {
     int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
-    if (a < 0 || a >= rank || steps[k] == 0)
-      return fail(n, "an axis out of range or a step of 0");
-    int64_t dim = data->dims[a];
+    if (a < 0 || a >= rank || steps[k] == 0) {
+      fail(n, "an axis out of range or a step of 0");
+      return std::nullopt;
+    }
+    int64_t dim = dims[a];
+    if (dim < 0) { // the open batch: only all of it
+      if (starts[k] != 0 || ends[k] < (int64_t(1) << 31) || steps[k] != 1) {
+        fail(n, "slices the batch (axis 0), which gradc keeps whole");
+        return std::nullopt;
+      }
+      continue;
+    }
     auto clampIndex = [&](int64_t v, int64_t lo, int64_t hi) {
       v = v < 0 ? v + dim : v;
       return std::clamp(v, lo, hi);
@@ -205,15 +212,32 @@ bool OnnxImport::sliceOp(const Node &n) {
     if (steps[k] > 0) {
       s = clampIndex(starts[k], 0, dim);
       e = clampIndex(ends[k], 0, dim);
-      out[a] = e > s ? (e - s + steps[k] - 1) / steps[k] : 0;
+      spec.count[a] = e > s ? (e - s + steps[k] - 1) / steps[k] : 0;
     } else {
       s = clampIndex(starts[k], 0, dim - 1);
       e = clampIndex(ends[k], -1, dim - 1);
-      out[a] = s > e ? (s - e - steps[k] - 1) / -steps[k] : 0;
+      spec.count[a] = s > e ? (s - e - steps[k] - 1) / -steps[k] : 0;
     }
-    first[a] = s;
-    step[a] = steps[k];
+    spec.first[a] = s;
+    spec.step[a] = steps[k];
   }
+  return spec;
+}
+
+bool OnnxImport::sliceOp(const Node &n) {
+  if (!onlyAttrs(n, {"starts", "ends", "axes"}))
+    return false;
+  if (hasInput(n, 0) && !constants.count(n.input(0)))
+    return sliceActivation(n);
+  auto data = folded(n, 0, false);
+  if (!data)
+    return false;
+  auto spec = sliceSpec(n, data->dims);
+  if (!spec)
+    return false;
+  int64_t rank = int64_t(data->dims.size());
+  const std::vector<int64_t> &first = spec->first, &step = spec->step,
+                             &out = spec->count;
   Folded f;
   f.type = data->type;
   f.dims = out;
@@ -231,6 +255,52 @@ bool OnnxImport::sliceOp(const Node &n) {
       f.batch.push_back(data->batch[src]);
   }
   return addFolded(n, std::move(f));
+}
+
+bool OnnxImport::sliceActivation(const Node &n) {
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  if (!x->flatFromCHW.empty() || x->squeezed)
+    return fail(n, "slicing a Flatten or global pooling of an NCHW tensor, "
+                   "whose features gradc orders differently, is not "
+                   "supported");
+  std::vector<int64_t> dims = x->dims;
+  dims[0] = -1;
+  auto spec = sliceSpec(n, dims);
+  if (!spec)
+    return false;
+  // One slice layer per axis it narrows; gradc holds ONNX's C, H, W of a
+  // channels-last tensor as its axes 3, 1, 2.
+  const int64_t toNhwc[] = {0, 3, 1, 2};
+  std::vector<Layer> layers;
+  for (size_t a = 1; a < dims.size(); ++a) {
+    if (spec->first[a] == 0 && spec->count[a] == dims[a] && spec->step[a] == 1)
+      continue;
+    if (spec->step[a] != 1)
+      return fail(n, absl::StrCat("a step of ", spec->step[a],
+                                  " is not supported (an activation is "
+                                  "sliced with step 1)"));
+    if (spec->count[a] < 1)
+      return fail(n, absl::StrCat("axis ", a, " gives an empty slice"));
+    Layer l;
+    Slice &sl = *l.mutable_slice();
+    sl.set_axis(x->channelsLast() ? toNhwc[a] : int64_t(a));
+    sl.set_begin(spec->first[a]);
+    sl.set_size(spec->count[a]);
+    layers.push_back(std::move(l));
+  }
+  if (layers.empty()) {
+    tensors[n.output(0)] = *x;
+    return true;
+  }
+  Tensor in = *x;
+  std::string base = nodeName(n).empty() ? n.op_type() : nodeName(n);
+  for (size_t k = 0; k + 1 < layers.size(); ++k)
+    in.layer = appendLayer(absl::StrCat(base, "/axis", k), std::move(layers[k]),
+                           {in.layer});
+  addLayer(n, std::move(layers.back()), {&in}).holdAs(*x);
+  return true;
 }
 
 bool OnnxImport::gatherOp(const Node &n) {

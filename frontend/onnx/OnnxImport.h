@@ -83,11 +83,21 @@ struct Tensor {
     flatFromCHW = x.flatFromCHW;
     squeezed = x.squeezed;
     layout = x.layout;
+    batchOnly = x.batchOnly;
   }
   bool channelsLast() const { return layout == Layout::ChannelsLast; }
   /// An INT64 or INT32 graph input: ids, which only Gather reads.
   bool ids = false;
+  /// ONNX's [N], one value per example, held by gradc as [N, 1] (`dims`
+  /// says [N, 1]): only elementwise operators may read it, as any axis of
+  /// it but the batch would be gradc's, not ONNX's.
+  bool batchOnly = false;
 };
+
+/// The operators that compute each element from the same element of their
+/// inputs (and constants): the unary functions, the activations, the binary
+/// operators, Clip, Dropout, Identity.
+const std::set<std::string> &elementwiseOps();
 
 /// The ONNX axis of `t` that gradc holds last: the channels (axis 1) of a
 /// channels-last tensor, the last axis otherwise.
@@ -293,6 +303,16 @@ private:
   /// (default: the node's output).
   bool addFolded(const Node &n, Folded f, const std::string &name = "");
   bool shapeOp(const Node &n);
+  /// Slice's starts, ends, axes and steps against `dims` (dimension 0 may
+  /// be -1, the open batch, which only a slice of all of it may cross):
+  /// the first index, count and step of every axis.
+  struct SliceSpec {
+    std::vector<int64_t> first, count, step;
+  };
+  std::optional<SliceSpec> sliceSpec(const Node &n,
+                                     const std::vector<int64_t> &dims);
+  /// Slice of an activation: a slice layer per narrowed axis (step 1).
+  bool sliceActivation(const Node &n);
   bool sliceOp(const Node &n);
   bool gatherOp(const Node &n);
   bool foldConcat(const Node &n);
@@ -310,6 +330,7 @@ private:
   bool pad(const Node &n);
   /// Unsqueeze, Squeeze, Reshape of a constant (PyTorch shapes PReLU's
   /// slope so): a constant of the new shape under the source's name.
+  bool squeezeActivation(const Node &n);
   bool reshapeConstant(const Node &n);
   /// Makes `t` the output of a flatten (or of a reshape that flattens) of `x`.
   Tensor &flattenLayer(const Node &n, const Tensor &x);

@@ -254,12 +254,13 @@ bool OnnxImport::readInputs() {
     // INT64 and INT32 inputs are ids for an embedding (Gather).
     bool ids = type.elem_type() == onnx::TensorProto::INT64 ||
                type.elem_type() == onnx::TensorProto::INT32;
+    // A FLOAT input [N] (one value per example) is gradc's [N, 1].
     if ((type.elem_type() != onnx::TensorProto::FLOAT && !ids) ||
-        !type.has_shape() || type.shape().dim_size() < 2 ||
+        !type.has_shape() || type.shape().dim_size() < 1 + int(ids) ||
         type.shape().dim_size() > 4) {
       error(absl::StrCat("input '", in.name(),
-                         "' must be a FLOAT tensor (or INT64 or INT32 ids) "
-                         "of rank 2 to 4 [N, ...]"));
+                         "' must be a FLOAT tensor of rank 1 to 4 [N, ...] "
+                         "(or INT64 or INT32 ids of rank 2 to 4)"));
       ok = false;
       continue;
     }
@@ -293,6 +294,11 @@ bool OnnxImport::readInputs() {
       t.layout = Layout::ChannelsLast;
       perExample = {perExample[1], perExample[2], perExample[0]};
       file.channelsLastInputs.insert(in.name());
+    }
+    if (perExample.empty()) {
+      perExample = {1};
+      t.dims.push_back(1);
+      t.batchOnly = true;
     }
     Input &input = *file.model.add_input();
     input.set_name(in.name());

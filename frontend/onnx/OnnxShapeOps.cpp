@@ -127,6 +127,54 @@ bool OnnxImport::reshape(const Node &n) {
   return true;
 }
 
+/// Squeeze or Unsqueeze of an activation (axes an attribute, or a constant
+/// input from opset 13): a reshape layer of each example, in ONNX's order,
+/// to the shape ONNX's inference gives; the batch (axis 0) stays.
+bool OnnxImport::squeezeActivation(const Node &n) {
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  std::vector<int64_t> axes = attrInts(n, "axes");
+  if (hasInput(n, 1)) {
+    const onnx::TensorProto *a = constant(n, 1, false);
+    if (!a)
+      return false;
+    auto v = int64s(*a, absl::StrCat("axes '", a->name(), "'"));
+    if (!v)
+      return false;
+    axes = *v;
+  }
+  bool un = n.op_type() == "Unsqueeze";
+  int64_t rank = int64_t(x->dims.size()) + (un ? int64_t(axes.size()) : 0);
+  for (int64_t a : axes)
+    if (a == 0 || a == -rank)
+      return fail(n, absl::StrCat(un ? "inserting" : "removing",
+                                  " axis 0 moves the batch, which gradc "
+                                  "keeps first"));
+  if (!un && axes.empty())
+    return fail(n, "Squeeze without axes (of every size-1 axis) is not "
+                   "supported: the batch might be one");
+  if (x->squeezed || !x->flatFromCHW.empty())
+    return fail(n, "the input is a Flatten or global pooling of an NCHW "
+                   "tensor, whose features gradc orders differently");
+  auto it = inferred.find(n.output(0));
+  std::vector<int64_t> per;
+  if (it != inferred.end() && it->second->tensor_type().has_shape())
+    for (const auto &d : it->second->tensor_type().shape().dim())
+      per.push_back(d.has_dim_value() ? d.dim_value() : -1);
+  if (per.empty() ||
+      std::any_of(per.begin() + 1, per.end(), [](int64_t d) { return d < 1; }))
+    return fail(n, "has no shape that ONNX's shape inference could give");
+  per.erase(per.begin());
+  if (per.empty()) // [N]: gradc's [N, 1]
+    per = {1};
+  Layer layer;
+  for (int64_t v : per)
+    layer.mutable_reshape()->add_target_shape(v);
+  addLayer(n, std::move(layer), {inOnnxOrder(x)});
+  return true;
+}
+
 bool OnnxImport::concat(const Node &n) {
   if (!onlyAttrs(n, {"axis"}))
     return false;
@@ -302,6 +350,9 @@ bool OnnxImport::pad(const Node &n) {
 bool OnnxImport::reshapeConstant(const Node &n) {
   if (!onlyAttrs(n, {"axes", "allowzero"}))
     return false;
+  if (n.op_type() != "Reshape" && hasInput(n, 0) &&
+      !constants.count(n.input(0)))
+    return squeezeActivation(n);
   const onnx::TensorProto *t = constant(n, 0, false);
   if (!t)
     return false;

@@ -41,6 +41,14 @@ const Tensor *OnnxImport::activation(const Node &n, int i) {
     failInput(n, i, "has no shape that ONNX's shape inference could give");
     return nullptr;
   }
+  // (Unsqueeze reshapes the [N, 1] as ONNX's [N].)
+  if (it != tensors.end() && !it->second.failed && it->second.batchOnly &&
+      !elementwiseOps().count(n.op_type()) && n.op_type() != "Unsqueeze") {
+    failInput(n, i,
+              "has one value per example (ONNX's [N]); gradc holds it as "
+              "[N, 1], which only elementwise operators may read");
+    return nullptr;
+  }
   if (it != tensors.end())
     return it->second.failed ? nullptr : &it->second;
   if (batchMarks.count(n.input(i)))
@@ -174,6 +182,20 @@ const Tensor *OnnxImport::inChannelsLast(const Tensor *x) {
   return &(relaid[key] = t);
 }
 
+const std::set<std::string> &elementwiseOps() {
+  static const std::set<std::string> ops = [] {
+    std::set<std::string> s{"Relu",  "LeakyRelu", "Sigmoid",  "Tanh", "Gelu",
+                            "Swish", "Dropout",   "Identity", "Add",  "Sub",
+                            "Mul",   "Div",       "Pow",      "Max",  "Min",
+                            "Sum",   "Clip"};
+    for (const nn::UnaryFnInfo &f : nn::unaryFns())
+      if (f.onnxIn && *f.onnxIn)
+        s.insert(f.onnxIn);
+    return s;
+  }();
+  return ops;
+}
+
 bool OnnxImport::feedsWindows(const std::string &name) const {
   // The window operators, and those that take a channels-last input at no
   // cost (a Flatten's features are reordered in the dense layer after it;
@@ -183,13 +205,8 @@ bool OnnxImport::feedsWindows(const std::string &name) const {
       "GlobalMaxPool", "Pad",     "BatchNormalization", "Flatten",
       "Reshape"};
   static const std::set<std::string> blind = [] {
-    std::set<std::string> s{"Relu",  "LeakyRelu", "Sigmoid", "Tanh",     "Gelu",
-                            "Swish", "PRelu",     "Dropout", "Identity", "Add",
-                            "Sub",   "Mul",       "Div",     "Pow",      "Max",
-                            "Min",   "Sum"};
-    for (const nn::UnaryFnInfo &f : nn::unaryFns())
-      if (f.onnxIn && *f.onnxIn)
-        s.insert(f.onnxIn);
+    std::set<std::string> s = elementwiseOps();
+    s.insert("PRelu"); // its slope follows the channels' layout
     return s;
   }();
   std::set<std::string> seen{name};
@@ -232,6 +249,10 @@ Tensor &OnnxImport::addLayer(const Node &n, Layer layer,
       it->second->tensor_type().has_shape())
     for (const auto &d : it->second->tensor_type().shape().dim())
       out.dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+  if (out.dims.size() == 1) { // [N]: gradc's [N, 1]
+    out.dims.push_back(1);
+    out.batchOnly = true;
+  }
   *file.model.add_layer() = std::move(layer);
   return out;
 }

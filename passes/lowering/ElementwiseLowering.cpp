@@ -107,6 +107,26 @@ struct ScalarAlgebra {
   Value abs(Value x) { return s.abs(x); }
   Value sign(Value x) { return s.sign(x); }
   Value erf(Value x) { return s.erf(x); }
+  Value sin(Value x) { return s.b.create<math::SinOp>(s.loc, x); }
+  Value cos(Value x) { return s.b.create<math::CosOp>(s.loc, x); }
+  /// atan(x) as Cephes's atanf: |x| reduced by tan(3 pi / 8) and
+  /// tan(pi / 8) to below tan(pi / 8), then a degree-9 odd polynomial
+  /// (relative error about 1e-7); branch-free, so it vectorizes.
+  Value atan(Value x) {
+    Value a = abs(x);
+    Value big = gt(a, c(2.414213562373095));
+    Value mid = gt(a, c(0.4142135623730950));
+    Value r = select(big, neg(div(c(1), a)),
+                     select(mid, div(sub(a, c(1)), add(a, c(1))), a));
+    Value y0 = select(big, c(1.5707963267948966),
+                      select(mid, c(0.7853981633974483), c(0)));
+    Value z = mul(r, r);
+    Value p = c(8.05374449538e-2);
+    for (double coef : {-1.38776856032e-1, 1.99777106478e-1, -3.33329491539e-1})
+      p = add(mul(p, z), c(coef));
+    Value y = add(y0, add(mul(mul(p, z), r), r));
+    return select(lt(x, c(0)), neg(y), y);
+  }
   Value sigmoid(Value x) { return s.sigmoid(x); }
   Value max(Value x, Value y) { return s.max(x, y); }
   Value min(Value x, Value y) {

@@ -121,6 +121,26 @@ def main():
                   ["node 'mm' (MatMul, opset 14): a MatMul of two activations "
                    "needs both of the same rank, 3 or more ([N, ..., M, K] x "
                    "[N, ..., K, P]), got ranks 4 and 3"], 1))
+    # ONNX's [N], one value per example: elementwise operators only, and
+    # no broadcast against a higher rank (ONNX aligns it with the last axis).
+    save(conv_model([helper.make_node("Softmax", ["x"], ["y"], name="soft",
+                                      axis=0)],
+                    input_shape=("N",), output=("N",)), j("softmax_1d.onnx"))
+    cases.append(("softmax_1d.onnx",
+                  ["node 'soft' (Softmax, opset 14): input 0 ('x') has one "
+                   "value per example (ONNX's [N]); gradc holds it as [N, 1], "
+                   "which only elementwise operators may read"], 1))
+    graph = helper.make_graph(
+        [helper.make_node("Exp", ["x"], ["e"], name="exp"),
+         helper.make_node("Add", ["e", "z"], ["y"], name="mix")], "bad",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"]),
+         helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]),
+         j("mix_1d.onnx"))
+    cases.append(("mix_1d.onnx",
+                  ["node 'mix' (Add, opset 14): one input has one value per "
+                   "example (ONNX's [N]) and another more"], 1))
     # SELU with other constants, a hard sigmoid not centred at 0.
     for op, attrs, message in (
             ("Selu", {"gamma": 2.0}, "alpha 1.67326 gamma 2 is not "

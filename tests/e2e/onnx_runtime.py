@@ -193,9 +193,10 @@ def main():
     # A sequence model: each image as 28 rows of 28 features, a dense layer
     # on every row (MatMul and Add on [N, 28, 28]), then on every column
     # (a permute: Transpose), GELU in both forms (which the export writes as
-    # PyTorch's node chains).
+    # PyTorch's node chains), rows 2 to 25 sliced between them.
     rows = write(scratch, "rows_gelu", [28, 28], [
         'layer { name: "rows" dense { units: 16 activation: GELU } }',
+        'layer { name: "crop" slice { axis: 1 begin: 2 size: 24 } }',
         'layer { name: "swap" permute { dims: [2, 1] } }',
         'layer { name: "cols" dense { units: 8 } }',
         'layer { name: "flat" flatten {} }',
@@ -203,10 +204,12 @@ def main():
         'layer { name: "act" activation { kind: GELU_TANH } }'])
     # A dense layer on an image's channels (MatMul between Transposes to NHWC
     # and back: no round trip, the importer takes MatMul of [N, T, D] only)
-    # and a permute of an image (H and W swapped: one Transpose of NCHW).
+    # of 3 of its 4 channels (a slice: ONNX's Slice of axis 1) and a permute
+    # of an image (H and W swapped: one Transpose of NCHW).
     channels = write(scratch, "channels", [28, 28, 1], [
         'layer { name: "c1" conv2d { filters: 4 kernel_size: [3, 3] '
         'activation: RELU } }',
+        'layer { name: "three" slice { axis: 3 begin: 1 size: 3 } }',
         'layer { name: "mix" dense { units: 6 activation: SIGMOID } }',
         'layer { name: "swap" permute { dims: [2, 1, 3] } }',
         'layer { name: "c2" conv2d { filters: 4 kernel_size: [3, 2] } }',

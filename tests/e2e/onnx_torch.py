@@ -1,11 +1,12 @@
 #===- onnx_torch.py - PyTorch-exported ONNX models trained by gradc -*- python -*-===#
-"""Builds fourteen networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
+"""Builds fifteen networks in Debian's PyTorch (an MLP, LeNet, a small ResNet
 with batch norm, a depthwise-separable net, an MLP with GELU in both
 forms, a CNN that transposes H and W, an MLP with layer norm exported at
 opset 17 as LayerNormalization, an MLP with broadcast arithmetic on learned
 parameters and constants, an MLP of elementwise functions: softplus,
 sqrt, ELU, SELU, the hard sigmoid, erf, exp, reciprocal, log, neg, the hard
-swish, SiLU, a CNN with the four reductions, a CNN with Clip,
+swish, SiLU, an MLP of sin, cos, tan, atan, asin and acos, a CNN
+with the four reductions, a CNN with Clip,
 ReduceLogSumExp, ReduceL2 and ReduceL1, a 1-D CNN with batch norm
 and pooling, an MLP-Mixer, an attention head over the
 rows of the image whose MatMuls of two activations are gradc's matmul
@@ -169,7 +170,8 @@ class Reduced(nn.Module):
 
 
 class Norms(nn.Module):
-    """Clip (torch.clamp) of a feature map, ReduceLogSumExp over its
+    """Clip (torch.clamp) of a feature map, Slice of its H and W (two slice
+    layers of gradc's NHWC), ReduceLogSumExp over its
     channels (gradc: log(sum(exp(x - max))) + max over NHWC's C), then
     ReduceL2 and ReduceL1 (torch.norm, p 2 and 1) over the rows and the
     columns of what is left."""
@@ -177,10 +179,10 @@ class Norms(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(1, 6, 3)
-        self.fc = nn.Linear(SIZE - 2, 4)
+        self.fc = nn.Linear(SIZE - 4, 4)
 
     def forward(self, x):
-        c = torch.clamp(self.conv(x), -0.5, 0.5)
+        c = torch.clamp(self.conv(x), -0.5, 0.5)[:, :, 1:-1, 1:-1]
         lse = torch.logsumexp(c, dim=1) - 1.8  # log(6) when c is 0
         return self.fc(torch.norm(lse, p=2, dim=2) +
                        0.1 * torch.norm(lse, p=1, dim=1))
@@ -310,6 +312,25 @@ class UnaryMLP(nn.Module):
         return self.fc5(nn.functional.silu(nn.functional.hardswish(x)))
 
 
+class Trig(nn.Module):
+    """Sin, Cos, Tan, Atan, Asin and Acos (one ONNX node each; tan, asin
+    and acos of a tanh, on their domains); atan between an Unsqueeze and a
+    Squeeze of the features. PyTorch 1.13 exports none of the hyperbolic functions; their
+    ONNX nodes are checked by the conformance tests."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(SIZE * SIZE, 16)
+        self.fc2 = nn.Linear(16, 12)
+        self.fc3 = nn.Linear(12, 4)
+
+    def forward(self, x):
+        x = self.fc1(torch.flatten(x, 1))
+        x = self.fc2(torch.sin(x) + torch.cos(x) * torch.tan(torch.tanh(x)))
+        x = torch.atan(x.unsqueeze(1)).squeeze(1) + torch.asin(0.9 * torch.tanh(x))
+        return self.fc3(torch.acos(0.9 * torch.tanh(x)))
+
+
 def export(net, path):
     # TRAINING keeps batch norm (EVAL would fold it into the convolutions)
     # with the parameter names of the state dict. LayerNormalization is an
@@ -429,7 +450,7 @@ def main():
     for name, cls in (("mlp", MLP), ("lenet", LeNet), ("resnet", ResNet),
                       ("separable", Separable), ("gelu", GeluMLP),
                       ("transposed", Transposed), ("mlp_ln", LayerNormMLP),
-                      ("arith", Arith), ("unary", UnaryMLP),
+                      ("arith", Arith), ("unary", UnaryMLP), ("trig", Trig),
                       ("reduced", Reduced), ("norms", Norms),
                       ("conv1d", Conv1D),
                       ("mixer", Mixer), ("attention", Attention)):

@@ -242,6 +242,8 @@ func.func @embedding_mse(%t: tensor<6x3xf32>, %ids: tensor<2xi64>, %l: tensor<2x
   return %1 : tensor<f32>
 }
 
+// -----
+
 // batch_matmul's rule: dA = dC B (B was transposed), dB = dC^T A summed over
 // the head dimension B was broadcast along, then reshaped to B's shape.
 // CHECK-LABEL: func.func @batch_matmul
@@ -255,5 +257,19 @@ func.func @embedding_mse(%t: tensor<6x3xf32>, %ids: tensor<2xi64>, %l: tensor<2x
 func.func @batch_matmul(%a: tensor<2x3x4x5xf32>, %b: tensor<2x1x6x5xf32>) -> tensor<f32> attributes {nn.differentiate} {
   %0 = nn.batch_matmul %a, %b {transpose_rhs} : (tensor<2x3x4x5xf32>, tensor<2x1x6x5xf32>) -> tensor<2x3x4x6xf32>
   %1 = nn.reduce_sum %0 {axes = array<i64: 0, 1, 2, 3>} : (tensor<2x3x4x6xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
+// slice's rule: dy between zeros of the sliced-off sizes, concatenated on
+// the sliced axis.
+// CHECK-LABEL: func.func @slice
+// CHECK-DAG:   %[[Z0:.+]] = nn.constant 0.000000e+00 : tensor<2x1x3xf32>
+// CHECK-DAG:   %[[Z1:.+]] = nn.constant 0.000000e+00 : tensor<2x2x3xf32>
+// CHECK:       nn.concat %[[Z0]], %{{.+}}, %[[Z1]] {axis = 1 : i64} : (tensor<2x1x3xf32>, tensor<2x2x3xf32>, tensor<2x2x3xf32>) -> tensor<2x5x3xf32>
+func.func @slice(%x: tensor<2x5x3xf32>) -> tensor<f32> attributes {nn.differentiate} {
+  %0 = nn.slice %x {axis = 1 : i64, offset = 1 : i64, size = 2 : i64} : (tensor<2x5x3xf32>) -> tensor<2x2x3xf32>
+  %1 = nn.reduce_sum %0 {axes = array<i64: 0, 1, 2>} : (tensor<2x2x3xf32>) -> tensor<f32>
   return %1 : tensor<f32>
 }

@@ -676,7 +676,7 @@ func.func @moving_average_per_row(%v: tensor<3xf32>, %l: tensor<2xi32>) {
 // -----
 
 func.func @unary_unknown_fn(%x: tensor<2x3xf32>) {
-  // expected-error @+1 {{'nn.unary' op unknown function "cbrt" (expected one of exp, log, sqrt, rsqrt, abs, neg, reciprocal, erf, softplus, softsign, elu, selu, silu, hard_sigmoid, hard_swish)}}
+  // expected-error @+1 {{'nn.unary' op unknown function "cbrt" (expected one of exp, log, sqrt, rsqrt, abs, neg, reciprocal, erf, softplus, softsign, elu, selu, silu, hard_sigmoid, hard_swish, sin, cos, tan, atan, asin, acos, sinh, cosh, asinh, acosh, atanh)}}
   %0 = nn.unary "cbrt" %x : tensor<2x3xf32>
   return
 }

@@ -28,6 +28,8 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 
 namespace gradc::test {
 
@@ -49,6 +51,25 @@ inline mlir::OwningOpRef<mlir::ModuleOp> parse(mlir::MLIRContext &ctx,
   auto module = mlir::parseSourceString<mlir::ModuleOp>(src, &ctx);
   EXPECT_TRUE(module) << "cannot parse:\n" << src.str();
   return module;
+}
+
+/// The inputs [lo, hi] of the tests of nn.unary's `name`, moved into its
+/// domain: [positiveLo, hi] where x > 0 (log, sqrt, rsqrt, reciprocal),
+/// 1 more for acosh (x > 1), within (-1, 1) for atanh, asin and acos, away
+/// from tan's
+/// poles.
+inline std::pair<double, double> unaryRange(const std::string &name, double lo,
+                                            double hi, double positiveLo) {
+  if (name == "log" || name == "sqrt" || name == "rsqrt" ||
+      name == "reciprocal")
+    return {positiveLo, hi};
+  if (name == "acosh")
+    return {1 + positiveLo, 1 + hi};
+  if (name == "atanh" || name == "asin" || name == "acos")
+    return {-0.9, 0.9};
+  if (name == "tan")
+    return {std::max(lo, -1.3), std::min(hi, 1.3)};
+  return {lo, hi};
 }
 
 /// The attribute dictionary of nn.matmul / nn.batch_matmul's transposes,

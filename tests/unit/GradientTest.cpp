@@ -484,27 +484,39 @@ TEST(ActivationGradient, Elementwise) {
   }
 }
 
-/// Every function of ir/UnaryFunctions.def, on its domain (x > 0 for log,
-/// sqrt, rsqrt and reciprocal) and away from its kinks.
+/// Every function of ir/UnaryFunctions.def, on its domain (unaryRange) and
+/// away from its kinks.
 TEST(ActivationGradient, UnaryFunctions) {
   for (const nn::UnaryFnInfo &f : nn::unaryFns()) {
     std::string name = f.name;
-    bool positive = name == "log" || name == "sqrt" || name == "rsqrt" ||
-                    name == "reciprocal";
     for (double alpha : {f.defaultAlpha, f.defaultAlpha == 0 ? 0.0 : 0.7}) {
       std::string attrs =
           alpha == 0 ? "" : " {alpha = " + std::to_string(alpha) + " : f64}";
       for (std::string type : {"tensor<3x5xf32>", "tensor<2x3x4xf32>"}) {
         SCOPED_TRACE(name + attrs + " " + type);
         CheckOptions opts;
-        opts.lo = positive ? 0.5 : -2.2;
-        opts.hi = positive ? 3 : 2.2;
+        std::tie(opts.lo, opts.hi) = unaryRange(name, -2.2, 2.2, 0.5);
         expectOpGradientsMatch(
             fn("%x: " + type,
                "nn.unary \"" + name + "\" %x" + attrs + " : " + type, type),
             opts);
       }
     }
+  }
+}
+
+/// dy between zeros: a slice at the start, in the middle and at the end.
+TEST(SliceGradient, ZerosAroundTheSlice) {
+  for (auto [offset, size] :
+       {std::pair{0, 2}, std::pair{1, 3}, std::pair{3, 2}}) {
+    std::string out = "tensor<2x" + std::to_string(size) + "x3xf32>";
+    SCOPED_TRACE(out + " from " + std::to_string(offset));
+    expectOpGradientsMatch(
+        fn("%x: tensor<2x5x3xf32>",
+           "nn.slice %x {axis = 1 : i64, offset = " + std::to_string(offset) +
+               " : i64, size = " + std::to_string(size) +
+               " : i64} : (tensor<2x5x3xf32>) -> " + out,
+           out));
   }
 }
 

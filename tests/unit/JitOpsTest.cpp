@@ -217,20 +217,18 @@ TEST(JitOps, ActivationGradients) {
 }
 
 /// Every function of ir/UnaryFunctions.def and its gradient: small and
-/// large inputs (x > 0 for log, sqrt, rsqrt and reciprocal).
+/// large inputs, in its domain (unaryRange).
 TEST(JitOps, UnaryFunctions) {
   for (const nn::UnaryFnInfo &f : nn::unaryFns()) {
     std::string name = f.name;
-    bool positive = name == "log" || name == "sqrt" || name == "rsqrt" ||
-                    name == "reciprocal";
     std::string attrs =
         f.defaultAlpha == 0 ? "" : " {alpha = 6.000000e-01 : f64}";
     for (std::string shape : {"tensor<3x7xf32>", "tensor<2x3x4x5xf32>"})
       for (double range : {1.0, 30.0}) {
         SCOPED_TRACE(name + " " + shape + " " + std::to_string(range));
         JitCase c;
-        c.opts.lo = positive ? range / 100 : -range;
-        c.opts.hi = range;
+        std::tie(c.opts.lo, c.opts.hi) =
+            unaryRange(name, -range, range, range / 100);
         expectJitMatches(
             single("%x: " + shape,
                    "nn.unary \"" + name + "\" %x" + attrs + " : " + shape,
@@ -241,8 +239,7 @@ TEST(JitOps, UnaryFunctions) {
       SCOPED_TRACE(name + " gradient " + shape);
       JitCase c;
       c.differentiate = true;
-      c.opts.lo = positive ? 0.5 : -3;
-      c.opts.hi = 3;
+      std::tie(c.opts.lo, c.opts.hi) = unaryRange(name, -3, 3, 0.5);
       expectJitMatches(
           activationLoss("nn.unary \"" + name + "\" %x" + attrs + " : " + shape,
                          shape),

@@ -52,6 +52,17 @@ const Case kCases[] = {
     {"silu", 0, "F.silu(x)"},
     {"hard_sigmoid", 1.0 / 6.0, "F.hardsigmoid(x)", 1e-7},
     {"hard_swish", 0, "F.hardswish(x)"},
+    {"sin", 0, "torch.sin(x)"},
+    {"cos", 0, "torch.cos(x)"},
+    {"tan", 0, "torch.tan(x)"},
+    {"asin", 0, "torch.asin(x)"},
+    {"acos", 0, "torch.acos(x)"},
+    {"atan", 0, "torch.atan(x)"},
+    {"sinh", 0, "torch.sinh(x)"},
+    {"cosh", 0, "torch.cosh(x)"},
+    {"asinh", 0, "torch.asinh(x)"},
+    {"acosh", 0, "torch.acosh(x)"},
+    {"atanh", 0, "torch.atanh(x)"},
 };
 
 std::string attrs(double alpha) {
