@@ -304,6 +304,13 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
 bool OnnxImport::binary(const Node &n) {
   if (!onlyAttrs(n, {}))
     return false;
+  // Shape arithmetic of constants folds.
+  bool allConstant = n.input_size() == 2;
+  for (const std::string &in : n.input())
+    allConstant = allConstant && constants.count(in);
+  const std::string &op = n.op_type();
+  if (allConstant && (op == "Add" || op == "Sub" || op == "Mul" || op == "Div"))
+    return foldElementwise(n);
   bool folded = false;
   if (!foldBias(n, folded) || folded)
     return folded;
@@ -381,7 +388,6 @@ bool OnnxImport::binary(const Node &n) {
     if (ins[i].layer.empty())
       return false;
   }
-  const std::string &op = n.op_type();
   Layer layer;
   if (op == "Add" || op == "Sum")
     layer.mutable_add();

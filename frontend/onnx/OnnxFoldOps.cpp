@@ -546,4 +546,79 @@ bool OnnxImport::rangeOp(const Node &n) {
   return addFolded(n, std::move(f));
 }
 
+/// Add, Sub, Mul, Div, Equal and Where of constants (PyTorch's shape
+/// arithmetic around Expand: Where(Equal(shape, -1), 1, shape)), with
+/// NumPy broadcasting. Of activations, Equal and Where (masks) are refused.
+bool OnnxImport::foldElementwise(const Node &n) {
+  if (!onlyAttrs(n, {}))
+    return false;
+  const std::string &op = n.op_type();
+  for (int i = 0; i < n.input_size(); ++i)
+    if (!constants.count(n.input(i)))
+      return failInput(n, i,
+                       absl::StrCat("is computed from the model's input; gradc "
+                                    "folds ",
+                                    op, " of constants only"));
+  std::vector<Folded> in;
+  for (int i = 0; i < n.input_size(); ++i) {
+    auto f = folded(n, i, false);
+    if (!f)
+      return false;
+    if (!f->unmarked())
+      return failInput(n, i, "holds the batch size, which gradc leaves open");
+    in.push_back(std::move(*f));
+  }
+  if (in.size() != (op == "Where" ? 3u : 2u))
+    return fail(n, "has the wrong number of inputs");
+  std::vector<int64_t> dims;
+  for (const Folded &f : in) {
+    if (f.dims.size() > dims.size())
+      dims.insert(dims.begin(), f.dims.size() - dims.size(), 1);
+    size_t off = dims.size() - f.dims.size();
+    for (size_t d = 0; d < f.dims.size(); ++d) {
+      int64_t a = dims[off + d], b = f.dims[d];
+      if (a != b && a != 1 && b != 1)
+        return fail(n, "its inputs' shapes do not broadcast");
+      dims[off + d] = a == 1 ? b : a;
+    }
+  }
+  int64_t count = countOf(dims);
+  if (count > kMaxFolded)
+    return fail(n, "computes more values than gradc folds");
+  std::vector<int64_t> os = stridesOf(dims);
+  auto at = [&](const Folded &f, int64_t k) {
+    std::vector<int64_t> is = stridesOf(f.dims);
+    size_t off = dims.size() - f.dims.size();
+    int64_t src = 0;
+    for (size_t d = 0; d < f.dims.size(); ++d)
+      if (f.dims[d] != 1)
+        src += (k / os[off + d]) % dims[off + d] * is[d];
+    return f.v[src];
+  };
+  Folded out;
+  out.dims = dims;
+  const Folded &value = op == "Where" ? in[1] : in[0];
+  out.type = op == "Equal" ? onnx::TensorProto::BOOL : value.type;
+  bool ints = value.isInt();
+  for (int64_t k = 0; k < count; ++k) {
+    double a = at(in[0], k), b = at(in[1], k), r;
+    if (op == "Where")
+      r = a != 0 ? b : at(in[2], k);
+    else if (op == "Equal")
+      r = a == b;
+    else if (op == "Add")
+      r = a + b;
+    else if (op == "Sub")
+      r = a - b;
+    else if (op == "Mul")
+      r = a * b;
+    else if (b == 0 && ints)
+      return fail(n, "divides an integer by 0");
+    else
+      r = ints ? double(int64_t(a) / int64_t(b)) : a / b;
+    out.v.push_back(r);
+  }
+  return addFolded(n, std::move(out));
+}
+
 } // namespace gradc::onnximport

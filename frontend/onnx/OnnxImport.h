@@ -313,6 +313,7 @@ private:
                                      const std::vector<int64_t> &dims);
   /// Slice of an activation: a slice layer per narrowed axis (step 1).
   bool sliceActivation(const Node &n);
+  bool foldElementwise(const Node &n);
   bool sliceOp(const Node &n);
   bool gatherOp(const Node &n);
   bool foldConcat(const Node &n);
@@ -330,6 +331,7 @@ private:
   bool pad(const Node &n);
   /// Unsqueeze, Squeeze, Reshape of a constant (PyTorch shapes PReLU's
   /// slope so): a constant of the new shape under the source's name.
+  bool expand(const Node &n);
   bool squeezeActivation(const Node &n);
   bool reshapeConstant(const Node &n);
   /// Makes `t` the output of a flatten (or of a reshape that flattens) of `x`.

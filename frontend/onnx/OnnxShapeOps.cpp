@@ -175,6 +175,57 @@ bool OnnxImport::squeezeActivation(const Node &n) {
   return true;
 }
 
+/// Expand of an activation to a constant shape (NumPy broadcasting, the
+/// batch kept): a multiply by a constant 1 of the output's per-example
+/// shape, whose gradient sums over the repeated axes.
+bool OnnxImport::expand(const Node &n) {
+  if (!onlyAttrs(n, {}))
+    return false;
+  const Tensor *x = activation(n, 0);
+  auto shape = folded(n, 1, false);
+  if (!x || !shape)
+    return false;
+  if (!shape->isInt() || !shape->unmarked())
+    return failInput(n, 1, "must be integers fixed at import");
+  if (shape->v.size() != x->dims.size())
+    return fail(n, absl::StrCat("a shape of ", shape->v.size(),
+                                " dimensions for an input of ", x->dims.size(),
+                                " would move the batch (gradc keeps it "
+                                "first: the same rank only)"));
+  if (shape->v[0] != 1 && shape->v[0] != x->dims[0])
+    return fail(n, "repeats the batch, which gradc keeps as it is");
+  std::vector<int64_t> per;
+  for (size_t d = 1; d < x->dims.size(); ++d) {
+    int64_t want = int64_t(shape->v[d]), have = x->dims[d];
+    if (want < 0 || (want != 1 && have != 1 && want != have))
+      return failInput(n, 1,
+                       absl::StrCat("does not broadcast with the "
+                                    "input at dimension ",
+                                    d));
+    per.push_back(std::max(want, have));
+  }
+  if (std::equal(per.begin(), per.end(), x->dims.begin() + 1)) {
+    tensors[n.output(0)] = *x; // nothing repeats
+    return true;
+  }
+  if (x->squeezed || !x->flatFromCHW.empty())
+    return fail(n, "the input is a Flatten or global pooling of an NCHW "
+                   "tensor, whose features gradc orders differently");
+  x = inOnnxOrder(x);
+  Layer ones;
+  Constant &c = *ones.mutable_constant();
+  for (int64_t v : per)
+    c.add_shape(v);
+  c.set_value(1.0f);
+  std::string base = nodeName(n).empty() ? n.op_type() : nodeName(n);
+  Tensor one = *x;
+  one.layer = appendLayer(base + "/ones", std::move(ones), {});
+  Layer mul;
+  mul.mutable_multiply();
+  addLayer(n, std::move(mul), {x, &one});
+  return true;
+}
+
 bool OnnxImport::concat(const Node &n) {
   if (!onlyAttrs(n, {"axis"}))
     return false;

@@ -315,19 +315,22 @@ class UnaryMLP(nn.Module):
 class Trig(nn.Module):
     """Sin, Cos, Tan, Atan, Asin and Acos (one ONNX node each; tan, asin
     and acos of a tanh, on their domains); atan between an Unsqueeze and a
-    Squeeze of the features. PyTorch 1.13 exports none of the hyperbolic functions; their
+    Squeeze of the features; an Expand of them to 3 rows (its shape PyTorch's
+    Where(Equal(...)) of constants, folded), weighted and summed. PyTorch 1.13 exports none of the hyperbolic functions; their
     ONNX nodes are checked by the conformance tests."""
 
     def __init__(self):
         super().__init__()
         self.fc1 = nn.Linear(SIZE * SIZE, 16)
         self.fc2 = nn.Linear(16, 12)
+        self.mix = nn.Parameter(torch.randn(3, 1))
         self.fc3 = nn.Linear(12, 4)
 
     def forward(self, x):
         x = self.fc1(torch.flatten(x, 1))
         x = self.fc2(torch.sin(x) + torch.cos(x) * torch.tan(torch.tanh(x)))
         x = torch.atan(x.unsqueeze(1)).squeeze(1) + torch.asin(0.9 * torch.tanh(x))
+        x = (x.unsqueeze(1).expand(-1, 3, -1) * self.mix).sum(1)
         return self.fc3(torch.acos(0.9 * torch.tanh(x)))
 
 
