@@ -8,6 +8,8 @@
 
 #include "frontend/onnx/OnnxImport.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <algorithm>
 
 namespace gradc::onnximport {
@@ -35,6 +37,15 @@ std::vector<int64_t> OnnxImport::attrInts(const Node &n,
   const auto *a = attr(n, name);
   return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end())
            : std::vector<int64_t>();
+}
+
+std::optional<std::vector<int64_t>> OnnxImport::axesOf(const Node &n) {
+  if (!hasInput(n, 1))
+    return attrInts(n, "axes");
+  const onnx::TensorProto *a = constant(n, 1, false);
+  if (!a)
+    return std::nullopt;
+  return int64s(*a, absl::StrCat("axes '", a->name(), "'"));
 }
 
 std::string OnnxImport::attrString(const Node &n, const char *name,

@@ -586,13 +586,17 @@ bool OnnxImport::foldElementwise(const Node &n) {
   if (count > kMaxFolded)
     return fail(n, "computes more values than gradc folds");
   std::vector<int64_t> os = stridesOf(dims);
-  auto at = [&](const Folded &f, int64_t k) {
-    std::vector<int64_t> is = stridesOf(f.dims);
+  std::vector<std::vector<int64_t>> strides;
+  for (const Folded &f : in)
+    strides.push_back(stridesOf(f.dims));
+  // Element k of the output read from input i (a broadcast axis at 0).
+  auto at = [&](size_t i, int64_t k) {
+    const Folded &f = in[i];
     size_t off = dims.size() - f.dims.size();
     int64_t src = 0;
     for (size_t d = 0; d < f.dims.size(); ++d)
       if (f.dims[d] != 1)
-        src += (k / os[off + d]) % dims[off + d] * is[d];
+        src += (k / os[off + d]) % dims[off + d] * strides[i][d];
     return f.v[src];
   };
   Folded out;
@@ -601,9 +605,9 @@ bool OnnxImport::foldElementwise(const Node &n) {
   out.type = op == "Equal" ? onnx::TensorProto::BOOL : value.type;
   bool ints = value.isInt();
   for (int64_t k = 0; k < count; ++k) {
-    double a = at(in[0], k), b = at(in[1], k), r;
+    double a = at(0, k), b = at(1, k), r;
     if (op == "Where")
-      r = a != 0 ? b : at(in[2], k);
+      r = a != 0 ? b : at(2, k);
     else if (op == "Equal")
       r = a == b;
     else if (op == "Add")

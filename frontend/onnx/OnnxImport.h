@@ -208,6 +208,9 @@ private:
   int64_t attrInt(const Node &n, const char *name, int64_t d) const;
   float attrFloat(const Node &n, const char *name, float d) const;
   std::vector<int64_t> attrInts(const Node &n, const char *name) const;
+  /// The `axes` of Squeeze, Unsqueeze and the reductions: a constant input 1
+  /// (opset 13 on) or the attribute; nullopt after an error.
+  std::optional<std::vector<int64_t>> axesOf(const Node &n);
   std::string attrString(const Node &n, const char *name, const char *d) const;
   /// Attribute 'axis' (`d` when missing) of a `rank`-D input, a negative
   /// one counted from the end.

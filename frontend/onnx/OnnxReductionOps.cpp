@@ -37,16 +37,10 @@ bool OnnxImport::reduce(const Node &n) {
   if (!x)
     return false;
   int64_t rank = int64_t(x->dims.size());
-  std::vector<int64_t> axes = attrInts(n, "axes");
-  if (hasInput(n, 1)) { // ReduceSum from opset 13 (and all from 18)
-    const onnx::TensorProto *a = constant(n, 1, false);
-    if (!a)
-      return false;
-    auto v = int64s(*a, absl::StrCat("axes '", a->name(), "'"));
-    if (!v)
-      return false;
-    axes = *v;
-  }
+  auto read = axesOf(n); // ReduceSum's an input from opset 13
+  if (!read)
+    return false;
+  std::vector<int64_t> axes = *read;
   bool keepdims = attrInt(n, "keepdims", 1) != 0;
   if (axes.empty() && attrInt(n, "noop_with_empty_axes", 0)) {
     tensors[n.output(0)] = *x;

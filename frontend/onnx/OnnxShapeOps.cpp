@@ -134,16 +134,10 @@ bool OnnxImport::squeezeActivation(const Node &n) {
   const Tensor *x = activation(n, 0);
   if (!x)
     return false;
-  std::vector<int64_t> axes = attrInts(n, "axes");
-  if (hasInput(n, 1)) {
-    const onnx::TensorProto *a = constant(n, 1, false);
-    if (!a)
-      return false;
-    auto v = int64s(*a, absl::StrCat("axes '", a->name(), "'"));
-    if (!v)
-      return false;
-    axes = *v;
-  }
+  auto given = axesOf(n);
+  if (!given)
+    return false;
+  const std::vector<int64_t> &axes = *given;
   bool un = n.op_type() == "Unsqueeze";
   int64_t rank = int64_t(x->dims.size()) + (un ? int64_t(axes.size()) : 0);
   for (int64_t a : axes)
