@@ -95,12 +95,11 @@ std::string OnnxEmit::param(const std::string &role, std::vector<int64_t> dims,
                : tensor(model.params[i], *w.params[i], std::move(dims), at);
 }
 
-std::string OnnxEmit::buffer(const std::string &role,
-                             std::vector<int64_t> dims) {
+std::string OnnxEmit::buffer(const std::string &role, std::vector<int64_t> dims,
+                             const std::function<int64_t(int64_t)> &at) {
   int i = l.buffer(role);
   return i < 0 ? std::string()
-               : tensor(model.buffers[i], *w.buffers[i], std::move(dims),
-                        nullptr);
+               : tensor(model.buffers[i], *w.buffers[i], std::move(dims), at);
 }
 
 std::string OnnxEmit::constant(const std::string &name,

@@ -65,7 +65,8 @@ public:
   /// element k is gradc's element at(k). "" when the layer has none.
   std::string param(const std::string &role, std::vector<int64_t> dims,
                     const std::function<int64_t(int64_t)> &at = nullptr);
-  std::string buffer(const std::string &role, std::vector<int64_t> dims);
+  std::string buffer(const std::string &role, std::vector<int64_t> dims,
+                     const std::function<int64_t(int64_t)> &at = nullptr);
   /// A new constant initializer.
   std::string constant(const std::string &name, std::vector<int64_t> dims,
                        std::vector<float> values);

@@ -164,6 +164,13 @@ bool checkWeight(LayerCheck &c) {
   Initializer init = w.initializer();
   if (init.kind_case() == Initializer::KIND_NOT_SET)
     init.mutable_glorot_uniform();
+  if (w.has_trainable() && !w.trainable()) {
+    if (!init.has_zeros() && !init.has_ones() && w.has_initializer())
+      return c.fail("a weight with trainable: false starts as zeros or ones "
+                    "(or the values an ONNX file gives)");
+    c.buffer("weight", c.out.shape, init.has_ones() ? 1.0f : 0.0f);
+    return true;
+  }
   // Keras's fans of a tensor: the last dimension out, the rest in.
   const Shape &s = c.out.shape;
   int64_t fanOut = s.empty() ? 1 : s.back();
@@ -176,8 +183,9 @@ mlir::Value emitWeight(const LayerEmit &e) {
   llvm::SmallVector<int64_t> dims;
   for (size_t d = 0; d < e.l.shape.size(); ++d)
     dims.push_back(1 + int64_t(d));
+  mlir::Value w = e.param("weight");
   return e.b.create<nn::BroadcastOp>(e.loc, e.batched(e.l.shape),
-                                     e.param("weight"),
+                                     w ? w : e.buffer("weight"),
                                      e.b.getDenseI64ArrayAttr(dims));
 }
 
@@ -246,6 +254,8 @@ OnnxValue weightToOnnx(OnnxEmit &e) {
       int64_t c = k / (h * w), y = k / w % h, x = k % w;
       return (y * w + x) * ch + c;
     };
+  if (e.l.param("weight") < 0) // trainable: false
+    return {e.buffer("weight", sourceDims(s), at)};
   return {e.param("weight", sourceDims(s), at)};
 }
 

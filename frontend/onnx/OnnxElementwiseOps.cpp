@@ -20,6 +20,8 @@
 #include "absl/strings/str_join.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace gradc::onnximport {
 
@@ -141,7 +143,7 @@ bool OnnxImport::softmax(const Node &n) {
   // is coerced to 2-D at `axis`: the same only when that is the last axis.
   if (x->channelsLast() && !(opset >= 13 && axis == 1))
     x = inOnnxOrder(x);
-  bool ok = axis == channelAxis(*x) && axis > 0;
+  bool ok = axis == channelAxis(*x) && axis > 0 && axis != x->batchAxis;
   if (!ok || x->squeezed || !x->flatFromCHW.empty())
     return fail(n, absl::StrCat("axis ", attrInt(n, "axis", 0), " of a rank-",
                                 rank,
@@ -242,6 +244,24 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
   }
   std::vector<int64_t> full(rank - t->dims_size(), 1);
   full.insert(full.end(), t->dims().begin(), t->dims().end());
+  if (!like.batchFirst()) { // its held dims: 1 where ONNX's axis has the batch
+    if (!single && full[like.batchAxis] != 1) {
+      failInput(n, i,
+                absl::StrCat("varies along ONNX's axis ", like.batchAxis,
+                             ", which holds the batch; gradc shares a "
+                             "constant across the examples"));
+      return "";
+    }
+    std::vector<int64_t> held{1}; // the batch, first as gradc holds it
+    for (int64_t a = 0; a < int64_t(rank); ++a) {
+      if (a != like.batchAxis)
+        held.push_back(full[a]);
+      else
+        held.insert(held.end(), (like.batchOuter != 1) + (like.batchInner != 1),
+                    1);
+    }
+    full = held;
+  }
   if (!single && full[0] != 1) {
     failInput(n, i,
               "varies along dimension 0, the batch; gradc shares a constant "
@@ -279,22 +299,31 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
   Layer layer;
   std::string node = nodeName(n).empty() ? n.op_type() : nodeName(n);
   layer.set_name(uniqueLayerName(absl::StrCat(node, "/", n.input(i))));
-  if (initializer && !single) {
-    Weight &w = *layer.mutable_weight();
-    for (int64_t d : per)
-      w.add_shape(d);
-    if (!give(n, layer.name(), "weight", t->name(), std::move(*v)))
-      return "";
-  } else if (uniform) {
+  bool finite = std::all_of(v->begin(), v->end(),
+                            [](float x) { return std::isfinite(x); });
+  if (uniform && finite && !(initializer && !single)) {
     Constant &c = *layer.mutable_constant();
     for (int64_t d : per)
       c.add_shape(d);
     c.set_value((*v)[0]);
   } else {
-    failInput(n, i,
-              "is a Constant node of distinct values; gradc takes such a "
-              "tensor as an initializer (a trained parameter)");
-    return "";
+    // An initializer is a parameter, as PyTorch exports them; a constant
+    // computed from others (a mask made of a buffer) or one with an
+    // infinity (PyTorch's causal mask) is a fixed tensor.
+    Weight &w = *layer.mutable_weight();
+    for (int64_t d : per)
+      w.add_shape(d);
+    if (!initializer || !finite)
+      w.set_trainable(false);
+    // An infinity is the largest finite float of its sign (as Hugging Face
+    // writes masks): added to a score, softmax gives it the same 0, and
+    // gradc's weights stay finite (training checks they do).
+    for (float &x : *v)
+      if (std::isinf(x))
+        x = x < 0 ? std::numeric_limits<float>::lowest()
+                  : std::numeric_limits<float>::max();
+    if (!give(n, layer.name(), "weight", t->name(), std::move(*v)))
+      return "";
   }
   layerIndex[layer.name()] = file.model.layer_size();
   *file.model.add_layer() = std::move(layer);
@@ -336,6 +365,13 @@ bool OnnxImport::binary(const Node &n) {
     if (!like || (oneValue(like) && !oneValue(x)))
       like = x;
   }
+  // Where ONNX's order holds the batch, all hold it.
+  for (const Tensor *x : activations)
+    if (!x->sameBatchAs(*like) ||
+        (!x->batchFirst() && x->dims.size() != like->dims.size()))
+      return fail(n, "its inputs hold the batch in different axes of "
+                     "ONNX's order (after a Transpose or Reshape that moved "
+                     "it in one of them)");
   // ONNX aligns an [N] with the last axis of a higher rank, not the batch.
   for (const Tensor *x : activations)
     if (x->batchOnly != like->batchOnly)
@@ -475,9 +511,13 @@ bool OnnxImport::dropout(const Node &n) {
         t->data_type() == onnx::TensorProto::BOOL &&
         ((t->has_raw_data() && !t->raw_data().empty() && t->raw_data()[0]) ||
          (t->int32_data_size() && t->int32_data(0)));
-    if (on)
+    if (on && rate != 0)
       return fail(n, "training_mode true (dropout at inference) is not "
                      "supported");
+  }
+  if (rate == 0) { // the identity, in training and at inference
+    tensors[n.output(0)] = *x;
+    return true;
   }
   Layer layer;
   layer.mutable_dropout()->set_rate(rate);

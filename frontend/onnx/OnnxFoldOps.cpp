@@ -129,11 +129,14 @@ bool OnnxImport::shapeOp(const Node &n) {
   Folded f;
   f.type = onnx::TensorProto::INT64;
   std::vector<int64_t> dims;
+  int64_t batchAxis = 0, batchFactor = 1;
   if (hasInput(n, 0) && constants.count(n.input(0))) {
     const onnx::TensorProto *t = constant(n, 0, false);
     dims.assign(t->dims().begin(), t->dims().end());
   } else if (const Tensor *x = activation(n, 0)) {
     dims = x->dims;
+    batchAxis = x->batchAxis;
+    batchFactor = x->batchOuter * x->batchInner;
   } else {
     return false;
   }
@@ -145,11 +148,12 @@ bool OnnxImport::shapeOp(const Node &n) {
           end = clamp(attrInt(n, "end", rank));
   bool activation = !constants.count(n.input(0));
   for (int64_t d = start; d < end; ++d) {
-    bool batch = activation && d == 0;
+    bool batch = activation && d == batchAxis;
     if (!batch && dims[d] < 0)
       return fail(n, absl::StrCat("dimension ", d,
                                   " of the input is not known at import"));
-    f.v.push_back(batch ? 0 : double(dims[d]));
+    // A marked element's value is the factor of the batch size it holds.
+    f.v.push_back(batch ? double(batchFactor) : double(dims[d]));
     f.batch.push_back(batch);
   }
   f.dims = {int64_t(f.v.size())};
@@ -266,7 +270,7 @@ bool OnnxImport::sliceActivation(const Node &n) {
                    "whose features gradc orders differently, is not "
                    "supported");
   std::vector<int64_t> dims = x->dims;
-  dims[0] = -1;
+  dims[x->batchAxis] = -1;
   auto spec = sliceSpec(n, dims);
   if (!spec)
     return false;
@@ -274,8 +278,10 @@ bool OnnxImport::sliceActivation(const Node &n) {
   // channels-last tensor as its axes 3, 1, 2.
   const int64_t toNhwc[] = {0, 3, 1, 2};
   std::vector<Layer> layers;
-  for (size_t a = 1; a < dims.size(); ++a) {
-    if (spec->first[a] == 0 && spec->count[a] == dims[a] && spec->step[a] == 1)
+  for (size_t a = 0; a < dims.size(); ++a) {
+    if (int64_t(a) == x->batchAxis ||
+        (spec->first[a] == 0 && spec->count[a] == dims[a] &&
+         spec->step[a] == 1))
       continue;
     if (spec->step[a] != 1)
       return fail(n, absl::StrCat("a step of ", spec->step[a],
@@ -285,7 +291,7 @@ bool OnnxImport::sliceActivation(const Node &n) {
       return fail(n, absl::StrCat("axis ", a, " gives an empty slice"));
     Layer l;
     Slice &sl = *l.mutable_slice();
-    sl.set_axis(x->channelsLast() ? toNhwc[a] : int64_t(a));
+    sl.set_axis(x->channelsLast() ? toNhwc[a] : heldAxis(*x, int64_t(a)));
     sl.set_begin(spec->first[a]);
     sl.set_size(spec->count[a]);
     layers.push_back(std::move(l));
@@ -299,7 +305,13 @@ bool OnnxImport::sliceActivation(const Node &n) {
   for (size_t k = 0; k + 1 < layers.size(); ++k)
     in.layer = appendLayer(absl::StrCat(base, "/axis", k), std::move(layers[k]),
                            {in.layer});
-  addLayer(n, std::move(layers.back()), {&in}).holdAs(*x);
+  Tensor &out = addLayer(n, std::move(layers.back()), {&in});
+  out.holdAs(*x);
+  // ONNX's inference gives no shape when the bounds were folded here.
+  out.dims = x->dims;
+  for (size_t a = 0; a < dims.size(); ++a)
+    if (int64_t(a) != x->batchAxis)
+      out.dims[a] = spec->count[a];
   return true;
 }
 
@@ -560,12 +572,17 @@ bool OnnxImport::foldElementwise(const Node &n) {
                                     "folds ",
                                     op, " of constants only"));
   std::vector<Folded> in;
+  bool marked = false;
   for (int i = 0; i < n.input_size(); ++i) {
     auto f = folded(n, i, false);
     if (!f)
       return false;
-    if (!f->unmarked())
+    // The batch size times a factor stays that: Mul by a known integer,
+    // Div by one that divides the factor.
+    bool carries = (op == "Mul" || (op == "Div" && i == 0)) && f->isInt();
+    if (!f->unmarked() && !carries)
       return failInput(n, i, "holds the batch size, which gradc leaves open");
+    marked |= !f->unmarked();
     in.push_back(std::move(*f));
   }
   if (in.size() != (op == "Where" ? 3u : 2u))
@@ -589,15 +606,20 @@ bool OnnxImport::foldElementwise(const Node &n) {
   std::vector<std::vector<int64_t>> strides;
   for (const Folded &f : in)
     strides.push_back(stridesOf(f.dims));
-  // Element k of the output read from input i (a broadcast axis at 0).
-  auto at = [&](size_t i, int64_t k) {
+  // The element of input i that element k of the output reads (a
+  // broadcast axis at 0).
+  auto source = [&](size_t i, int64_t k) {
     const Folded &f = in[i];
     size_t off = dims.size() - f.dims.size();
     int64_t src = 0;
     for (size_t d = 0; d < f.dims.size(); ++d)
       if (f.dims[d] != 1)
         src += (k / os[off + d]) % dims[off + d] * strides[i][d];
-    return f.v[src];
+    return src;
+  };
+  auto at = [&](size_t i, int64_t k) { return in[i].v[source(i, k)]; };
+  auto isMarked = [&](size_t i, int64_t k) {
+    return !in[i].batch.empty() && in[i].batch[source(i, k)];
   };
   Folded out;
   out.dims = dims;
@@ -618,9 +640,20 @@ bool OnnxImport::foldElementwise(const Node &n) {
       r = a * b;
     else if (b == 0 && ints)
       return fail(n, "divides an integer by 0");
+    else if (isMarked(0, k) && std::fmod(a, b) != 0)
+      return failInput(n, 0,
+                       "holds the batch size, which gradc leaves open; "
+                       "dividing it by a number that does not divide its "
+                       "factor is not supported");
     else
       r = ints ? double(int64_t(a) / int64_t(b)) : a / b;
     out.v.push_back(r);
+    if (marked) {
+      bool m = isMarked(0, k) || (in.size() > 1 && isMarked(1, k));
+      if (m && in.size() > 1 && isMarked(0, k) && isMarked(1, k))
+        return fail(n, "multiplies the batch size by itself");
+      out.batch.push_back(m);
+    }
   }
   return addFolded(n, std::move(out));
 }

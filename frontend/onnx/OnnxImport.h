@@ -84,6 +84,7 @@ struct Tensor {
     squeezed = x.squeezed;
     layout = x.layout;
     batchOnly = x.batchOnly;
+    holdBatchAs(x);
   }
   bool channelsLast() const { return layout == Layout::ChannelsLast; }
   /// An INT64 or INT32 graph input: ids, which only Gather reads.
@@ -92,7 +93,38 @@ struct Tensor {
   /// says [N, 1]): only elementwise operators may read it, as any axis of
   /// it but the batch would be gradc's, not ONNX's.
   bool batchOnly = false;
+
+  /// Where ONNX's tensor holds the batch when it is not its first axis
+  /// alone, as in PyTorch's sequence-first attention (`x.transpose(0, 1)`,
+  /// a reshape to [T, N * heads, d]). gradc holds each example's values
+  /// together, the batch first: ONNX's tensor is gradc's [N, held...] with
+  /// the batch moved behind the held values that precede it in ONNX's
+  /// order, and ONNX's axis `batchAxis` is batchOuter * N * batchInner
+  /// (`dims` may say -1 there). Only the operators that act within each
+  /// example whatever its order may read such a tensor (elementwise ones,
+  /// MatMul and Softmax on axes other than the batch's, Transpose, Reshape,
+  /// Shape: OnnxBatchViews.cpp).
+  int64_t batchAxis = 0, batchOuter = 1, batchInner = 1;
+  bool batchFirst() const {
+    return batchAxis == 0 && batchOuter == 1 && batchInner == 1;
+  }
+  void holdBatchAs(const Tensor &x) {
+    batchAxis = x.batchAxis;
+    batchOuter = x.batchOuter;
+    batchInner = x.batchInner;
+  }
+  bool sameBatchAs(const Tensor &x) const {
+    return batchAxis == x.batchAxis && batchOuter == x.batchOuter &&
+           batchInner == x.batchInner;
+  }
 };
+
+/// The per-example dimensions gradc holds of `t`: ONNX's dims without the
+/// batch (the held dims of its axis, when it holds more than the batch).
+std::vector<int64_t> heldDims(const Tensor &t);
+/// gradc's axis (the batch 0, then the held dims) of ONNX's `axis` of `t`,
+/// an axis that does not hold the batch.
+int64_t heldAxis(const Tensor &t, int64_t axis);
 
 /// The operators that compute each element from the same element of their
 /// inputs (and constants): the unary functions, the activations, the binary
@@ -329,6 +361,17 @@ private:
   bool reshape(const Node &n);
   bool concat(const Node &n);
   bool transpose(const Node &n);
+  // OnnxBatchViews.cpp:
+  /// Transpose of `x` that moves the batch (or of a tensor whose batch is
+  /// not first): a permute of the held dims when their order changes.
+  bool transposeMovingBatch(const Node &n, const Tensor *x,
+                            const std::vector<int64_t> &perm);
+  /// Reshape of `x` to ONNX's `shape`, whose elements `marks` (when not
+  /// empty) hold the batch size times their value: a reshape of the held
+  /// dims, the batch wherever ONNX's order puts it.
+  bool reshapeMovingBatch(const Node &n, const Tensor *x,
+                          std::vector<int64_t> shape,
+                          const std::vector<bool> &marks);
   bool identity(const Node &n);
   bool constantOp(const Node &n);
   bool pad(const Node &n);
@@ -362,8 +405,10 @@ private:
   /// Reshapes of a shape folded here, whose outputs ONNX's inference did
   /// not give a shape: their shapes, by the Reshape's output.
   std::map<std::string, onnx::TensorProto> foldedShapes;
-  /// This import is the second, with the folded shapes as initializers.
-  bool reinferred = false;
+  /// The imports before this one, each giving the next the shapes it folded
+  /// as initializers; at most kMaxReinfers.
+  int reinferred = 0;
+  static constexpr int kMaxReinfers = 16;
 };
 
 /// The rank of an operator's outputs, for the pre-check of the nodes that

@@ -357,6 +357,10 @@ void OnnxImport::readOutput() {
   // The output in ONNX's order, as the file gives its shape.
   if (it->second.channelsLast())
     it->second = *inOnnxOrder(&it->second);
+  if (!it->second.batchFirst())
+    error(absl::StrCat(
+        "output '", g.output(0).name(), "' holds the batch in ONNX's axis ",
+        it->second.batchAxis, "; gradc's outputs hold it first"));
   if (!it->second.flatFromCHW.empty())
     error(absl::StrCat("output '", g.output(0).name(),
                        "' is a Flatten of an NCHW tensor; gradc's flatten "
@@ -439,7 +443,9 @@ absl::Status OnnxImport::importGraph() {
     readOutput();
   if (errors.empty())
     dropUnread();
-  if (!foldedShapes.empty() && !reinferred)
+  // Each import gives the next the shapes it folded (a Reshape after one
+  // whose shape was folded gets its input's shape only in the next).
+  if (!foldedShapes.empty() && reinferred < kMaxReinfers)
     return reinfer();
   if (!errors.empty())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
@@ -489,7 +495,7 @@ absl::Status OnnxImport::reinfer() {
   OnnxImport again(path, file);
   again.proto = std::move(completed);
   again.opset = opset;
-  again.reinferred = true;
+  again.reinferred = reinferred + 1;
   return again.importGraph();
 }
 

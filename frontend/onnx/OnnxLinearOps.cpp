@@ -30,12 +30,16 @@ bool OnnxImport::matmulOfActivations(const Node &n) {
                                 "same rank, 3 or more ([N, ..., M, K] x "
                                 "[N, ..., K, P]), got ranks ",
                                 a->dims.size(), " and ", b->dims.size()));
+  int64_t rank = int64_t(a->dims.size());
+  if (!a->sameBatchAs(*b) || a->batchAxis >= rank - 2)
+    return fail(n, "its inputs hold the batch in different axes of ONNX's "
+                   "order, or in an axis it multiplies");
   a = inOnnxOrder(a);
   b = inOnnxOrder(b);
   Layer layer;
   layer.set_name(layerName(n));
   layer.mutable_matmul();
-  addLayer(n, std::move(layer), {a, b});
+  addLayer(n, std::move(layer), {a, b}).holdBatchAs(*a);
   return true;
 }
 
@@ -59,6 +63,8 @@ bool OnnxImport::gemm(const Node &n) {
   bool sequence = !isGemm && a->dims.size() >= 3;
   if (sequence)
     a = inOnnxOrder(a);
+  if (a->batchAxis == int64_t(a->dims.size()) - 1)
+    return fail(n, "its input holds the batch in the axis it multiplies");
   if ((a->dims.size() != 2 && !sequence) || b->dims_size() != 2)
     return fail(
         n, absl::StrCat(
@@ -108,7 +114,7 @@ bool OnnxImport::gemm(const Node &n) {
     give(n, layer.name(), "bias", c->name(), std::move(*bias));
   }
   give(n, layer.name(), "kernel", b->name(), std::move(kernel));
-  addLayer(n, std::move(layer), {a});
+  addLayer(n, std::move(layer), {a}).holdBatchAs(*a);
   return true;
 }
 

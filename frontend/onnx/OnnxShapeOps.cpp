@@ -60,21 +60,32 @@ bool OnnxImport::reshape(const Node &n) {
   auto shape = int64s(*s, absl::StrCat("shape '", s->name(), "'"));
   if (!shape)
     return false;
-  // A Shape's batch size (folded to 0: ONNX's "as the input's") is the batch
-  // at dimension 0 and nothing else.
+  // A Shape's batch size (marked; its value the factor it is multiplied
+  // by) at dimension 0 keeps the batch first (ONNX's 0, "as the input's");
+  // anywhere else, or times a factor, it moves the batch.
+  std::vector<bool> marks;
   if (auto m = batchMarks.find(s->name()); m != batchMarks.end())
-    for (size_t d = 1; d < m->second.size(); ++d)
-      if (m->second[d])
-        return failInput(n, 1,
-                         absl::StrCat("puts the batch size at dimension ", d,
-                                      "; gradc keeps the batch first"));
+    marks = m->second;
+  bool moves = !x->batchFirst();
+  for (size_t d = 0; d < marks.size(); ++d)
+    moves |= marks[d] && (d > 0 || (*shape)[0] != 1);
+  if (moves)
+    return reshapeMovingBatch(n, x, *shape, marks);
+  if (!marks.empty() && marks[0])
+    (*shape)[0] = 0;
   int64_t features = 1;
   for (size_t d = 1; d < x->dims.size(); ++d)
     features *= x->dims[d];
   int64_t batch = x->dims.empty() ? -1 : x->dims[0];
   if (!inferred.count(n.output(0)) ||
-      !inferred[n.output(0)]->tensor_type().has_shape())
-    foldedShapes[n.output(0)] = *s; // reinfer() gives the file's inference it
+      !inferred[n.output(0)]->tensor_type().has_shape()) {
+    // reinfer() gives the file's inference it
+    onnx::TensorProto &folded = foldedShapes[n.output(0)];
+    folded.set_data_type(onnx::TensorProto::INT64);
+    folded.add_dims(int64_t(shape->size()));
+    for (int64_t v : *shape)
+      folded.add_int64_data(v);
+  }
   const std::vector<int64_t> &t = *shape;
   bool keepsBatch = !t.empty() && (t[0] == -1 || t[0] == 0 || t[0] == batch);
   if (keepsBatch && t.size() == 2 && (t[1] == -1 || t[1] == features) &&
@@ -270,11 +281,15 @@ bool OnnxImport::transpose(const Node &n) {
   if (perm.empty()) // ONNX's default: the dimensions reversed
     for (size_t i = 0; i < rank; ++i)
       perm.push_back(int64_t(rank - 1 - i));
-  if (perm.size() != rank || perm[0] != 0)
-    return fail(n, absl::StrCat("perm [", absl::StrJoin(perm, ", "),
-                                "] of a rank-", rank,
-                                " input is not supported (the batch "
-                                "dimension must stay first)"));
+  std::vector<int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < sorted.size(); ++i)
+    if (sorted[i] != int64_t(i) || sorted.size() != rank)
+      return fail(n, absl::StrCat("perm [", absl::StrJoin(perm, ", "),
+                                  "] is not a permutation of the ", rank,
+                                  " axes of its input"));
+  if (perm[0] != 0 || !x->batchFirst())
+    return transposeMovingBatch(n, x, perm);
   if (x->squeezed || !x->flatFromCHW.empty())
     return fail(n, "transposing a Flatten of an NCHW tensor or a global "
                    "pooling's output is not supported");

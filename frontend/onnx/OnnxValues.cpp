@@ -41,6 +41,19 @@ const Tensor *OnnxImport::activation(const Node &n, int i) {
     failInput(n, i, "has no shape that ONNX's shape inference could give");
     return nullptr;
   }
+  // A tensor whose batch is not ONNX's first axis (OnnxBatchViews.cpp).
+  static const std::set<std::string> batchMovers{
+      "Transpose", "Reshape", "Shape",      "MatMul",
+      "Gemm",      "Softmax", "LogSoftmax", "Slice"};
+  if (it != tensors.end() && !it->second.failed && !it->second.batchFirst() &&
+      !elementwiseOps().count(n.op_type()) && !batchMovers.count(n.op_type())) {
+    failInput(n, i,
+              absl::StrCat("holds the batch in ONNX's axis ",
+                           it->second.batchAxis,
+                           " (after a Transpose or Reshape that moved it); ",
+                           n.op_type(), " needs it first"));
+    return nullptr;
+  }
   // (Unsqueeze reshapes the [N, 1] as ONNX's [N].)
   if (it != tensors.end() && !it->second.failed && it->second.batchOnly &&
       !elementwiseOps().count(n.op_type()) && n.op_type() != "Unsqueeze") {
@@ -78,8 +91,8 @@ const onnx::TensorProto *OnnxImport::constant(const Node &n, int i,
   // The batch size is left open until run time: only the folding operators
   // move it, and only a Reshape reads it.
   static const std::set<std::string> batchReaders{
-      "Slice",    "Gather",  "Concat", "Unsqueeze", "Squeeze",
-      "Identity", "Reshape", "Cast",   "Transpose"};
+      "Slice",   "Gather", "Concat",    "Unsqueeze", "Squeeze", "Identity",
+      "Reshape", "Cast",   "Transpose", "Mul",       "Div"};
   if (it != constants.end() && batchMarks.count(n.input(i)) &&
       !batchReaders.count(n.op_type())) {
     failInput(n, i,

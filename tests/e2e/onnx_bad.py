@@ -218,9 +218,42 @@ def main():
         numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w"),
         i64([0], "zero"), i64([2], "two")]), j("shape_batch.onnx"))
     cases.append(("shape_batch.onnx",
-                  ["node 'twice' (Mul, opset 14): input 0 ('n') holds the "
-                   "batch size (from a Shape), which gradc leaves open until "
-                   "run time"], 1))
+                  ["node 'flat' (Reshape, opset 14): shape [2 * N] of an "
+                   "input [-1, 2, 6, 6] does not hold the batch and the other "
+                   "dimensions"], 1))
+    # The batch moved from ONNX's axis 0 (PyTorch's sequence-first
+    # attention): as an output, into an operator that needs it first, and a
+    # reshape that would split it from an example's values ([3, N, 4] as
+    # [2, 6 * N]).
+    seq = lambda nodes, inits=(), output=("N", 4): conv_model(  # noqa: E731
+        nodes, list(inits), input_shape=("N", 3, 4), output=output)
+    first = helper.make_node("Transpose", ["x"], ["t"], name="swap",
+                             perm=[1, 0, 2])
+    save(seq([first, helper.make_node("Relu", ["t"], ["y"], name="relu")],
+             output=(3, "N", 4)),
+         j("batch_output.onnx"))
+    cases.append(("batch_output.onnx",
+                  ["output 'y' holds the batch in ONNX's axis 1; gradc's "
+                   "outputs hold it first"], 1))
+    save(seq([first, helper.make_node("Flatten", ["t"], ["y"], name="flat")],
+             output=(3, "N4")), j("batch_moved_flatten.onnx"))
+    cases.append(("batch_moved_flatten.onnx",
+                  ["node 'flat' (Flatten, opset 14): input 0 ('t') holds the "
+                   "batch in ONNX's axis 1 (after a Transpose or Reshape that "
+                   "moved it); Flatten needs it first"], 1))
+    save(seq([first,
+              helper.make_node("Shape", ["t"], ["s"], name="shape"),
+              helper.make_node("Gather", ["s", "one"], ["n"], name="batch"),
+              helper.make_node("Mul", ["n", "six"], ["n6"], name="times"),
+              helper.make_node("Concat", ["two", "n6"], ["to"], name="cat",
+                               axis=0),
+              helper.make_node("Reshape", ["t", "to"], ["y"], name="split")],
+             [i64([1], "one"), i64([6], "six"), i64([2], "two")],
+             output=(2, "N6")), j("batch_split.onnx"))
+    cases.append(("batch_split.onnx",
+                  ["node 'split' (Reshape, opset 14): shape [2, 6 * N] of an "
+                   "input [3, -1, 4] splits the batch from the values around "
+                   "it"], 1))
     nodes = [helper.make_node("ConstantOfShape", ["big"], ["k"], name="fill"),
              helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
              helper.make_node("GlobalAveragePool", ["c"], ["g"], name="gap"),

@@ -19,9 +19,13 @@ running statistics, read back with `gradc export` (ONNX layout and names),
 must equal PyTorch's within 1e-4 relative; and `gradc predict` on the
 bare .onnx must give PyTorch's softmax of its logits. A token model
 (nn.Embedding of int64 ids, exported as Gather of the table by an INT64
-input, then Flatten and Linear) trains from .npy ids the same way.
+input, then Flatten and Linear) trains from .npy ids the same way, and so
+does a transformer (a 2-layer nn.TransformerEncoder with a causal mask,
+whose attention PyTorch exports sequence first, the batch moved from axis
+0); gradc's exports of both run in ONNX Runtime with `gradc predict`'s
+probabilities within 1e-5.
 
-Usage: onnx_torch.py GRADC SCRATCH_DIR
+Usage: onnx_torch.py GRADC SCRATCH_DIR ORT_DIR
 """
 
 import os
@@ -370,6 +374,9 @@ def onnx_weights(path):
 
 
 class Tokens(nn.Module):
+    """nn.Embedding of int64 ids, exported as Gather of the table by an
+    INT64 input, then Flatten and Linear."""
+
     def __init__(self):
         super().__init__()
         self.emb = nn.Embedding(20, 6)
@@ -379,45 +386,97 @@ class Tokens(nn.Module):
         return self.fc(self.emb(ids).flatten(1))
 
 
-def tokens(gradc, scratch, check):
-    """The exported nn.Embedding trained by gradc from int64 ids, against
-    PyTorch, step for step (ids repeat within each batch)."""
+class Transformer(nn.Module):
+    """A 2-layer nn.TransformerEncoder (GELU, pre-norm off) over embedded
+    tokens and a learned position embedding, with a causal mask (a -inf
+    buffer), classifying the mean of its outputs. PyTorch's attention
+    computes sequence first: its export transposes the batch away from axis
+    0 and reshapes it with the heads, [T, N * heads, d]."""
+
+    LENGTH, VOCAB = 8, 20
+
+    def __init__(self):
+        super().__init__()
+        t, d = self.LENGTH, 16
+        self.emb = nn.Embedding(self.VOCAB, d)
+        self.pos = nn.Parameter(torch.randn(t, d) * 0.1)
+        layer = nn.TransformerEncoderLayer(d, 2, 32, dropout=0.0,
+                                           activation="gelu",
+                                           batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2)
+        self.fc = nn.Linear(d, 3)
+        self.register_buffer("mask", torch.triu(
+            torch.full((t, t), float("-inf")), 1))
+
+    def forward(self, ids):
+        h = self.enc(self.emb(ids) + self.pos, mask=self.mask)
+        return self.fc(h.mean(dim=1))
+
+
+def sequence_model(gradc, scratch, ort, check, name, cls, length, vocab):
+    """A token model exported by PyTorch, trained by gradc from int64 ids
+    in .npy files, against PyTorch, step for step (ids repeat within each
+    batch); gradc's export of the trained model in ONNX Runtime (`ort`,
+    onnxruntime-node) gives `gradc predict`'s probabilities within 1e-5."""
     rng = np.random.default_rng(4)
-    x = rng.integers(0, 20, (64, 5)).astype(np.int64)
+    x = rng.integers(0, vocab, (64, length)).astype(np.int64)
     y = rng.integers(0, 3, 64).astype(np.int64)
-    np.save(os.path.join(scratch, "tokens_x.npy"), x)
-    np.save(os.path.join(scratch, "tokens_y.npy"), y)
+    np.save(os.path.join(scratch, name + "_x.npy"), x)
+    np.save(os.path.join(scratch, name + "_y.npy"), y)
     torch.manual_seed(2)
-    net = Tokens()
-    path = os.path.join(scratch, "tokens.onnx")
-    torch.onnx.export(net, torch.zeros(2, 5, dtype=torch.int64), path,
+    net = cls()
+    path = os.path.join(scratch, name + ".onnx")
+    torch.onnx.export(net, torch.zeros(2, length, dtype=torch.int64), path,
                       input_names=["ids"], output_names=["logits"],
+                      training=torch.onnx.TrainingMode.TRAINING,
                       do_constant_folding=False,
                       dynamic_axes={"ids": {0: "N"}, "logits": {0: "N"}})
-    model = os.path.join(scratch, "tokens.pbtxt")
+    model = os.path.join(scratch, name + ".pbtxt")
     with open(model, "w") as f:
-        f.write('name: "tokens"\nnetwork { onnx: "tokens.onnx" }\n'
+        f.write('name: "%s"\nnetwork { onnx: "%s.onnx" }\n'
                 "loss { sparse_categorical_crossentropy {} }\n"
                 "optimizer { sgd { learning_rate: %g } }\n"
                 "training { batch_size: %d seed: 1 }\n"
                 'data { numpy { x: "%s" y: "%s" } }\n'
-                % (LR, BATCH, os.path.join(scratch, "tokens_x.npy"),
-                   os.path.join(scratch, "tokens_y.npy")))
-    ref = Tokens().double()
+                % (name, name, LR, BATCH,
+                   os.path.join(scratch, name + "_x.npy"),
+                   os.path.join(scratch, name + "_y.npy")))
+    ref = cls().double()
     ref.load_state_dict(net.state_dict())
     opt = torch.optim.SGD(ref.parameters(), lr=LR)
     steps = 6
-    ckpt = os.path.join(scratch, "tokens.ckpt")
+    ckpt = os.path.join(scratch, name + ".ckpt")
     code, out, err = common.run([gradc, "train", model, "--max-steps",
                                  str(steps), "--no-shuffle", "--threads", "1",
                                  "--checkpoint", ckpt], timeout=180)
-    if not check.check(code == 0, "tokens: gradc train failed", out + err):
+    if not check.check(code == 0, "%s: gradc train failed" % name,
+                       out + err):
         return
-    exported = os.path.join(scratch, "tokens_trained.onnx")
+    exported = os.path.join(scratch, name + "_trained.onnx")
     code, out, err = common.run([gradc, "export", model, "--weights", ckpt,
                                  "-o", exported], timeout=60)
-    if not check.check(code == 0, "tokens: gradc export failed", out + err):
+    if not check.check(code == 0, "%s: gradc export failed" % name,
+                       out + err):
         return
+    ids = os.path.join(scratch, name + "_x.npy")
+    ours = os.path.join(scratch, name + "_gradc.npy")
+    code, out, err = common.run([gradc, "predict", model, "--weights", ckpt,
+                                 "--input", ids, "-o", ours], timeout=120)
+    if check.check(code == 0, "%s: gradc predict failed" % name, out + err):
+        probs = np.load(ours)
+        theirs = os.path.join(scratch, name + "_ort.f32")
+        runner = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "ort_run.js")
+        code, out, err = common.run(["node", runner, ort, exported, ids,
+                                     theirs], timeout=120)
+        if check.check(code == 0, "%s: ONNX Runtime failed" % name,
+                       out + err):
+            got = np.fromfile(theirs, dtype="<f4").reshape(probs.shape)
+            err = float(np.max(np.abs(probs - got)))
+            print("%-10s ONNX Runtime: max |gradc - ort| = %.2e over %d "
+                  "examples" % (name, err, len(got)))
+            check.check(err <= 1e-5, "%s: ONNX Runtime differs by %.3g"
+                        % (name, err))
     xs, ys = torch.from_numpy(x), torch.from_numpy(y)
     for step in range(steps):
         batch = slice(step * BATCH, (step + 1) * BATCH)
@@ -425,22 +484,25 @@ def tokens(gradc, scratch, check):
         nn.functional.cross_entropy(ref(xs[batch]), ys[batch]).backward()
         opt.step()
     ours = onnx_weights(exported)
-    for key, value in ref.state_dict().items():
+    for key, value in ref.named_parameters():
         theirs = value.detach().numpy()
         mine = ours.get(key)
         if not check.check(mine is not None and mine.size == theirs.size,
-                           "tokens: %s missing from gradc's export (%s)"
-                           % (key, sorted(ours))):
+                           "%s: %s missing from gradc's export (%s)"
+                           % (name, key, sorted(ours))):
             continue
+        if mine.shape != theirs.shape and mine.T.shape == theirs.shape:
+            mine = mine.T  # a kernel [in, out] of a Linear's [out, in]
         rel = float(np.max(np.abs(mine.reshape(theirs.shape) - theirs)) /
                     max(float(np.max(np.abs(theirs))), 1e-6))
-        print("tokens     %s after %d steps: %.2e relative" % (key, steps, rel))
-        check.check(rel <= TOLERANCE, "tokens: %s differs from PyTorch by "
-                    "%.3g (relative)" % (key, rel))
+        print("%-10s %s after %d steps: %.2e relative" % (name, key, steps,
+                                                         rel))
+        check.check(rel <= TOLERANCE, "%s: %s differs from PyTorch by "
+                    "%.3g (relative)" % (name, key, rel))
 
 
 def main():
-    gradc, scratch = sys.argv[1], sys.argv[2]
+    gradc, scratch, ort = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(scratch, exist_ok=True)
     check = common.Checker()
     data = common.make_dataset(os.path.join(scratch, "data"), n_train=96,
@@ -548,7 +610,9 @@ def main():
                             "%.3g (relative)" % (name, key, steps, rel))
             print("%-10s %2d steps: %d tensors compared" %
                   (name, steps, len(state)))
-    tokens(gradc, scratch, check)
+    sequence_model(gradc, scratch, ort, check, "tokens", Tokens, 5, 20)
+    sequence_model(gradc, scratch, ort, check, "transformer", Transformer,
+                   Transformer.LENGTH, Transformer.VOCAB)
     check.finish()
 
 
