@@ -15,6 +15,7 @@
 #include "ir/ShapeRules.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,9 @@ struct ResolvedModel {
   /// argument [N, outputs] besides the labels.
   bool regression = false;
   double huberDelta = 1.0;
+  /// A label equal to it counts in neither the loss nor the accuracy
+  /// (sparse_categorical_crossentropy's ignore_index).
+  std::optional<int32_t> ignoreIndex;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
   EarlyStoppingSpec earlyStopping;
@@ -108,9 +112,7 @@ struct ResolvedModel {
 
   /// The first input's name and shape (empty when the inputs failed).
   const std::string &inputName() const { return firstInput().name; }
-  const std::vector<int64_t> &inputShape() const {
-    return firstInput().shape;
-  }
+  const std::vector<int64_t> &inputShape() const { return firstInput().shape; }
   const Input &firstInput() const {
     static const Input none;
     return inputs.empty() ? none : inputs[0];
@@ -127,6 +129,15 @@ struct ResolvedModel {
   /// tells two classes apart), the number of values each example has as
   /// targets for regression.
   int64_t outputWidth() const { return outputShape().back(); }
+  /// Labels per example: 1, or one per position of a classifier's output
+  /// [T..., classes] (a language model's per-token labels).
+  int64_t labelsPerExample() const {
+    int64_t n = 1;
+    if (!regression && !layers.empty())
+      for (size_t d = 0; d + 1 < outputShape().size(); ++d)
+        n *= outputShape()[d];
+    return n;
+  }
   /// The old name of outputWidth(), for the callers in tools/Train.cpp
   /// until they switch; do not use in new code.
   int64_t numClasses() const { return outputWidth(); }

@@ -53,8 +53,12 @@ void RecipeChecker::checkLoss() {
   const Loss &loss = m.loss();
   switch (loss.kind_case()) {
   case Loss::kCategoricalCrossentropy:
+    r.lossKind = "cross_entropy";
+    break;
   case Loss::kSparseCategoricalCrossentropy:
     r.lossKind = "cross_entropy";
+    if (loss.sparse_categorical_crossentropy().has_ignore_index())
+      r.ignoreIndex = loss.sparse_categorical_crossentropy().ignore_index();
     break;
   case Loss::kBinaryCrossentropy:
     r.lossKind = "binary_cross_entropy";
@@ -90,14 +94,20 @@ void RecipeChecker::checkLoss() {
   const ResolvedLayer &out = r.layers.back();
   std::string where = absl::StrCat("loss ", r.lossKind, " on output layer '",
                                    out.layer->name(), "'");
-  if (out.shape.size() != 1) {
+  // A classifier of more dimensions, [N, T..., classes], has a label per
+  // position (per-token labels).
+  bool perPosition = loss.has_sparse_categorical_crossentropy() &&
+                     !loss.regression() && out.shape.size() > 1;
+  if (out.shape.size() != 1 && !perPosition) {
     error(file.lossLoc,
           absl::StrCat(where, " expects a 2-D output [N, classes], got [N, ",
                        absl::StrJoin(out.shape, ", "),
-                       "]; add a flatten or global pooling layer before it"));
+                       "]; add a flatten or global pooling layer before it "
+                       "(sparse_categorical_crossentropy takes a label per "
+                       "position of [N, T..., classes])"));
     return;
   }
-  int64_t classes = out.shape[0];
+  int64_t classes = out.shape.back();
   bool isCE = r.lossKind == "cross_entropy";
   if ((isCE || r.lossKind == "categorical_hinge") && classes < 2)
     error(file.lossLoc,
@@ -219,10 +229,11 @@ void RecipeChecker::checkData(const Data &d) {
         "augment needs an image input [H, W, C]");
   if (image)
     check(a.crop_padding() >= 0 &&
-              a.crop_padding() <= std::min(r.inputShape()[0], r.inputShape()[1]),
+              a.crop_padding() <=
+                  std::min(r.inputShape()[0], r.inputShape()[1]),
           absl::StrCat("augment crop_padding must be in [0, ",
-                       std::min(r.inputShape()[0], r.inputShape()[1]), "], got ",
-                       a.crop_padding()));
+                       std::min(r.inputShape()[0], r.inputShape()[1]),
+                       "], got ", a.crop_padding()));
   if (d.has_csv())
     check(!d.csv().target().empty(),
           "csv needs target: the column(s) to predict");

@@ -173,11 +173,22 @@ LogicalResult TrainStepBuilder::build() {
   unsigned numLeading = numParams + numBuffers;
   Type xType = predict.getArgumentTypes().back();
   int64_t batch = cast<RankedTensorType>(xType).getDimSize(0);
-  Type labelsType = RankedTensorType::get({batch}, b.getI32Type());
+  // Per-token labels: predictions [N, T..., C] of a classifier have a label
+  // per position, [N * T...] (the loss and the count see the predictions
+  // as [N * T..., C]); -1 marks a label that does not count.
+  bool regressionLoss = bool(lossAttr.get("regression"));
+  int64_t perExample = 1;
+  RankedTensorType outType;
+  if (!predict.getResultTypes().empty())
+    outType = dyn_cast<RankedTensorType>(predict.getResultTypes().front());
+  if (outType && outType.getRank() > 2 && !regressionLoss)
+    for (int64_t d : outType.getShape().drop_front().drop_back())
+      perExample *= d;
+  Type labelsType = RankedTensorType::get({batch * perExample}, b.getI32Type());
   Type stepType = RankedTensorType::get({}, b.getI64Type());
   Type countType = RankedTensorType::get({}, b.getI64Type());
   Type lrType = RankedTensorType::get({}, b.getF32Type());
-  bool regression = bool(lossAttr.get("regression"));
+  bool regression = regressionLoss;
   if (auto p = module->getAttrOfType<IntegerAttr>("nn.data_parallel"))
     ranks = p.getInt();
   Type targetsType = predict.getResultTypes().empty()
@@ -253,9 +264,10 @@ LogicalResult TrainStepBuilder::build() {
       auto modal = dyn_cast<nn::TrainingFormOpInterface>(clone);
       if (!training || !modal)
         continue;
-      // The labels mark padding rows (-1), which batch statistics skip.
-      auto replacement =
-          modal.buildTrainingForm(b, step, labels, bufferUpdates);
+      // The labels mark padding rows (-1), which batch statistics skip
+      // (per-token labels do not mark rows: statistics take every row).
+      auto replacement = modal.buildTrainingForm(
+          b, step, perExample == 1 ? labels : Value(), bufferUpdates);
       if (failed(replacement))
         return failure();
       for (auto [from, to] : llvm::zip(op.getResults(), *replacement))
@@ -263,6 +275,12 @@ LogicalResult TrainStepBuilder::build() {
       clone->erase();
     }
     Value predictions = mapping.lookup(predictRet->getOperand(0));
+    if (perExample > 1)
+      predictions = b.create<nn::ReshapeOp>(
+          loc,
+          RankedTensorType::get({batch * perExample, outType.getShape().back()},
+                                outType.getElementType()),
+          predictions);
     Value loss = buildLoss(loc, predictions, labels, targets);
     // The updated buffers are returned from the start, so that the loss
     // fusion's clean-up does not erase them as dead.

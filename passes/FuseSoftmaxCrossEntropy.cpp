@@ -24,13 +24,24 @@ struct FuseSoftmaxCrossEntropyPattern : OpRewritePattern<nn::CrossEntropyOp> {
 
   LogicalResult matchAndRewrite(nn::CrossEntropyOp ce,
                                 PatternRewriter &rewriter) const override {
-    auto softmax = ce.getPredictions().getDefiningOp<nn::SoftmaxOp>();
+    // Per-token predictions [N, T, C] reach the loss as [N * T, C]: the
+    // reshape keeps the last axis, over which the softmax normalizes.
+    auto reshape = ce.getPredictions().getDefiningOp<nn::ReshapeOp>();
+    Value probs = reshape ? reshape.getInput() : ce.getPredictions();
+    auto softmax = probs.getDefiningOp<nn::SoftmaxOp>();
     if (!softmax)
       return rewriter.notifyMatchFailure(ce, "predictions are not a softmax");
+    auto in = cast<RankedTensorType>(probs.getType());
+    auto out = cast<RankedTensorType>(ce.getPredictions().getType());
+    if (in.getShape().back() != out.getShape().back())
+      return rewriter.notifyMatchFailure(ce, "the reshape moves the classes");
     // The softmax itself stays while something else (e.g. the returned
     // probabilities) uses it; the loss no longer does.
+    Value logits = softmax.getInput();
+    if (reshape)
+      logits = rewriter.create<nn::ReshapeOp>(reshape.getLoc(), out, logits);
     rewriter.replaceOpWithNewOp<nn::SoftmaxCrossEntropyOp>(
-        ce, ce.getType(), softmax.getInput(), ce.getLabels(),
+        ce, ce.getType(), logits, ce.getLabels(),
         /*targets=*/Value(), ce.getDeltaAttr());
     return success();
   }

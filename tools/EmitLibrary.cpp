@@ -150,12 +150,16 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
     stateArgs.push_back(
         {"", absl::StrCat("state[", i, "]"), state[i]->shape, state[i]->name});
   Arg images{"const float *", "x", x, "images"};
-  Arg labels{"const int32_t *", "labels", {batch}, "labels"};
+  // A label per example, or per position of an output [T..., classes].
+  Arg labels{"const int32_t *", "labels", {batch * model.labelsPerExample()},
+             "labels"};
   Arg loss{"float *", "loss", {}, "loss"};
   Arg correct{"int64_t *", "correct", {}, "correct"};
   std::vector<Arg> predict = leading, eval = leading, train = leading;
   predict.push_back(images);
-  predict.push_back({"float *", "probabilities", {batch, width}, ""});
+  std::vector<int64_t> out{batch};
+  out.insert(out.end(), model.outputShape().begin(), model.outputShape().end());
+  predict.push_back({"float *", "probabilities", out, ""});
   // Regression models take their value targets after the labels (which
   // then only mark padding rows: 0, or -1).
   Arg targets{"const float *", "targets", {batch, width}, "targets"};

@@ -8,9 +8,9 @@
 
 #include "tools/LoadData.h"
 
-#include "runtime/data/IdxDataset.h"
 #include "runtime/data/Cifar.h"
 #include "runtime/data/Csv.h"
+#include "runtime/data/IdxDataset.h"
 #include "runtime/data/ImageDecode.h"
 #include "runtime/data/ImageFolder.h"
 #include "runtime/data/ImageResize.h"
@@ -30,6 +30,8 @@ DataSpec dataSpecFor(const ResolvedModel &m) {
     spec.targetWidth = m.outputWidth();
   } else {
     spec.numClasses = m.outputWidth() == 1 ? 2 : m.outputWidth();
+    spec.labelsPerExample = m.labelsPerExample();
+    spec.ignoreIndex = m.ignoreIndex;
   }
   if (m.inputShape().size() == 3) {
     spec.height = m.inputShape()[0];

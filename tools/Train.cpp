@@ -15,10 +15,10 @@
 #include "frontend/ModelBudget.h"
 #include "support/Files.h"
 
+#include "runtime/data/NpyFormat.h"
 #include "runtime/distributed/Distributed.h"
 #include "runtime/trainer/Normalization.h"
 #include "runtime/trainer/Trainer.h"
-#include "runtime/data/NpyFormat.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
@@ -283,7 +283,8 @@ int runTrain() {
   options.threads = threadCount();
   options.timing = timing;
   options.interactive = isatty(STDOUT_FILENO);
-  // Under mpirun: data parallelism over the ranks (runtime/distributed/Distributed.h).
+  // Under mpirun: data parallelism over the ranks
+  // (runtime/distributed/Distributed.h).
   auto world = joinWorld();
   if (!world.ok())
     return fail(world.status());
@@ -551,7 +552,14 @@ int runPredict() {
   // Floats or ids (valueBytes() each), in 8-byte-aligned storage.
   int64_t rowBytes = per * input->valueBytes();
   std::vector<int64_t> x((batch * rowBytes + 7) / 8);
-  std::vector<float> probs(batch * classes);
+  // A prediction per position of a per-example output [T..., classes] (a
+  // language model's tokens).
+  const std::vector<int64_t> &outShape = model.outputShape();
+  int64_t positions = 1;
+  for (size_t d = 0; d + 1 < outShape.size(); ++d)
+    positions *= outShape[d];
+  int64_t width = positions * classes;
+  std::vector<float> probs(batch * width);
   char *xBytes = reinterpret_cast<char *>(x.data());
   for (int64_t start = 0; start < count; start += batch) {
     // The last batch runs padded with zero images: one compiled module.
@@ -568,15 +576,28 @@ int runPredict() {
     xr.shape.push_back(batch);
     xr.shape.append(model.inputShape().begin(), model.inputShape().end());
     pr.data = probs.data();
-    pr.shape = {batch, classes};
+    pr.shape = {batch};
+    pr.shape.append(outShape.begin(), outShape.end());
     args.push_back(xr);
     args.push_back(pr);
     if (absl::Status s = (*jit)->call("predict", args); !s.ok())
       return fail(s);
     if (!predictOut.empty())
-      all.insert(all.end(), probs.begin(), probs.begin() + n * classes);
+      all.insert(all.end(), probs.begin(), probs.begin() + n * width);
     for (int64_t i = 0; i < n; ++i) {
-      const float *row = probs.data() + i * classes;
+      const float *row = probs.data() + i * width;
+      if (positions > 1) { // the class of each position
+        std::cout << start + i << ": " << (model.regression ? "" : "classes");
+        for (int64_t t = 0; t < positions; ++t, row += classes) {
+          if (model.regression)
+            for (int64_t c = 0; c < classes; ++c)
+              std::cout << absl::StrFormat(" %.6g", row[c]);
+          else
+            std::cout << " " << std::max_element(row, row + classes) - row;
+        }
+        std::cout << "\n";
+        continue;
+      }
       if (model.regression) { // the predicted values
         std::cout << start + i << ":";
         for (int64_t c = 0; c < classes; ++c)
@@ -594,7 +615,9 @@ int runPredict() {
   if (!predictOut.empty()) {
     NpyArray probabilities;
     probabilities.type = NpyArray::Type::F32;
-    probabilities.shape = {count, classes};
+    probabilities.shape = {count};
+    probabilities.shape.insert(probabilities.shape.end(), outShape.begin(),
+                               outShape.end());
     const uint8_t *bytes = reinterpret_cast<const uint8_t *>(all.data());
     probabilities.bytes.assign(bytes, bytes + all.size() * sizeof(float));
     if (absl::Status s = writeNpy(predictOut, probabilities, "probabilities");

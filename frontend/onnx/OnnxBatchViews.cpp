@@ -170,6 +170,9 @@ bool OnnxImport::reshapeMovingBatch(const Node &n, const Tensor *x,
   if (before % prefix != 0 || factor % (before / prefix) != 0)
     return refuse("splits the batch from the values around it "
                   "(gradc keeps each example's values together)");
+  if (dims.size() == 1)
+    return refuse("is 1-D: gradc holds one value per example as [N, 1] and "
+                  "would misread its axis");
   Tensor out = *x;
   out.dims = dims;
   out.dims[axis] = -1;

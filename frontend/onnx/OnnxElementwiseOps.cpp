@@ -301,19 +301,29 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
   layer.set_name(uniqueLayerName(absl::StrCat(node, "/", n.input(i))));
   bool finite = std::all_of(v->begin(), v->end(),
                             [](float x) { return std::isfinite(x); });
+  // A computed constant may come from a parameter (a slice of a position
+  // table), which gradc could not train: only a mask (an infinity) is taken
+  // as a fixed tensor.
+  if (!initializer && !uniform && finite) {
+    failInput(n, i,
+              "is a Constant node, or computed from constants, of distinct "
+              "values; gradc takes such a tensor as an initializer (a "
+              "trained parameter) or, holding an infinity, as a fixed mask");
+    return "";
+  }
   if (uniform && finite && !(initializer && !single)) {
     Constant &c = *layer.mutable_constant();
     for (int64_t d : per)
       c.add_shape(d);
     c.set_value((*v)[0]);
   } else {
-    // An initializer is a parameter, as PyTorch exports them; a constant
-    // computed from others (a mask made of a buffer) or one with an
-    // infinity (PyTorch's causal mask) is a fixed tensor.
+    // An initializer is a parameter, as PyTorch exports them; one with an
+    // infinity (PyTorch's causal mask, or one computed from it) is a fixed
+    // tensor, which several nodes may read.
     Weight &w = *layer.mutable_weight();
     for (int64_t d : per)
       w.add_shape(d);
-    if (!initializer || !finite)
+    if (!finite)
       w.set_trainable(false);
     // An infinity is the largest finite float of its sign (as Hugging Face
     // writes masks): added to a score, softmax gives it the same 0, and
@@ -322,7 +332,7 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
       if (std::isinf(x))
         x = x < 0 ? std::numeric_limits<float>::lowest()
                   : std::numeric_limits<float>::max();
-    if (!give(n, layer.name(), "weight", t->name(), std::move(*v)))
+    if (!give(n, layer.name(), "weight", t->name(), std::move(*v), !finite))
       return "";
   }
   layerIndex[layer.name()] = file.model.layer_size();

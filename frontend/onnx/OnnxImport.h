@@ -282,7 +282,8 @@ private:
   /// Gives `layer.role` the name and values of a constant; a constant read
   /// by two nodes is refused (gradc trains one parameter per layer).
   bool give(const Node &n, const std::string &layer, const char *role,
-            const std::string &onnxName, std::vector<float> values);
+            const std::string &onnxName, std::vector<float> values,
+            bool fixed = false);
   /// An unused, unique layer name for `n`, or from `base`.
   std::string layerName(const Node &n);
   std::string uniqueLayerName(const std::string &base);

@@ -71,6 +71,7 @@ bool OnnxImport::reshape(const Node &n) {
     moves |= marks[d] && (d > 0 || (*shape)[0] != 1);
   if (moves)
     return reshapeMovingBatch(n, x, *shape, marks);
+  const std::vector<int64_t> asGiven = *shape;
   if (!marks.empty() && marks[0])
     (*shape)[0] = 0;
   int64_t features = 1;
@@ -123,10 +124,10 @@ bool OnnxImport::reshape(const Node &n) {
   int64_t count = 1;
   for (int64_t v : per)
     count = v > 0 && count <= features ? count * v : -1;
+  // A shape that moves the batch (its marks dropped by the reinference:
+  // the batch is the -1).
   if (!ok || count != features)
-    return fail(n, absl::StrCat("shape [", absl::StrJoin(t, ", "),
-                                "] is not supported (gradc reshapes within "
-                                "each example: the batch stays first)"));
+    return reshapeMovingBatch(n, x, asGiven, marks);
   Layer layer;
   for (int64_t v : per)
     layer.mutable_reshape()->add_target_shape(v);

@@ -93,8 +93,15 @@ const onnx::TensorProto *OnnxImport::constant(const Node &n, int i,
   static const std::set<std::string> batchReaders{
       "Slice",   "Gather", "Concat",    "Unsqueeze", "Squeeze", "Identity",
       "Reshape", "Cast",   "Transpose", "Mul",       "Div"};
+  // As data only: not as axes (Unsqueeze), a shape of a constant
+  // (Reshape), or a factor of an activation (Mul, Div).
+  const std::string &op = n.op_type();
+  bool asData = i == 0 || op == "Concat" || op == "Mul" || op == "Div" ||
+                (op == "Reshape" && tensors.count(n.input(0)));
+  if ((op == "Mul" || op == "Div") && n.input_size() == 2)
+    asData = asData && constants.count(n.input(1 - i));
   if (it != constants.end() && batchMarks.count(n.input(i)) &&
-      !batchReaders.count(n.op_type())) {
+      (!batchReaders.count(op) || !asData)) {
     failInput(n, i,
               "holds the batch size (from a Shape), which gradc leaves "
               "open until run time; only a Reshape may read it, as its "
@@ -277,8 +284,9 @@ void OnnxImport::addConstant(const std::string &name,
 }
 
 bool OnnxImport::give(const Node &n, const std::string &layer, const char *role,
-                      const std::string &onnxName, std::vector<float> values) {
-  if (uses[onnxName] > 1)
+                      const std::string &onnxName, std::vector<float> values,
+                      bool fixed) {
+  if (uses[onnxName] > 1 && !fixed)
     return fail(n, absl::StrCat("initializer '", onnxName,
                                 "' is read by more than one node; gradc "
                                 "trains one parameter per layer"));

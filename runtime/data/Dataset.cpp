@@ -80,11 +80,12 @@ Dataset emptyLike(const Dataset &d) {
   e.width = d.width;
   e.channels = d.channels;
   e.targetWidth = d.targetWidth;
+  e.labelWidth = d.labelWidth;
   e.idBytes = d.idBytes;
   return e;
 }
 
-absl::Status checkDataset(const Dataset &d, const DataSpec &spec,
+absl::Status checkDataset(Dataset &d, const DataSpec &spec,
                           const std::string &source) {
   auto error = [&](const std::string &m) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": error: ", m));
@@ -152,13 +153,27 @@ absl::Status checkDataset(const Dataset &d, const DataSpec &spec,
   if (d.targetWidth > 0)
     return error("has value targets, but the model's loss takes class labels "
                  "(set values: true in the loss for regression)");
+  if (spec.numClasses > 0 && d.labelWidth != spec.labelsPerExample)
+    return error(absl::StrCat("has ", d.labelWidth,
+                              " label(s) per example, the model's output has ",
+                              spec.labelsPerExample, " position(s) to label"));
+  int64_t w = d.labelWidth;
   if (spec.numClasses > 0)
     for (size_t i = 0; i < d.labels.size(); ++i)
-      if (d.labels[i] < 0 || d.labels[i] >= spec.numClasses)
+      if ((d.labels[i] < 0 || d.labels[i] >= spec.numClasses) &&
+          d.labels[i] != spec.ignoreIndex)
         return error(absl::StrCat(
-            "label ", d.labels[i], " of example ", i,
-            " is out of range for a model with ", spec.numClasses,
-            " classes (labels must be 0..", spec.numClasses - 1, ")"));
+            "label ", d.labels[i],
+            w > 1 ? absl::StrCat(" at position ", i % w) : std::string(),
+            " of example ", i / w, " is out of range for a model with ",
+            spec.numClasses, " classes (labels must be 0..",
+            spec.numClasses - 1,
+            spec.ignoreIndex
+                ? absl::StrCat(", or the ignore_index ", *spec.ignoreIndex)
+                : std::string(),
+            ")"));
+  if (spec.ignoreIndex)
+    std::replace(d.labels.begin(), d.labels.end(), *spec.ignoreIndex, -1);
   return absl::OkStatus();
 }
 
@@ -232,9 +247,9 @@ absl::StatusOr<TrainValidation> splitValidation(Dataset data, double fraction) {
         data.targets.begin() + splitAt * data.targetWidth, data.targets.end());
     data.targets.resize(splitAt * data.targetWidth);
   }
-  result.validation.labels.assign(data.labels.begin() + splitAt,
-                                  data.labels.end());
-  data.labels.resize(splitAt);
+  result.validation.labels.assign(
+      data.labels.begin() + splitAt * data.labelWidth, data.labels.end());
+  data.labels.resize(splitAt * data.labelWidth);
   result.train.pixels = std::move(data.pixels);
   result.train.images = std::move(data.images);
   result.train.ids = std::move(data.ids);
@@ -316,7 +331,7 @@ int64_t BatchIterator::batch(int64_t step, void *xOut, int32_t *labels,
   int64_t rowSize = data_->exampleSize();
   int64_t rowBytes = rowSize * data_->valueBytes();
   char *x = static_cast<char *>(xOut);
-  int64_t tw = data_->targetWidth;
+  int64_t tw = data_->targetWidth, lw = data_->labelWidth;
   for (int64_t r = 0; r < count; ++r) {
     int64_t index = order_[begin + r];
     data_->example(index, x + r * rowBytes);
@@ -327,13 +342,13 @@ int64_t BatchIterator::batch(int64_t step, void *xOut, int32_t *labels,
                            mix64(uint64_t(epoch_) * 0x9E3779B97F4A7C15ull ^
                                  uint64_t(index))),
                      reinterpret_cast<float *>(x + r * rowBytes));
-    labels[r] = data_->labels[index];
+    std::copy_n(data_->labels.begin() + index * lw, lw, labels + r * lw);
     if (targets && tw)
       std::copy_n(data_->targets.begin() + index * tw, tw, targets + r * tw);
   }
   if (count < b) {
     std::memset(x + count * rowBytes, 0, size_t((b - count) * rowBytes));
-    std::fill(labels + count, labels + b, 0);
+    std::fill(labels + count * lw, labels + b * lw, 0);
     if (targets && tw)
       std::fill(targets + count * tw, targets + b * tw, 0.0f);
   }
@@ -362,7 +377,7 @@ BatchPipeline::BatchPipeline(const BatchIterator &it)
   for (Set &set : sets_) {
     set.x.resize((b * it.data().exampleSize() * it.data().valueBytes() + 7) /
                  8);
-    set.labels.resize(b);
+    set.labels.resize(b * it.data().labelWidth);
     set.targets.resize(b * std::max<int64_t>(it.data().targetWidth, 1));
   }
   worker_ = new Worker;
@@ -402,8 +417,11 @@ void BatchPipeline::assemble(int64_t step, Set &set) const {
   set.count =
       it_.batch(step, set.x.data(), set.labels.data(), set.targets.data());
   // Padding rows: label -1, left out of the loss, gradients and counts.
-  int64_t b = it_.options().localBatch();
-  std::fill(set.labels.begin() + set.count, set.labels.begin() + b, -1);
+  int64_t b = it_.options().localBatch(), lw = it_.data().labelWidth;
+  std::fill(set.labels.begin() + set.count * lw, set.labels.begin() + b * lw,
+            -1);
+  set.counted = std::count_if(set.labels.begin(), set.labels.end(),
+                              [](int32_t l) { return l >= 0; });
   set.seconds = secondsSince(t0);
 }
 

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,14 @@ struct DataSpec {
   int64_t height = 0;
   int64_t width = 0;
   int64_t channels = 0;
-  /// Labels must lie in [0, numClasses).
+  /// Labels must lie in [0, numClasses) (or equal ignoreIndex).
   int64_t numClasses = 0;
+  /// Labels per example: 1, or one per position of a classifier's output
+  /// [T..., classes] (per-token labels).
+  int64_t labelsPerExample = 1;
+  /// A label equal to it counts in neither the loss nor the accuracy
+  /// (checkDataset makes it -1, as padding is).
+  std::optional<int32_t> ignoreIndex;
   /// Value targets (regression: mse, mae, huber against numbers): each
   /// example has this many float targets. 0: integer class labels.
   int64_t targetWidth = 0;
@@ -51,9 +58,10 @@ struct Dataset {
   int64_t channels = 1;
   std::vector<uint8_t> pixels; // either these
   std::vector<float> images;   // or these
-  /// One per example: the class, or 0 with value targets (-1 is reserved
-  /// for padding rows in a batch).
+  /// labelWidth per example: the class, or 0 with value targets (-1: a
+  /// label that does not count, a padding row's or an ignored one).
   std::vector<int32_t> labels;
+  int64_t labelWidth = 1;
   /// Value targets, targetWidth per example (empty for class labels).
   std::vector<float> targets;
   int64_t targetWidth = 0;
@@ -64,7 +72,7 @@ struct Dataset {
   std::vector<int64_t> ids;
   int64_t idBytes = 0;
 
-  int64_t size() const { return int64_t(labels.size()); }
+  int64_t size() const { return int64_t(labels.size()) / labelWidth; }
   /// Values per example: H * W * C.
   int64_t exampleSize() const { return height * width * channels; }
   /// Bytes of one value in a batch: a float's 4, or idBytes.
@@ -102,7 +110,7 @@ struct DataSplits {
 /// by its feature count), labels in [0, numClasses) or targets of
 /// spec.targetWidth values, every float finite. Errors name `source` (a file
 /// or directory) and the example.
-absl::Status checkDataset(const Dataset &d, const DataSpec &spec,
+absl::Status checkDataset(Dataset &d, const DataSpec &spec,
                           const std::string &source);
 
 /// The order in which epoch `epoch` visits `n` examples: Fisher-Yates driven
@@ -167,7 +175,7 @@ public:
 
   /// Copies the next batch (this shard's rows of it: localBatch() rows)
   /// into `x` (rows * exampleSize values of valueBytes() each: floats or
-  /// ids), `labels` (rows ints) and, for
+  /// ids), `labels` (rows * labelWidth ints) and, for
   /// value targets, `targets` (rows * targetWidth floats), and advances.
   /// Returns the number of real examples: batchSize, fewer for a kept partial
   /// last batch (the rest of the buffers is zero-filled), or 0 at the end of
@@ -212,6 +220,9 @@ public:
   /// partial last batch; the rest is padding).
   bool next();
   int64_t count() const { return sets_[current_].count; }
+  /// The labels that count (not -1): the real rows' number, or their
+  /// tokens' less the ignored ones; what the loss is a mean over.
+  int64_t counted() const { return sets_[current_].counted; }
   /// Floats, or ids of the data's idBytes.
   void *x() { return sets_[current_].x.data(); }
   int32_t *labels() { return sets_[current_].labels.data(); }
@@ -227,7 +238,7 @@ private:
     std::vector<int64_t> x; // storage for floats or ids, 8-byte aligned
     std::vector<int32_t> labels;
     std::vector<float> targets;
-    int64_t count = 0;
+    int64_t count = 0, counted = 0;
     double seconds = 0;
   };
   void assemble(int64_t step, Set &set) const;

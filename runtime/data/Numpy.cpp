@@ -141,28 +141,30 @@ absl::StatusOr<Dataset> datasetFromArrays(const NpyArray &x, const NpyArray &y,
     return invalid(prefix, absl::StrCat(xName, " has ", n, " examples, ", yName,
                                         " has ", y.shape[0]));
   if (!valueTargets) {
-    if (y.shape.size() > 2 || (y.shape.size() == 2 && y.shape[1] != 1))
-      return invalid(
-          prefix,
-          absl::StrCat(
-              yName, " has shape ", npyShapeString(y.shape),
-              "; class labels are [N] or [N, 1] (one-hot labels: ", yName,
-              ".argmax(axis=1); for regression set values: true in "
-              "the loss)"));
+    // [N] or [N, 1]: a label per example; [N, T...]: one per position of
+    // the model's output (per-token labels; the model checks the count).
     if (!y.isInteger())
       return invalid(prefix,
                      absl::StrCat(yName, " holds floats; class labels must be "
                                          "integers (for regression set values: "
                                          "true in the loss)"));
-    d.labels.resize(size_t(n));
-    for (int64_t i = 0; i < n; ++i) {
+    d.labelWidth = n > 0 ? y.count() / n : 1;
+    if (n == 0)
+      for (size_t k = 1; k < y.shape.size(); ++k)
+        d.labelWidth *= y.shape[k];
+    if (d.labelWidth <= 0 || d.labelWidth > kMaxExampleValues)
+      return invalid(prefix,
+                     absl::StrCat(yName, " has shape ", npyShapeString(y.shape),
+                                  ": no labels, or too many, per example"));
+    d.labels.resize(size_t(y.count()));
+    for (int64_t i = 0; i < y.count(); ++i) {
       int64_t v = y.integerAt(i);
-      if (v < 0 || v > std::numeric_limits<int32_t>::max())
-        return invalid(prefix,
-                       absl::StrCat(yName, "[", i, "] is ", v,
-                                    v < 0 ? "; class labels must be >= 0"
-                                          : "; class labels must be below "
-                                            "2^31"));
+      // Negative labels are checked against the model's ignore_index.
+      if (v < std::numeric_limits<int32_t>::min() ||
+          v > std::numeric_limits<int32_t>::max())
+        return invalid(prefix, absl::StrCat(yName, "[", i, "] is ", v,
+                                            "; class labels must fit in "
+                                            "32 bits"));
       d.labels[size_t(i)] = int32_t(v);
     }
   } else {

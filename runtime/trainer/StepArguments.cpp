@@ -32,7 +32,7 @@ std::vector<BufferRef> withBatch(std::vector<BufferRef> args,
                                  BatchPipeline &batches, int64_t batch,
                                  StepResult &result) {
   args.push_back(ref(batches.x(), batchShape(batch, model.inputShape())));
-  args.push_back(ref(batches.labels(), {batch}));
+  args.push_back(ref(batches.labels(), {batch * model.labelsPerExample()}));
   if (model.regression)
     args.push_back(ref(batches.targets(), {batch, model.outputWidth()}));
   args.push_back(ref(&result.loss, {}));

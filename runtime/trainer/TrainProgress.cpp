@@ -1,7 +1,8 @@
 //===- TrainProgress.cpp - what the training loop reports -----------------===//
 //
 // The progress line, the epoch's time and learning-rate lines, the metrics
-// file's JSON lines and the HTML report's figures (runtime/trainer/TrainProgress.h).
+// file's JSON lines and the HTML report's figures
+// (runtime/trainer/TrainProgress.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,18 +25,20 @@ std::string clock(double seconds) {
 }
 } // namespace
 
-void EpochRecord::addStep(const StepResult &result, int64_t rows) {
-  lossSum += double(result.loss) * rows;
+void EpochRecord::addStep(const StepResult &result, int64_t rows,
+                          int64_t labels) {
+  lossSum += double(result.loss) * labels;
   correct += result.count;
   seen += rows;
+  counted += labels;
 }
 
 double EpochRecord::trainLoss() const {
-  return lossSum / std::max<int64_t>(seen, 1);
+  return lossSum / std::max<int64_t>(counted, 1);
 }
 
 double EpochRecord::trainAccuracy() const {
-  return double(correct) / std::max<int64_t>(seen, 1);
+  return double(correct) / std::max<int64_t>(counted, 1);
 }
 
 void ProgressLine::update(const EpochRecord &e, double elapsed, bool last) {
@@ -54,11 +57,11 @@ void ProgressLine::update(const EpochRecord &e, double elapsed, bool last) {
   std::string acc =
       model.regression
           ? std::string()
-          : absl::StrFormat("  acc %.2f%%", 100.0 * e.correct / e.seen);
+          : absl::StrFormat("  acc %.2f%%", 100.0 * e.trainAccuracy());
   std::string line = absl::StrFormat(
       "epoch %d/%d [%s] %d/%d  %.0f %s/s  loss %.4f%s  %s %s", e.epoch + 1,
       options.epochs, bar, e.steps, stepsPerEpoch, rate,
-      model.inputShape().size() == 3 ? "img" : "ex", e.lossSum / e.seen, acc,
+      model.inputShape().size() == 3 ? "img" : "ex", e.trainLoss(), acc,
       last ? "took" : "ETA", clock(last ? elapsed : eta));
   if (options.interactive)
     out << "\r" << line << "\033[K" << (last ? "\n" : "") << std::flush;

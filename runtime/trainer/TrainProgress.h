@@ -30,9 +30,11 @@ struct EpochRecord {
   int64_t steps = 0;
   /// --max-steps ended the run within this epoch.
   bool stopped = false;
-  /// Sum of loss times rows, correct predictions and rows seen.
+  /// Sum of loss times the labels that count, correct predictions, rows
+  /// seen and labels that count (as many as the rows, but for per-token
+  /// labels: the tokens less the ignored ones).
   double lossSum = 0;
-  int64_t correct = 0, seen = 0;
+  int64_t correct = 0, seen = 0, counted = 0;
   /// Times of the full-batch steps alone (their minimum and median are
   /// robust to the machine's noise), and of all steps.
   std::vector<double> stepSeconds;
@@ -45,9 +47,9 @@ struct EpochRecord {
   bool hasValidation = false, hasTest = false;
   EvalResult validation, test;
 
-  /// Counts one step of `rows` real rows.
-  void addStep(const StepResult &result, int64_t rows);
-  /// Mean loss and accuracy over the rows seen (0 for none).
+  /// Counts one step of `rows` real rows and `counted` labels that count.
+  void addStep(const StepResult &result, int64_t rows, int64_t counted);
+  /// Mean loss and accuracy over the labels that count (0 for none).
   double trainLoss() const;
   double trainAccuracy() const;
 };

@@ -4,17 +4,18 @@
 // the sums over the ranks, the evaluation, the monitors (reduce on plateau,
 // early stopping), the metrics, the checkpoint and the report. The
 // arguments of the steps are runtime/trainer/StepArguments.h's, the reporting
-// runtime/trainer/TrainProgress.h's, the checkpoints runtime/trainer/TrainCheckpoints.h's
-// and the evaluation runtime/trainer/TrainerEvaluation.cpp's.
+// runtime/trainer/TrainProgress.h's, the checkpoints
+// runtime/trainer/TrainCheckpoints.h's and the evaluation
+// runtime/trainer/TrainerEvaluation.cpp's.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/trainer/Trainer.h"
 #include "runtime/trainer/LearningRate.h"
 #include "runtime/trainer/Monitors.h"
-#include "support/Stopwatch.h"
 #include "runtime/trainer/TrainCheckpoints.h"
 #include "runtime/trainer/TrainProgress.h"
+#include "support/Stopwatch.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -192,7 +193,7 @@ absl::Status Trainer::runSteps(Run &run, BatchPipeline &batches,
     params.step++;
     e.steps++;
     run.totalSteps++;
-    e.addStep(result, n);
+    e.addStep(result, n, batches.counted());
     bool last = e.steps == run.stepsPerEpoch;
     if (options.maxSteps >= 0 && run.totalSteps >= options.maxSteps)
       e.stopped = last = true;
@@ -206,11 +207,13 @@ absl::Status Trainer::runSteps(Run &run, BatchPipeline &batches,
 absl::Status Trainer::sumOverRanks(EpochRecord &e) {
   // The epoch's figures over every rank's share; and every rank must hold
   // the same weights (the averaged gradients make them so).
-  double sums[3] = {e.lossSum, double(e.correct), double(e.seen)};
-  options.sumOverRanks(sums, 3);
+  double sums[4] = {e.lossSum, double(e.correct), double(e.seen),
+                    double(e.counted)};
+  options.sumOverRanks(sums, 4);
   e.lossSum = sums[0];
   e.correct = int64_t(sums[1]);
   e.seen = int64_t(sums[2]);
+  e.counted = int64_t(sums[3]);
   uint64_t hash = params.hash();
   if (!options.sameOnAllRanks(hash))
     return absl::InternalError(absl::StrCat(

@@ -28,6 +28,8 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
   // Classes, or target columns (regression).
   int64_t classes = model.outputWidth();
   bool regression = model.regression;
+  // Rows of predictions per example: 1, or a language model's tokens.
+  int64_t per = model.labelsPerExample();
   if (confusion && !regression)
     r.confusion.assign(classes * classes, 0);
   // Data parallelism: each rank evaluates its share of every batch, and
@@ -39,9 +41,9 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
   auto it = BatchIterator::create(data, bo);
   if (!it.ok())
     return it.status();
-  std::vector<float> probs(batch * classes);
+  std::vector<float> probs(batch * per * classes);
   double lossSum = 0;
-  int64_t correct = 0;
+  int64_t correct = 0, counted = 0;
   // Regression: per output column, sums of |e|, e^2, t and t^2 (R^2 per
   // column, averaged as scikit-learn's r2_score does).
   std::vector<double> absErr(classes), sqErr(classes), tSum(classes),
@@ -59,8 +61,9 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
                                                         batch, result));
         !s.ok())
       return s;
-    lossSum += double(result.loss) * n;
+    lossSum += double(result.loss) * batches.counted();
     correct += result.count;
+    counted += batches.counted();
     examples += n;
     if (!confusion && !regression)
       continue;
@@ -69,7 +72,7 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
                                                      batch, probs.data()));
         !s.ok())
       return s;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < n * per; ++i) {
       const float *row = probs.data() + i * classes;
       if (regression) {
         const float *t = batches.targets() + i * classes;
@@ -87,7 +90,8 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
       int64_t truth = batches.labels()[i];
       if (truth >= 0 && truth < classes && best < classes)
         r.confusion[truth * classes + best]++;
-      if (classes > 1 && best != truth)
+      // (Per-token models keep no examples of mistakes: they are images'.)
+      if (classes > 1 && per == 1 && best != truth)
         r.mistakes.push_back({examples - n + i, best, row[best]});
     }
   }
@@ -99,7 +103,8 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
   if (r.mistakes.size() > 16)
     r.mistakes.resize(16);
   if (options.ranks > 1) {
-    std::vector<double> sums{lossSum, double(correct), double(examples)};
+    std::vector<double> sums{lossSum, double(correct), double(examples),
+                             double(counted)};
     for (auto *v : {&absErr, &sqErr, &tSum, &tSq})
       sums.insert(sums.end(), v->begin(), v->end());
     sums.insert(sums.end(), r.confusion.begin(), r.confusion.end());
@@ -107,7 +112,8 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
     lossSum = sums[0];
     correct = int64_t(sums[1]);
     examples = int64_t(sums[2]);
-    size_t k = 3;
+    counted = int64_t(sums[3]);
+    size_t k = 4;
     for (auto *v : {&absErr, &sqErr, &tSum, &tSq})
       for (double &x : *v)
         x = sums[k++];
@@ -117,8 +123,10 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
   r.examples = examples;
   if (r.examples) {
     double n = double(r.examples);
-    r.loss = lossSum / n;
-    r.accuracy = regression ? 0 : double(correct) / n;
+    // Means over the labels that count (the examples, or their tokens).
+    double labels = double(std::max<int64_t>(counted, 1));
+    r.loss = lossSum / labels;
+    r.accuracy = regression ? 0 : double(correct) / labels;
     if (regression) {
       double abs = 0, sq = 0, r2 = 0;
       for (int64_t c = 0; c < classes; ++c) {

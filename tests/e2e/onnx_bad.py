@@ -241,6 +241,20 @@ def main():
                   ["node 'flat' (Flatten, opset 14): input 0 ('t') holds the "
                    "batch in ONNX's axis 1 (after a Transpose or Reshape that "
                    "moved it); Flatten needs it first"], 1))
+    # A constant computed from a parameter (a slice of a position table)
+    # would be a fixed tensor: refused, unless it holds an infinity (a mask).
+    table = numpy_helper.from_array(
+        np.arange(20, dtype=np.float32).reshape(5, 4), "table")
+    save(seq([helper.make_node("Slice", ["table", "zero", "three", "zero"],
+                               ["part"], name="part"),
+              helper.make_node("Add", ["x", "part"], ["y"], name="add")],
+             [table, i64([0], "zero"), i64([3], "three")],
+             output=("N", 3, 4)),
+         j("computed_constant.onnx"))
+    cases.append(("computed_constant.onnx",
+                  ["node 'add' (Add, opset 14): input 1 ('part') is a "
+                   "Constant node, or computed from constants, of distinct "
+                   "values"], 1))
     save(seq([first,
               helper.make_node("Shape", ["t"], ["s"], name="shape"),
               helper.make_node("Gather", ["s", "one"], ["n"], name="batch"),

@@ -413,6 +413,19 @@ class Transformer(nn.Module):
         return self.fc(h.mean(dim=1))
 
 
+class LanguageModel(Transformer):
+    """The transformer as a language model: the logits of the next token
+    at every position, [N, T, vocab], trained with a label per token (some
+    of them PyTorch's ignore_index -100)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, self.VOCAB)
+
+    def forward(self, ids):
+        return self.fc(self.enc(self.emb(ids) + self.pos, mask=self.mask))
+
+
 def sequence_model(gradc, scratch, ort, check, name, cls, length, vocab):
     """A token model exported by PyTorch, trained by gradc from int64 ids
     in .npy files, against PyTorch, step for step (ids repeat within each
@@ -420,7 +433,12 @@ def sequence_model(gradc, scratch, ort, check, name, cls, length, vocab):
     onnxruntime-node) gives `gradc predict`'s probabilities within 1e-5."""
     rng = np.random.default_rng(4)
     x = rng.integers(0, vocab, (64, length)).astype(np.int64)
-    y = rng.integers(0, 3, 64).astype(np.int64)
+    per_token = cls is LanguageModel
+    if per_token:  # the next token at each position; every 5th ignored
+        y = np.concatenate([x[:, 1:], x[:, :1]], axis=1)
+        y.reshape(-1)[::5] = -100
+    else:
+        y = rng.integers(0, 3, 64).astype(np.int64)
     np.save(os.path.join(scratch, name + "_x.npy"), x)
     np.save(os.path.join(scratch, name + "_y.npy"), y)
     torch.manual_seed(2)
@@ -434,11 +452,12 @@ def sequence_model(gradc, scratch, ort, check, name, cls, length, vocab):
     model = os.path.join(scratch, name + ".pbtxt")
     with open(model, "w") as f:
         f.write('name: "%s"\nnetwork { onnx: "%s.onnx" }\n'
-                "loss { sparse_categorical_crossentropy {} }\n"
+                "loss { sparse_categorical_crossentropy { %s} }\n"
                 "optimizer { sgd { learning_rate: %g } }\n"
                 "training { batch_size: %d seed: 1 }\n"
                 'data { numpy { x: "%s" y: "%s" } }\n'
-                % (name, name, LR, BATCH,
+                % (name, name, "ignore_index: -100 " if per_token else "",
+                   LR, BATCH,
                    os.path.join(scratch, name + "_x.npy"),
                    os.path.join(scratch, name + "_y.npy")))
     ref = cls().double()
@@ -481,7 +500,10 @@ def sequence_model(gradc, scratch, ort, check, name, cls, length, vocab):
     for step in range(steps):
         batch = slice(step * BATCH, (step + 1) * BATCH)
         opt.zero_grad()
-        nn.functional.cross_entropy(ref(xs[batch]), ys[batch]).backward()
+        logits = ref(xs[batch])
+        nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                    ys[batch].reshape(-1),
+                                    ignore_index=-100).backward()
         opt.step()
     ours = onnx_weights(exported)
     for key, value in ref.named_parameters():
@@ -612,6 +634,8 @@ def main():
                   (name, steps, len(state)))
     sequence_model(gradc, scratch, ort, check, "tokens", Tokens, 5, 20)
     sequence_model(gradc, scratch, ort, check, "transformer", Transformer,
+                   Transformer.LENGTH, Transformer.VOCAB)
+    sequence_model(gradc, scratch, ort, check, "lm", LanguageModel,
                    Transformer.LENGTH, Transformer.VOCAB)
     check.finish()
 

@@ -113,8 +113,56 @@ TEST(Dataset, ChecksAgainstTheModel) {
   EXPECT_EQ(
       checkDataset(image, imageSpec, "dir").message(),
       "dir: error: image size 4x4x1 does not match the model input 5x5x1");
-  EXPECT_EQ(checkDataset(emptyLike(image), {}, "dir").message(),
+  Dataset empty = emptyLike(image);
+  EXPECT_EQ(checkDataset(empty, {}, "dir").message(),
             "dir: error: holds no examples");
+}
+
+TEST(Dataset, PerTokenLabelsIgnoredSplitAndBatched) {
+  // 5 examples of 3 tokens each, labels 10 * i + position; label -100 of
+  // example 1 is PyTorch's ignore_index.
+  Dataset d = ramp(5, 1, 1, 3);
+  d.labelWidth = 3;
+  d.labels.clear();
+  for (int32_t i = 0; i < 5; ++i)
+    for (int32_t k = 0; k < 3; ++k)
+      d.labels.push_back(i == 1 && k == 2 ? -100 : (10 * i + k) % 7);
+  EXPECT_EQ(d.size(), 5);
+  DataSpec spec;
+  spec.numClasses = 7;
+  spec.labelsPerExample = 2;
+  EXPECT_EQ(checkDataset(d, spec, "f.npy").message(),
+            "f.npy: error: has 3 label(s) per example, the model's output has "
+            "2 position(s) to label");
+  spec.labelsPerExample = 3;
+  EXPECT_EQ(checkDataset(d, spec, "f.npy").message(),
+            "f.npy: error: label -100 at position 2 of example 1 is out of "
+            "range for a model with 7 classes (labels must be 0..6)");
+  spec.ignoreIndex = -100;
+  ASSERT_TRUE(checkDataset(d, spec, "f.npy").ok());
+  EXPECT_EQ(d.labels[5], -1); // ignored: counted out like padding
+
+  auto split = splitValidation(d, 0.4);
+  ASSERT_TRUE(split.ok()) << split.status();
+  EXPECT_EQ(split->train.size(), 3);
+  EXPECT_EQ(
+      split->validation.labels,
+      (std::vector<int32_t>{30 % 7, 31 % 7, 32 % 7, 40 % 7, 41 % 7, 42 % 7}));
+  // Batches of 2: the partial last one's padding row is 3 labels of -1,
+  // and counted() leaves them and the ignored label out.
+  BatchOptions o{2, false, 0, false};
+  auto it = BatchIterator::create(split->train, o);
+  ASSERT_TRUE(it.ok());
+  BatchPipeline pipeline(*it);
+  ASSERT_TRUE(pipeline.next());
+  EXPECT_EQ(std::vector<int32_t>(pipeline.labels(), pipeline.labels() + 6),
+            (std::vector<int32_t>{0, 1, 2, 3, 4, -1}));
+  EXPECT_EQ(pipeline.counted(), 5);
+  ASSERT_TRUE(pipeline.next());
+  EXPECT_EQ(pipeline.count(), 1);
+  EXPECT_EQ(std::vector<int32_t>(pipeline.labels(), pipeline.labels() + 6),
+            (std::vector<int32_t>{20 % 7, 21 % 7, 22 % 7, -1, -1, -1}));
+  EXPECT_EQ(pipeline.counted(), 3);
 }
 
 /// Every batch of an epoch, concatenated.

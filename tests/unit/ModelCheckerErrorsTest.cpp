@@ -189,7 +189,8 @@ std::vector<MessageCase> messageCases() {
        "model.pbtxt:4:1: error: ",
        "loss cross_entropy on output layer 'out' expects a 2-D output [N, "
        "classes], got [N, 8, 8, 3]; add a flatten or global pooling layer "
-       "before it"},
+       "before it (sparse_categorical_crossentropy takes a label per "
+       "position of [N, T..., classes])"},
       {"dense with two inputs",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"out\" dense { units: 3 activation: SOFTMAX } "
@@ -337,7 +338,8 @@ std::vector<MessageCase> messageCases() {
        "model.pbtxt:4:1: error: ",
        "loss cross_entropy on output layer 'c' expects a 2-D output [N, "
        "classes], got [N, 6, 6, 2]; add a flatten or global pooling layer "
-       "before it"},
+       "before it (sparse_categorical_crossentropy takes a label per "
+       "position of [N, T..., classes])"},
       {"cross entropy without softmax",
        model("layer { name: \"f\" flatten {} }\n"
              "layer { name: \"out\" dense { units: 3 } }\n"),
