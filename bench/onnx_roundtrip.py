@@ -70,7 +70,9 @@ def main():
         source = os.path.join(ROOT, "examples", name + ".pbtxt")
         text = open(source).read()
         exported = os.path.join(work, name + ".onnx")
-        run = subprocess.run([args.gradc, "export", source, "-o", exported],
+        # One step gives the weights to export.
+        run = subprocess.run([args.gradc, "train", source, "--data", args.data,
+                              "--max-steps", "1", "--export-onnx", exported],
                              capture_output=True, text=True)
         if run.returncode != 0:
             sys.exit("bench/onnx_roundtrip.py: %s: export failed:\n%s"
