@@ -115,6 +115,8 @@ bool OnnxImport::prelu(const Node &n) {
   for (int i = 0; i < slope->dims_size() && perChannel; ++i)
     perChannel = slope->dims(i) == (i + offset == axis ? channels : 1) ||
                  (i + offset == axis && slope->dims(i) == 1 && channels == 1);
+  if (!perChannel && !x->squeezed && x->flatFromCHW.empty())
+    return preluOfAnySlope(n, *x);
   if (!perChannel || x->squeezed || !x->flatFromCHW.empty())
     return fail(n, absl::StrCat("slope of shape [",
                                 absl::StrJoin(slope->dims(), ", "),
@@ -128,6 +130,31 @@ bool OnnxImport::prelu(const Node &n) {
   layer.mutable_activation()->set_kind(PRELU);
   give(n, layer.name(), "alpha", slope->name(), std::move(*v));
   addLayer(n, std::move(layer), {x}).holdAs(*x);
+  return true;
+}
+
+/// PRelu of a slope other than one per channel (one for all, or any shape
+/// ONNX broadcasts): max(x, 0) + slope * min(x, 0), the slope a trained
+/// weight of its shape.
+bool OnnxImport::preluOfAnySlope(const Node &n, Tensor x) {
+  std::string slope = sharedLayer(n, 1, x, /*parameter=*/true);
+  if (slope.empty())
+    return false;
+  std::string base = nodeName(n).empty() ? n.op_type() : nodeName(n);
+  Layer relu, zero, negative, scaled;
+  relu.mutable_activation()->set_kind(RELU);
+  zero.mutable_constant()->add_shape(1);
+  negative.mutable_minimum();
+  scaled.mutable_multiply();
+  Tensor positive = x, product = x;
+  positive.layer = appendLayer(base + "/positive", relu, {x.layer});
+  std::string zeroName = appendLayer(base + "/zero", zero, {});
+  std::string min =
+      appendLayer(base + "/negative", negative, {x.layer, zeroName});
+  product.layer = appendLayer(base + "/scaled", scaled, {min, slope});
+  Layer add;
+  add.mutable_add();
+  addLayer(n, std::move(add), {&positive, &product}).holdAs(x);
   return true;
 }
 
@@ -213,7 +240,8 @@ std::vector<float> chwToHwc(const std::vector<float> &v, int64_t c, int64_t h,
 }
 } // namespace
 
-std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
+std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like,
+                                    bool parameter) {
   const onnx::TensorProto *t = constant(n, i, false);
   if (!t)
     return "";
@@ -311,7 +339,7 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
               "trained parameter) or, holding an infinity, as a fixed mask");
     return "";
   }
-  if (uniform && finite && !(initializer && !single)) {
+  if (uniform && finite && !(initializer && (!single || parameter))) {
     Constant &c = *layer.mutable_constant();
     for (int64_t d : per)
       c.add_shape(d);
@@ -321,6 +349,8 @@ std::string OnnxImport::sharedLayer(const Node &n, int i, const Tensor &like) {
     // infinity (PyTorch's causal mask, or one computed from it) is a fixed
     // tensor, which several nodes may read.
     Weight &w = *layer.mutable_weight();
+    if (per.empty()) // one value for every element
+      per.push_back(1);
     for (int64_t d : per)
       w.add_shape(d);
     if (!finite)

@@ -319,6 +319,7 @@ private:
   bool activationOp(const Node &n);
   bool unaryOp(const Node &n);
   bool prelu(const Node &n);
+  bool preluOfAnySlope(const Node &n, Tensor x);
   bool softmax(const Node &n);
   /// Add, Sub, Mul, Div, Pow, Max, Min, Sum of activations and constants
   /// (NumPy broadcasting), or Add of a bias taken into the layer before it.
@@ -329,7 +330,10 @@ private:
   /// the node's activations `like` (of ONNX rank `rank`): a `constant` of
   /// its one value, or a trainable `weight` (an initializer of more than
   /// one element: a parameter, as PyTorch exports them). "" after an error.
-  std::string sharedLayer(const Node &n, int i, const Tensor &like);
+  /// With `parameter`, an initializer of one value is a trained weight
+  /// too (PRelu's single slope).
+  std::string sharedLayer(const Node &n, int i, const Tensor &like,
+                          bool parameter = false);
   bool dropout(const Node &n);
   // OnnxFoldOps.cpp:
   /// Constant input `i` of `n` to fold, or nullopt after an error (or when
@@ -361,6 +365,8 @@ private:
   bool flatten(const Node &n);
   bool reshape(const Node &n);
   bool concat(const Node &n);
+  /// Split of an activation: a slice layer per output.
+  bool split(const Node &n);
   bool transpose(const Node &n);
   // OnnxBatchViews.cpp:
   /// Transpose of `x` that moves the batch (or of a tensor whose batch is

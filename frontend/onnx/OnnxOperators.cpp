@@ -68,6 +68,7 @@ const std::vector<OnnxOperator> &onnxOperators() {
         {"Flatten",            &I::flatten,         0, false, Two},
         {"Reshape",            &I::reshape,         0, false, Unknown},
         {"Concat",             &I::concat,          0, false, OfInput},
+        {"Split",              &I::split,           0, false, OfInput},
         {"Transpose",          &I::transpose,       0, false, OfInput},
         {"Dropout",            &I::dropout,         0, false, OfInput},
         {"Identity",           &I::identity,        0, false, OfInput},

@@ -267,6 +267,66 @@ bool OnnxImport::concat(const Node &n) {
   return true;
 }
 
+bool OnnxImport::split(const Node &n) {
+  if (!onlyAttrs(n, {"axis", "split"}))
+    return false;
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  if (!x->flatFromCHW.empty() || x->squeezed)
+    return fail(n, "splitting a Flatten or global pooling of an NCHW tensor, "
+                   "whose features gradc orders differently, is not "
+                   "supported");
+  int64_t rank = int64_t(x->dims.size());
+  int64_t axis = attrAxis(n, 0, rank);
+  if (axis < 0 || axis >= rank || axis == x->batchAxis)
+    return fail(n, absl::StrCat("axis ", attrInt(n, "axis", 0),
+                                " is not supported (gradc keeps the batch "
+                                "whole)"));
+  int64_t size = x->dims[axis], outputs = n.output_size();
+  // The sizes: input 1 (opset 13 on), the attribute, or equal parts.
+  std::vector<int64_t> sizes = attrInts(n, "split");
+  if (hasInput(n, 1)) {
+    const onnx::TensorProto *s = constant(n, 1, false);
+    if (!s)
+      return false;
+    auto v = int64s(*s, absl::StrCat("split '", s->name(), "'"));
+    if (!v)
+      return false;
+    sizes = *v;
+  }
+  if (sizes.empty() && outputs > 0 && size % outputs == 0)
+    sizes.assign(size_t(outputs), size / outputs);
+  int64_t total = 0;
+  for (int64_t v : sizes)
+    total += v > 0 ? v : -size - 1; // a size below 1 fails the sum
+  if (int64_t(sizes.size()) != outputs || total != size)
+    return fail(n, absl::StrCat("cannot split axis ", axis, " of ", size,
+                                " into ", outputs, " parts of [",
+                                absl::StrJoin(sizes, ", "), "]"));
+  const int64_t toNhwc[] = {0, 3, 1, 2};
+  if (x->channelsLast() && rank != 4)
+    x = inOnnxOrder(x);
+  Tensor in = *x;
+  std::string base = nodeName(n).empty() ? n.op_type() : nodeName(n);
+  int64_t begin = 0;
+  for (int64_t k = 0; k < outputs; ++k) {
+    Layer l;
+    Slice &sl = *l.mutable_slice();
+    sl.set_axis(in.channelsLast() && rank == 4 ? toNhwc[axis]
+                                               : heldAxis(in, axis));
+    sl.set_begin(begin);
+    sl.set_size(sizes[k]);
+    begin += sizes[k];
+    Tensor out = in;
+    out.layer =
+        appendLayer(absl::StrCat(base, "/", k), std::move(l), {in.layer});
+    out.dims[axis] = sizes[k];
+    tensors[n.output(k)] = out;
+  }
+  return true;
+}
+
 /// A permute layer: the batch stays first; an NCHW tensor (which gradc
 /// holds as NHWC) is permuted as its NHWC form: g[j] = toNchw[perm[toNhwc[j]]].
 bool OnnxImport::transpose(const Node &n) {
