@@ -102,9 +102,11 @@ void RecipeChecker::checkLoss() {
     error(file.lossLoc,
           absl::StrCat(where, " expects a 2-D output [N, classes], got [N, ",
                        absl::StrJoin(out.shape, ", "),
-                       "]; add a flatten or global pooling layer before it "
-                       "(sparse_categorical_crossentropy takes a label per "
-                       "position of [N, T..., classes])"));
+                       "]; add a flatten or global pooling layer before it",
+                       r.lossKind == "cross_entropy"
+                           ? " (sparse_categorical_crossentropy takes a "
+                             "label per position of [N, T..., classes])"
+                           : ""));
     return;
   }
   int64_t classes = out.shape.back();
@@ -227,6 +229,9 @@ void RecipeChecker::checkData(const Data &d) {
   bool image = r.inputShape().size() == 3;
   check(!(a.horizontal_flip() || a.crop_padding()) || image,
         "augment needs an image input [H, W, C]");
+  check(!(a.horizontal_flip() || a.crop_padding()) || r.labelsPerExample() == 1,
+        "augment moves an image, not its labels per position: a model "
+        "with a label per position of its output takes no augment");
   if (image)
     check(a.crop_padding() >= 0 &&
               a.crop_padding() <=

@@ -181,7 +181,9 @@ LogicalResult TrainStepBuilder::build() {
   RankedTensorType outType;
   if (!predict.getResultTypes().empty())
     outType = dyn_cast<RankedTensorType>(predict.getResultTypes().front());
-  if (outType && outType.getRank() > 2 && !regressionLoss)
+  bool perPosition = outType && outType.getRank() > 2 && !regressionLoss &&
+                     outType.hasStaticShape();
+  if (perPosition)
     for (int64_t d : outType.getShape().drop_front().drop_back())
       perExample *= d;
   Type labelsType = RankedTensorType::get({batch * perExample}, b.getI32Type());
@@ -267,7 +269,7 @@ LogicalResult TrainStepBuilder::build() {
       // The labels mark padding rows (-1), which batch statistics skip
       // (per-token labels do not mark rows: statistics take every row).
       auto replacement = modal.buildTrainingForm(
-          b, step, perExample == 1 ? labels : Value(), bufferUpdates);
+          b, step, perPosition ? Value() : labels, bufferUpdates);
       if (failed(replacement))
         return failure();
       for (auto [from, to] : llvm::zip(op.getResults(), *replacement))
@@ -275,7 +277,7 @@ LogicalResult TrainStepBuilder::build() {
       clone->erase();
     }
     Value predictions = mapping.lookup(predictRet->getOperand(0));
-    if (perExample > 1)
+    if (perPosition)
       predictions = b.create<nn::ReshapeOp>(
           loc,
           RankedTensorType::get({batch * perExample, outType.getShape().back()},

@@ -127,9 +127,10 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
   if (!code.ok())
     return code.status();
 
-  // The arguments, in the order of the entry points (runtime/trainer/StepArguments.h's
-  // entryArguments): weights (parameters, then buffers), optimizer state,
-  // then step, rate, images, labels and the results.
+  // The arguments, in the order of the entry points
+  // (runtime/trainer/StepArguments.h's entryArguments): weights (parameters,
+  // then buffers), optimizer state, then step, rate, images, labels and the
+  // results.
   ParameterStore params = ParameterStore::initialize(model, 0);
   std::vector<const Buffer *> weights, state;
   for (const Buffer &b : params.params)
@@ -151,7 +152,9 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
         {"", absl::StrCat("state[", i, "]"), state[i]->shape, state[i]->name});
   Arg images{"const float *", "x", x, "images"};
   // A label per example, or per position of an output [T..., classes].
-  Arg labels{"const int32_t *", "labels", {batch * model.labelsPerExample()},
+  Arg labels{"const int32_t *",
+             "labels",
+             {batch * model.labelsPerExample()},
              "labels"};
   Arg loss{"float *", "loss", {}, "loss"};
   Arg correct{"int64_t *", "correct", {}, "correct"};
@@ -206,6 +209,12 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
                   " (height, width, channels), values as in training. */\n");
   absl::StrAppend(&h, "#define ", N, "_INPUT_SIZE ", elements(x) / batch,
                   "\n#define ", N, "_CLASSES ", width, "\n");
+  absl::StrAppend(&h,
+                  "/* Positions per example with a label and a row of "
+                  "probabilities each: 1, or\n * a label per position of an "
+                  "output [T..., CLASSES]; a padding example's\n * labels are "
+                  "all -1. */\n#define ",
+                  N, "_POSITIONS ", model.labelsPerExample(), "\n");
   absl::StrAppend(&h, "/* Weights: the parameters, then the buffers (running "
                       "statistics), as a\n * checkpoint names them: */\n");
   absl::StrAppend(&h, "#define ", N, "_NUM_WEIGHTS ", weights.size(), "\n");
@@ -226,7 +235,8 @@ absl::Status emitLibrary(const ResolvedModel &model, mlir::ModuleOp lowered,
                   N, "_state_sizes[];\n\n");
   absl::StrAppend(&h, "/* x: [", N, "_BATCH, ", N,
                   "_INPUT_SIZE]; probabilities: [", N, "_BATCH, ", N,
-                  "_CLASSES]. */\nvoid ", N, "_predict(", predictSig, ");\n");
+                  "_POSITIONS, ", N, "_CLASSES]; labels: [", N, "_BATCH, ", N,
+                  "_POSITIONS]. */\nvoid ", N, "_predict(", predictSig, ");\n");
   absl::StrAppend(&h,
                   "/* Mean loss over the rows that count, and how many "
                   "of them the model gets\n * right. */\nvoid ",

@@ -148,11 +148,13 @@ absl::StatusOr<Dataset> datasetFromArrays(const NpyArray &x, const NpyArray &y,
                      absl::StrCat(yName, " holds floats; class labels must be "
                                          "integers (for regression set values: "
                                          "true in the loss)"));
-    d.labelWidth = n > 0 ? y.count() / n : 1;
-    if (n == 0)
-      for (size_t k = 1; k < y.shape.size(); ++k)
-        d.labelWidth *= y.shape[k];
-    if (d.labelWidth <= 0 || d.labelWidth > kMaxExampleValues)
+    d.labelWidth = 1;
+    bool tooMany = false;
+    for (size_t k = 1; k < y.shape.size() && !tooMany; ++k)
+      tooMany =
+          __builtin_mul_overflow(d.labelWidth, y.shape[k], &d.labelWidth) ||
+          d.labelWidth > kMaxExampleValues;
+    if (tooMany || d.labelWidth <= 0)
       return invalid(prefix,
                      absl::StrCat(yName, " has shape ", npyShapeString(y.shape),
                                   ": no labels, or too many, per example"));

@@ -78,7 +78,7 @@ std::vector<BufferRef> predictArguments(ParameterStore &params,
                                         float *probabilities) {
   std::vector<BufferRef> args = entryArguments(params, false);
   args.push_back(ref(batches.x(), batchShape(batch, model.inputShape())));
-  args.push_back(ref(probabilities, {batch, model.outputWidth()}));
+  args.push_back(ref(probabilities, batchShape(batch, model.outputShape())));
   return args;
 }
 

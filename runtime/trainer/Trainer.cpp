@@ -189,7 +189,7 @@ absl::Status Trainer::runSteps(Run &run, BatchPipeline &batches,
     if (!std::isfinite(result.loss))
       return run.checkpoints.nonFiniteLoss(result.loss, e.epoch, e.steps);
     if (options.report)
-      reportStep(*options.report, result, n, lr);
+      reportStep(*options.report, result, batches.counted(), lr);
     params.step++;
     e.steps++;
     run.totalSteps++;

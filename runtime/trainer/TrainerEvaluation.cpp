@@ -28,8 +28,10 @@ absl::StatusOr<EvalResult> Trainer::evaluate(const Dataset &data,
   // Classes, or target columns (regression).
   int64_t classes = model.outputWidth();
   bool regression = model.regression;
-  // Rows of predictions per example: 1, or a language model's tokens.
+  // Rows of predictions per example: 1, or a language model's tokens,
+  // whose classes (a vocabulary) make no matrix to print.
   int64_t per = model.labelsPerExample();
+  confusion = confusion && per == 1;
   if (confusion && !regression)
     r.confusion.assign(classes * classes, 0);
   // Data parallelism: each rank evaluates its share of every batch, and
