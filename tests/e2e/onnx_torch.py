@@ -22,8 +22,9 @@ bare .onnx must give PyTorch's softmax of its logits. A token model
 input, then Flatten and Linear) trains from .npy ids the same way, and so
 does a transformer (a 2-layer nn.TransformerEncoder with a causal mask,
 whose attention PyTorch exports sequence first, the batch moved from axis
-0); gradc's exports of both run in ONNX Runtime with `gradc predict`'s
-probabilities within 1e-5.
+0), and that transformer as a language model (a label per token, some
+ignored); gradc's export of every model, trained, runs in ONNX Runtime with
+`gradc predict`'s probabilities within 1e-5.
 
 Usage: onnx_torch.py GRADC SCRATCH_DIR ORT_DIR
 """
@@ -426,19 +427,45 @@ class LanguageModel(Transformer):
         return self.fc(self.enc(self.emb(ids) + self.pos, mask=self.mask))
 
 
+def runtime(gradc, scratch, ort, check, name, model, ckpt, exported, inputs):
+    """gradc's export of the trained model in ONNX Runtime (`ort`,
+    onnxruntime-node) gives `gradc predict`'s probabilities within 1e-5 on
+    `inputs` (an IDX file of images, or a .npy of ids)."""
+    ours = os.path.join(scratch, name + "_gradc.npy")
+    code, out, err = common.run([gradc, "predict", model, "--weights", ckpt,
+                                 "--input", inputs, "-o", ours], timeout=120)
+    if not check.check(code == 0, "%s: gradc predict failed" % name,
+                       out + err):
+        return
+    probs = np.load(ours)
+    theirs = os.path.join(scratch, name + "_ort.f32")
+    runner = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "ort_run.js")
+    code, out, err = common.run(["node", runner, ort, exported, inputs,
+                                 theirs], timeout=120)
+    if check.check(code == 0, "%s: ONNX Runtime failed" % name, out + err):
+        got = np.fromfile(theirs, dtype="<f4")
+        err = float(np.max(np.abs(probs.reshape(-1) - got))) \
+            if got.size == probs.size else float("inf")
+        print("%-10s ONNX Runtime: max |gradc - ort| = %.2e over %d "
+              "examples" % (name, err, len(probs)))
+        check.check(err <= 1e-5, "%s: ONNX Runtime differs by %.3g"
+                    % (name, err))
+
+
 def sequence_model(gradc, scratch, ort, check, name, cls, length, vocab):
     """A token model exported by PyTorch, trained by gradc from int64 ids
     in .npy files, against PyTorch, step for step (ids repeat within each
     batch); gradc's export of the trained model in ONNX Runtime (`ort`,
     onnxruntime-node) gives `gradc predict`'s probabilities within 1e-5."""
     rng = np.random.default_rng(4)
-    x = rng.integers(0, vocab, (64, length)).astype(np.int64)
+    x = rng.integers(0, vocab, (96, length)).astype(np.int64)
     per_token = cls is LanguageModel
     if per_token:  # the next token at each position; every 5th ignored
         y = np.concatenate([x[:, 1:], x[:, :1]], axis=1)
         y.reshape(-1)[::5] = -100
     else:
-        y = rng.integers(0, 3, 64).astype(np.int64)
+        y = rng.integers(0, 3, 96).astype(np.int64)
     np.save(os.path.join(scratch, name + "_x.npy"), x)
     np.save(os.path.join(scratch, name + "_y.npy"), y)
     torch.manual_seed(2)
@@ -463,7 +490,7 @@ def sequence_model(gradc, scratch, ort, check, name, cls, length, vocab):
     ref = cls().double()
     ref.load_state_dict(net.state_dict())
     opt = torch.optim.SGD(ref.parameters(), lr=LR)
-    steps = 6
+    steps = 10
     ckpt = os.path.join(scratch, name + ".ckpt")
     code, out, err = common.run([gradc, "train", model, "--max-steps",
                                  str(steps), "--no-shuffle", "--threads", "1",
@@ -477,25 +504,8 @@ def sequence_model(gradc, scratch, ort, check, name, cls, length, vocab):
     if not check.check(code == 0, "%s: gradc export failed" % name,
                        out + err):
         return
-    ids = os.path.join(scratch, name + "_x.npy")
-    ours = os.path.join(scratch, name + "_gradc.npy")
-    code, out, err = common.run([gradc, "predict", model, "--weights", ckpt,
-                                 "--input", ids, "-o", ours], timeout=120)
-    if check.check(code == 0, "%s: gradc predict failed" % name, out + err):
-        probs = np.load(ours)
-        theirs = os.path.join(scratch, name + "_ort.f32")
-        runner = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                              "ort_run.js")
-        code, out, err = common.run(["node", runner, ort, exported, ids,
-                                     theirs], timeout=120)
-        if check.check(code == 0, "%s: ONNX Runtime failed" % name,
-                       out + err):
-            got = np.fromfile(theirs, dtype="<f4").reshape(probs.shape)
-            err = float(np.max(np.abs(probs - got)))
-            print("%-10s ONNX Runtime: max |gradc - ort| = %.2e over %d "
-                  "examples" % (name, err, len(got)))
-            check.check(err <= 1e-5, "%s: ONNX Runtime differs by %.3g"
-                        % (name, err))
+    runtime(gradc, scratch, ort, check, name, model, ckpt, exported,
+            os.path.join(scratch, name + "_x.npy"))
     xs, ys = torch.from_numpy(x), torch.from_numpy(y)
     for step in range(steps):
         batch = slice(step * BATCH, (step + 1) * BATCH)
@@ -632,6 +642,9 @@ def main():
                             "%.3g (relative)" % (name, key, steps, rel))
             print("%-10s %2d steps: %d tensors compared" %
                   (name, steps, len(state)))
+        if done == 10:
+            runtime(gradc, scratch, ort, check, name, model, ckpt, exported,
+                    test_images)
     sequence_model(gradc, scratch, ort, check, "tokens", Tokens, 5, 20)
     sequence_model(gradc, scratch, ort, check, "transformer", Transformer,
                    Transformer.LENGTH, Transformer.VOCAB)
