@@ -79,14 +79,12 @@ bool OnnxImport::unaryOp(const Node &n) {
   float seluAlpha = attrFloat(n, "alpha", kSeluAlpha),
         seluGamma = attrFloat(n, "gamma", kSeluGamma);
   if (selu && (seluAlpha != kSeluAlpha || seluGamma != kSeluGamma))
-    return fail(n, absl::StrCat("alpha ", seluAlpha, " gamma ", seluGamma,
-                                " is not supported (only SELU's defaults)"));
+    return composedActivation(n); // gamma * elu_alpha(x)
   if (op == "Swish" && attrFloat(n, "alpha", 1.0f) != 1.0f)
     return fail(n, absl::StrCat("alpha ", attrFloat(n, "alpha", 1.0f),
                                 " is not supported (only 1: SiLU)"));
   if (hard && attrFloat(n, "beta", 0.5f) != 0.5f)
-    return fail(n, absl::StrCat("beta ", attrFloat(n, "beta", 0.5f),
-                                " is not supported (only 0.5)"));
+    return composedActivation(n);
   Layer layer;
   ActivationLayer &a = *layer.mutable_activation();
   a.set_kind(activationOf(fn->fn));
@@ -130,6 +128,111 @@ bool OnnxImport::prelu(const Node &n) {
   layer.mutable_activation()->set_kind(PRELU);
   give(n, layer.name(), "alpha", slope->name(), std::move(*v));
   addLayer(n, std::move(layer), {x}).holdAs(*x);
+  return true;
+}
+
+namespace {
+/// A binary layer of the value so far and a constant (add or multiply).
+ChainStep withConstant(bool multiply, float c) {
+  ChainStep step;
+  if (multiply)
+    step.layer.mutable_multiply();
+  else
+    step.layer.mutable_add();
+  step.constant = c;
+  return step;
+}
+
+ChainStep activationStep(Activation kind, float alpha) {
+  ChainStep step;
+  step.layer.mutable_activation()->set_kind(kind);
+  step.layer.mutable_activation()->set_alpha(alpha);
+  return step;
+}
+} // namespace
+
+std::string OnnxImport::chainLayers(const Node &n, const Tensor &x,
+                                    std::vector<ChainStep> chain,
+                                    const std::string &suffix, bool last) {
+  std::string base = (nodeName(n).empty() ? n.op_type() : nodeName(n)) + suffix;
+  Tensor in = x;
+  for (size_t k = 0; k < chain.size(); ++k) {
+    std::vector<Tensor> ins{in};
+    if (chain[k].constant) { // the constant is a layer of its own
+      Layer c;
+      c.mutable_constant()->add_shape(1);
+      c.mutable_constant()->set_value(*chain[k].constant);
+      ins.push_back(in);
+      ins.back().layer = appendLayer(absl::StrCat(base, "/c", k), c, {});
+    }
+    if (last && k + 1 == chain.size()) {
+      std::vector<const Tensor *> ptrs;
+      for (const Tensor &t : ins)
+        ptrs.push_back(&t);
+      addLayer(n, std::move(chain[k].layer), ptrs).holdAs(x);
+      return tensors[n.output(0)].layer;
+    }
+    std::vector<std::string> names;
+    for (const Tensor &t : ins)
+      names.push_back(t.layer);
+    in.layer = appendLayer(absl::StrCat(base, "/", k),
+                           std::move(chain[k].layer), names);
+  }
+  return in.layer;
+}
+
+bool OnnxImport::composedActivation(const Node &n) {
+  const std::string &op = n.op_type();
+  if (!onlyAttrs(n, {"alpha", "beta", "gamma", "bias", "lambd"}))
+    return false;
+  const Tensor *x = activation(n, 0);
+  if (!x)
+    return false;
+  Tensor in = *x;
+  if (op == "HardSigmoid") { // max(0, min(1, alpha x + beta))
+    float alpha = attrFloat(n, "alpha", 0.2f),
+          beta = attrFloat(n, "beta", 0.5f);
+    if (!(alpha > 0))
+      return fail(n, absl::StrCat("alpha ", alpha, " is not supported (> 0)"));
+    // gradc's is centred at beta 0.5: x shifted by (beta - 0.5) / alpha.
+    chainLayers(n, in,
+                {withConstant(false, (beta - 0.5f) / alpha),
+                 activationStep(HARD_SIGMOID, alpha)});
+    return true;
+  }
+  if (op == "Selu") { // gamma * elu_alpha(x), other constants than SELU's
+    chainLayers(n, in,
+                {activationStep(ELU, attrFloat(n, "alpha", 1.67326319f)),
+                 withConstant(true, attrFloat(n, "gamma", 1.05070102f))});
+    return true;
+  }
+  if (op == "Celu") { // alpha * elu(x / alpha)
+    float alpha = attrFloat(n, "alpha", 1.0f);
+    if (!(alpha > 0))
+      return fail(n, absl::StrCat("alpha ", alpha, " is not supported (> 0)"));
+    chainLayers(n, in,
+                {withConstant(true, 1 / alpha), activationStep(ELU, 1.0f),
+                 withConstant(true, alpha)});
+    return true;
+  }
+  // Shrink with bias == lambd (soft shrinkage): relu(x - l) - relu(-x - l).
+  float lambd = attrFloat(n, "lambd", 0.5f), bias = attrFloat(n, "bias", 0.0f);
+  if (bias != lambd || lambd < 0)
+    return fail(n, absl::StrCat("bias ", bias, " with lambd ", lambd,
+                                " is not supported (only soft shrinkage: "
+                                "bias equal to lambd)"));
+  Tensor above = in, below = in;
+  above.layer =
+      chainLayers(n, in, {withConstant(false, -lambd), activationStep(RELU, 0)},
+                  "/above", false);
+  below.layer =
+      chainLayers(n, in,
+                  {withConstant(true, -1), withConstant(false, -lambd),
+                   activationStep(RELU, 0)},
+                  "/below", false);
+  Layer sub;
+  sub.mutable_subtract();
+  addLayer(n, std::move(sub), {&above, &below}).holdAs(in);
   return true;
 }
 

@@ -157,6 +157,13 @@ struct Folded {
 class OnnxImport;
 struct OnnxOperator;
 
+/// A layer of a chain (OnnxImport::chainLayers) and the constant its
+/// binary layer combines the value so far with.
+struct ChainStep {
+  Layer layer;
+  std::optional<float> constant;
+};
+
 /// The graph's nodes with each chain PyTorch exports for one operator that
 /// the opsets gradc reads lack (GELU, SiLU, the hard swish) replaced by
 /// that one node
@@ -319,6 +326,15 @@ private:
   bool activationOp(const Node &n);
   bool unaryOp(const Node &n);
   bool prelu(const Node &n);
+  /// Celu, Shrink (its soft form), and Selu and HardSigmoid of other
+  /// constants than gradc's, as chains of activations and constants.
+  bool composedActivation(const Node &n);
+  /// Appends layers `chain` (each reads the one before, and its constant;
+  /// the first reads `x`), named after `n` and `suffix`; with `last`, the
+  /// last is the node's output, held as `x`. Returns the last's name.
+  std::string chainLayers(const Node &n, const Tensor &x,
+                          std::vector<ChainStep> chain,
+                          const std::string &suffix = "", bool last = true);
   bool preluOfAnySlope(const Node &n, Tensor x);
   bool softmax(const Node &n);
   /// Add, Sub, Mul, Div, Pow, Max, Min, Sum of activations and constants

@@ -37,6 +37,8 @@ const std::vector<OnnxOperator> &onnxOperators() {
         {"Sigmoid",            &I::activationOp,    0, false, OfInput},
         {"Tanh",               &I::activationOp,    0, false, OfInput},
         {"Gelu",               &I::activationOp,    0, false, OfInput},
+        {"Celu",               &I::composedActivation, 0, false, OfInput},
+        {"Shrink",             &I::composedActivation, 0, false, OfInput},
         // (here: the operators of ir/UnaryFunctions.def, below)
         {"Softmax",            &I::softmax,         0, false, OfInput},
         {"LogSoftmax",         &I::softmax,         0, false, OfInput},

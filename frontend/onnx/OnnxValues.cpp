@@ -204,10 +204,10 @@ const Tensor *OnnxImport::inChannelsLast(const Tensor *x) {
 
 const std::set<std::string> &elementwiseOps() {
   static const std::set<std::string> ops = [] {
-    std::set<std::string> s{"Relu",  "LeakyRelu", "Sigmoid",  "Tanh", "Gelu",
-                            "Swish", "Dropout",   "Identity", "Add",  "Sub",
-                            "Mul",   "Div",       "Pow",      "Max",  "Min",
-                            "Sum",   "Clip"};
+    std::set<std::string> s{"Relu",  "LeakyRelu", "Sigmoid",  "Tanh",  "Gelu",
+                            "Swish", "Dropout",   "Identity", "Add",   "Sub",
+                            "Mul",   "Div",       "Pow",      "Max",   "Min",
+                            "Sum",   "Clip",      "Celu",     "Shrink"};
     for (const nn::UnaryFnInfo &f : nn::unaryFns())
       if (f.onnxIn && *f.onnxIn)
         s.insert(f.onnxIn);

@@ -141,12 +141,13 @@ def main():
     cases.append(("mix_1d.onnx",
                   ["node 'mix' (Add, opset 14): one input has one value per "
                    "example (ONNX's [N]) and another more"], 1))
-    # SELU with other constants, a hard sigmoid not centred at 0.
+    # Shrink in its hard form (a step gradc has no layer for), a hard
+    # sigmoid of another beta without slope.
     for op, attrs, message in (
-            ("Selu", {"gamma": 2.0}, "alpha 1.67326 gamma 2 is not "
-             "supported (only SELU's defaults)"),
-            ("HardSigmoid", {"beta": 0.6}, "beta 0.6 is not supported "
-             "(only 0.5)")):
+            ("Shrink", {"lambd": 0.5}, "bias 0 with lambd 0.5 is not "
+             "supported (only soft shrinkage: bias equal to lambd)"),
+            ("HardSigmoid", {"alpha": 0.0, "beta": 0.6}, "alpha 0 is not "
+             "supported (> 0)")):
         nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
                  helper.make_node(op, ["c"], ["s"], name="act", **attrs),
                  helper.make_node("GlobalAveragePool", ["s"], ["g"],
