@@ -13,7 +13,9 @@
 //   OnnxAttributes.cpp     a node's attributes
 //   Onnx<Family>Ops.cpp    the converters, one function per operator
 //                          (OnnxReductionOps.cpp: ReduceMean and the others;
-//                          OnnxFoldOps.cpp: shape arithmetic folded)
+//                          OnnxFoldOps.cpp: shape arithmetic folded;
+//                          OnnxBatchViews.cpp: Transpose and Reshape that
+//                          move the batch)
 //
 // Layout is never guessed from a rank: each value records how gradc holds
 // it (Tensor::layout). A value is held in ONNX's order, except where the

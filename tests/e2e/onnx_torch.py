@@ -417,14 +417,18 @@ class Transformer(nn.Module):
 class LanguageModel(Transformer):
     """The transformer as a language model: the logits of the next token
     at every position, [N, T, vocab], trained with a label per token (some
-    of them PyTorch's ignore_index -100)."""
+    of them PyTorch's ignore_index -100). Its causal mask is made in
+    forward (the export holds it as a Constant node of -inf above the
+    diagonal, which gradc takes as a fixed mask)."""
 
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(16, self.VOCAB)
 
     def forward(self, ids):
-        return self.fc(self.enc(self.emb(ids) + self.pos, mask=self.mask))
+        t = self.LENGTH
+        mask = torch.triu(torch.full((t, t), float("-inf")), 1)
+        return self.fc(self.enc(self.emb(ids) + self.pos, mask=mask))
 
 
 def runtime(gradc, scratch, ort, check, name, model, ckpt, exported, inputs):
