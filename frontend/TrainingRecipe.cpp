@@ -246,6 +246,21 @@ void RecipeChecker::checkData(const Data &d) {
     check(d.csv().target_size() <= 1,
           "csv: class labels come from one target column (several are "
           "regression targets: loss { regression: true })");
+  if (d.has_text()) {
+    const std::vector<int64_t> &in = r.inputShape();
+    check(in.size() == 1 && r.firstInput().integer(),
+          "text needs an input of token ids: input { shape: [CONTEXT] "
+          "dtype: INT64 }");
+    check(d.text().context() == 0 ||
+              (in.size() == 1 && d.text().context() == in[0]),
+          absl::StrCat("text context ", d.text().context(),
+                       " differs from the input's length ",
+                       in.empty() ? 0 : in[0]));
+    check(!r.regression && r.lossKind.find("cross_entropy") !=
+                               std::string::npos,
+          "text trains a classifier of the next token: loss { "
+          "sparse_categorical_crossentropy {} }");
+  }
   if (d.has_numpy())
     check(d.numpy().file().empty() !=
               (d.numpy().x().empty() && d.numpy().y().empty()),

@@ -24,6 +24,13 @@ LogicalResult PReluOp::verify() {
   return expectShape(*this, getOutput(), in, "output");
 }
 
+LogicalResult CausalMaskOp::verify() {
+  auto in = shapeOf(getInput());
+  if (in.size() < 2)
+    return emitOpError() << "expects input of rank >= 2 (queries by keys)";
+  return success();
+}
+
 FailureOr<SmallVector<Value>> DropoutOp::buildTrainingForm(
     OpBuilder &b, Value step, Value rows,
     SmallVectorImpl<std::pair<Value, Value>> &bufferUpdates) {
@@ -134,6 +141,15 @@ LogicalResult AddOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(resultGrads[0]);
   operandGrads.push_back(resultGrads[0]);
+  return success();
+}
+
+LogicalResult
+CausalMaskOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                             SmallVectorImpl<Value> &operandGrads) {
+  // The masked scores do not reach the output: their gradient is 0.
+  operandGrads.push_back(
+      b.create<CausalMaskOp>(getLoc(), resultGrads[0], b.getF64FloatAttr(0.0)));
   return success();
 }
 

@@ -90,6 +90,24 @@ def NN_AddOp : NN_DiffOp<"add", [SameOperandsAndResultType]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($output)";
 }
 
+def NN_CausalMaskOp : NN_DiffOp<"causal_mask", [SameOperandsAndResultType]> {
+  let summary = "x[..., i, j] where j <= i, else `fill`: a causal attention mask";
+  let description = [{
+    Over the last two dimensions (a query i and a key j of attention scores),
+    the keys after the query get `fill` (the lowest float, so that a softmax
+    gives them no weight, as PyTorch's -inf mask does). Its gradient is the
+    same mask with a fill of 0.
+
+    ```mlir
+    %m = nn.causal_mask %s {fill = -3.4028234663852886e+38 : f64} : tensor<8x2x6x6xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, F64Attr:$fill);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 def NN_GeluOp : NN_DiffOp<"gelu", [SameOperandsAndResultType]> {
   let summary = "elementwise x * Phi(x), Phi the standard normal CDF";
   let description = [{

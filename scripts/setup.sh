@@ -24,8 +24,9 @@ PACKAGES=(
   # the data readers' tests (NumPy files and PNG/JPEG images they write)
   python3-numpy imagemagick
   # default data set; a real tabular one (Seattle weather, CSV) for the
-  # regression example
-  dataset-fashion-mnist python3-vega-datasets
+  # regression example; English text (fortunes' quotations) for the
+  # character-level language model
+  dataset-fashion-mnist python3-vega-datasets fortunes
 )
 
 # Node and npm run ONNX Runtime in the export test (onnxruntime-node, below);

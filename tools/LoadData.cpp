@@ -15,6 +15,7 @@
 #include "runtime/data/ImageFolder.h"
 #include "runtime/data/ImageResize.h"
 #include "runtime/data/Numpy.h"
+#include "runtime/data/Text.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -96,10 +97,12 @@ absl::StatusOr<Data::KindCase> recognize(const std::string &path) {
     return Data::kNumpy;
   if (absl::EndsWith(lower, ".csv"))
     return Data::kCsv;
+  if (absl::EndsWith(lower, ".txt"))
+    return Data::kText;
   return absl::InvalidArgumentError(absl::StrCat(
       "data file '", path,
-      "' is not an .npz or a .csv file; .npy files go in data { numpy { x: "
-      "... y: ... } }"));
+      "' is not an .npz, .csv or .txt file; .npy files go in data { numpy { "
+      "x: ... y: ... } }, other texts in data { text { file: ... } }"));
 }
 
 /// `data` with `path` replacing its kind's path (and its test part, which
@@ -136,6 +139,9 @@ absl::StatusOr<Data> withPath(Data data, const std::string &path) {
     break;
   case Data::kCifar:
     data.mutable_cifar()->set_dir(path);
+    break;
+  case Data::kText:
+    data.mutable_text()->set_file(path);
     break;
   case Data::KIND_NOT_SET:
     break;
@@ -256,6 +262,20 @@ absl::StatusOr<DataSplits> loadParts(const ResolvedModel &m, const Data &d,
   case Data::kCifar:
     *source = d.cifar().dir();
     return loadCifar(d.cifar().dir());
+  case Data::kText: {
+    *source = d.text().file();
+    auto train = loadText(d.text().file(),
+                          d.text().vocabulary() == Data::Text::CHARS
+                              ? TextVocabulary::Chars
+                              : TextVocabulary::Bytes,
+                          m.inputShape().empty() ? 0 : m.inputShape()[0],
+                          &parts.classNames);
+    if (!train.ok())
+      return train.status();
+    parts.train = std::move(*train);
+    parts.test = emptyLike(parts.train);
+    return parts;
+  }
   case Data::KIND_NOT_SET:
     break;
   }

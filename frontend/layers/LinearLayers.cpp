@@ -1,7 +1,8 @@
 //===- LinearLayers.cpp - dense, embedding, matmul ------------------------===//
 //
 // The dense layer (a constant kernel), the embedding layer (rows of a table
-// by integer ids) and the matmul layer (the product of two activations):
+// by integer ids), the matmul layer (the product of two activations) and
+// multi-head self-attention (projections and products of both kinds):
 // their checks, their nn ops and their ONNX forms.
 //
 //===----------------------------------------------------------------------===//
@@ -15,6 +16,8 @@
 #include "absl/strings/str_join.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace gradc {
 namespace {
@@ -259,11 +262,161 @@ OnnxValue matmulToOnnx(OnnxEmit &e) {
   return {y};
 }
 
+/// The projections of multi_head_attention, in the order of PyTorch's
+/// in_proj_weight (query, key, value) and then out_proj.
+const char *const kProjections[] = {"query", "key", "value", "output"};
+
+/// Multi-head self-attention of a sequence [T, D] with itself (model.proto's
+/// MultiHeadAttention).
+bool checkMultiHeadAttention(LayerCheck &c) {
+  const MultiHeadAttention &a = c.layer.multi_head_attention();
+  if (!c.oneInput())
+    return false;
+  const Shape &in = c.in[0];
+  if (in.size() != 2)
+    return c.fail(absl::StrCat("multi_head_attention expects a sequence "
+                               "[steps, features] per example, got ",
+                               shapeStr(in)));
+  int64_t t = in[0], d = in[1];
+  if (!c.positiveDim("heads", a.heads()))
+    return false;
+  if (d % a.heads() != 0)
+    return c.fail(absl::StrCat("multi_head_attention's ", a.heads(),
+                               " heads do not divide its ", d, " features"));
+  if (!(a.dropout() >= 0 && a.dropout() < 1))
+    return c.fail(absl::StrCat("dropout must be in [0, 1), got ", a.dropout()));
+  if (!c.elements("scores", {a.heads(), t, t}))
+    return false;
+  c.out.shape = in;
+  Initializer kernel = a.kernel_initializer();
+  if (kernel.kind_case() == Initializer::KIND_NOT_SET)
+    kernel.mutable_glorot_uniform();
+  bool bias = !a.has_use_bias() || a.use_bias();
+  for (const char *p : kProjections) {
+    c.param(absl::StrCat(p, "_kernel"), {d, d}, kernel, d, d);
+    if (bias)
+      c.param(absl::StrCat(p, "_bias"), {d}, a.bias_initializer(), d, d);
+  }
+  c.out.attrs["heads"] = double(a.heads());
+  c.out.attrs["causal"] = a.causal();
+  c.out.attrs["rate"] = a.dropout();
+  // Four projections (2 T D D each) and two products of T x T x D.
+  c.out.flops = 8.0 * t * d * d + 4.0 * t * t * d;
+  // As four dense layers and two matmul layers.
+  c.out.codeBytes = int64_t(80) << 10;
+  return true;
+}
+
+/// The lowest float: what a causal mask gives the future keys' scores, so
+/// that the softmax gives them no weight (PyTorch writes -inf).
+constexpr double kMaskedScore = -3.4028234663852886e38;
+
+/// x [N, T, D] projected by `role`'s kernel and bias, as [N, heads, T, D /
+/// heads] (per head, its slice of the projection's features).
+mlir::Value projectHeads(const LayerEmit &e, mlir::Value x2d,
+                         const std::string &role) {
+  int64_t t = e.l.shape[0], d = e.l.shape[1];
+  int64_t heads = int64_t(e.l.attr("heads"));
+  mlir::Value y = e.b.create<nn::DenseOp>(e.loc, x2d, e.param(role + "_kernel"),
+                                          e.param(role + "_bias"));
+  y = e.b.create<nn::ReshapeOp>(e.loc, e.batched({t, heads, d / heads}), y);
+  return e.b.create<nn::TransposeOp>(e.loc, y,
+                                     e.b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+}
+
+/// The query, key and value projections split into heads; softmax(q kᵀ /
+/// sqrt(width)) over the keys (the future ones masked when causal, dropout on
+/// the weights); the heads' mixes of the values joined and projected.
+mlir::Value emitMultiHeadAttention(const LayerEmit &e) {
+  int64_t t = e.l.shape[0], d = e.l.shape[1];
+  int64_t heads = int64_t(e.l.attr("heads")), width = d / heads;
+  mlir::Type f32 = e.b.getF32Type();
+  auto rows = mlir::RankedTensorType::get({e.batch * t, d}, f32);
+  mlir::Value x = e.b.create<nn::ReshapeOp>(e.loc, rows, e.inputs[0]);
+  mlir::Value q = projectHeads(e, x, "query");
+  mlir::Value k = projectHeads(e, x, "key");
+  mlir::Value v = projectHeads(e, x, "value");
+  // PyTorch scales the queries before the product.
+  q = e.b.create<nn::MulOp>(
+      e.loc, q,
+      e.b.create<nn::ConstantOp>(e.loc, q.getType(),
+                                 e.b.getF64FloatAttr(1.0 / std::sqrt(width))));
+  mlir::Value s = e.b.create<nn::BatchMatmulOp>(e.loc, q, k, false, true);
+  if (e.l.attr("causal") != 0)
+    s = e.b.create<nn::CausalMaskOp>(e.loc, s,
+                                     e.b.getF64FloatAttr(kMaskedScore));
+  mlir::Value p = e.b.create<nn::SoftmaxOp>(e.loc, s);
+  if (double rate = e.l.attr("rate"); rate > 0) {
+    uint64_t mixed = static_cast<uint64_t>(e.model.seed) * 1000003u +
+                     static_cast<uint64_t>(e.l.fileIndex);
+    p = e.b.create<nn::DropoutOp>(e.loc, p, mlir::Value(),
+                                  e.b.getF64FloatAttr(rate),
+                                  e.b.getI64IntegerAttr(int64_t(mixed)));
+  }
+  mlir::Value mix = e.b.create<nn::BatchMatmulOp>(e.loc, p, v, false, false);
+  mix = e.b.create<nn::TransposeOp>(e.loc, mix,
+                                    e.b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+  mix = e.b.create<nn::ReshapeOp>(e.loc, rows, mix);
+  mlir::Value y = e.b.create<nn::DenseOp>(e.loc, mix, e.param("output_kernel"),
+                                          e.param("output_bias"));
+  return e.b.create<nn::ReshapeOp>(e.loc, e.batched(e.l.shape), y);
+}
+
+/// The same computation in ONNX operators, as PyTorch 1.13 exports its
+/// MultiheadAttention (batch first): MatMul and Add per projection, Reshape
+/// and Transpose into heads, the scaled product, an Add of a -inf mask above
+/// the diagonal when causal, Softmax, the product with the values, and back.
+OnnxValue multiHeadAttentionToOnnx(OnnxEmit &e) {
+  int64_t t = e.l.shape[0], d = e.l.shape[1];
+  int64_t heads = int64_t(e.l.attr("heads")), width = d / heads;
+  std::string name = e.l.layer->name();
+  std::string x = e.input(0);
+  std::string split = e.int64s(name + "_heads", {0, t, heads, width});
+  auto project = [&](const std::string &role, const std::string &from) {
+    std::string y =
+        e.node("MatMul", {from, e.param(role + "_kernel", {d, d})}).output(0);
+    if (e.l.param(role + "_bias") >= 0)
+      y = e.node("Add", {y, e.param(role + "_bias", {d})}).output(0);
+    return y;
+  };
+  auto heads4 = [&](const std::string &y, std::vector<int64_t> perm) {
+    std::string r = e.node("Reshape", {y, split}).output(0);
+    onnx::NodeProto &tr = e.node("Transpose", {r});
+    OnnxEmit::attr(tr, "perm", perm);
+    return tr.output(0);
+  };
+  std::string q = heads4(project("query", x), {0, 2, 1, 3});
+  std::string kT = heads4(project("key", x), {0, 2, 3, 1});
+  std::string v = heads4(project("value", x), {0, 2, 1, 3});
+  std::string scale =
+      e.constant(name + "_scale", {}, {float(1.0 / std::sqrt(double(width)))});
+  q = e.node("Mul", {q, scale}).output(0);
+  std::string s = e.node("MatMul", {q, kT}).output(0);
+  if (e.l.attr("causal") != 0) {
+    std::vector<float> mask(size_t(t * t), 0.0f);
+    for (int64_t i = 0; i < t; ++i)
+      for (int64_t j = i + 1; j < t; ++j)
+        mask[size_t(i * t + j)] = -std::numeric_limits<float>::infinity();
+    s = e.node("Add", {s, e.constant(name + "_mask", {t, t}, mask)}).output(0);
+  }
+  onnx::NodeProto &sm = e.node("Softmax", {s});
+  OnnxEmit::attr(sm, "axis", int64_t(-1));
+  std::string mix = e.node("MatMul", {sm.output(0), v}).output(0);
+  onnx::NodeProto &back = e.node("Transpose", {mix});
+  OnnxEmit::attr(back, "perm", std::vector<int64_t>{0, 2, 1, 3});
+  std::string joined =
+      e.node("Reshape", {back.output(0), e.int64s(name + "_join", {0, t, d})})
+          .output(0);
+  return {project("output", joined)};
+}
+
 const LayerDef kLinearLayers[] = {
     {Layer::kDense, checkDense, emitDense, denseToOnnx},
     {Layer::kEmbedding, checkEmbedding, emitEmbedding, embeddingToOnnx,
      /*source=*/false, /*readsIds=*/true},
     {Layer::kMatmul, checkMatMul, emitMatMul, matmulToOnnx},
+    {Layer::kMultiHeadAttention, checkMultiHeadAttention,
+     emitMultiHeadAttention, multiHeadAttentionToOnnx},
 };
 
 } // namespace

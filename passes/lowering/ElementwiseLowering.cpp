@@ -251,6 +251,21 @@ void populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
       patterns, [](nn::DropoutOp o, ValueRange ops, Emitter &e) -> R {
         return one(lowerDropout(e, o, ops[0], o.getStep() ? ops[1] : Value()));
       });
+  addLowering<nn::CausalMaskOp>(
+      patterns, [](nn::CausalMaskOp o, ValueRange ops, Emitter &e) -> R {
+        int64_t rank = e.shape(ops[0]).size();
+        double fill = o.getFill().convertToDouble();
+        return one(e.map(ops, cast<RankedTensorType>(o.getType()),
+                         [&](OpBuilder &nb, Location l, ValueRange a) {
+                           Value i = nb.create<linalg::IndexOp>(l, rank - 2);
+                           Value j = nb.create<linalg::IndexOp>(l, rank - 1);
+                           Value future = nb.create<arith::CmpIOp>(
+                               l, arith::CmpIPredicate::ugt, j, i);
+                           S s{nb, l};
+                           return one(nb.create<arith::SelectOp>(
+                               l, future, s.c(fill, a[0].getType()), a[0]));
+                         }));
+      });
   addLowering<nn::AddOp>(
       patterns, [](nn::AddOp o, ValueRange ops, Emitter &e) -> R {
         return one(e.map(ops, cast<RankedTensorType>(o.getType()),

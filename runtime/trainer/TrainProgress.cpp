@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 
@@ -41,6 +42,14 @@ double EpochRecord::trainAccuracy() const {
   return double(correct) / std::max<int64_t>(counted, 1);
 }
 
+std::string languageMetric(const ResolvedModel &model, double loss) {
+  if (model.data.has_text())
+    return absl::StrFormat("  bpc %.3f", loss / std::log(2.0));
+  if (model.labelsPerExample() > 1)
+    return absl::StrFormat("  ppl %.2f", std::exp(loss));
+  return "";
+}
+
 void ProgressLine::update(const EpochRecord &e, double elapsed, bool last) {
   bool due = options.interactive ? elapsed - lastPrint >= 0.2
                                  : elapsed - lastPrint >= 10.0;
@@ -59,9 +68,10 @@ void ProgressLine::update(const EpochRecord &e, double elapsed, bool last) {
           ? std::string()
           : absl::StrFormat("  acc %.2f%%", 100.0 * e.trainAccuracy());
   std::string line = absl::StrFormat(
-      "epoch %d/%d [%s] %d/%d  %.0f %s/s  loss %.4f%s  %s %s", e.epoch + 1,
+      "epoch %d/%d [%s] %d/%d  %.0f %s/s  loss %.4f%s%s  %s %s", e.epoch + 1,
       options.epochs, bar, e.steps, stepsPerEpoch, rate,
-      model.inputShape().size() == 3 ? "img" : "ex", e.trainLoss(), acc,
+      model.inputShape().size() == 3 ? "img" : "ex", e.trainLoss(),
+      languageMetric(model, e.trainLoss()), acc,
       last ? "took" : "ETA", clock(last ? elapsed : eta));
   if (options.interactive)
     out << "\r" << line << "\033[K" << (last ? "\n" : "") << std::flush;
@@ -115,7 +125,7 @@ absl::Status MetricsLog::write(const EpochRecord &e, const ResolvedModel &model,
       "\"seconds\": %.3f, \"step_ms_min\": %.3f, "
       "\"step_ms_median\": %.3f, \"threads\": %d, "
       "\"learning_rate\": %.9g, \"step_seconds\": %.4f, "
-      "\"data_wait_seconds\": %.4f, \"data_assemble_seconds\": %.4f%s}\n",
+      "\"data_wait_seconds\": %.4f, \"data_assemble_seconds\": %.4f%s%s}\n",
       e.epoch + 1, e.steps, e.trainLoss(), e.trainAccuracy(), val.loss,
       val.accuracy, test.loss, test.accuracy, e.imagesPerSecond, e.seconds,
       1e3 * stepMin, 1e3 * stepMedian, threads, e.learningRate, e.stepTotal,
@@ -127,6 +137,12 @@ absl::Status MetricsLog::write(const EpochRecord &e, const ResolvedModel &model,
                             "\"test_rmse\": %.6f, \"test_r2\": %.6f",
                             val.mae, val.rmse, val.r2, test.mae, test.rmse,
                             test.r2)
+          : std::string(),
+      model.data.has_text()
+          ? absl::StrFormat(", \"train_bpc\": %.6f, \"validation_bpc\": "
+                            "%.6f, \"test_bpc\": %.6f",
+                            e.trainLoss() / std::log(2.0),
+                            val.loss / std::log(2.0), test.loss / std::log(2.0))
           : std::string());
   file.flush();
   if (!file)

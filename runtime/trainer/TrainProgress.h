@@ -74,6 +74,12 @@ private:
   double lastPrint = -1;
 };
 
+/// A language model's loss as it is quoted: "  bpc B" (bits per character,
+/// the loss in nats / ln 2) for a model trained on text, "  ppl P" (the
+/// perplexity per token, e^loss) for other models with labels per position;
+/// "" otherwise.
+std::string languageMetric(const ResolvedModel &model, double loss);
+
 /// The epoch's time lines (--timing) and its learning rate (with a schedule).
 void printEpochTimes(std::ostream &out, const TrainOptions &options,
                      const ResolvedModel &model, const EpochRecord &e);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/trainer/TrainProgress.h"
 #include "runtime/trainer/Trainer.h"
 
 #include "absl/status/status.h"
@@ -151,8 +152,8 @@ std::string Trainer::describe(const EvalResult &r) const {
   if (model.regression)
     return absl::StrFormat("loss %.4f  mae %.4f  rmse %.4f  r2 %.4f", r.loss,
                            r.mae, r.rmse, r.r2);
-  return absl::StrFormat("loss %.4f  accuracy %.2f%%", r.loss,
-                         100 * r.accuracy);
+  return absl::StrFormat("loss %.4f%s  accuracy %.2f%%", r.loss,
+                         languageMetric(model, r.loss), 100 * r.accuracy);
 }
 
 void Trainer::printConfusion(const EvalResult &r) const {

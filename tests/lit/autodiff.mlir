@@ -177,6 +177,21 @@ func.func @gelu(%x: tensor<2x3xf32>, %l: tensor<2xi32>) -> tensor<f32> attribute
 
 // -----
 
+// A causal mask's gradient is the same mask with a fill of 0: the masked
+// scores do not reach the loss.
+// CHECK-LABEL: func.func @causal_mask
+// CHECK:       %[[Y:.+]] = nn.causal_mask %{{.+}} {fill = -1.000000e+30 : f64}
+// CHECK:       %[[DX:.+]] = nn.causal_mask %{{.+}} {fill = 0.000000e+00 : f64} : tensor<2x3x3xf32>
+// CHECK:       return %{{.*}}, %[[DX]]
+func.func @causal_mask(%x: tensor<2x3x3xf32>, %l: tensor<2xi32>) -> tensor<f32> attributes {nn.differentiate} {
+  %0 = nn.causal_mask %x {fill = -1.0e+30 : f64} : tensor<2x3x3xf32>
+  %1 = nn.reshape %0 : (tensor<2x3x3xf32>) -> tensor<2x9xf32>
+  %2 = nn.mse %1, %l : (tensor<2x9xf32>, tensor<2xi32>) -> tensor<f32>
+  return %2 : tensor<f32>
+}
+
+// -----
+
 // A transpose's gradient is the inverse permutation.
 // CHECK-LABEL: func.func @transpose
 // CHECK:       %[[DX:.+]] = nn.transpose %{{.+}} {perm = array<i64: 0, 3, 1, 2>} : (tensor<2x4x5x3xf32>) -> tensor<2x3x4x5xf32>

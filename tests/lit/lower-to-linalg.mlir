@@ -188,6 +188,23 @@ func.func @gelu_grad(%dy: tensor<3x5xf32>, %x: tensor<3x5xf32>) -> tensor<3x5xf3
   return %y : tensor<3x5xf32>
 }
 
+// The keys after each query (j > i over the last two dimensions) get the fill.
+// CHECK-LABEL: func.func @causal_mask(
+// CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<2x4x4xf32>)
+// CHECK-NOT:     nn.
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[X]] : tensor<2x4x4xf32>)
+// CHECK:         ^bb0(%[[IN:[^:]+]]: f32, %{{[^:]+}}: f32):
+// CHECK-DAG:       %[[I:.+]] = linalg.index 1 : index
+// CHECK-DAG:       %[[J:.+]] = linalg.index 2 : index
+// CHECK:           %[[F:.+]] = arith.cmpi ugt, %[[J]], %[[I]] : index
+// CHECK:           %[[R:.+]] = arith.select %[[F]], %{{.+}}, %[[IN]] : f32
+// CHECK:           linalg.yield %[[R]] : f32
+// CHECK:         return %[[Y]]
+func.func @causal_mask(%x: tensor<2x4x4xf32>) -> tensor<2x4x4xf32> {
+  %y = nn.causal_mask %x {fill = -1.0e+30 : f64} : tensor<2x4x4xf32>
+  return %y : tensor<2x4x4xf32>
+}
+
 // 1 - 2 / (exp(2x) + 1).
 // CHECK-LABEL: func.func @tanh(
 // CHECK-SAME:    %[[X:arg[0-9]+]]: tensor<3x5xf32>)

@@ -3,8 +3,8 @@
 // Each differentiable op alone, in several shapes and attribute settings
 // (odd sizes, stride 2, asymmetric pads, dilation, fused activations), has
 // its DifferentiableOpInterface rule evaluated by the reference evaluator
-// and compared with central differences; a few small graphs go through
-// differentiateFunction to cover the summing of gradients. The gradient
+// and compared with central differences (whole graphs: GraphGradientTest).
+// The gradient
 // checks only prove that forward and backward agree, so the evaluator's
 // forward semantics (padding offsets, first-max ties, dropout masks, loss
 // values) are pinned down by hand-computed cases first.
@@ -651,41 +651,6 @@ TEST(EvaluatorSemantics, ValueTargetLosses) {
   EXPECT_NEAR(value("mae", ""), (1 + 2) / 2.0, 1e-12);
   EXPECT_NEAR(value("huber", "{delta = 1.5 : f64}"),
               (0.5 + 1.5 * (2 - 0.75)) / 2, 1e-12);
-}
-
-//===----------------------------------------------------------------------===//
-// Graphs through differentiateFunction
-//===----------------------------------------------------------------------===//
-
-TEST(GraphGradient, ValueUsedTwiceAndResidualAdd) {
-  expectFunctionGradientsMatch(R"mlir(
-    func.func @f(%x: tensor<3x4xf32>, %l: tensor<3xi32>) -> tensor<f32> {
-      %a = nn.add %x, %x : tensor<3x4xf32>
-      %t = nn.tanh %a : tensor<3x4xf32>
-      %r = nn.add %t, %x : tensor<3x4xf32>
-      %loss = nn.mse %r, %l : (tensor<3x4xf32>, tensor<3xi32>) -> tensor<f32>
-      return %loss : tensor<f32>
-    })mlir");
-}
-
-TEST(GraphGradient, SmallConvNet) {
-  expectFunctionGradientsMatch(R"mlir(
-    func.func @f(%w1: tensor<3x3x2x3xf32>, %b1: tensor<3xf32>,
-                 %a: tensor<3xf32>, %w2: tensor<12x4xf32>, %b2: tensor<4xf32>,
-                 %s: tensor<i64>, %x: tensor<2x6x5x2xf32>, %l: tensor<2xi32>)
-        -> tensor<f32> {
-      %c = nn.conv2d %x, %w1, %b1 {activation = #nn.activation<leaky_relu>, alpha = 1.0e-01 : f64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
-          : (tensor<2x6x5x2xf32>, tensor<3x3x2x3xf32>, tensor<3xf32>) -> tensor<2x3x3x3xf32>
-      %p = nn.prelu %c, %a : (tensor<2x3x3x3xf32>, tensor<3xf32>) -> tensor<2x3x3x3xf32>
-      %m = nn.max_pool2d %p {window = array<i64: 2, 2>, strides = array<i64: 1, 1>}
-          : (tensor<2x3x3x3xf32>) -> tensor<2x2x2x3xf32>
-      %f = nn.flatten %m : (tensor<2x2x2x3xf32>) -> tensor<2x12xf32>
-      %d = nn.dropout %f, %s {rate = 2.5e-01 : f64, seed = 3 : i64} : tensor<2x12xf32>, tensor<i64>
-      %y = nn.dense %d, %w2, %b2 : (tensor<2x12xf32>, tensor<12x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
-      %sm = nn.softmax %y : tensor<2x4xf32>
-      %loss = nn.cross_entropy %sm, %l : (tensor<2x4xf32>, tensor<2xi32>) -> tensor<f32>
-      return %loss : tensor<f32>
-    })mlir");
 }
 
 } // namespace

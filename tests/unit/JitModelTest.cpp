@@ -165,9 +165,10 @@ TEST_P(JitModel, PaddedPartialBatchMatchesExactBatch) {
     std::vector<Value32> padded = exact;
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
       if (fn.getArgAttr(i, "nn.labels")) {
+        // One label per example, or per position ([N * T]).
         auto &labels = std::get<HostTensor<int32_t>>(padded[i]);
-        labels.shape[0] = 5;
-        labels.data.resize(5, -1);
+        labels.shape[0] = labels.shape[0] / 3 * 5;
+        labels.data.resize(size_t(labels.shape[0]), -1);
       } else if (fn.getArgAttr(i, "nn.input") ||
                  fn.getArgAttr(i, "nn.targets")) {
         // Floats or integer ids, padded with zeros.
@@ -217,7 +218,11 @@ std::vector<std::string> modelFiles() {
   for (const char *dir :
        {GRADC_SOURCE_DIR "/examples", GRADC_SOURCE_DIR "/tests/models"})
     for (auto &entry : std::filesystem::directory_iterator(dir))
-      if (entry.path().extension() == ".pbtxt")
+      // The language model (245 MFLOP per example through the reference
+      // evaluator: two minutes) is left to gradcheck_char_transformer;
+      // tests/models/attention_causal.pbtxt has the same layers.
+      if (entry.path().extension() == ".pbtxt" &&
+          entry.path().stem() != "char_transformer")
         files.push_back(entry.path().string());
   std::sort(files.begin(), files.end());
   return files;

@@ -181,6 +181,21 @@ struct AddKernel {
   }
 };
 
+struct CausalMaskKernel {
+  template <typename T>
+  static absl::Status run(CausalMaskOp op, KernelEnv<T> &env) {
+    HostTensor<T> y = env.in(op.getInput());
+    auto shape = shapeOf(op.getOutput());
+    int64_t queries = shape[shape.size() - 2], keys = shape.back();
+    T fill = T(f64(op.getFill()));
+    for (int64_t k = 0; k < y.numElements(); ++k)
+      if (k % keys > k / keys % queries)
+        y[k] = fill;
+    env.set(op.getOutput(), std::move(y));
+    return absl::OkStatus();
+  }
+};
+
 struct ConstantKernel {
   template <typename T>
   static absl::Status run(ConstantOp op, KernelEnv<T> &env) {
@@ -204,6 +219,7 @@ void attachElementwiseKernels(MLIRContext *ctx) {
   attach<UnaryFnKernel, UnaryFnOp>(ctx);
   attach<UnaryFnGradKernel, UnaryFnGradOp>(ctx);
   attach<AddKernel, AddOp>(ctx);
+  attach<CausalMaskKernel, CausalMaskOp>(ctx);
   attach<ConstantKernel, ConstantOp>(ctx);
 }
 
