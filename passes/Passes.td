@@ -106,7 +106,8 @@ def TileAndVectorize : Pass<"gradc-tile-and-vectorize", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::transform::TransformDialect",
                            "mlir::vector::VectorDialect",
                            "mlir::scf::SCFDialect",
-                           "mlir::linalg::LinalgDialect"];
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::bufferization::BufferizationDialect"];
 }
 
 def CopiesToLoops : Pass<"gradc-copies-to-loops", "mlir::ModuleOp"> {

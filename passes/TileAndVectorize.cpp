@@ -15,6 +15,7 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Interfaces/TransformInterfaces.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
@@ -272,12 +273,33 @@ std::string buildScript(ArrayRef<Plan> plans) {
   return s;
 }
 
+/// Gives each output of a multi-output op its own init tensor: outputs that
+/// start from the same value (two zero fills that CSE merged) would share
+/// one buffer once split across threads (scf.forall's shared_outs), and
+/// one-shot bufferization does not copy them apart there. An allocation
+/// with a copy is never merged again.
+void separateSharedInits(ModuleOp module) {
+  module.walk([](linalg::LinalgOp op) {
+    llvm::SmallPtrSet<Value, 4> seen;
+    for (OpOperand &init : op.getDpsInitsMutable()) {
+      Value v = init.get();
+      if (!isa<RankedTensorType>(v.getType()) || seen.insert(v).second)
+        continue;
+      OpBuilder b(op);
+      init.set(b.create<bufferization::AllocTensorOp>(
+          op.getLoc(), cast<RankedTensorType>(v.getType()), ValueRange(), v));
+    }
+  });
+}
+
 struct TileAndVectorize : gradc::impl::TileAndVectorizeBase<TileAndVectorize> {
   using TileAndVectorizeBase::TileAndVectorizeBase;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    if (threads > 1)
+      separateSharedInits(module);
     SmallVector<Plan> plans;
     module.walk([&](linalg::LinalgOp op) {
       if (auto p = planFor(op, threads)) {

@@ -264,12 +264,11 @@ absl::StatusOr<DataSplits> loadParts(const ResolvedModel &m, const Data &d,
     return loadCifar(d.cifar().dir());
   case Data::kText: {
     *source = d.text().file();
-    auto train = loadText(d.text().file(),
-                          d.text().vocabulary() == Data::Text::CHARS
-                              ? TextVocabulary::Chars
-                              : TextVocabulary::Bytes,
-                          m.inputShape().empty() ? 0 : m.inputShape()[0],
-                          &parts.classNames);
+    auto train = loadText(
+        d.text().file(),
+        d.text().vocabulary() == Data::Text::CHARS ? TextVocabulary::Chars
+                                                   : TextVocabulary::Bytes,
+        m.inputShape().empty() ? 0 : m.inputShape()[0], &parts.classNames);
     if (!train.ok())
       return train.status();
     parts.train = std::move(*train);

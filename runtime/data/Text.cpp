@@ -23,7 +23,11 @@ namespace {
 size_t utf8Length(const std::string &text, size_t i) {
   auto byte = [&](size_t k) { return uint8_t(text[k]); };
   uint8_t b = byte(i);
-  size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+  size_t n = b < 0x80         ? 1
+             : (b >> 5) == 6  ? 2
+             : (b >> 4) == 14 ? 3
+             : (b >> 3) == 30 ? 4
+                              : 0;
   if (n == 0 || i + n > text.size())
     return 0;
   uint32_t cp = n == 1 ? b : b & (0x7f >> n);
@@ -83,14 +87,12 @@ textVocabulary(const std::string &text, TextVocabulary kind,
 absl::StatusOr<std::vector<int64_t>>
 tokenize(const std::string &text, const std::vector<std::string> &vocabulary,
          const std::string &path) {
-  TextVocabulary kind = vocabulary.size() == 256 &&
-                                std::all_of(vocabulary.begin(),
-                                            vocabulary.end(),
-                                            [](const std::string &v) {
-                                              return v.size() == 1;
-                                            })
-                            ? TextVocabulary::Bytes
-                            : TextVocabulary::Chars;
+  TextVocabulary kind =
+      vocabulary.size() == 256 &&
+              std::all_of(vocabulary.begin(), vocabulary.end(),
+                          [](const std::string &v) { return v.size() == 1; })
+          ? TextVocabulary::Bytes
+          : TextVocabulary::Chars;
   std::vector<int64_t> ids;
   ids.reserve(text.size());
   absl::Status s = forEachToken(text, kind, path, [&](size_t i, size_t n) {

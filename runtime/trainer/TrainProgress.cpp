@@ -13,8 +13,8 @@
 #include "absl/strings/str_format.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 namespace gradc {
@@ -67,12 +67,12 @@ void ProgressLine::update(const EpochRecord &e, double elapsed, bool last) {
       model.regression
           ? std::string()
           : absl::StrFormat("  acc %.2f%%", 100.0 * e.trainAccuracy());
-  std::string line = absl::StrFormat(
-      "epoch %d/%d [%s] %d/%d  %.0f %s/s  loss %.4f%s%s  %s %s", e.epoch + 1,
-      options.epochs, bar, e.steps, stepsPerEpoch, rate,
-      model.inputShape().size() == 3 ? "img" : "ex", e.trainLoss(),
-      languageMetric(model, e.trainLoss()), acc,
-      last ? "took" : "ETA", clock(last ? elapsed : eta));
+  std::string line =
+      absl::StrFormat("epoch %d/%d [%s] %d/%d  %.0f %s/s  loss %.4f%s%s  %s %s",
+                      e.epoch + 1, options.epochs, bar, e.steps, stepsPerEpoch,
+                      rate, model.inputShape().size() == 3 ? "img" : "ex",
+                      e.trainLoss(), languageMetric(model, e.trainLoss()), acc,
+                      last ? "took" : "ETA", clock(last ? elapsed : eta));
   if (options.interactive)
     out << "\r" << line << "\033[K" << (last ? "\n" : "") << std::flush;
   else

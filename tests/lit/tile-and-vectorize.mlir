@@ -132,3 +132,32 @@ func.func @batch_matmul_transpose_b(%a: tensor<4x16x64xf32>, %b: tensor<4x32x64x
   %0 = linalg.batch_matmul_transpose_b ins(%a, %b : tensor<4x16x64xf32>, tensor<4x32x64xf32>) outs(%c : tensor<4x16x32xf32>) -> tensor<4x16x32xf32>
   return %0 : tensor<4x16x32xf32>
 }
+
+// -----
+
+// Two row sums that start from one zero tensor (CSE merged their fills):
+// split across threads, each output gets its own copy of it, or both would
+// accumulate into one buffer.
+// CHECK-LABEL: func.func @two_sums_one_init
+// CHECK-NOT:   bufferization.alloc_tensor
+// CHECK:       return
+// THREADS-LABEL: func.func @two_sums_one_init
+// THREADS:       %[[Z:.+]] = linalg.fill
+// THREADS:       %[[C:.+]] = bufferization.alloc_tensor() copy(%[[Z]])
+// THREADS:       scf.forall ({{.*}}) in (2) shared_outs(%{{.+}} = %[[Z]], %{{.+}} = %[[C]])
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#row = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @two_sums_one_init(%x: tensor<8x64x128xf32>) -> (tensor<8x64xf32>, tensor<8x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x64xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
+  %s:2 = linalg.generic {indexing_maps = [#id, #row, #row], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : tensor<8x64x128xf32>) outs(%z, %z : tensor<8x64xf32>, tensor<8x64xf32>) {
+  ^bb0(%a: f32, %s0: f32, %s1: f32):
+    %sq = arith.mulf %a, %a : f32
+    %0 = arith.addf %s0, %a : f32
+    %1 = arith.addf %s1, %sq : f32
+    linalg.yield %0, %1 : f32, f32
+  } -> (tensor<8x64xf32>, tensor<8x64xf32>)
+  return %s#0, %s#1 : tensor<8x64xf32>, tensor<8x64xf32>
+}

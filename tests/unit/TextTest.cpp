@@ -34,11 +34,13 @@ TEST_F(TextTest, BytesAreTheirOwnIds) {
 TEST_F(TextTest, CharactersInCodePointOrder) {
   std::vector<std::string> vocabulary;
   // "é" (U+00E9) and "€" (U+20AC) are 2 and 3 bytes.
-  auto d = loadText(write("u.txt", "b\xc3\xa9" "a\xe2\x82\xac" "b"),
+  auto d = loadText(write("u.txt", "b\xc3\xa9"
+                                   "a\xe2\x82\xac"
+                                   "b"),
                     TextVocabulary::Chars, 2, &vocabulary);
   ASSERT_TRUE(d.ok()) << d.status().message();
-  EXPECT_EQ(vocabulary, (std::vector<std::string>{"a", "b", "\xc3\xa9",
-                                                  "\xe2\x82\xac"}));
+  EXPECT_EQ(vocabulary,
+            (std::vector<std::string>{"a", "b", "\xc3\xa9", "\xe2\x82\xac"}));
   // b é a € b: windows [b é] [a €] labelled [é a] [€ b].
   EXPECT_EQ(d->ids, (std::vector<int64_t>{1, 2, 0, 3}));
   EXPECT_EQ(d->labels, (std::vector<int32_t>{2, 0, 3, 1}));
@@ -68,9 +70,9 @@ TEST_F(TextTest, ErrorsNameTheFileAndThePlace) {
   EXPECT_TRUE(loadText(bad, TextVocabulary::Bytes, 2, &vocabulary).ok());
   // An overlong encoding of '/' and a lone continuation byte.
   for (const char *text : {"a\xc0\xaf", "\x80"})
-    EXPECT_FALSE(loadText(write("o.txt", text), TextVocabulary::Chars, 1,
-                          &vocabulary)
-                     .ok());
+    EXPECT_FALSE(
+        loadText(write("o.txt", text), TextVocabulary::Chars, 1, &vocabulary)
+            .ok());
   std::string shortText = write("short.txt", "abc");
   d = loadText(shortText, TextVocabulary::Bytes, 3, &vocabulary);
   ASSERT_FALSE(d.ok());
