@@ -43,6 +43,16 @@ int runExport();
 llvm::cl::SubCommand &cacheCommand();
 int runCache();
 
+llvm::cl::SubCommand &generateCommand();
+int runGenerate();
+
+/// Prints `s` as one "error: ..." line (unless it has one); returns 1.
+int fail(const absl::Status &s);
+/// A flag given on the command line must lie in [lo, hi] (an absent one
+/// takes its default); else one error line naming `command`.
+bool flagInRange(const char *command, const llvm::cl::opt<int64_t> &flag,
+                 int64_t lo, int64_t hi);
+
 struct ResolvedModel;
 struct ParameterStore;
 /// Writes `model` with the weights of `params` as an ONNX model.

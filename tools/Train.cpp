@@ -163,8 +163,8 @@ cl::opt<std::string>
                        "array, or a PNG or JPEG image"),
               cl::value_desc("FILE"), cl::sub(predictCommand()));
 
-/// A flag given on the command line must lie in [lo, hi] (an absent one
-/// takes its default).
+} // namespace
+
 bool flagInRange(const char *command, const cl::opt<int64_t> &flag, int64_t lo,
                  int64_t hi) {
   if (!flag.getNumOccurrences() || (flag >= lo && flag <= hi))
@@ -174,6 +174,8 @@ bool flagInRange(const char *command, const cl::opt<int64_t> &flag, int64_t lo,
             << "\n";
   return false;
 }
+
+namespace {
 
 /// The flags every runtime command shares.
 bool sharedFlagsInRange(const char *command) {
@@ -205,6 +207,8 @@ int threadCount() {
   return threads > 0 ? int(threads) : int(sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+} // namespace
+
 int fail(const absl::Status &s) {
   std::string message(s.message());
   if (message.find("error:") == std::string::npos)
@@ -212,6 +216,8 @@ int fail(const absl::Status &s) {
   std::cerr << message << "\n";
   return 1;
 }
+
+namespace {
 
 absl::Status checkFeatures(const ResolvedModel &m, const Dataset &d,
                            const std::string &dir) {
@@ -385,6 +391,9 @@ int runTrain() {
     // A new run: normalization layers adapt to the training part.
     return fail(s);
   }
+  // A language model's tokens go with its weights (gradc generate).
+  if (model.data.has_text())
+    params.vocabulary = data->classNames;
   std::cout << absl::StrFormat(
       "gradc: training %s: %d parameters, %d train / %d validation / %d test "
       "examples, batch %d, %d epochs, seed %d\n",

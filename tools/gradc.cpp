@@ -32,7 +32,7 @@ ArrayRef<Command> commands() {
       {trainCommand(), runTrain},     {evalCommand(), runEval},
       {predictCommand(), runPredict}, {reportCommand(), runReport},
       {summaryCommand(), runSummary}, {exportCommand(), runExport},
-      {cacheCommand(), runCache},
+      {cacheCommand(), runCache}, {generateCommand(), runGenerate},
   };
   return all;
 }

@@ -199,6 +199,8 @@ absl::Status ParameterStore::save(const std::string &path,
   ckpt.set_seed(seed);
   ckpt.set_threads(threads);
   ckpt.set_batch_size(batchSize);
+  for (const std::string &token : vocabulary)
+    ckpt.add_vocabulary(token);
   Monitors *m = ckpt.mutable_monitors();
   m->set_plateau_lr(monitors.plateauLr);
   m->set_plateau_best(monitors.plateauBest);
@@ -284,6 +286,7 @@ absl::Status ParameterStore::load(const std::string &path, bool weightsOnly,
     return s;
   if (absl::Status s = restore(ckpt.buffer(), buffers, "buffer"); !s.ok())
     return s;
+  vocabulary.assign(ckpt.vocabulary().begin(), ckpt.vocabulary().end());
   if (weightsOnly)
     return absl::OkStatus();
   if (absl::Status s = restore(ckpt.state(), state, "optimizer state"); !s.ok())

@@ -36,6 +36,9 @@ struct ParameterStore {
   int64_t step = 0;  // optimizer steps taken
   int64_t epoch = 0; // epochs completed
   MonitorState monitors;
+  /// A language model's tokens, entry k token k's text (data { text }):
+  /// saved with the weights, so that `gradc generate` needs no data.
+  std::vector<std::string> vocabulary;
   /// What the checkpoint was trained with (set by load(); -1 when unknown).
   int64_t savedSeed = -1, savedThreads = -1, savedBatchSize = -1;
 
