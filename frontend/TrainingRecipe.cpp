@@ -256,8 +256,8 @@ void RecipeChecker::checkData(const Data &d) {
           absl::StrCat("text context ", d.text().context(),
                        " differs from the input's length ",
                        in.empty() ? 0 : in[0]));
-    check(!r.regression &&
-              r.lossKind.find("cross_entropy") != std::string::npos,
+    check(r.lossKind.empty() ||
+              (!r.regression && r.lossKind == "cross_entropy"),
           "text trains a classifier of the next token: loss { "
           "sparse_categorical_crossentropy {} }");
   }

@@ -4,12 +4,14 @@
 // one token at a time from the predicted distribution at the last position
 // (runtime/trainer/Sampling.h), each printed as it comes. The window slides
 // once the context is full. Each token runs the whole window through
-// @predict (no key/value cache yet).
+// @predict (no key/value cache yet), the positions after the last token
+// zeros: the model must be causal, its positions blind to later ones.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tools/Commands.h"
 #include "tools/Compiler.h"
+#include "tools/LoadData.h"
 #include "tools/Session.h"
 
 #include "runtime/data/Text.h"
@@ -106,6 +108,15 @@ int runGenerate() {
   if (ids->empty())
     return fail(absl::InvalidArgumentError(
         "gradc generate: error: --prompt needs at least one character"));
+  // Tokens the model can read back: its embedding's rows, its outputs.
+  int64_t limit = int64_t(vocabulary.size());
+  if (int64_t rows = dataSpecFor(m).idLimit; rows > 0 && rows < limit)
+    limit = rows;
+  for (size_t i = 0; i < ids->size(); ++i)
+    if ((*ids)[i] >= limit)
+      return fail(absl::InvalidArgumentError(absl::StrCat(
+          "--prompt: error: character ", i, " is token ", (*ids)[i],
+          ", beyond the model's embedding of ", limit, " rows")));
 
   CompilerOptions options;
   options.threads = int(threads);
@@ -113,8 +124,9 @@ int runGenerate() {
   auto jit = compiler.get(1);
   if (!jit.ok())
     return fail(jit.status());
-  int64_t idBytes = m.firstInput().dtype == Input::INT32 ? 4 : 8;
-  std::vector<int64_t> x(size_t(context), 0); // int64 storage for either
+  bool int32 = m.firstInput().dtype == Input::INT32;
+  std::vector<int64_t> x64(size_t(context), 0);
+  std::vector<int32_t> x32(size_t(context), 0);
   std::vector<float> probs(size_t(context * classes));
   TokenSampler sampler({temperature, topK}, uint64_t(int64_t(seed)));
   std::cout << prompt << std::flush;
@@ -123,16 +135,15 @@ int runGenerate() {
     // zeros that a causal model's earlier positions do not see.
     int64_t n = std::min<int64_t>(int64_t(ids->size()), context);
     const int64_t *window = ids->data() + ids->size() - size_t(n);
-    std::fill(x.begin(), x.end(), 0);
+    std::fill(x64.begin(), x64.end(), 0);
+    std::fill(x32.begin(), x32.end(), 0);
     for (int64_t t = 0; t < n; ++t) {
-      if (idBytes == 4)
-        reinterpret_cast<int32_t *>(x.data())[t] = int32_t(window[t]);
-      else
-        x[size_t(t)] = window[t];
+      x64[size_t(t)] = window[t];
+      x32[size_t(t)] = int32_t(window[t]);
     }
     std::vector<BufferRef> args = entryArguments(params, false);
     BufferRef xr, pr;
-    xr.data = x.data();
+    xr.data = int32 ? static_cast<void *>(x32.data()) : x64.data();
     xr.shape = {1, context};
     pr.data = probs.data();
     pr.shape = {1, context, classes};
@@ -140,9 +151,8 @@ int runGenerate() {
     args.push_back(pr);
     if (absl::Status s = (*jit)->call("predict", args); !s.ok())
       return fail(s);
-    // Only the vocabulary's ids: a model may have more outputs.
-    int64_t next = sampler.next(probs.data() + (n - 1) * classes,
-                                int64_t(vocabulary.size()));
+    // Only the tokens it can read back: a model may have more outputs.
+    int64_t next = sampler.next(probs.data() + (n - 1) * classes, limit);
     ids->push_back(next);
     std::cout << vocabulary[size_t(next)] << std::flush;
   }

@@ -264,11 +264,14 @@ absl::StatusOr<DataSplits> loadParts(const ResolvedModel &m, const Data &d,
     return loadCifar(d.cifar().dir());
   case Data::kText: {
     *source = d.text().file();
+    if (d.text().file().empty())
+      return absl::InvalidArgumentError(
+          "data text needs a file (or --data FILE.txt)");
     auto train = loadText(
         d.text().file(),
         d.text().vocabulary() == Data::Text::CHARS ? TextVocabulary::Chars
                                                    : TextVocabulary::Bytes,
-        m.inputShape().empty() ? 0 : m.inputShape()[0], &parts.classNames);
+        m.inputShape().empty() ? 0 : m.inputShape()[0], &parts.vocabulary);
     if (!train.ok())
       return train.status();
     parts.train = std::move(*train);

@@ -357,6 +357,9 @@ int runTrain() {
   auto data = loadModelData(model, dataDir, /*testOnly=*/false, &dir);
   if (!data.ok())
     return fail(data.status());
+  // A text given by --data alone is text data too (bits per character).
+  if (!data->vocabulary.empty() && !model.data.has_text())
+    model.data.mutable_text()->set_file(dir);
   options.classNames = classNamesFor(dir, model, *data);
   options.augment.horizontalFlip = model.data.augment().horizontal_flip();
   options.augment.cropPadding = model.data.augment().crop_padding();
@@ -391,9 +394,19 @@ int runTrain() {
     // A new run: normalization layers adapt to the training part.
     return fail(s);
   }
-  // A language model's tokens go with its weights (gradc generate).
-  if (model.data.has_text())
-    params.vocabulary = data->classNames;
+  // A language model's tokens go with its weights (gradc generate); a
+  // checkpoint's own must be the same tokens, or its ids mean other ones.
+  if (!data->vocabulary.empty()) {
+    std::string from = resume.empty() ? std::string(initFrom) : resume;
+    if (!params.vocabulary.empty() && params.vocabulary != data->vocabulary) {
+      std::cerr << from << ": error: the checkpoint's vocabulary ("
+                << params.vocabulary.size()
+                << " tokens) is not the text's: its ids would mean other "
+                   "characters\n";
+      return 1;
+    }
+    params.vocabulary = data->vocabulary;
+  }
   std::cout << absl::StrFormat(
       "gradc: training %s: %d parameters, %d train / %d validation / %d test "
       "examples, batch %d, %d epochs, seed %d\n",

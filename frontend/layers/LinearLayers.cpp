@@ -299,7 +299,7 @@ bool checkMultiHeadAttention(LayerCheck &c) {
   }
   c.out.attrs["heads"] = double(a.heads());
   c.out.attrs["causal"] = a.causal();
-  c.out.attrs["rate"] = a.dropout();
+  c.out.attrs["rate"] = fromFloat(a.dropout());
   // Four projections (2 T D D each) and two products of T x T x D.
   c.out.flops = 8.0 * t * d * d + 4.0 * t * t * d;
   // As four dense layers and two matmul layers.

@@ -103,6 +103,9 @@ struct DataSplits {
   Dataset validation;
   Dataset test;
   std::vector<std::string> classNames;
+  /// Text data (data { text }, or --data FILE.txt): its tokens, entry k
+  /// token k's text; empty for other data.
+  std::vector<std::string> vocabulary;
 };
 
 /// Checks a loaded part against the model: at least one example, the

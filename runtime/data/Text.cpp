@@ -9,6 +9,7 @@
 
 #include "support/Files.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 #include <algorithm>
@@ -99,9 +100,9 @@ tokenize(const std::string &text, const std::vector<std::string> &vocabulary,
     auto it = std::lower_bound(vocabulary.begin(), vocabulary.end(),
                                text.substr(i, n));
     if (it == vocabulary.end() || *it != text.substr(i, n))
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": error: the character '", text.substr(i, n),
-                       "' at byte ", i, " is not in the vocabulary"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": error: the character '", absl::CHexEscape(text.substr(i, n)),
+          "' at byte ", i, " is not in the vocabulary"));
     ids.push_back(int64_t(it - vocabulary.begin()));
     return absl::OkStatus();
   });
@@ -122,6 +123,7 @@ absl::StatusOr<Dataset> loadText(const std::string &path, TextVocabulary kind,
   auto ids = tokenize(*text, *vocab, path);
   if (!ids.ok())
     return ids.status();
+  std::string().swap(*text); // freed: the ids hold it now
   if (context <= 0)
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": error: context must be positive, got ", context));
@@ -135,10 +137,13 @@ absl::StatusOr<Dataset> loadText(const std::string &path, TextVocabulary kind,
   d.channels = context;
   d.idBytes = 8;
   d.labelWidth = context;
-  d.ids.assign(ids->begin(), ids->begin() + windows * context);
   d.labels.resize(size_t(windows * context));
   for (int64_t k = 0; k < windows * context; ++k)
     d.labels[size_t(k)] = int32_t((*ids)[size_t(k + 1)]);
+  // The ids themselves, not a copy: a large text is several times its
+  // bytes in memory already.
+  ids->resize(size_t(windows * context));
+  d.ids = std::move(*ids);
   *vocabulary = std::move(*vocab);
   return d;
 }

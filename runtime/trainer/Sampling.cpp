@@ -33,12 +33,15 @@ int64_t TokenSampler::next(const float *probs, int64_t n) {
     total += weights[i];
   }
   double u = double(gen() >> 11) * 0x1.0p-53 * total;
+  size_t last = 0; // the least likely token with a weight
   for (size_t i = 0; i < keep; ++i) {
+    if (weights[i] > 0)
+      last = i;
     if (u < weights[i])
       return order[i];
     u -= weights[i];
   }
-  return order[keep - 1];
+  return order[last]; // u rounded past the end
 }
 
 } // namespace gradc

@@ -4,7 +4,9 @@ norm, causal multi-head attention, a GELU MLP and the next-token
 classifier) on a generated text, end to end:
 
 - data { text { vocabulary: CHARS } }: training prints bits per character
-  and --metrics-json records them, and the loss falls;
+  and --metrics-json records them, and the loss falls; --data FILE.txt
+  makes text data of a model without data { } (its bytes), and a
+  checkpoint of another vocabulary is refused;
 - 1 and 2 threads give bitwise the same weights after 3 steps (gradc's
   threads split only loops whose iterations write apart; the layer norm's
   gradient once summed its two row reductions into one buffer);
@@ -86,6 +88,36 @@ def main():
           % (len(params[0]), len(differ)))
     check.check(sorted(params[0]) == sorted(params[1]) and not differ,
                 "1 and 2 threads differ in %s" % differ)
+
+    # --data FILE.txt for a model without data { }: text data all the same
+    # (bits per character, the vocabulary saved); a checkpoint of another
+    # text's vocabulary is refused rather than read with shifted ids.
+    bare = (MODEL % (1, text)).split("data {")[0].replace(
+        "input_dim: 32", "input_dim: 256").replace("units: 32", "units: 256")
+    bare_model = os.path.join(scratch, "bare.pbtxt")
+    chars_model = os.path.join(scratch, "chars.pbtxt")
+    with open(bare_model, "w") as f:
+        f.write(bare)
+    with open(chars_model, "w") as f:
+        f.write(bare + 'data { text { file: "%s" vocabulary: CHARS } }\n'
+                % text)
+    bytes_ckpt = os.path.join(scratch, "bytes.ckpt")
+    code, out, err = common.run(
+        [gradc, "train", bare_model, "--data", text, "--max-steps", "1",
+         "--checkpoint", bytes_ckpt], timeout=120)
+    check.check(code == 0 and "bpc " in out, "--data text.txt: exit %d"
+                % code, out + err)
+    ckpt = pb.Checkpoint()
+    with open(bytes_ckpt, "rb") as f:
+        ckpt.ParseFromString(f.read())
+    check.check(len(ckpt.vocabulary) == 256, "--data text.txt saved %d "
+                "tokens, not the 256 bytes" % len(ckpt.vocabulary))
+    code, out, err = common.run(
+        [gradc, "train", chars_model, "--init-from", bytes_ckpt,
+         "--max-steps", "1"], timeout=120)
+    check.check(code == 1 and "vocabulary (256 tokens) is not the text's"
+                in err and err.count("\n") == 1,
+                "another text's vocabulary: exit %d" % code, err)
 
     # Training on the text: bits per character, falling.
     weights = os.path.join(scratch, "lm.ckpt")

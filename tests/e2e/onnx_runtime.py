@@ -26,9 +26,10 @@ layers' (see below); the layer normalization's comes back as its parts. A model 
 ELU, SELU, the hard sigmoid) and one of SiLU and the hard swish (exported
 as x times Sigmoid or HardSigmoid) round-trip too. An embedding of int64
 token ids (exported as Gather of the table by an INT64 input) trained on
-ids from a .npy file gives ONNX Runtime's probabilities and round-trips;
-one of ids [N, 4, 5] (a feature map, Gather and a Transpose to NCHW) into
-a conv gives them too.
+ids from a .npy file gives ONNX Runtime's probabilities and round-trips,
+and so does one through causal multi-head attention (its -inf mask an
+initializer); one of ids [N, 4, 5] (a feature map, Gather and a Transpose
+to NCHW) into a conv gives them too.
 
 Usage: onnx_runtime.py GRADC SCRATCH_DIR SOURCE_DIR FASHION_MNIST_DIR ORT_DIR
 """
@@ -369,6 +370,13 @@ def main():
     # Ids [N, 6]: a dense layer on each position's row, a flatten.
     embedding_case(gradc, scratch, runner, ort, check, "embedding", (6,),
                    'layer { name: "row" dense { units: 5 activation: TANH } }\n'
+                   'layer { name: "flat" flatten {} }\n', True)
+    # Ids [N, 6]: causal multi-head attention with a residual add
+    # (exported as PyTorch writes it: projections, heads, the -inf mask).
+    embedding_case(gradc, scratch, runner, ort, check, "mha", (6,),
+                   'layer { name: "attn" multi_head_attention { heads: 2 '
+                   'causal: true } }\n'
+                   'layer { name: "res" add {} inputs: ["emb", "attn"] }\n'
                    'layer { name: "flat" flatten {} }\n', True)
     # Ids [N, 4, 5]: a [4, 5, 8] map (NCHW in the export) through a conv,
     # a dense layer on its channels and a flatten.
