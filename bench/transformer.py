@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 
 import numpy as np
 
@@ -37,6 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(ROOT, "examples", "char_transformer.pbtxt")
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import e2e_common  # noqa: E402
 
 
 def windows(s):
@@ -145,9 +145,7 @@ def main():
         return torch_part(args)
     with tempfile.TemporaryDirectory() as work:
         args.work = work
-        subprocess.run(["protoc", "-I", os.path.join(ROOT, "runtime",
-                                                     "params"),
-                        "--python_out", work, "checkpoint.proto"], check=True)
+        e2e_common.checkpoint_module(ROOT, work)
         context = int(re.search(r"shape: \[(\d+)\]",
                                 open(MODEL).read()).group(1))
         tokens = args.batch * context
@@ -167,7 +165,6 @@ def main():
 
 def quality(args, work):
     """Both from gradc's initial weights, the same windows, N steps."""
-    sys.path.insert(0, work)
     import checkpoint_pb2 as pb
     template = os.path.join(work, "template.ckpt")
     run_gradc(args, work, ["--max-steps", "1", "--checkpoint", template])
@@ -182,10 +179,8 @@ def quality(args, work):
         p.data.extend(value.astype(np.float32).tolist())
     del ckpt.state[:]
     ckpt.step = ckpt.epoch = 0
-    ckpt.crc32 = 0
-    ckpt.crc32 = zlib.crc32(ckpt.SerializeToString()) & 0xffffffff
     init = os.path.join(work, "init.ckpt")
-    open(init, "wb").write(ckpt.SerializeToString())
+    e2e_common.write_checkpoint(ckpt, init)
     _, out = run_gradc(args, work, ["--init-from", init, "--max-steps",
                                     str(args.quality_steps)])
     ours = float(re.findall(r"validation: loss [0-9.]+  bpc ([0-9.]+)",

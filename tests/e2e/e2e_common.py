@@ -105,6 +105,25 @@ def run(args, timeout=50):
     return p.returncode, p.stdout, p.stderr
 
 
+def checkpoint_module(source, scratch):
+    """checkpoint_pb2, compiled by protoc from the source tree's
+    runtime/params/checkpoint.proto into `scratch`."""
+    subprocess.run(["protoc", "-I", os.path.join(source, "runtime", "params"),
+                    "--python_out", scratch, "checkpoint.proto"], check=True)
+    sys.path.insert(0, scratch)
+    import checkpoint_pb2  # noqa: E402
+    return checkpoint_pb2
+
+
+def write_checkpoint(ckpt, path):
+    """Writes a Checkpoint message with its CRC-32 (field 12) recomputed."""
+    import zlib
+    ckpt.crc32 = 0
+    ckpt.crc32 = zlib.crc32(ckpt.SerializeToString()) & 0xffffffff
+    with open(path, "wb") as f:
+        f.write(ckpt.SerializeToString())
+
+
 def read_metrics(path):
     """The per-epoch JSON objects of --metrics-json, in order."""
     with open(path) as f:

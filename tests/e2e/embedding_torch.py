@@ -14,9 +14,7 @@ Usage: embedding_torch.py GRADC SCRATCH_DIR SOURCE_DIR
 """
 
 import os
-import subprocess
 import sys
-import zlib
 
 import numpy as np
 import torch
@@ -102,10 +100,7 @@ def compare(gradc, scratch, check, pb, name, optimizer, make_opt, x, y, data):
     check.check(sorted(t.name for t in ckpt.param) == sorted(tensors),
                 name + ": gradc's parameters %s" % [t.name for t in ckpt.param])
     init = os.path.join(scratch, name + ".init.ckpt")
-    with open(init, "wb") as f:
-        ckpt.crc32 = 0
-        ckpt.crc32 = zlib.crc32(ckpt.SerializeToString()) & 0xffffffff
-        f.write(ckpt.SerializeToString())
+    common.write_checkpoint(ckpt, init)
 
     trained = os.path.join(scratch, name + ".trained.ckpt")
     code, out, err = common.run(
@@ -143,10 +138,7 @@ def main():
     gradc, scratch, source = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(scratch, exist_ok=True)
     check = common.Checker()
-    subprocess.run(["protoc", "-I", os.path.join(source, "runtime", "params"),
-                    "--python_out", scratch, "checkpoint.proto"], check=True)
-    sys.path.insert(0, scratch)
-    import checkpoint_pb2  # noqa: E402
+    checkpoint_pb2 = common.checkpoint_module(source, scratch)
 
     x, y, data = write_data(scratch)
     for b in range(STEPS):

@@ -20,7 +20,6 @@ Usage: language_model.py GRADC SCRATCH_DIR SOURCE_DIR
 
 import json
 import os
-import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -49,10 +48,7 @@ def main():
     gradc, scratch, source = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(scratch, exist_ok=True)
     check = common.Checker()
-    subprocess.run(["protoc", "-I", os.path.join(source, "runtime", "params"),
-                    "--python_out", scratch, "checkpoint.proto"], check=True)
-    sys.path.insert(0, scratch)
-    import checkpoint_pb2 as pb  # noqa: E402
+    pb = common.checkpoint_module(source, scratch)
 
     # 13 distinct characters, "é" among them (two UTF-8 bytes).
     text = os.path.join(scratch, "text.txt")
@@ -169,12 +165,8 @@ def main():
     with open(weights, "rb") as f:
         ckpt.ParseFromString(f.read())
     del ckpt.vocabulary[:]
-    ckpt.crc32 = 0
-    import zlib  # noqa: E402
-    ckpt.crc32 = zlib.crc32(ckpt.SerializeToString()) & 0xffffffff
     bare = os.path.join(scratch, "bare.ckpt")
-    with open(bare, "wb") as f:
-        f.write(ckpt.SerializeToString())
+    common.write_checkpoint(ckpt, bare)
     code, out, err = common.run([gradc, "generate", model_file(20), "--weights",
                                  bare, "--prompt", "abc"], timeout=60)
     check.check(code == 1 and "holds no vocabulary" in err and

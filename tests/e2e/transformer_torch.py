@@ -17,9 +17,7 @@ Usage: transformer_torch.py GRADC SCRATCH_DIR SOURCE_DIR
 import math
 import os
 import re
-import subprocess
 import sys
-import zlib
 
 import numpy as np
 import torch
@@ -127,10 +125,7 @@ def main():
     gradc, scratch, source = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(scratch, exist_ok=True)
     check = common.Checker()
-    subprocess.run(["protoc", "-I", os.path.join(source, "runtime", "params"),
-                    "--python_out", scratch, "checkpoint.proto"], check=True)
-    sys.path.insert(0, scratch)
-    import checkpoint_pb2 as pb  # noqa: E402
+    pb = common.checkpoint_module(source, scratch)
 
     model = os.path.join(source, "examples", "char_transformer.pbtxt")
     with open(model) as f:
@@ -163,10 +158,7 @@ def main():
     del ckpt.state[:]
     ckpt.step = ckpt.epoch = 0
     init = os.path.join(scratch, "init.ckpt")
-    with open(init, "wb") as f:
-        ckpt.crc32 = 0
-        ckpt.crc32 = zlib.crc32(ckpt.SerializeToString()) & 0xffffffff
-        f.write(ckpt.SerializeToString())
+    common.write_checkpoint(ckpt, init)
 
     # The same windows: bytes, context tokens each, labels one on.
     with open(s["file"], "rb") as f:
