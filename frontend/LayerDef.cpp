@@ -311,6 +311,7 @@ const LayerDef *findLayerDef(Layer::KindCase kind) {
 #include "ir/OpFamilies.def"
 #undef GRADC_LAYERS_LAYERS
 #undef GRADC_LAYERS_NO_LAYERS
+    add(getRecurrentLayerDefs());
     return defs;
   }();
   for (const LayerDef &d : all)

@@ -147,6 +147,10 @@ struct LayerDef {
 #undef GRADC_LAYERS_LAYERS
 #undef GRADC_LAYERS_NO_LAYERS
 
+/// The layers made of other families' ops (lstm, gru: unrolled), in
+/// frontend/layers/RecurrentLayers.cpp.
+llvm::ArrayRef<LayerDef> getRecurrentLayerDefs();
+
 /// The definition of a layer kind, or null (KIND_NOT_SET).
 const LayerDef *findLayerDef(Layer::KindCase kind);
 

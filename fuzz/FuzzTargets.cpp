@@ -4,23 +4,24 @@
 // time: the text and binary model loaders (with the checker), the ONNX
 // importer, the IDX reader (raw and gzip), the checkpoint reader, the
 // compile cache's entry decoder, the NumPy (.npy, .npz) and CSV readers, the
-// PNG/JPEG decoder and the CIFAR reader. Each writes the input to a file (the
-// readers take paths, as gradc does; the entry decoder takes bytes) and must
-// answer with a status, never a crash, a hang or a leak; ASan and UBSan
-// watch. Built by scripts/fuzz.sh with clang.
+// PNG/JPEG decoder, the CIFAR reader and the text reader. Each writes the input
+// to a file (the readers take paths, as gradc does; the entry decoder takes
+// bytes) and must answer with a status, never a crash, a hang or a leak; ASan
+// and UBSan watch. Built by scripts/fuzz.sh with clang.
 //
 //===----------------------------------------------------------------------===//
 
 #include "frontend/ModelChecker.h"
 #include "frontend/ModelLoader.h"
-#include "runtime/jit/CompileCache.h"
-#include "runtime/data/IdxDataset.h"
-#include "runtime/params/Parameters.h"
 #include "runtime/data/Cifar.h"
 #include "runtime/data/Csv.h"
+#include "runtime/data/IdxDataset.h"
 #include "runtime/data/ImageDecode.h"
 #include "runtime/data/ImageResize.h"
 #include "runtime/data/Numpy.h"
+#include "runtime/data/Text.h"
+#include "runtime/jit/CompileCache.h"
+#include "runtime/params/Parameters.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -76,20 +77,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       std::string(reinterpret_cast<const char *>(data), size), "fuzz.pbtxt");
   if (file.ok())
     (void)checkModel(**file);
-#elif GRADC_FUZZ_TARGET == 2 // binary model
+#elif GRADC_FUZZ_TARGET == 2  // binary model
   loadAndCheck(writeInput(data, size, ".pb"));
-#elif GRADC_FUZZ_TARGET == 3 // ONNX model
+#elif GRADC_FUZZ_TARGET == 3  // ONNX model
   loadAndCheck(writeInput(data, size, ".onnx"));
-#elif GRADC_FUZZ_TARGET == 4 // IDX images and labels, raw and gzip
+#elif GRADC_FUZZ_TARGET == 4  // IDX images and labels, raw and gzip
   bool gz = size > 2 && data[0] == 0x1f && data[1] == 0x8b;
   std::string path = writeInput(data, size, gz ? ".idx.gz" : ".idx");
   (void)readIdxImages(path);
   (void)readIdxLabels(path);
-#elif GRADC_FUZZ_TARGET == 5 // checkpoint
+#elif GRADC_FUZZ_TARGET == 5  // checkpoint
   ParameterStore params = ParameterStore::initialize(checkpointModel(), 0);
   (void)params.load(writeInput(data, size, ".ckpt"), /*weightsOnly=*/false,
                     &checkpointModel());
-#elif GRADC_FUZZ_TARGET == 6 // compile cache entry
+#elif GRADC_FUZZ_TARGET == 6  // compile cache entry
   // The input is an entry without its checksum, which is appended here so
   // that the decoder behind the checksum is fuzzed too; the key asked for
   // is the one the entry names (after the 14-byte magic, a u32 length).
@@ -103,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       key.assign(bytes, 18, n);
   }
   (void)decodeCacheEntry(bytes + cacheEntryChecksum(bytes), key);
-#elif GRADC_FUZZ_TARGET == 7 // NumPy .npy array, then as a data set
+#elif GRADC_FUZZ_TARGET == 7  // NumPy .npy array, then as a data set
   absl::StatusOr<NpyArray> array = readNpy(writeInput(data, size, ".npy"));
   if (array.ok()) {
     // As inputs with zero labels, as labels of one-byte inputs, and as both
@@ -121,7 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     (void)datasetFromArrays(*array, *array, "fuzz.npy", true);
   }
-#elif GRADC_FUZZ_TARGET == 8 // NumPy .npz archive
+#elif GRADC_FUZZ_TARGET == 8  // NumPy .npz archive
   // The CRC-32s of stored entries are recomputed into the central directory
   // (when its end record closes the input) so that mutations of the arrays
   // reach the .npy parser behind the check.
@@ -155,7 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)readNpz(path);
   (void)loadNumpy(path, /*valueTargets=*/false);
   (void)loadNumpy(path, /*valueTargets=*/true);
-#elif GRADC_FUZZ_TARGET == 9 // CSV: classes, regression, a test file
+#elif GRADC_FUZZ_TARGET == 9  // CSV: classes, regression, a test file
   std::string path = writeInput(data, size, ".csv");
   CsvOptions options;
   options.targets = {"y"};
@@ -194,8 +195,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (selector & 4)
     put(cifar100 ? "test.bin" : "test_batch.bin");
   (void)loadCifar(dir.string());
+#elif GRADC_FUZZ_TARGET == 12 // text as bytes or UTF-8 characters
+  // The first byte chooses the vocabulary (bit 0) and the context (the
+  // rest, 0-127: 0 must be refused); the rest is the text file.
+  uint8_t selector = size ? data[0] : 0;
+  std::string path =
+      writeInput(size ? data + 1 : data, size ? size - 1 : 0, ".txt");
+  std::vector<std::string> vocabulary;
+  auto set = loadText(
+      path, selector & 1 ? TextVocabulary::Chars : TextVocabulary::Bytes,
+      selector >> 1, &vocabulary);
+  if (set.ok()) {
+    // Tokenizing again with the saved vocabulary (as generate does).
+    std::string text(reinterpret_cast<const char *>(data + 1), size - 1);
+    (void)tokenize(text, vocabulary, path);
+  }
 #else
-#error "GRADC_FUZZ_TARGET must be 1 to 11"
+#error "GRADC_FUZZ_TARGET must be 1 to 12"
 #endif
   return 0;
 }

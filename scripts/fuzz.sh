@@ -15,12 +15,12 @@ if [ ! -f build-fuzz/build.ninja ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADC_FUZZ=ON > /dev/null
 fi
 TARGETS=(model_text model_binary onnx idx checkpoint cache_entry npy npz csv
-         image cifar)
+         image cifar text)
 # Inputs per target in the reproducible run (about 10-20 s each here).
 declare -A RUNS=([model_text]=100000 [model_binary]=30000 [onnx]=30000
                  [idx]=1000 [checkpoint]=30000 [cache_entry]=100000
                  [npy]=8000 [npz]=5000 [csv]=6000
-                 [image]=8000 [cifar]=5000)
+                 [image]=8000 [cifar]=5000 [text]=20000)
 ninja -C build-fuzz "${TARGETS[@]/#/fuzz-}"
 mkdir -p build-fuzz/findings
 for t in "${TARGETS[@]}"; do

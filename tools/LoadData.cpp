@@ -213,8 +213,18 @@ absl::StatusOr<DataSplits> loadParts(const ResolvedModel &m, const Data &d,
     o.features.assign(c.features().begin(), c.features().end());
     o.targets.assign(c.target().begin(), c.target().end());
     o.valueTargets = m.regression;
+    o.targetsAsFeatures = c.has_sequence();
+    // A time series' windows, or the rows themselves.
+    auto windows = [&](absl::StatusOr<Dataset> rows,
+                       const std::string &path) -> absl::StatusOr<Dataset> {
+      if (!rows.ok() || !c.has_sequence())
+        return rows;
+      return sequenceWindows(
+          *rows, c.sequence().length(),
+          c.sequence().horizon() ? c.sequence().horizon() : 1, path);
+    };
     // The test file maps string classes as the training file does.
-    auto train = readCsv(c.train(), o, &parts.classNames);
+    auto train = windows(readCsv(c.train(), o, &parts.classNames), c.train());
     if (!train.ok())
       return train.status();
     parts.train = std::move(*train);
@@ -222,7 +232,7 @@ absl::StatusOr<DataSplits> loadParts(const ResolvedModel &m, const Data &d,
     if (!c.test().empty()) {
       std::vector<std::string> names = parts.classNames;
       o.integerLabels = !m.regression && names.empty();
-      auto test = readCsv(c.test(), o, &names);
+      auto test = windows(readCsv(c.test(), o, &names), c.test());
       if (!test.ok())
         return test.status();
       parts.test = std::move(*test);
@@ -375,7 +385,12 @@ absl::StatusOr<Dataset> loadPredictInput(const ResolvedModel &m,
       o.targets.assign(m.data.csv().target().begin(),
                        m.data.csv().target().end());
     }
+    // A time series: every window, the last one's forecast included.
+    bool sequence = m.data.has_csv() && m.data.csv().has_sequence();
+    o.targetsAsFeatures = sequence;
     auto csv = readCsv(path, o, nullptr);
+    if (csv.ok() && sequence)
+      csv = sequenceWindows(*csv, m.data.csv().sequence().length(), 0, path);
     if (!csv.ok())
       return csv.status();
     d = std::move(*csv);

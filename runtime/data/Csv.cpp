@@ -280,7 +280,7 @@ absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
       absl::StatusOr<size_t> c = resolve(name, "feature");
       if (!c.ok())
         return c.status();
-      if (isTarget[*c])
+      if (isTarget[*c] && !o.targetsAsFeatures)
         return fileError(absl::StrCat("column '", showCell(name),
                                       "' is both a feature and a target"));
       if (isFeature[*c])
@@ -410,6 +410,40 @@ absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
   for (size_t i = 0; i < labelCells.size(); ++i)
     d.labels[i] = index.at(labelCells[i].text);
   names = std::move(distinct);
+  return d;
+}
+
+absl::StatusOr<Dataset> sequenceWindows(const Dataset &rows, int64_t length,
+                                        int64_t horizon,
+                                        const std::string &source) {
+  if (length < 1 || length > kMaxSequenceLength || horizon < 0 ||
+      horizon > kMaxSequenceLength)
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": error: a sequence length in [1, ", kMaxSequenceLength,
+        "] and a horizon in [0, ", kMaxSequenceLength, "] are needed, got ",
+        length, " and ", horizon));
+  int64_t n = rows.size() - length - horizon + 1;
+  if (n < 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": error: ", rows.size(), " rows, a window of ", length,
+        " and a horizon of ", horizon, " need ", length + horizon));
+  int64_t f = rows.exampleSize();
+  Dataset d = emptyLike(rows);
+  d.height = length;
+  d.width = f;
+  d.channels = 1;
+  d.images.reserve(size_t(n * length * f));
+  for (int64_t i = 0; i < n; ++i) {
+    d.images.insert(d.images.end(), rows.images.begin() + i * f,
+                    rows.images.begin() + (i + length) * f);
+    int64_t at = i + length - 1 + horizon;
+    d.labels.insert(d.labels.end(), rows.labels.begin() + at * rows.labelWidth,
+                    rows.labels.begin() + (at + 1) * rows.labelWidth);
+    if (rows.targetWidth)
+      d.targets.insert(d.targets.end(),
+                       rows.targets.begin() + at * rows.targetWidth,
+                       rows.targets.begin() + (at + 1) * rows.targetWidth);
+  }
   return d;
 }
 

@@ -43,6 +43,9 @@ struct CsvOptions {
   /// Prediction input: only the feature columns are read; the target
   /// columns may be absent, and are ignored where present (labels 0).
   bool featuresOnly = false;
+  /// A column may be both a feature and a target (a time series, whose
+  /// past values predict its next one: sequenceWindows).
+  bool targetsAsFeatures = false;
 };
 
 /// Reads the CSV file `path` (a regular file of at most 4 GiB) into a
@@ -56,6 +59,19 @@ struct CsvOptions {
 /// null for value targets.
 absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
                                 std::vector<std::string> *classNames);
+
+/// The longest window sequenceWindows cuts (and the farthest horizon).
+constexpr int64_t kMaxSequenceLength = 4096;
+
+/// Forecasting windows of a table's rows (`rows`, 1 x 1 x F, in time
+/// order): example i is rows [i, i + length) as a sequence (length x F x
+/// 1, as a NumPy [N, T, F]), its labels or targets those of row
+/// i + length - 1 + horizon (0: its own last row's, for prediction, where
+/// the labels are zeros). An error naming `source` when the rows are
+/// fewer than one window and its horizon.
+absl::StatusOr<Dataset> sequenceWindows(const Dataset &rows, int64_t length,
+                                        int64_t horizon,
+                                        const std::string &source);
 
 } // namespace gradc
 

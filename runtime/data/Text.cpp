@@ -13,7 +13,8 @@
 #include "absl/strings/str_cat.h"
 
 #include <algorithm>
-#include <map>
+#include <set>
+#include <string_view>
 
 namespace gradc {
 namespace {
@@ -73,15 +74,15 @@ textVocabulary(const std::string &text, TextVocabulary kind,
     return vocabulary;
   }
   // UTF-8's byte order is code-point order.
-  std::map<std::string, bool> seen;
+  std::set<std::string_view> seen;
   absl::Status s = forEachToken(text, kind, path, [&](size_t i, size_t n) {
-    seen[text.substr(i, n)] = true;
+    seen.insert(std::string_view(text).substr(i, n));
     return absl::OkStatus();
   });
   if (!s.ok())
     return s;
-  for (auto &entry : seen)
-    vocabulary.push_back(entry.first);
+  for (std::string_view entry : seen)
+    vocabulary.emplace_back(entry);
   return vocabulary;
 }
 
@@ -97,12 +98,15 @@ tokenize(const std::string &text, const std::vector<std::string> &vocabulary,
   std::vector<int64_t> ids;
   ids.reserve(text.size());
   absl::Status s = forEachToken(text, kind, path, [&](size_t i, size_t n) {
-    auto it = std::lower_bound(vocabulary.begin(), vocabulary.end(),
-                               text.substr(i, n));
-    if (it == vocabulary.end() || *it != text.substr(i, n))
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": error: the character '", absl::CHexEscape(text.substr(i, n)),
-          "' at byte ", i, " is not in the vocabulary"));
+    std::string_view token = std::string_view(text).substr(i, n);
+    auto it = std::lower_bound(
+        vocabulary.begin(), vocabulary.end(), token,
+        [](const std::string &v, std::string_view t) { return v < t; });
+    if (it == vocabulary.end() || *it != token)
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": error: the character '",
+                       absl::CHexEscape(std::string(token)), "' at byte ", i,
+                       " is not in the vocabulary"));
     ids.push_back(int64_t(it - vocabulary.begin()));
     return absl::OkStatus();
   });

@@ -2,8 +2,8 @@
 //
 // CSV files are written here into a temporary directory: quoting, CRLF, a
 // BOM, blank lines, string and integer classes, the test file's mapping,
-// regression targets, and every cell, column and file error with its
-// file:line:col.
+// regression targets, every cell, column and file error with its
+// file:line:col, and a time series' forecasting windows.
 //
 //===----------------------------------------------------------------------===//
 
@@ -207,6 +207,47 @@ TEST_F(CsvTest, CsvColumnAndFileErrors) {
   EXPECT_EQ(std::string(d.status().message()),
             dir_.string() +
                 ": error: CSV file is a directory, expected a regular file");
+}
+
+TEST_F(CsvTest, SequenceWindowsOfATimeSeries) {
+  // The target is a feature too: its past values predict its next.
+  CsvOptions o;
+  o.targets = {"t"};
+  o.features = {"t", "w"};
+  o.valueTargets = true;
+  EXPECT_THAT(csvError("t,w\n1,2\n", o),
+              ::testing::HasSubstr("both a feature and a target"));
+  o.targetsAsFeatures = true;
+  Dataset rows = csv("t,w\n1,10\n2,20\n3,30\n4,40\n5,50\n", o);
+  absl::StatusOr<Dataset> d = sequenceWindows(rows, 2, 1, "d.csv");
+  ASSERT_TRUE(d.ok()) << d.status();
+  // Days (1, 2) -> 3, (2, 3) -> 4, (3, 4) -> 5: a [2, 2] sequence each.
+  EXPECT_EQ(d->size(), 3);
+  EXPECT_EQ(d->height, 2);
+  EXPECT_EQ(d->width, 2);
+  EXPECT_EQ(d->channels, 1);
+  EXPECT_THAT(d->images, ElementsAre(1, 10, 2, 20, 2, 20, 3, 30, 3, 30, 4, 40));
+  EXPECT_THAT(d->targets, ElementsAre(3, 4, 5));
+  // Two days ahead; horizon 0 (prediction) labels a window by its last row.
+  d = sequenceWindows(rows, 2, 2, "d.csv");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(d->targets, ElementsAre(4, 5));
+  d = sequenceWindows(rows, 3, 0, "d.csv");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(d->targets, ElementsAre(3, 4, 5));
+  // Class labels follow their rows too.
+  Dataset labelled = csv("y,a\n0,1\n1,2\n2,3\n", classes());
+  d = sequenceWindows(labelled, 1, 1, "d.csv");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(d->labels, ElementsAre(1, 2));
+  // Too few rows, impossible lengths: one line naming the file.
+  EXPECT_EQ(sequenceWindows(rows, 4, 2, "d.csv").status().message(),
+            "d.csv: error: 5 rows, a window of 4 and a horizon of 2 need 6");
+  EXPECT_THAT(
+      std::string(sequenceWindows(rows, 0, 1, "d.csv").status().message()),
+      StartsWith("d.csv: error: a sequence length in [1, 4096]"));
+  EXPECT_FALSE(sequenceWindows(rows, 2, -1, "d.csv").ok());
+  EXPECT_FALSE(sequenceWindows(rows, int64_t(1) << 40, 1, "d.csv").ok());
 }
 
 } // namespace

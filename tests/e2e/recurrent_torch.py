@@ -1,0 +1,232 @@
+#===- recurrent_torch.py - lstm and gru against PyTorch -----*- python -*-===#
+"""The recurrent layers against Debian's PyTorch (nn.LSTM and nn.GRU, batch
+first), step for step from the same initial weights on the same batches:
+
+- examples/weather_lstm.pbtxt itself (its normalization, LSTM and dense, its
+  Adam, its CSV windows of Seattle's weather, batch 32, no shuffle);
+- a bidirectional GRU returning its sequence read by a reverse LSTM (PyTorch:
+  an LSTM over the flipped sequence) returning its last state, on a
+  regression the test writes as .npz.
+
+gradc trains for 1, 5 and 20 steps with 2 threads; PyTorch (in double)
+takes the same 20 steps. After each, every weight must agree within 1e-4
+relative (to the largest value of the tensor).
+
+Usage: recurrent_torch.py GRADC SCRATCH_DIR SOURCE_DIR
+"""
+
+import csv
+import os
+import re
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_common as common  # noqa: E402
+
+STEPS, TOLERANCE = (1, 5, 20), 1e-4
+
+# gradc's role of a recurrent layer's tensor -> PyTorch's, and whether
+# gradc's is the transpose ([in, gates H] against [gates H, in]).
+ROLES = {"kernel": ("weight_ih_l0", True),
+         "recurrent_kernel": ("weight_hh_l0", True),
+         "bias": ("bias_ih_l0", False),
+         "recurrent_bias": ("bias_hh_l0", False)}
+
+
+class WeatherLstm(nn.Module):
+    """examples/weather_lstm.pbtxt: (x - shift) * scale, an LSTM's last
+    state, a linear forecast."""
+
+    def __init__(self, features, units, shift, scale):
+        super().__init__()
+        self.shift, self.scale = shift, scale
+        self.lstm = nn.LSTM(features, units, batch_first=True)
+        self.out = nn.Linear(units, 1)
+
+    def forward(self, x):
+        y, _ = self.lstm((x - self.shift) * self.scale)
+        return self.out(y[:, -1])
+
+
+class GruLstm(nn.Module):
+    """A bidirectional GRU's sequence, then a reverse LSTM's state at
+    position 0 (an LSTM's last over the flipped sequence)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(3, 5, batch_first=True, bidirectional=True)
+        self.lstm = nn.LSTM(10, 4, batch_first=True)
+        self.out = nn.Linear(4, 2)
+
+    def forward(self, x):
+        y, _ = self.gru(x)
+        z, _ = self.lstm(torch.flip(y, [1]))
+        return self.out(z[:, -1])
+
+
+GRU_LSTM_MODEL = """\
+name: "gru_lstm"
+input { name: "x" shape: [6, 3] }
+layer { name: "gru" gru { units: 5 return_sequences: true direction: BIDIRECTIONAL } }
+layer { name: "lstm" lstm { units: 4 direction: REVERSE } }
+layer { name: "out" dense { units: 2 } }
+loss { mse {} regression: true }
+optimizer { adam { learning_rate: 0.01 } }
+training { batch_size: 16 epochs: 100 seed: 5 }
+"""
+
+
+def locate(net, name):
+    """Where gradc's tensor `name` lives in PyTorch, and whether gradc's is
+    its transpose."""
+    layer, role = name.split(".", 1)
+    part = getattr(net, layer)
+    if isinstance(part, nn.Linear):
+        return (part.weight, True) if role == "kernel" else (part.bias, False)
+    reverse = role.startswith("reverse_")
+    role = role[len("reverse_"):] if reverse else role
+    attr, transposed = ROLES[role]
+    # A reverse-only layer is PyTorch's forward one over the flipped input.
+    if reverse and part.bidirectional:
+        attr += "_reverse"
+    return getattr(part, attr), transposed
+
+
+def weather_windows(model_text):
+    """The example's CSV as windows [N, length, features] and next-day
+    targets [N, 1], as data { csv { sequence } } cuts them."""
+    path = re.search(r'train: "([^"]+)"', model_text).group(1)
+    features = re.findall(r'"(\w+)"',
+                          re.search(r"features: \[([^\]]+)\]",
+                                    model_text).group(1))
+    target = re.search(r'target: "(\w+)"', model_text).group(1)
+    length = int(re.search(r"length: (\d+)", model_text).group(1))
+    horizon = int(re.search(r"horizon: (\d+)", model_text).group(1))
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    table = np.array([[float(r[c]) for c in features] for r in rows])
+    goal = np.array([float(r[target]) for r in rows])
+    n = len(rows) - length - horizon + 1
+    x = np.stack([table[i:i + length] for i in range(n)])
+    y = goal[length - 1 + horizon:length - 1 + horizon + n].reshape(n, 1)
+    return x, y
+
+
+def compare(check, gradc, pb, scratch, name, model, net, x, y, batch, lr,
+            data_flags):
+    """Trains `model` in gradc and `net` in PyTorch from the same weights
+    for each of STEPS; checks every weight after each."""
+    flags = data_flags + ["--batch-size", str(batch), "--no-shuffle",
+                          "--threads", "2"]
+    template = os.path.join(scratch, name + "-template.ckpt")
+    code, out, err = common.run([gradc, "train", model, "--max-steps", "1",
+                                 "--checkpoint", template] + flags,
+                                timeout=300)
+    if not check.check(code == 0, name + ": template run failed", out + err):
+        return None
+    ckpt = pb.Checkpoint()
+    with open(template, "rb") as f:
+        ckpt.ParseFromString(f.read())
+    # Fresh weights of gradc's initial scale (the template took a step).
+    rng = np.random.default_rng(11)
+    for t in ckpt.param:
+        value = rng.uniform(-0.3, 0.3, tuple(t.shape)).astype(np.float32)
+        del t.data[:]
+        t.data.extend(value.ravel().tolist())
+        target, transposed = locate(net, t.name)
+        v = torch.from_numpy(value.astype(np.float64))
+        with torch.no_grad():
+            target.copy_(v.T if transposed else v)
+    del ckpt.state[:]
+    ckpt.step = ckpt.epoch = 0
+    init = os.path.join(scratch, name + "-init.ckpt")
+    common.write_checkpoint(ckpt, init)
+
+    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, eps=1e-7)
+    done = 0
+    for steps in STEPS:
+        trained = os.path.join(scratch, "%s-%d.ckpt" % (name, steps))
+        code, out, err = common.run(
+            [gradc, "train", model, "--init-from", init, "--max-steps",
+             str(steps), "--checkpoint", trained] + flags, timeout=300)
+        if not check.check(code == 0, "%s: gradc train %d steps failed"
+                           % (name, steps), out + err):
+            return None
+        for step in range(done, steps):
+            b = slice(step * batch, (step + 1) * batch)
+            opt.zero_grad()
+            nn.functional.mse_loss(net(xs[b]), ys[b]).backward()
+            opt.step()
+        done = steps
+        result = pb.Checkpoint()
+        with open(trained, "rb") as f:
+            result.ParseFromString(f.read())
+        worst = (0.0, "")
+        for p in result.param:
+            ours = np.array(p.data).reshape(tuple(p.shape))
+            t, transposed = locate(net, p.name)
+            ref = (t.T if transposed else t).detach().numpy()
+            e = float(np.max(np.abs(ours - ref)) / np.max(np.abs(ref)))
+            worst = max(worst, (e, p.name))
+            check.check(e <= TOLERANCE, "%s: after %d steps %s differs from "
+                        "PyTorch by %.3g relative" % (name, steps, p.name, e))
+        print("%s after %2d steps: %d tensors, worst max |gradc - torch| / "
+              "max |torch| = %.2e (%s)" % (name, steps, len(result.param),
+                                            *worst))
+    return result
+
+
+def main():
+    gradc, scratch, source = sys.argv[1], sys.argv[2], sys.argv[3]
+    os.makedirs(scratch, exist_ok=True)
+    check = common.Checker()
+    pb = common.checkpoint_module(source, scratch)
+
+    # The weather example: its normalization's shift and scale are what
+    # gradc adapted to the training windows (the checkpoint's buffers).
+    model = os.path.join(source, "examples", "weather_lstm.pbtxt")
+    with open(model) as f:
+        text = f.read()
+    x, y = weather_windows(text)
+    units = int(re.search(r"lstm \{ units: (\d+)", text).group(1))
+    lr = float(re.search(r"learning_rate: ([0-9.e-]+)", text).group(1))
+    batch = int(re.search(r"batch_size: (\d+)", text).group(1))
+    probe = os.path.join(scratch, "weather-probe.ckpt")
+    code, out, err = common.run([gradc, "train", model, "--max-steps", "1",
+                                 "--checkpoint", probe], timeout=300)
+    if check.check(code == 0, "weather probe run failed", out + err):
+        ckpt = pb.Checkpoint()
+        with open(probe, "rb") as f:
+            ckpt.ParseFromString(f.read())
+        buffers = {b.name: torch.tensor(list(b.data), dtype=torch.float64)
+                   for b in ckpt.buffer}
+        net = WeatherLstm(x.shape[2], units, buffers["norm.shift"],
+                          buffers["norm.scale"]).double()
+        compare(check, gradc, pb, scratch, "weather", model, net, x, y,
+                batch, lr, [])
+
+    # The bidirectional GRU and the reverse LSTM, on data written here.
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, (400, 6, 3)).astype(np.float32)
+    y = np.stack([x[:, :, 0].mean(1), x[:, 0, 1] * x[:, -1, 2]],
+                 1).astype(np.float32)
+    data = os.path.join(scratch, "series.npz")
+    np.savez(data, x=x, y=y)
+    model = os.path.join(scratch, "gru_lstm.pbtxt")
+    with open(model, "w") as f:
+        f.write(GRU_LSTM_MODEL)
+    torch.manual_seed(0)
+    compare(check, gradc, pb, scratch, "gru_lstm", model, GruLstm().double(),
+            x.astype(np.float64), y.astype(np.float64), 16, 0.01,
+            ["--data", data])
+    check.finish()
+
+
+if __name__ == "__main__":
+    main()
