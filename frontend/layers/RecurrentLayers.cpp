@@ -281,9 +281,8 @@ OnnxValue recurrentToOnnx(OnnxEmit &e) {
                                        : "forward");
   bool sequences = e.l.attr("sequences") != 0;
   if (!sequences) {
-    // Y_h, the second output.
+    // Y_h, the second output (Y, the first, unread).
     cell.add_output(cell.output(0) + "_h");
-    cell.set_output(0, "");
     onnx::NodeProto &tr = e.node("Transpose", {cell.output(1)});
     OnnxEmit::attr(tr, "perm", std::vector<int64_t>{1, 0, 2});
     return {e.node("Reshape", {tr.output(0),

@@ -13,6 +13,7 @@
 //   OnnxAttributes.cpp     a node's attributes
 //   Onnx<Family>Ops.cpp    the converters, one function per operator
 //                          (OnnxReductionOps.cpp: ReduceMean and the others;
+//                          OnnxRecurrentOps.cpp: LSTM and GRU;
 //                          OnnxFoldOps.cpp: shape arithmetic folded;
 //                          OnnxBatchViews.cpp: Transpose and Reshape that
 //                          move the batch)
@@ -316,6 +317,9 @@ private:
   /// Gather (axis 0) of an initializer table by integer ids: an embedding.
   bool gather(const Node &n);
   bool matmulOfActivations(const Node &n);
+  // OnnxRecurrentOps.cpp:
+  /// LSTM and GRU: an lstm or gru layer, its output Y or Y_h.
+  bool recurrent(const Node &n);
   // OnnxReductionOps.cpp:
   bool reduce(const Node &n);
   /// A reduce layer named `name` of x over ONNX's `axes` (sorted, without
@@ -374,10 +378,12 @@ private:
   bool foldElementwise(const Node &n);
   bool sliceOp(const Node &n);
   bool gatherOp(const Node &n);
+  bool gatherActivation(const Node &n);
   bool foldConcat(const Node &n);
   bool castOp(const Node &n);
   bool transposeConstant(const Node &n);
   bool constantOfShape(const Node &n);
+  bool zeroFill(const Node &n) const;
   bool rangeOp(const Node &n);
   // OnnxShapeOps.cpp:
   bool flatten(const Node &n);
@@ -425,6 +431,9 @@ private:
   std::map<std::string, Tensor> relaid;
   /// Folded constants with elements that hold the batch size (Folded::batch).
   std::map<std::string, std::vector<bool>> batchMarks;
+  /// ConstantOfShape zeros of a shape holding the batch size: PyTorch's
+  /// initial states of an LSTM or GRU, which only those read.
+  std::set<std::string> zeroStates;
   /// The file before PyTorch's patterns were fused (for reinfer()).
   onnx::ModelProto original;
   /// Reshapes of a shape folded here, whose outputs ONNX's inference did

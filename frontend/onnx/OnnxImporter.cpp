@@ -329,8 +329,9 @@ void OnnxImport::convert(const Node &n) {
                          "' are not supported"));
   else if (!o)
     fail(n, unsupportedOperator(n.op_type()));
-  else if (n.output_size() == 0 || n.output(0).empty())
-    fail(n, "has no output");
+  else if (n.output_size() == 0 ||
+           (n.output(0).empty() && o->convert != &OnnxImport::recurrent))
+    fail(n, "has no output"); // (an LSTM's Y_h may be its only output)
   else
     ok = (this->*(o->convert))(n) && !inputFailed;
   if (!ok)

@@ -58,6 +58,8 @@ const std::vector<OnnxOperator> &onnxOperators() {
         {"Gemm",               &I::gemm,            0, false, Two},
         {"MatMul",             &I::gemm,            0, false, OfInput},
         {"Gather",             &I::gatherOp,        0, false, Unknown},
+        {"LSTM",               &I::recurrent,       0, false, Unknown},
+        {"GRU",                &I::recurrent,       0, false, Unknown},
         {"Add",                &I::binary,          0, false, Broadcast},
         {"Sub",                &I::binary,          0, false, Broadcast},
         {"Mul",                &I::binary,          0, false, Broadcast},

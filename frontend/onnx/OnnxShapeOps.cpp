@@ -163,6 +163,24 @@ bool OnnxImport::squeezeActivation(const Node &n) {
   if (x->squeezed || !x->flatFromCHW.empty())
     return fail(n, "the input is a Flatten or global pooling of an NCHW "
                    "tensor, whose features gradc orders differently");
+  if (!un && !x->batchFirst()) {
+    // ONNX's dims without the squeezed ones, the batch where it was.
+    std::vector<int64_t> shape;
+    std::vector<bool> marks;
+    int64_t rank = int64_t(x->dims.size());
+    for (int64_t d = 0; d < rank; ++d) {
+      if (std::count(axes.begin(), axes.end(), d) ||
+          std::count(axes.begin(), axes.end(), d - rank)) {
+        if (d == x->batchAxis || x->dims[d] != 1)
+          return fail(n, absl::StrCat("axis ", d, " is not of size 1"));
+        continue;
+      }
+      bool batch = d == x->batchAxis;
+      shape.push_back(batch ? x->batchOuter * x->batchInner : x->dims[d]);
+      marks.push_back(batch);
+    }
+    return reshapeMovingBatch(n, x, shape, marks);
+  }
   auto it = inferred.find(n.output(0));
   std::vector<int64_t> per;
   if (it != inferred.end() && it->second->tensor_type().has_shape())

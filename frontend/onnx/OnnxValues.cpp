@@ -43,8 +43,8 @@ const Tensor *OnnxImport::activation(const Node &n, int i) {
   }
   // A tensor whose batch is not ONNX's first axis (OnnxBatchViews.cpp).
   static const std::set<std::string> batchMovers{
-      "Transpose", "Reshape", "Shape",      "MatMul",
-      "Gemm",      "Softmax", "LogSoftmax", "Slice"};
+      "Transpose",  "Reshape", "Shape",   "MatMul", "Gemm", "Softmax",
+      "LogSoftmax", "Slice",   "Squeeze", "LSTM",   "GRU",  "Gather"};
   if (it != tensors.end() && !it->second.failed && !it->second.batchFirst() &&
       !elementwiseOps().count(n.op_type()) && !batchMovers.count(n.op_type())) {
     failInput(n, i,
@@ -64,7 +64,12 @@ const Tensor *OnnxImport::activation(const Node &n, int i) {
   }
   if (it != tensors.end())
     return it->second.failed ? nullptr : &it->second;
-  if (batchMarks.count(n.input(i)))
+  if (zeroStates.count(n.input(i)))
+    failInput(n, i,
+              "is zeros of a shape holding the batch size (a "
+              "ConstantOfShape); only an LSTM's or GRU's initial state may "
+              "read it");
+  else if (batchMarks.count(n.input(i)))
     failInput(n, i,
               "holds the batch size (from a Shape), which gradc leaves "
               "open until run time; only a Reshape may read it, as its "

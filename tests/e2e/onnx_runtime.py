@@ -28,7 +28,8 @@ as x times Sigmoid or HardSigmoid) round-trip too. An embedding of int64
 token ids (exported as Gather of the table by an INT64 input) trained on
 ids from a .npy file gives ONNX Runtime's probabilities and round-trips,
 and so does one through causal multi-head attention (its -inf mask an
-initializer); one of ids [N, 4, 5] (a feature map, Gather and a Transpose
+initializer), and so do recurrent layers (ONNX's LSTM and GRU nodes);
+one of ids [N, 4, 5] (a feature map, Gather and a Transpose
 to NCHW) into a conv gives them too.
 
 Usage: onnx_runtime.py GRADC SCRATCH_DIR SOURCE_DIR FASHION_MNIST_DIR ORT_DIR
@@ -378,6 +379,19 @@ def main():
                    'causal: true } }\n'
                    'layer { name: "res" add {} inputs: ["emb", "attn"] }\n'
                    'layer { name: "flat" flatten {} }\n', True)
+    # Ids [N, 6]: a bidirectional LSTM's sequence read by a reverse GRU's
+    # last state, and a GRU's sequence read by an LSTM without biases
+    # (ONNX's LSTM and GRU nodes over the time-major sequence).
+    embedding_case(gradc, scratch, runner, ort, check, "recurrent", (6,),
+                   'layer { name: "lstm" lstm { units: 5 return_sequences: '
+                   'true direction: BIDIRECTIONAL } }\n'
+                   'layer { name: "gru" gru { units: 4 direction: REVERSE } }'
+                   '\n', True)
+    embedding_case(gradc, scratch, runner, ort, check, "recurrent_gru", (6,),
+                   'layer { name: "gru" gru { units: 4 return_sequences: '
+                   'true direction: BIDIRECTIONAL } }\n'
+                   'layer { name: "lstm" lstm { units: 3 use_bias: false } }'
+                   '\n', True)
     # Ids [N, 4, 5]: a [4, 5, 8] map (NCHW in the export) through a conv,
     # a dense layer on its channels and a flatten.
     embedding_case(gradc, scratch, runner, ort, check, "embedding_map",

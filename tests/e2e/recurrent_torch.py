@@ -12,6 +12,13 @@ gradc trains for 1, 5 and 20 steps with 2 threads; PyTorch (in double)
 takes the same 20 steps. After each, every weight must agree within 1e-4
 relative (to the largest value of the tensor).
 
+Then ONNX import: nn.LSTM and nn.GRU (forward or bidirectional, read as
+y[:, -1] or h_n[-1]) exported by torch.onnx.export (time-major LSTM and
+GRU nodes, zero initial states from ConstantOfShape, Squeeze, Transpose,
+Reshape, Gather) must give PyTorch's softmax in `gradc predict` within
+1e-5; two of them trained 5 SGD steps by gradc (a .pbtxt naming the .onnx)
+and by PyTorch must still agree.
+
 Usage: recurrent_torch.py GRADC SCRATCH_DIR SOURCE_DIR
 """
 
@@ -182,6 +189,93 @@ def compare(check, gradc, pb, scratch, name, model, net, x, y, batch, lr,
     return result
 
 
+class Exported(nn.Module):
+    """A recurrent layer of `cell` over [N, 5, 3] and a classifier of its
+    output at the last step, or of its last state h_n[-1]."""
+
+    def __init__(self, cell, bidirectional, last):
+        super().__init__()
+        self.last = last
+        self.r = cell(3, 4, batch_first=True, bidirectional=bidirectional)
+        self.o = nn.Linear(8 if bidirectional and not last else 4, 3)
+
+    def forward(self, x):
+        y, h = self.r(x)
+        if self.last:
+            h = h[0] if isinstance(h, tuple) else h
+            return self.o(h[-1])
+        return self.o(y[:, -1])
+
+
+def onnx_import(check, gradc, scratch):
+    """PyTorch's exports of LSTM and GRU through `gradc predict`, and two of
+    them trained by gradc and by PyTorch."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 1, (64, 5, 3)).astype(np.float32)
+    labels = rng.integers(0, 3, 64).astype(np.int64)
+    xs = os.path.join(scratch, "onnx_x.npy")
+    ys = os.path.join(scratch, "onnx_y.npy")
+    np.save(xs, x)
+    np.save(ys, labels)
+
+    def agrees(name, args, net):
+        out = os.path.join(scratch, name + "_probs.npy")
+        code, stdout, err = common.run([gradc, "predict"] + args +
+                                       ["--input", xs, "-o", out], timeout=120)
+        if not check.check(code == 0, name + ": gradc predict failed",
+                           stdout + err):
+            return
+        with torch.no_grad():
+            ref = torch.softmax(net(torch.from_numpy(x).double()), -1)
+        e = float(np.max(np.abs(np.load(out) - ref.numpy())))
+        print("%-16s max |gradc - torch| = %.2e" % (name, e))
+        check.check(e <= 1e-5, "%s: gradc's probabilities differ from "
+                    "PyTorch's by %.3g" % (name, e))
+
+    trained = {("LSTM", True, False), ("GRU", False, True)}
+    for cell in (nn.LSTM, nn.GRU):
+        for bidirectional in (False, True):
+            for last in (False, True):
+                name = "%s_%s_%s" % (cell.__name__.lower(),
+                                     "bi" if bidirectional else "fwd",
+                                     "h_n" if last else "y")
+                torch.manual_seed(3)
+                net = Exported(cell, bidirectional, last)
+                path = os.path.join(scratch, name + ".onnx")
+                torch.onnx.export(net, torch.zeros(2, 5, 3), path,
+                                  input_names=["x"], output_names=["y"],
+                                  dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+                                  opset_version=14)
+                net = net.double()
+                agrees(name, [path], net)
+                if (cell.__name__, bidirectional, last) not in trained:
+                    continue
+                model = os.path.join(scratch, name + ".pbtxt")
+                with open(model, "w") as f:
+                    f.write('name: "%s"\nnetwork { onnx: "%s.onnx" }\n'
+                            "loss { sparse_categorical_crossentropy {} }\n"
+                            "optimizer { sgd { learning_rate: 0.5 } }\n"
+                            "training { batch_size: 16 seed: 1 }\n"
+                            'data { numpy { x: "%s" y: "%s" } }\n'
+                            % (name, name, xs, ys))
+                ckpt = os.path.join(scratch, name + ".ckpt")
+                code, out, err = common.run(
+                    [gradc, "train", model, "--max-steps", "5",
+                     "--no-shuffle", "--checkpoint", ckpt], timeout=120)
+                if not check.check(code == 0, name + ": gradc train failed",
+                                   out + err):
+                    continue
+                opt = torch.optim.SGD(net.parameters(), lr=0.5)
+                for step in range(5):
+                    b = slice(step * 16, (step + 1) * 16)
+                    opt.zero_grad()
+                    nn.functional.cross_entropy(
+                        net(torch.from_numpy(x[b]).double()),
+                        torch.from_numpy(labels[b])).backward()
+                    opt.step()
+                agrees(name + " (5 steps)", [model, "--weights", ckpt], net)
+
+
 def main():
     gradc, scratch, source = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(scratch, exist_ok=True)
@@ -225,6 +319,7 @@ def main():
     compare(check, gradc, pb, scratch, "gru_lstm", model, GruLstm().double(),
             x.astype(np.float64), y.astype(np.float64), 16, 0.01,
             ["--data", data])
+    onnx_import(check, gradc, scratch)
     check.finish()
 
 
