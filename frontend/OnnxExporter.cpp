@@ -5,6 +5,7 @@
 #include "support/Files.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -227,6 +228,31 @@ void setShape(onnx::ValueInfoProto &v, const std::vector<int64_t> &perExample,
     shape.add_dim()->set_dim_value(d);
 }
 
+/// "BYTES" for the 256 bytes in order (a byte-level model's ids), else
+/// the tokens as a JSON array of strings (UTF-8, quotes, backslashes and
+/// control characters escaped).
+std::string vocabularyMetadata(const std::vector<std::string> &vocabulary) {
+  bool bytes = vocabulary.size() == 256;
+  for (size_t k = 0; bytes && k < 256; ++k)
+    bytes = vocabulary[k] == std::string(1, char(k));
+  if (bytes)
+    return "BYTES";
+  std::string json = "[";
+  for (size_t k = 0; k < vocabulary.size(); ++k) {
+    json += k ? ",\"" : "\"";
+    for (char c : vocabulary[k]) {
+      if (c == '"' || c == '\\')
+        json += {'\\', c};
+      else if (uint8_t(c) < 0x20)
+        json += absl::StrFormat("\\u%04x", int(c));
+      else
+        json += c;
+    }
+    json += '"';
+  }
+  return json + "]";
+}
+
 } // namespace
 
 absl::Status exportOnnx(const ResolvedModel &model, const Weights &weights,
@@ -234,6 +260,11 @@ absl::Status exportOnnx(const ResolvedModel &model, const Weights &weights,
   onnx::ModelProto m;
   m.set_ir_version(7);
   m.set_producer_name("gradc");
+  if (weights.vocabulary && !weights.vocabulary->empty()) {
+    auto &entry = *m.add_metadata_props();
+    entry.set_key("gradc.vocabulary");
+    entry.set_value(vocabularyMetadata(*weights.vocabulary));
+  }
   auto &opset = *m.add_opset_import();
   opset.set_domain("");
   opset.set_version(kOnnxExportOpset);

@@ -28,6 +28,9 @@ constexpr int64_t kOnnxExportOpset = 13;
 /// The values of a model's parameters and buffers, in ResolvedModel order.
 struct Weights {
   std::vector<const std::vector<float> *> params, buffers;
+  /// A language model's tokens (entry k token k's text), written into the
+  /// model's metadata as "gradc.vocabulary"; null or empty: none.
+  const std::vector<std::string> *vocabulary = nullptr;
 };
 
 /// One exported tensor: its ONNX name and, for a flatten of an NHWC

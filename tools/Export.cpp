@@ -45,6 +45,7 @@ absl::Status exportOnnxWeights(const ResolvedModel &model,
     w.params.push_back(&b.data);
   for (const Buffer &b : params.buffers)
     w.buffers.push_back(&b.data);
+  w.vocabulary = &params.vocabulary;
   return exportOnnx(model, w, path);
 }
 

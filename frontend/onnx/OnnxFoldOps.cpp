@@ -315,56 +315,6 @@ bool OnnxImport::sliceActivation(const Node &n) {
   return true;
 }
 
-/// Gather of an activation at one constant index (PyTorch's y[:, -1], an
-/// LSTM's last step): a slice of size 1, its axis dropped for a scalar
-/// index (a reshape that keeps the batch where ONNX's order has it).
-bool OnnxImport::gatherActivation(const Node &n) {
-  const Tensor *x = activation(n, 0);
-  auto idx = folded(n, 1, false);
-  if (!x || !idx)
-    return false;
-  int64_t rank = int64_t(x->dims.size());
-  int64_t axis = attrAxis(n, 0, rank);
-  if (!idx->isInt() || !idx->unmarked() || idx->v.size() != 1 ||
-      idx->dims.size() > 1)
-    return failInput(n, 1,
-                     "must be one integer fixed at import (gradc gathers "
-                     "one index of an activation: a slice)");
-  if (axis < 0 || axis >= rank || axis == x->batchAxis)
-    return fail(n, "gathers along the batch or outside the input's axes");
-  if (x->channelsLast() || !x->flatFromCHW.empty() || x->squeezed ||
-      x->batchOnly)
-    return fail(n, "gathering from an NCHW tensor (or its Flatten or "
-                   "pooling) or from ONNX's [N] is not supported");
-  int64_t dim = x->dims[axis], at = int64_t(idx->v[0]);
-  if (at < 0)
-    at += dim;
-  if (dim < 1 || at < 0 || at >= dim)
-    return failInput(n, 1,
-                     absl::StrCat("index ", int64_t(idx->v[0]),
-                                  " is outside axis ", axis, " of size ", dim));
-  Layer l;
-  Slice &sl = *l.mutable_slice();
-  sl.set_axis(heldAxis(*x, axis));
-  sl.set_begin(at);
-  sl.set_size(1);
-  std::string base = nodeName(n).empty() ? n.op_type() : nodeName(n);
-  Tensor sliced = *x;
-  sliced.dims[axis] = 1;
-  sliced.layer = appendLayer(base + "/slice", std::move(l), {x->layer});
-  // ONNX's dims without the gathered axis (a scalar index), the batch kept.
-  std::vector<int64_t> shape;
-  std::vector<bool> marks;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (d == axis && idx->dims.empty())
-      continue;
-    bool batch = d == x->batchAxis;
-    shape.push_back(batch ? x->batchOuter * x->batchInner : sliced.dims[d]);
-    marks.push_back(batch);
-  }
-  return reshapeMovingBatch(n, &sliced, shape, marks);
-}
-
 bool OnnxImport::gatherOp(const Node &n) {
   // Rows of a table by ids computed from the input: an embedding.
   if (hasInput(n, 1) && !constants.count(n.input(1)))
@@ -525,20 +475,6 @@ bool OnnxImport::castOp(const Node &n) {
         : to == onnx::TensorProto::BOOL ? double(v != 0)
                                         : std::trunc(v);
   return addFolded(n, std::move(*f));
-}
-
-/// Whether a ConstantOfShape fills with float zeros (its default).
-bool OnnxImport::zeroFill(const Node &n) const {
-  const auto *a = attr(n, "value");
-  if (!a)
-    return true;
-  const onnx::TensorProto &t = a->t();
-  if (t.data_type() != onnx::TensorProto::FLOAT)
-    return false;
-  float v = t.float_data_size() ? t.float_data(0) : 0.0f;
-  if (t.raw_data().size() == 4)
-    std::memcpy(&v, t.raw_data().data(), 4);
-  return v == 0.0f;
 }
 
 bool OnnxImport::constantOfShape(const Node &n) {

@@ -15,7 +15,23 @@
 
 #include "absl/strings/str_join.h"
 
+#include <cstring>
+
 namespace gradc::onnximport {
+
+/// Whether a ConstantOfShape fills with float zeros (its default).
+bool OnnxImport::zeroFill(const Node &n) const {
+  const auto *a = attr(n, "value");
+  if (!a)
+    return true;
+  const onnx::TensorProto &t = a->t();
+  if (t.data_type() != onnx::TensorProto::FLOAT)
+    return false;
+  float v = t.float_data_size() ? t.float_data(0) : 0.0f;
+  if (t.raw_data().size() == 4)
+    std::memcpy(&v, t.raw_data().data(), 4);
+  return v == 0.0f;
+}
 
 bool OnnxImport::recurrent(const Node &n) {
   bool lstm = n.op_type() == "LSTM";
@@ -32,6 +48,10 @@ bool OnnxImport::recurrent(const Node &n) {
   const onnx::TensorProto *b = constant(n, 3, true);
   if (!x || !w || !r)
     return false;
+  if (lstm && hasInput(n, 7))
+    return failInput(n, 7,
+                     "(peepholes) is not supported: gradc's LSTM is "
+                     "PyTorch's, without them");
   if (hasInput(n, 4))
     return failInput(n, 4,
                      "(sequence_lens) is not supported: every sequence "

@@ -13,7 +13,9 @@ classifier) on a generated text, end to end:
 - gradc generate streams text of the vocabulary's characters, the same
   for the same seed; greedy decoding continues the text's pattern; a
   prompt character outside the vocabulary and a checkpoint without one are
-  one error line each.
+  one error line each;
+- the vocabulary is in the ONNX export's metadata ("gradc.vocabulary": a
+  JSON array of the characters, or "BYTES").
 
 Usage: language_model.py GRADC SCRATCH_DIR SOURCE_DIR
 """
@@ -108,6 +110,20 @@ def main():
         ckpt.ParseFromString(f.read())
     check.check(len(ckpt.vocabulary) == 256, "--data text.txt saved %d "
                 "tokens, not the 256 bytes" % len(ckpt.vocabulary))
+    # The vocabulary in the ONNX export: "BYTES" for bytes, the characters
+    # of CHARS as a JSON array.
+    def metadata(model, ckpt):
+        import onnx
+        exported = ckpt + ".onnx"
+        code, out, err = common.run([gradc, "export", model, "--weights",
+                                     ckpt, "-o", exported], timeout=120)
+        if not check.check(code == 0, "gradc export failed", out + err):
+            return None
+        props = {p.key: p.value for p in onnx.load(exported).metadata_props}
+        return props.get("gradc.vocabulary")
+    got = metadata(bare_model, bytes_ckpt)
+    check.check(got == "BYTES", "the bytes model's ONNX metadata says %r"
+                % got)
     code, out, err = common.run(
         [gradc, "train", chars_model, "--init-from", bytes_ckpt,
          "--max-steps", "1"], timeout=120)
@@ -126,6 +142,10 @@ def main():
     if not check.check(code == 0, "training failed", out + err):
         check.finish()
     check.check("bpc " in out, "no bits per character printed", out)
+    got = metadata(model_file(20), weights)
+    check.check(got is not None and json.loads(got) == vocabulary,
+                "the ONNX metadata's vocabulary is %r, not %r"
+                % (got, vocabulary))
     epochs = [json.loads(l) for l in open(metrics)]
     first, last = epochs[0]["validation_bpc"], epochs[-1]["validation_bpc"]
     print("validation bits per character: %.3f after epoch 1, %.3f after %d"

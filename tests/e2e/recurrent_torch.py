@@ -12,6 +12,10 @@ gradc trains for 1, 5 and 20 steps with 2 threads; PyTorch (in double)
 takes the same 20 steps. After each, every weight must agree within 1e-4
 relative (to the largest value of the tensor).
 
+The example trained in full (its 30 epochs) must forecast the test windows
+(the last 20 %, 2015) with a lower RMSE than persistence (tomorrow's
+maximum is today's).
+
 Then ONNX import: nn.LSTM and nn.GRU (forward or bidirectional, read as
 y[:, -1] or h_n[-1]) exported by torch.onnx.export (time-major LSTM and
 GRU nodes, zero initial states from ConstantOfShape, Squeeze, Transpose,
@@ -121,7 +125,24 @@ def weather_windows(model_text):
     n = len(rows) - length - horizon + 1
     x = np.stack([table[i:i + length] for i in range(n)])
     y = goal[length - 1 + horizon:length - 1 + horizon + n].reshape(n, 1)
-    return x, y
+    return x, y, features
+
+
+def beats_persistence(check, gradc, scratch, model, x, y, features):
+    """The example's full run against persistence on its test windows."""
+    metrics = os.path.join(scratch, "weather-metrics.json")
+    code, out, err = common.run([gradc, "train", model, "--metrics-json",
+                                 metrics], timeout=300)
+    if not check.check(code == 0, "weather: full run failed", out + err):
+        return
+    tested = int(re.search(r"(\d+) test examples", out + err).group(1))
+    today = x[-tested:, -1, features.index("temp_max")]
+    persistence = float(np.sqrt(np.mean((today - y[-tested:, 0]) ** 2)))
+    rmse = common.read_metrics(metrics)[-1]["test_rmse"]
+    print("weather: test RMSE %.4f, persistence %.4f (%d windows)"
+          % (rmse, persistence, tested))
+    check.check(rmse < persistence, "weather: the LSTM's test RMSE %.4f "
+                "does not beat persistence's %.4f" % (rmse, persistence))
 
 
 def compare(check, gradc, pb, scratch, name, model, net, x, y, batch, lr,
@@ -287,7 +308,7 @@ def main():
     model = os.path.join(source, "examples", "weather_lstm.pbtxt")
     with open(model) as f:
         text = f.read()
-    x, y = weather_windows(text)
+    x, y, features = weather_windows(text)
     units = int(re.search(r"lstm \{ units: (\d+)", text).group(1))
     lr = float(re.search(r"learning_rate: ([0-9.e-]+)", text).group(1))
     batch = int(re.search(r"batch_size: (\d+)", text).group(1))
@@ -304,6 +325,7 @@ def main():
                           buffers["norm.scale"]).double()
         compare(check, gradc, pb, scratch, "weather", model, net, x, y,
                 batch, lr, [])
+        beats_persistence(check, gradc, scratch, model, x, y, features)
 
     # The bidirectional GRU and the reverse LSTM, on data written here.
     rng = np.random.default_rng(2)
