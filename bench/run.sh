@@ -6,10 +6,14 @@
 # (bench/torch_reference.py): same model, batch size 64, same thread count,
 # Adam (lr 0.001, eps 1e-7) for all -- LeNet's momentum optimizer is swapped
 # for Adam in a temporary copy of its model file. Prints a table of images
-# per second and the gradc/PyTorch ratio. Builds nothing: run
-# scripts/build.sh gradc first.
+# per second and the gradc/PyTorch ratio. Then the sequence models, each
+# by its own script with PyTorch in the same run: the char transformer
+# (bench/transformer.py, tokens per second) and the weather LSTM
+# (bench/lstm.py, days per second); --sequence "" leaves them out. Builds
+# nothing: run scripts/build.sh gradc first.
 #
 #   bench/run.sh [--threads T] [--steps N] [--data DIR] [--models "m1 m2"]
+#                [--sequence "char_transformer weather_lstm"]
 #                [--gradc PATH] [--python PATH] [--json FILE]
 #
 # ===----------------------------------------------------------------------===#
@@ -21,6 +25,7 @@ STEPS=200
 BATCH=64
 DATA=/usr/share/datasets/fashion-mnist
 MODELS="mnist_mlp fashion_mnist_cnn lenet"
+SEQUENCE="char_transformer weather_lstm"
 GRADC="$ROOT/build/tools/gradc"
 PYTHON=/usr/bin/python3 # Debian's, which has python3-torch
 JSON_OUT=""
@@ -38,20 +43,21 @@ die() {
 
 while [ $# -gt 0 ]; do
   case "$1" in
-  --threads | --steps | --data | --models | --gradc | --python | --json)
+  --threads | --steps | --data | --models | --sequence | --gradc | --python | --json)
     [ $# -ge 2 ] || die "$1 needs a value"
     case "$1" in
     --threads) THREADS="$2" ;;
     --steps) STEPS="$2" ;;
     --data) DATA="$2" ;;
     --models) MODELS="$2" ;;
+    --sequence) SEQUENCE="$2" ;;
     --gradc) GRADC="$2" ;;
     --python) PYTHON="$2" ;;
     --json) JSON_OUT="$2" ;;
     esac
     shift 2
     ;;
-  --threads=* | --steps=* | --data=* | --models=* | --gradc=* | --python=* | --json=*)
+  --threads=* | --steps=* | --data=* | --models=* | --sequence=* | --gradc=* | --python=* | --json=*)
     set -- "${1%%=*}" "${1#*=}" "${@:2}"
     ;;
   -h | --help)
@@ -144,5 +150,24 @@ for m in $MODELS; do
     ratio="$(awk -v g="$g" -v t="$t" 'BEGIN { if (t > 0) printf "%.2fx", g / t; else print "-" }')"
   fi
   printf '%-20s %14s %14s %8s\n' "$m" "${g:-failed}" "${t:-failed}" "$ratio"
+done
+for m in $SEQUENCE; do
+  echo
+  case "$m" in
+  char_transformer) script=transformer.py steps=20 ;;
+  weather_lstm) script=lstm.py steps="$STEPS" ;;
+  *) die "no sequence benchmark '$m' (char_transformer, weather_lstm)" ;;
+  esac
+  if ! "$PYTHON" "$ROOT/bench/$script" --gradc "$GRADC" --threads "$THREADS" \
+    --steps "$steps" >"$WORK/$m.seq.log" 2>&1; then
+    echo "[$m] bench/$script failed; last lines of its output:" >&2
+    tail -n 15 "$WORK/$m.seq.log" >&2 || true
+    failed=1
+    continue
+  fi
+  grep -v '^{' "$WORK/$m.seq.log" || true
+  if [ -n "$JSON_OUT" ]; then
+    grep '^{' "$WORK/$m.seq.log" >>"$JSON_OUT" || true
+  fi
 done
 exit "$failed"
