@@ -165,7 +165,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::vector<std::string> training = {"a", "b"};
   (void)readCsv(path, options, &training);
   options.valueTargets = true;
-  (void)readCsv(path, options, nullptr);
+  options.targetsAsFeatures = true;
+  if (auto rows = readCsv(path, options, nullptr); rows.ok())
+    for (int64_t length : {1, 3})
+      (void)sequenceWindows(*rows, length, length - 1, path);
   options.features = {"x"};
   (void)readCsv(path, options, nullptr);
 #elif GRADC_FUZZ_TARGET == 10 // PNG or JPEG image, then a resize

@@ -217,7 +217,8 @@ mlir::Value emitRecurrent(const LayerEmit &e) {
   return join(steps, 1);
 }
 
-/// ONNX's LSTM and GRU (opset 14), as PyTorch 1.13 exports them: a
+/// ONNX's LSTM and GRU (opset 13's, LSTM-7 and GRU-7), as PyTorch 1.13
+/// exports them: a
 /// time-major input, W [D, gates H, F], R [D, gates H, H] and B [D, 2 gates
 /// H] with ONNX's gate order (LSTM i o f c, GRU z r h with
 /// linear_before_reset), Y [T, D, N, H] or Y_h [D, N, H] turned back to

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "frontend/ModelChecker.h"
 #include "frontend/onnx/OnnxImport.h"
 
 #include "absl/strings/str_join.h"
@@ -25,7 +26,10 @@ bool OnnxImport::zeroFill(const Node &n) const {
   if (!a)
     return true;
   const onnx::TensorProto &t = a->t();
-  if (t.data_type() != onnx::TensorProto::FLOAT)
+  // One float: a field of one value or four bytes of raw data.
+  if (t.data_type() != onnx::TensorProto::FLOAT ||
+      (t.raw_data().empty() ? t.float_data_size() > 1
+                            : t.raw_data().size() != 4))
     return false;
   float v = t.float_data_size() ? t.float_data(0) : 0.0f;
   if (t.raw_data().size() == 4)
@@ -66,7 +70,15 @@ bool OnnxImport::recurrent(const Node &n) {
                            "(an initial state) must be zeros: gradc's "
                            "recurrent layers start from zero");
       }
-  bool batchMajor = attrInt(n, "layout", 0) == 1;
+  int64_t layout = attrInt(n, "layout", 0);
+  if (layout != 0 && layout != 1)
+    return fail(n, absl::StrCat("layout ", layout, " is not 0 or 1"));
+  if (x->channelsLast() || !x->flatFromCHW.empty() || x->squeezed ||
+      x->batchOnly)
+    return failInput(n, 0,
+                     "is an NCW/NCHW tensor held channels last, or its "
+                     "Flatten or pooling, or ONNX's [N]: not a sequence");
+  bool batchMajor = layout == 1;
   if (x->dims.size() != 3 ||
       (batchMajor
            ? !x->batchFirst()
@@ -81,17 +93,24 @@ bool OnnxImport::recurrent(const Node &n) {
   int64_t dirs = direction == "bidirectional" ? 2 : 1;
   if (direction != "forward" && direction != "reverse" && dirs != 2)
     return fail(n, absl::StrCat("direction '", direction, "' is unknown"));
+  // (Checked before any product of them.)
+  if (h < 1 || h > kMaxDim || t < 1 || f < 1)
+    return fail(n, absl::StrCat("expects hidden_size in [1, ", kMaxDim,
+                                "] and a known sequence, got hidden_size ", h,
+                                " and an input [", absl::StrJoin(x->dims, ", "),
+                                "]"));
   int64_t gates = lstm ? 4 : 3, gh = gates * h;
   auto dimsAre = [](const onnx::TensorProto *p, std::vector<int64_t> d) {
     return std::vector<int64_t>(p->dims().begin(), p->dims().end()) == d;
   };
-  if (h < 1 || t < 1 || !dimsAre(w, {dirs, gh, f}) ||
-      !dimsAre(r, {dirs, gh, h}) || (b && !dimsAre(b, {dirs, 2 * gh})))
-    return fail(n, absl::StrCat("expects hidden_size > 0, W [", dirs, ", ", gh,
-                                ", ", f, "], R [", dirs, ", ", gh, ", ", h,
-                                "] and B [", dirs, ", ", 2 * gh, "]"));
+  if (!dimsAre(w, {dirs, gh, f}) || !dimsAre(r, {dirs, gh, h}) ||
+      (b && !dimsAre(b, {dirs, 2 * gh})))
+    return fail(n, absl::StrCat("expects W [", dirs, ", ", gh, ", ", f,
+                                "], R [", dirs, ", ", gh, ", ", h, "] and B [",
+                                dirs, ", ", 2 * gh, "]"));
   // The outputs: Y (every step) or Y_h (the last state); not both, no Y_c.
-  bool sequences = uses[n.output(0)] > 0;
+  // (uses[""] counts the empty names of omitted inputs.)
+  bool sequences = !n.output(0).empty() && uses[n.output(0)] > 0;
   bool last =
       n.output_size() > 1 && !n.output(1).empty() && uses[n.output(1)] > 0;
   if (lstm && n.output_size() > 2 && !n.output(2).empty() &&

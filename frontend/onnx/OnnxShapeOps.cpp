@@ -154,7 +154,7 @@ bool OnnxImport::squeezeActivation(const Node &n) {
   bool un = n.op_type() == "Unsqueeze";
   int64_t rank = int64_t(x->dims.size()) + (un ? int64_t(axes.size()) : 0);
   for (int64_t a : axes)
-    if (a == 0 || a == -rank)
+    if ((a == 0 || a == -rank) && (un || x->batchFirst()))
       return fail(n, absl::StrCat(un ? "inserting" : "removing",
                                   " axis 0 moves the batch, which gradc "
                                   "keeps first"));

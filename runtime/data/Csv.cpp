@@ -427,7 +427,14 @@ absl::StatusOr<Dataset> sequenceWindows(const Dataset &rows, int64_t length,
     return absl::InvalidArgumentError(absl::StrCat(
         source, ": error: ", rows.size(), " rows, a window of ", length,
         " and a horizon of ", horizon, " need ", length + horizon));
-  int64_t f = rows.exampleSize();
+  int64_t f = rows.exampleSize(), values = 0;
+  // Each row is copied into up to `length` windows: bounded here, not by
+  // what the allocator survives.
+  if (__builtin_mul_overflow(n, length, &values) ||
+      __builtin_mul_overflow(values, f, &values) || values > kMaxSequenceValues)
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": error: ", n, " windows of ", length, " rows of ", f,
+        " features are more than ", kMaxSequenceValues, " values"));
   Dataset d = emptyLike(rows);
   d.height = length;
   d.width = f;

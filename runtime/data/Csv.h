@@ -62,6 +62,8 @@ absl::StatusOr<Dataset> readCsv(const std::string &path, const CsvOptions &o,
 
 /// The longest window sequenceWindows cuts (and the farthest horizon).
 constexpr int64_t kMaxSequenceLength = 4096;
+/// The most values all windows may hold (1 GiB of floats).
+constexpr int64_t kMaxSequenceValues = int64_t(1) << 28;
 
 /// Forecasting windows of a table's rows (`rows`, 1 x 1 x F, in time
 /// order): example i is rows [i, i + length) as a sequence (length x F x

@@ -18,7 +18,8 @@ maximum is today's).
 
 Then ONNX import: nn.LSTM and nn.GRU (forward or bidirectional, read as
 y[:, -1] or h_n[-1]) exported by torch.onnx.export (time-major LSTM and
-GRU nodes, zero initial states from ConstantOfShape, Squeeze, Transpose,
+GRU nodes, zero initial states from ConstantOfShape, Squeeze (of Y, and
+h_n.squeeze(0)), Transpose,
 Reshape, Gather) must give PyTorch's softmax in `gradc predict` within
 1e-5; two of them trained 5 SGD steps by gradc (a .pbtxt naming the .onnx)
 and by PyTorch must still agree.
@@ -223,8 +224,10 @@ class Exported(nn.Module):
     def forward(self, x):
         y, h = self.r(x)
         if self.last:
-            h = h[0] if isinstance(h, tuple) else h
-            return self.o(h[-1])
+            if isinstance(h, tuple):  # an LSTM's (h_n, c_n): h_n[-1]
+                return self.o(h[0][-1])
+            # A GRU's h_n [D, N, H]: the last, or all of a forward one.
+            return self.o(h[-1] if self.r.bidirectional else h.squeeze(0))
         return self.o(y[:, -1])
 
 
@@ -253,48 +256,52 @@ def onnx_import(check, gradc, scratch):
         check.check(e <= 1e-5, "%s: gradc's probabilities differ from "
                     "PyTorch's by %.3g" % (name, e))
 
+    # Every path of the import: Y squeezed or reshaped from two directions,
+    # Y_h gathered or squeezed; two of them trained.
     trained = {("LSTM", True, False), ("GRU", False, True)}
-    for cell in (nn.LSTM, nn.GRU):
-        for bidirectional in (False, True):
-            for last in (False, True):
-                name = "%s_%s_%s" % (cell.__name__.lower(),
-                                     "bi" if bidirectional else "fwd",
-                                     "h_n" if last else "y")
-                torch.manual_seed(3)
-                net = Exported(cell, bidirectional, last)
-                path = os.path.join(scratch, name + ".onnx")
-                torch.onnx.export(net, torch.zeros(2, 5, 3), path,
-                                  input_names=["x"], output_names=["y"],
-                                  dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
-                                  opset_version=14)
-                net = net.double()
-                agrees(name, [path], net)
-                if (cell.__name__, bidirectional, last) not in trained:
-                    continue
-                model = os.path.join(scratch, name + ".pbtxt")
-                with open(model, "w") as f:
-                    f.write('name: "%s"\nnetwork { onnx: "%s.onnx" }\n'
-                            "loss { sparse_categorical_crossentropy {} }\n"
-                            "optimizer { sgd { learning_rate: 0.5 } }\n"
-                            "training { batch_size: 16 seed: 1 }\n"
-                            'data { numpy { x: "%s" y: "%s" } }\n'
-                            % (name, name, xs, ys))
-                ckpt = os.path.join(scratch, name + ".ckpt")
-                code, out, err = common.run(
-                    [gradc, "train", model, "--max-steps", "5",
-                     "--no-shuffle", "--checkpoint", ckpt], timeout=120)
-                if not check.check(code == 0, name + ": gradc train failed",
-                                   out + err):
-                    continue
-                opt = torch.optim.SGD(net.parameters(), lr=0.5)
-                for step in range(5):
-                    b = slice(step * 16, (step + 1) * 16)
-                    opt.zero_grad()
-                    nn.functional.cross_entropy(
-                        net(torch.from_numpy(x[b]).double()),
-                        torch.from_numpy(labels[b])).backward()
-                    opt.step()
-                agrees(name + " (5 steps)", [model, "--weights", ckpt], net)
+    for cell, bidirectional, last in ((nn.LSTM, False, False),
+                                      (nn.LSTM, True, False),
+                                      (nn.LSTM, True, True),
+                                      (nn.GRU, False, True),
+                                      (nn.GRU, True, False)):
+        name = "%s_%s_%s" % (cell.__name__.lower(),
+                             "bi" if bidirectional else "fwd",
+                             "h_n" if last else "y")
+        torch.manual_seed(3)
+        net = Exported(cell, bidirectional, last)
+        path = os.path.join(scratch, name + ".onnx")
+        torch.onnx.export(net, torch.zeros(2, 5, 3), path,
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+                          opset_version=14)
+        net = net.double()
+        agrees(name, [path], net)
+        if (cell.__name__, bidirectional, last) not in trained:
+            continue
+        model = os.path.join(scratch, name + ".pbtxt")
+        with open(model, "w") as f:
+            f.write('name: "%s"\nnetwork { onnx: "%s.onnx" }\n'
+                    "loss { sparse_categorical_crossentropy {} }\n"
+                    "optimizer { sgd { learning_rate: 0.5 } }\n"
+                    "training { batch_size: 16 seed: 1 }\n"
+                    'data { numpy { x: "%s" y: "%s" } }\n'
+                    % (name, name, xs, ys))
+        ckpt = os.path.join(scratch, name + ".ckpt")
+        code, out, err = common.run(
+            [gradc, "train", model, "--max-steps", "5",
+             "--no-shuffle", "--checkpoint", ckpt], timeout=120)
+        if not check.check(code == 0, name + ": gradc train failed",
+                           out + err):
+            continue
+        opt = torch.optim.SGD(net.parameters(), lr=0.5)
+        for step in range(5):
+            b = slice(step * 16, (step + 1) * 16)
+            opt.zero_grad()
+            nn.functional.cross_entropy(
+                net(torch.from_numpy(x[b]).double()),
+                torch.from_numpy(labels[b])).backward()
+            opt.step()
+        agrees(name + " (5 steps)", [model, "--weights", ckpt], net)
 
 
 def main():
