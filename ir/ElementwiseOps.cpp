@@ -148,8 +148,8 @@ LogicalResult
 CausalMaskOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
   // The masked scores do not reach the output: their gradient is 0.
-  operandGrads.push_back(
-      b.create<CausalMaskOp>(getLoc(), resultGrads[0], b.getF64FloatAttr(0.0)));
+  operandGrads.push_back(b.create<CausalMaskOp>(
+      getLoc(), resultGrads[0], b.getF64FloatAttr(0.0), getTransposedAttr()));
   return success();
 }
 

@@ -96,13 +96,16 @@ def NN_CausalMaskOp : NN_DiffOp<"causal_mask", [SameOperandsAndResultType]> {
     Over the last two dimensions (a query i and a key j of attention scores),
     the keys after the query get `fill` (the lowest float, so that a softmax
     gives them no weight, as PyTorch's -inf mask does). Its gradient is the
-    same mask with a fill of 0.
+    same mask with a fill of 0. With `transposed` the last two dimensions
+    are keys by queries: x[..., j, i] is kept where j <= i (the scores
+    transposed, as attention's decomposed gradient computes them).
 
     ```mlir
     %m = nn.causal_mask %s {fill = -3.4028234663852886e+38 : f64} : tensor<8x2x6x6xf32>
     ```
   }];
-  let arguments = (ins NN_FloatTensor:$input, F64Attr:$fill);
+  let arguments = (ins NN_FloatTensor:$input, F64Attr:$fill,
+      UnitAttr:$transposed);
   let results = (outs NN_FloatTensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasVerifier = 1;

@@ -199,3 +199,75 @@ LogicalResult DenseOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
     operandGrads.push_back(GradientBuilder(b, loc).sumToLast(dy));
   return success();
 }
+
+/// The output `[b..., T, E]` and log-sum-exp `[b..., T]` shapes of attention
+/// over q `[b..., T, D]`, k `[b..., S, D]` and v `[b..., S, E]`.
+static FailureOr<std::pair<SmallVector<int64_t>, SmallVector<int64_t>>>
+attentionShapes(Operation *op, Value query, Value key, Value value) {
+  auto q = shapeOf(query), k = shapeOf(key), v = shapeOf(value);
+  size_t rank = q.size();
+  if (rank < 2 || k.size() != rank || v.size() != rank)
+    return op->emitOpError()
+           << "expects query, key and value of one rank "
+              "(2 or more), got "
+           << shapeStr(q) << ", " << shapeStr(k) << " and " << shapeStr(v);
+  for (size_t d = 0; d + 2 < rank; ++d)
+    if (!sameDim(q[d], k[d]) || !sameDim(q[d], v[d]))
+      return op->emitOpError()
+             << "expects the leading dimensions of query, "
+                "key and value to match, got "
+             << shapeStr(q) << ", " << shapeStr(k) << " and " << shapeStr(v);
+  if (!sameDim(q.back(), k.back()))
+    return op->emitOpError() << "expects query and key of one width, got "
+                             << q.back() << " and " << k.back();
+  if (!sameDim(k[rank - 2], v[rank - 2]))
+    return op->emitOpError() << "expects as many values as keys, got "
+                             << v[rank - 2] << " and " << k[rank - 2];
+  SmallVector<int64_t> lse(q.begin(), q.end() - 1);
+  SmallVector<int64_t> out(lse);
+  out.push_back(v.back());
+  return std::make_pair(out, lse);
+}
+
+LogicalResult AttentionOp::verify() {
+  if (failed(expectSameElementType(*this)))
+    return failure();
+  auto shapes = attentionShapes(*this, getQuery(), getKey(), getValue());
+  if (failed(shapes) ||
+      failed(expectShape(*this, getOutput(), shapes->first, "output")))
+    return failure();
+  return expectShape(*this, getLogsumexp(), shapes->second, "logsumexp");
+}
+
+LogicalResult
+AttentionOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                            SmallVectorImpl<Value> &operandGrads) {
+  // The log-sum-exp only feeds the gradient; nothing differentiates it
+  // (autodiff passes a zero constant for a result the loss does not use).
+  auto zero = resultGrads[1].getDefiningOp<ConstantOp>();
+  if (!zero || !zero.getValue().isZero())
+    return emitOpError() << "cannot differentiate its log-sum-exp result";
+  auto grad = b.create<AttentionGradOp>(
+      getLoc(),
+      TypeRange{getQuery().getType(), getKey().getType(), getValue().getType()},
+      resultGrads[0], getQuery(), getKey(), getValue(), getOutput(),
+      getLogsumexp(), getScaleAttr(), getCausalAttr());
+  operandGrads.append(grad->result_begin(), grad->result_end());
+  return success();
+}
+
+LogicalResult AttentionGradOp::verify() {
+  if (failed(expectSameElementType(*this)))
+    return failure();
+  auto shapes = attentionShapes(*this, getQuery(), getKey(), getValue());
+  if (failed(shapes) ||
+      failed(
+          expectShape(*this, getGradOutput(), shapes->first, "grad_output")) ||
+      failed(expectShape(*this, getOutput(), shapes->first, "output")) ||
+      failed(expectShape(*this, getLogsumexp(), shapes->second, "logsumexp")) ||
+      failed(expectShape(*this, getGradQuery(), shapeOf(getQuery()),
+                         "grad_query")) ||
+      failed(expectShape(*this, getGradKey(), shapeOf(getKey()), "grad_key")))
+    return failure();
+  return expectShape(*this, getGradValue(), shapeOf(getValue()), "grad_value");
+}

@@ -106,4 +106,61 @@ def NN_BatchMatmulOp : NN_DiffOp<"batch_matmul", [NN_InferResultType]> {
   let hasVerifier = 1;
 }
 
+def NN_AttentionOp : NN_DiffOp<"attention"> {
+  let summary = "softmax(scale q k^T [causal mask]) v, fused: no T x S scores";
+  let description = [{
+    Scaled dot-product attention over the last two dimensions, for every
+    index of the leading (batch, head) dimensions, which q `[b..., T, D]`, k
+    `[b..., S, D]` and v `[b..., S, E]` share: `output = softmax(scale q
+    k^T) v` `[b..., T, E]`, the softmax over the keys; with `causal`, key j
+    gets no weight from query i < j (nn.causal_mask's top-left alignment).
+    The second result is each query's log-sum-exp of its scaled scores
+    `[b..., T]`, which the gradient reuses. Made by `gradc-fuse-attention`
+    from batch_matmul, mul, causal_mask, softmax, batch_matmul; computed by
+    `gradc-decompose-attention` a tile of keys at a time with an online
+    softmax, so the T x S scores never exist at once.
+
+    ```mlir
+    %o, %lse = nn.attention %q, %k, %v {scale = 0.25 : f64, causal}
+        : (tensor<8x4x16x16xf32>, tensor<8x4x16x16xf32>, tensor<8x4x16x16xf32>)
+        -> (tensor<8x4x16x16xf32>, tensor<8x4x16xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$query, NN_FloatTensor:$key,
+      NN_FloatTensor:$value, F64Attr:$scale, UnitAttr:$causal);
+  let results = (outs NN_FloatTensor:$output, NN_FloatTensor:$logsumexp);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_AttentionGradOp : NN_NonDiffOp<"attention_grad", [Pure]> {
+  let summary = "gradients of nn.attention with respect to q, k and v";
+  let description = [{
+    From the output's gradient `dO`, the forward's operands, output and
+    log-sum-exp: `P = exp(scale q k^T - lse)` (masked when causal),
+    `dv = P^T dO`, `dS = P * (dO v^T - rowsum(dO * output))`,
+    `dq = scale dS k`, `dk = scale dS^T q`. Decomposed like nn.attention,
+    recomputing P a tile of keys at a time.
+
+    ```mlir
+    %dq, %dk, %dv = nn.attention_grad %do, %q, %k, %v, %o, %lse {scale = 0.25 : f64, causal}
+        : (tensor<8x4x16x16xf32>, tensor<8x4x16x16xf32>, tensor<8x4x16x16xf32>,
+           tensor<8x4x16x16xf32>, tensor<8x4x16x16xf32>, tensor<8x4x16xf32>)
+        -> (tensor<8x4x16x16xf32>, tensor<8x4x16x16xf32>, tensor<8x4x16x16xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$query,
+      NN_FloatTensor:$key, NN_FloatTensor:$value, NN_FloatTensor:$output,
+      NN_FloatTensor:$logsumexp, F64Attr:$scale, UnitAttr:$causal);
+  let results = (outs NN_FloatTensor:$grad_query, NN_FloatTensor:$grad_key,
+      NN_FloatTensor:$grad_value);
+  let assemblyFormat = [{
+    $grad_output `,` $query `,` $key `,` $value `,` $output `,` $logsumexp
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // GRADC_NN_LINEAR_OPS

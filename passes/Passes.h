@@ -12,14 +12,14 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Transform/IR/TransformDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
@@ -38,6 +38,9 @@ void populateFuseConvActivationPatterns(mlir::RewritePatternSet &patterns);
 
 /// cross_entropy(softmax(x)) -> softmax_cross_entropy(x).
 void populateFuseSoftmaxCrossEntropyPatterns(mlir::RewritePatternSet &patterns);
+
+/// batch_matmul(softmax([causal_mask](scale * q k^T)), v) -> attention.
+void populateFuseAttentionPatterns(mlir::RewritePatternSet &patterns);
 
 /// Every nn op to linalg/tensor/arith/math on tensors.
 void populateLowerNNToLinalgPatterns(mlir::RewritePatternSet &patterns);
@@ -62,8 +65,10 @@ enum class Stage { NN, Fused, Train, Linalg, LLVM };
 
 /// Adds the passes that take an imported nn module to `stage`.
 /// `threads` > 1 splits convolutions and matmuls across that many OpenMP
-/// threads.
-void buildPipeline(mlir::OpPassManager &pm, Stage stage, int threads = 1);
+/// threads; `fuseAttention` false keeps attention as its matmuls and
+/// softmax (for comparison).
+void buildPipeline(mlir::OpPassManager &pm, Stage stage, int threads = 1,
+                   bool fuseAttention = true);
 
 /// Only the lowering steps: nn (any functions) to linalg, and to LLVM when
 /// `stage` is Stage::LLVM. Tests use it on single-op functions.

@@ -42,6 +42,37 @@ def FuseSoftmaxCrossEntropy : Pass<"gradc-fuse-softmax-cross-entropy", "mlir::fu
   let dependentDialects = ["gradc::nn::NNDialect"];
 }
 
+def FuseAttention : Pass<"gradc-fuse-attention", "mlir::func::FuncOp"> {
+  let summary = "Fuse scaled dot-product attention into nn.attention";
+  let description = [{
+    `batch_matmul(softmax([causal_mask](scale * batch_matmul(q, k^T))), v)`
+    becomes one `nn.attention %q, %k, %v {scale, causal}`. The scale may
+    multiply q or the scores (nn.mul by a constant, or nn.div); the mask is
+    an `nn.causal_mask` with a fill of -1e30 or lower. Left alone: a softmax
+    with other users, a dropout on the weights, broadcast batch dimensions.
+  }];
+  let dependentDialects = ["gradc::nn::NNDialect"];
+}
+
+def DecomposeAttention : Pass<"gradc-decompose-attention", "mlir::func::FuncOp"> {
+  let summary = "Compute nn.attention and its gradient a tile of keys at a time";
+  let description = [{
+    Each `nn.attention` becomes, per tile of `key-tile` keys, the scores of
+    the queries against that tile, an online softmax (running row maximum
+    and sum, the accumulated output rescaled) and the tile's product with
+    its values; no T x S tensor is made. With `causal`, the queries before a
+    tile are skipped (a triangle's worth of the work). `nn.attention_grad`
+    recomputes each tile's probabilities from the saved log-sum-exp and
+    accumulates dq, writing dk and dv a tile at a time. The result is nn
+    ops (slice, batch_matmul, reductions, exp), lowered as usual.
+  }];
+  let options = [
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"64",
+           "Keys per tile">,
+  ];
+  let dependentDialects = ["gradc::nn::NNDialect"];
+}
+
 def BuildTrainStep : Pass<"gradc-build-train-step", "mlir::ModuleOp"> {
   let summary = "Build @train_step and @eval_step from @predict, the loss and the optimizer";
   let description = [{

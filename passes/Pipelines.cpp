@@ -80,15 +80,18 @@ static void buildToLLVM(OpPassManager &pm, int threads) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void buildPipeline(OpPassManager &pm, Stage stage, int threads) {
+void buildPipeline(OpPassManager &pm, Stage stage, int threads,
+                   bool fuseAttention) {
   // 1. Clean up the imported graph.
   pm.addPass(createCanonicalizerPass());
   if (stage == Stage::NN)
     return;
-  // 2. Fusion: conv2d+batch_norm, conv2d+relu; the loss joins the graph in
-  //    @eval_step, where softmax+cross-entropy fuse.
+  // 2. Fusion: conv2d+batch_norm, conv2d+relu, attention; the loss joins
+  //    the graph in @eval_step, where softmax+cross-entropy fuse.
   pm.addNestedPass<func::FuncOp>(createFoldBatchNorm());
   pm.addNestedPass<func::FuncOp>(createFuseConvActivation());
+  if (fuseAttention)
+    pm.addNestedPass<func::FuncOp>(createFuseAttention());
   pm.addPass(createBuildTrainStep(BuildTrainStepOptions{/*trainStep=*/false}));
   pm.addNestedPass<func::FuncOp>(createFuseSoftmaxCrossEntropy());
   if (stage == Stage::Fused)
@@ -103,7 +106,10 @@ void buildPipeline(OpPassManager &pm, Stage stage, int threads) {
 }
 
 void buildLoweringPipeline(OpPassManager &pm, Stage stage, int threads) {
-  // 4. nn -> linalg on tensors; fuse elementwise producers and consumers.
+  // 4. nn -> linalg on tensors (attention first as tiles of nn ops); fuse
+  //    elementwise producers and consumers.
+  pm.addNestedPass<func::FuncOp>(createDecomposeAttention());
+  pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createLowerNNToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createFuseElementwise());
@@ -124,6 +130,10 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                       llvm::cl::desc("OpenMP threads of the compiled step "
                                      "(gradc-to-llvm)"),
                       llvm::cl::init(1)};
+  Option<bool> fuseAttention{
+      *this, "fuse-attention",
+      llvm::cl::desc("Fuse attention into nn.attention (default true)"),
+      llvm::cl::init(true)};
 };
 
 void registerGradcPassesAndPipelines() {
@@ -132,7 +142,7 @@ void registerGradcPassesAndPipelines() {
   (void)upstream;
   auto stagePipeline = [](Stage stage) {
     return [stage](OpPassManager &pm, const PipelineOptions &options) {
-      buildPipeline(pm, stage, options.threads);
+      buildPipeline(pm, stage, options.threads, options.fuseAttention);
     };
   };
   PassPipelineRegistration<PipelineOptions>("gradc-to-fused",

@@ -29,7 +29,7 @@ std::string Compiler::cacheKey(mlir::ModuleOp imported, int64_t batch) const {
   return CompileCache::key(
       {buildAndHostFingerprint(),
        absl::StrCat("batch ", batch, "; threads ", options.threads, "; opt ",
-                    options.optLevel),
+                    options.optLevel, fuseAttention() ? "" : "; unfused"),
        text});
 }
 

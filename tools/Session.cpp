@@ -36,7 +36,16 @@ llvm::cl::opt<double> codeLimit(
     llvm::cl::sub(compileCommand()), llvm::cl::sub(trainCommand()),
     llvm::cl::sub(evalCommand()), llvm::cl::sub(reportCommand()),
     llvm::cl::sub(predictCommand()));
+llvm::cl::opt<bool> unfusedAttention(
+    "unfused-attention",
+    llvm::cl::desc("Keep attention as matmul, mask, softmax and matmul "
+                   "(slower, more memory: for comparison)"),
+    llvm::cl::sub(compileCommand()), llvm::cl::sub(trainCommand()),
+    llvm::cl::sub(evalCommand()), llvm::cl::sub(reportCommand()),
+    llvm::cl::sub(predictCommand()));
 } // namespace
+
+bool fuseAttention() { return !unfusedAttention; }
 
 absl::Status checkCodeLimit(const ResolvedModel &model, const char *command) {
   if (!codeLimit.getNumOccurrences())
@@ -102,7 +111,7 @@ std::optional<OwningOpRef<ModuleOp>> Session::import(const std::string &path,
 LogicalResult Session::runPipeline(ModuleOp module, Stage stage,
                                    const PipelineFlags *flags, int threads) {
   PassManager pm(&ctx, "builtin.module");
-  buildPipeline(pm, stage, threads);
+  buildPipeline(pm, stage, threads, fuseAttention());
   if (flags) {
     std::vector<std::string> after(flags->printAfter.begin(),
                                    flags->printAfter.end());

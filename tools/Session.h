@@ -36,6 +36,10 @@ struct PipelineFlags {
 /// an error line for a model beyond it or for a non-positive limit.
 absl::Status checkCodeLimit(const ResolvedModel &model, const char *command);
 
+/// False with --unfused-attention: attention stays matmul, mask, softmax,
+/// matmul (to compare the fused form against).
+bool fuseAttention();
+
 /// --emit names: nn, fused, train, linalg, llvm.
 std::optional<Stage> parseStage(llvm::StringRef name);
 

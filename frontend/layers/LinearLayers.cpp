@@ -343,8 +343,8 @@ mlir::Value emitMultiHeadAttention(const LayerEmit &e) {
                                  e.b.getF64FloatAttr(1.0 / std::sqrt(width))));
   mlir::Value s = e.b.create<nn::BatchMatmulOp>(e.loc, q, k, false, true);
   if (e.l.attr("causal") != 0)
-    s = e.b.create<nn::CausalMaskOp>(e.loc, s,
-                                     e.b.getF64FloatAttr(kMaskedScore));
+    s = e.b.create<nn::CausalMaskOp>(
+        e.loc, s, e.b.getF64FloatAttr(kMaskedScore), mlir::UnitAttr());
   mlir::Value p = e.b.create<nn::SoftmaxOp>(e.loc, s);
   if (double rate = e.l.attr("rate"); rate > 0) {
     uint64_t mixed = static_cast<uint64_t>(e.model.seed) * 1000003u +

@@ -259,8 +259,11 @@ void populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
                          [&](OpBuilder &nb, Location l, ValueRange a) {
                            Value i = nb.create<linalg::IndexOp>(l, rank - 2);
                            Value j = nb.create<linalg::IndexOp>(l, rank - 1);
+                           // Key j after query i (transposed: i after j).
                            Value future = nb.create<arith::CmpIOp>(
-                               l, arith::CmpIPredicate::ugt, j, i);
+                               l, arith::CmpIPredicate::ugt,
+                               o.getTransposed() ? i : j,
+                               o.getTransposed() ? j : i);
                            S s{nb, l};
                            return one(nb.create<arith::SelectOp>(
                                l, future, s.c(fill, a[0].getType()), a[0]));

@@ -736,3 +736,35 @@ func.func @embedding_grad_rows(%ids: tensor<2x3xi64>, %dy: tensor<2x3x5xf32>) {
   %0 = nn.embedding_grad %ids, %dy : (tensor<2x3xi64>, tensor<2x3x5xf32>) -> tensor<10x4xf32>
   return
 }
+
+// -----
+
+func.func @attention_width(%q: tensor<2x8x16xf32>, %k: tensor<2x8x12xf32>, %v: tensor<2x8x16xf32>) {
+  // expected-error @+1 {{expects query and key of one width, got 16 and 12}}
+  %o, %l = nn.attention %q, %k, %v {scale = 1.0 : f64} : (tensor<2x8x16xf32>, tensor<2x8x12xf32>, tensor<2x8x16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_batch(%q: tensor<2x8x16xf32>, %k: tensor<1x8x16xf32>, %v: tensor<1x8x16xf32>) {
+  // expected-error @+1 {{expects the leading dimensions of query, key and value to match, got 2x8x16, 1x8x16 and 1x8x16}}
+  %o, %l = nn.attention %q, %k, %v {scale = 1.0 : f64} : (tensor<2x8x16xf32>, tensor<1x8x16xf32>, tensor<1x8x16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_values(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x6x16xf32>) {
+  // expected-error @+1 {{expects as many values as keys, got 6 and 8}}
+  %o, %l = nn.attention %q, %k, %v {scale = 1.0 : f64} : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x6x16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_shape(%do: tensor<2x8x4xf32>, %q: tensor<2x8x16xf32>, %lse: tensor<2x8xf32>) {
+  // expected-error @+1 {{grad_output}}
+  %dq, %dk, %dv = nn.attention_grad %do, %q, %q, %q, %q, %lse {scale = 1.0 : f64} : (tensor<2x8x4xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8xf32>) -> (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>)
+  return
+}

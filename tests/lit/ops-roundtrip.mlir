@@ -231,3 +231,14 @@ func.func @embedding(%ids: tensor<4x8xi64>, %ids32: tensor<4xi32>,
   %2 = nn.embedding_grad %ids, %dy : (tensor<4x8xi64>, tensor<4x8x16xf32>) -> tensor<50x16xf32>
   return %0, %1, %2 : tensor<4x8x16xf32>, tensor<4x16xf32>, tensor<50x16xf32>
 }
+
+// CHECK-LABEL: func.func @attention
+func.func @attention(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>) -> (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) {
+  // CHECK: nn.attention %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 2.500000e-01 : f64} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> (tensor<2x4x8x16xf32>, tensor<2x4x8xf32>)
+  %o, %lse = nn.attention %q, %k, %v {scale = 0.25 : f64, causal} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> (tensor<2x4x8x16xf32>, tensor<2x4x8xf32>)
+  // CHECK: nn.attention_grad
+  %dq, %dk, %dv = nn.attention_grad %o, %q, %k, %v, %o, %lse {scale = 0.25 : f64, causal} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8xf32>) -> (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>)
+  // CHECK: nn.causal_mask %{{.*}} {fill = 0.000000e+00 : f64, transposed}
+  %m = nn.causal_mask %dq {fill = 0.0 : f64, transposed} : tensor<2x4x8x16xf32>
+  return %dk, %m : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>
+}

@@ -186,11 +186,14 @@ struct CausalMaskKernel {
   static absl::Status run(CausalMaskOp op, KernelEnv<T> &env) {
     HostTensor<T> y = env.in(op.getInput());
     auto shape = shapeOf(op.getOutput());
-    int64_t queries = shape[shape.size() - 2], keys = shape.back();
+    int64_t rows = shape[shape.size() - 2], cols = shape.back();
     T fill = T(f64(op.getFill()));
-    for (int64_t k = 0; k < y.numElements(); ++k)
-      if (k % keys > k / keys % queries)
+    for (int64_t k = 0; k < y.numElements(); ++k) {
+      int64_t row = k / cols % rows, col = k % cols;
+      // Key col after query row (transposed: key row after query col).
+      if (op.getTransposed() ? row > col : col > row)
         y[k] = fill;
+    }
     env.set(op.getOutput(), std::move(y));
     return absl::OkStatus();
   }

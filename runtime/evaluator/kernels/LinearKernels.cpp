@@ -1,6 +1,7 @@
 //===- LinearKernels.cpp - reference kernels of dense, matmuls, embedding -===//
 //
-// The reference kernels of dense, matmul, batch_matmul and embedding,
+// The reference kernels of dense, matmul, batch_matmul, embedding and
+// attention (its scores materialized one query row at a time),
 // attached to the ops as their ReferenceKernelOpInterface. Plain loops; an
 // embedding id outside the table is an error here (the compiled code clamps
 // it).
@@ -8,6 +9,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/evaluator/kernels/KernelEnv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
 
 using namespace mlir;
 using namespace gradc::nn;
@@ -146,6 +152,112 @@ struct BatchMatmulKernel {
   }
 };
 
+/// The sizes of attention over q [b..., T, D], k [b..., S, D], v [b..., S, E]:
+/// its batches (the leading dimensions' product) and T, S, D, E.
+struct AttentionSizes {
+  template <typename T>
+  AttentionSizes(const HostTensor<T> &q, const HostTensor<T> &v) {
+    int64_t r = q.rank();
+    t = q.dim(r - 2);
+    d = q.dim(r - 1);
+    s = v.dim(r - 2);
+    e = v.dim(r - 1);
+    batches = q.numElements() / (t * d);
+  }
+  int64_t batches, t, s, d, e;
+};
+
+/// The probabilities of one batch's query i over its keys, from the scaled
+/// scores and (when known) the log-sum-exp; returns the log-sum-exp.
+template <typename T>
+T attentionRow(const T *q, const T *k, const AttentionSizes &z, int64_t i,
+               double scale, bool causal, const T *lse, std::vector<T> &p) {
+  int64_t keys = causal ? std::min(z.s, i + 1) : z.s;
+  p.assign(size_t(z.s), T(0));
+  T max = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < keys; ++j) {
+    T dot = 0;
+    for (int64_t l = 0; l < z.d; ++l)
+      dot += q[i * z.d + l] * k[j * z.d + l];
+    p[size_t(j)] = dot * T(scale);
+    max = std::max(max, p[size_t(j)]);
+  }
+  T sum = 0;
+  for (int64_t j = 0; j < keys; ++j)
+    sum += std::exp(p[size_t(j)] - max);
+  T logSum = lse ? *lse : max + std::log(sum);
+  for (int64_t j = 0; j < keys; ++j)
+    p[size_t(j)] = std::exp(p[size_t(j)] - logSum);
+  return logSum;
+}
+
+struct AttentionKernel {
+  template <typename T>
+  static absl::Status run(AttentionOp op, KernelEnv<T> &env) {
+    const HostTensor<T> &q = env.in(op.getQuery()), &k = env.in(op.getKey()),
+                        &v = env.in(op.getValue());
+    HostTensor<T> y = env.zeros(op.getOutput());
+    HostTensor<T> lse = env.zeros(op.getLogsumexp());
+    AttentionSizes z(q, v);
+    std::vector<T> p;
+    for (int64_t b = 0; b < z.batches; ++b)
+      for (int64_t i = 0; i < z.t; ++i) {
+        lse[b * z.t + i] = attentionRow(&q[b * z.t * z.d], &k[b * z.s * z.d], z,
+                                        i, f64(op.getScale()), op.getCausal(),
+                                        (const T *)nullptr, p);
+        for (int64_t j = 0; j < z.s; ++j)
+          for (int64_t c = 0; c < z.e; ++c)
+            y[(b * z.t + i) * z.e + c] +=
+                p[size_t(j)] * v[(b * z.s + j) * z.e + c];
+      }
+    env.set(op.getOutput(), std::move(y));
+    env.set(op.getLogsumexp(), std::move(lse));
+    return absl::OkStatus();
+  }
+};
+
+struct AttentionGradKernel {
+  template <typename T>
+  static absl::Status run(AttentionGradOp op, KernelEnv<T> &env) {
+    const HostTensor<T> &dy = env.in(op.getGradOutput()),
+                        &q = env.in(op.getQuery()), &k = env.in(op.getKey()),
+                        &v = env.in(op.getValue()), &y = env.in(op.getOutput()),
+                        &lse = env.in(op.getLogsumexp());
+    HostTensor<T> dq = env.zeros(op.getGradQuery()),
+                  dk = env.zeros(op.getGradKey()),
+                  dv = env.zeros(op.getGradValue());
+    AttentionSizes z(q, v);
+    T scale = T(f64(op.getScale()));
+    std::vector<T> p;
+    for (int64_t b = 0; b < z.batches; ++b)
+      for (int64_t i = 0; i < z.t; ++i) {
+        int64_t row = b * z.t + i;
+        attentionRow(&q[b * z.t * z.d], &k[b * z.s * z.d], z, i,
+                     f64(op.getScale()), op.getCausal(), &lse[row], p);
+        T rowDot = 0; // rowsum(dO * O)
+        for (int64_t c = 0; c < z.e; ++c)
+          rowDot += dy[row * z.e + c] * y[row * z.e + c];
+        for (int64_t j = 0; j < z.s; ++j) {
+          int64_t key = b * z.s + j;
+          T dp = 0;
+          for (int64_t c = 0; c < z.e; ++c) {
+            dp += dy[row * z.e + c] * v[key * z.e + c];
+            dv[key * z.e + c] += p[size_t(j)] * dy[row * z.e + c];
+          }
+          T ds = p[size_t(j)] * (dp - rowDot) * scale;
+          for (int64_t l = 0; l < z.d; ++l) {
+            dq[row * z.d + l] += ds * k[key * z.d + l];
+            dk[key * z.d + l] += ds * q[row * z.d + l];
+          }
+        }
+      }
+    env.set(op.getGradQuery(), std::move(dq));
+    env.set(op.getGradKey(), std::move(dk));
+    env.set(op.getGradValue(), std::move(dv));
+    return absl::OkStatus();
+  }
+};
+
 struct EmbeddingGradKernel {
   template <typename T>
   static absl::Status run(EmbeddingGradOp op, KernelEnv<T> &env) {
@@ -171,6 +283,8 @@ void attachLinearKernels(MLIRContext *ctx) {
   attach<EmbeddingKernel, EmbeddingOp>(ctx);
   attach<EmbeddingGradKernel, EmbeddingGradOp>(ctx);
   attach<BatchMatmulKernel, BatchMatmulOp>(ctx);
+  attach<AttentionKernel, AttentionOp>(ctx);
+  attach<AttentionGradKernel, AttentionGradOp>(ctx);
 }
 
 } // namespace gradc::kernels
