@@ -150,6 +150,19 @@ def CopiesToLoops : Pass<"gradc-copies-to-loops", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def EarlyDeallocation : Pass<"gradc-early-deallocation", "mlir::func::FuncOp"> {
+  let summary = "Free each buffer right after its last use, not at the end of the step";
+  let description = [{
+    MLIR's buffer deallocation frees the buffers of a block at the block's
+    end; in a training step that kept every temporary alive until the step
+    returned. Each `memref.dealloc` of a `memref.alloc` of the same block
+    moves up to just after the last op of the block that uses the buffer or
+    a view of it. A buffer whose alias reaches a terminator or a call keeps
+    its dealloc where it is.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def HoistVectorTransfers : Pass<"gradc-hoist-vector-transfers",
                                 "mlir::ModuleOp"> {
   let summary = "Keep vector accumulators in registers across reduction loops";

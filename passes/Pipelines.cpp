@@ -52,6 +52,7 @@ static void buildToLLVM(OpPassManager &pm, int threads) {
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createEarlyDeallocation());
   pm.addPass(createHoistVectorTransfers());
   pm.addPass(createCopiesToLoops());
   if (threads > 1)
