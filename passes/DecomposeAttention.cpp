@@ -130,18 +130,22 @@ struct Tiler {
   Value scaledQ;
 };
 
-void decompose(nn::AttentionOp op, int64_t keyTile) {
-  OpBuilder b(op);
-  Tiler t(b, op.getLoc(), op.getQuery(), op.getKey(),
-          op.getScale().convertToDouble(), op.getCausal(), keyTile);
+} // namespace
+
+SmallVector<Value> gradc::decomposeAttention(OpBuilder &b, nn::AttentionOp op,
+                                             ValueRange operands,
+                                             int64_t keyTile) {
+  Value query = operands[0], key = operands[1], value = operands[2];
+  Tiler t(b, op.getLoc(), query, key, op.getScale().convertToDouble(),
+          op.getCausal(), keyTile);
   GradientBuilder &g = t.g;
   Value m, l, acc;
   for (int64_t j = 0; j < t.tiles(); ++j) {
     int64_t first = t.firstRow(j);
     if (first >= t.queries)
       break;
-    Value s = t.scores(op.getKey(), j);
-    Value v = t.keyTileOf(op.getValue(), j);
+    Value s = t.scores(key, j);
+    Value v = t.keyTileOf(value, j);
     Value tileMax = g.reduceRows(s, /*max=*/true);
     if (j == 0) {
       m = tileMax;
@@ -165,25 +169,25 @@ void decompose(nn::AttentionOp op, int64_t keyTile) {
   }
   Value output = g.div(acc, g.broadcastRows(l, acc));
   Value lse = g.add(m, g.b.create<nn::LogOp>(g.loc, l));
-  op.getOutput().replaceAllUsesWith(output);
-  op.getLogsumexp().replaceAllUsesWith(lse);
-  op.erase();
+  return {output, lse};
 }
 
-void decompose(nn::AttentionGradOp op, int64_t keyTile) {
-  OpBuilder b(op);
+SmallVector<Value> gradc::decomposeAttentionGrad(OpBuilder &b,
+                                                 nn::AttentionGradOp op,
+                                                 ValueRange operands,
+                                                 int64_t keyTile) {
+  Value dy = operands[0], query = operands[1], key = operands[2],
+        value = operands[3], output = operands[4], logsumexp = operands[5];
   double scale = op.getScale().convertToDouble();
-  Tiler t(b, op.getLoc(), op.getQuery(), op.getKey(), scale, op.getCausal(),
-          keyTile);
+  Tiler t(b, op.getLoc(), query, key, scale, op.getCausal(), keyTile);
   GradientBuilder &g = t.g;
-  Value dy = op.getGradOutput();
   // rowsum(dO * output) = rowsum(P * dP): the softmax gradient's row term.
-  Value rowDot = g.reduceRows(g.mul(dy, op.getOutput()));
+  Value rowDot = g.reduceRows(g.mul(dy, output));
   Value dq;
   SmallVector<Value> dk, dv;
   for (int64_t j = 0; j < t.tiles(); ++j) {
     int64_t first = t.firstRow(j);
-    Value k = t.keyTileOf(op.getKey(), j), v = t.keyTileOf(op.getValue(), j);
+    Value k = t.keyTileOf(key, j), v = t.keyTileOf(value, j);
     if (first >= t.queries) {
       // Keys no query sees: no gradient.
       dk.push_back(g.constant(0.0, k));
@@ -197,8 +201,8 @@ void decompose(nn::AttentionGradOp op, int64_t keyTile) {
     if (t.causal)
       s = g.b.create<nn::CausalMaskOp>(
           g.loc, s, g.b.getF64FloatAttr(kMaskedScore), g.b.getUnitAttr());
-    Value p = g.exp(
-        g.sub(s, t.broadcastColumns(t.rowsFrom(op.getLogsumexp(), first), s)));
+    Value p =
+        g.exp(g.sub(s, t.broadcastColumns(t.rowsFrom(logsumexp, first), s)));
     dv.push_back(g.b.create<nn::BatchMatmulOp>(g.loc, p, dyRows, false, false));
     Value dp = g.b.create<nn::BatchMatmulOp>(g.loc, v, dyRows, false, true);
     Value ds =
@@ -209,13 +213,12 @@ void decompose(nn::AttentionGradOp op, int64_t keyTile) {
     dq = !dq ? dqTile
              : t.replaceRows(dq, g.add(t.rowsFrom(dq, first), dqTile), first);
     dk.push_back(g.b.create<nn::BatchMatmulOp>(
-        g.loc, ds, t.rowsFrom(op.getQuery(), first), false, false));
+        g.loc, ds, t.rowsFrom(query, first), false, false));
   }
-  op.getGradQuery().replaceAllUsesWith(dq);
-  op.getGradKey().replaceAllUsesWith(t.concatKeys(dk));
-  op.getGradValue().replaceAllUsesWith(t.concatKeys(dv));
-  op.erase();
+  return {dq, t.concatKeys(dk), t.concatKeys(dv)};
 }
+
+namespace {
 
 struct DecomposeAttention
     : gradc::impl::DecomposeAttentionBase<DecomposeAttention> {
@@ -228,10 +231,15 @@ struct DecomposeAttention
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      if (auto a = dyn_cast<nn::AttentionOp>(op))
-        decompose(a, keyTile);
-      else
-        decompose(cast<nn::AttentionGradOp>(op), keyTile);
+      OpBuilder b(op);
+      SmallVector<Value> values =
+          isa<nn::AttentionOp>(op)
+              ? decomposeAttention(b, cast<nn::AttentionOp>(op),
+                                   op->getOperands(), keyTile)
+              : decomposeAttentionGrad(b, cast<nn::AttentionGradOp>(op),
+                                       op->getOperands(), keyTile);
+      op->replaceAllUsesWith(values);
+      op->erase();
     }
   }
 };

@@ -42,6 +42,19 @@ void populateFuseSoftmaxCrossEntropyPatterns(mlir::RewritePatternSet &patterns);
 /// batch_matmul(softmax([causal_mask](scale * q k^T)), v) -> attention.
 void populateFuseAttentionPatterns(mlir::RewritePatternSet &patterns);
 
+/// nn.attention's output and log-sum-exp (nn.attention_grad's dq, dk, dv)
+/// as nn ops over tiles of `keyTile` keys (DecomposeAttention.cpp), built
+/// at `b`'s insertion point from the op's (converted) operands. Used by
+/// gradc-decompose-attention and as the ops' lowering to linalg.
+llvm::SmallVector<mlir::Value> decomposeAttention(mlir::OpBuilder &b,
+                                                  nn::AttentionOp op,
+                                                  mlir::ValueRange operands,
+                                                  int64_t keyTile = 64);
+llvm::SmallVector<mlir::Value> decomposeAttentionGrad(mlir::OpBuilder &b,
+                                                      nn::AttentionGradOp op,
+                                                      mlir::ValueRange operands,
+                                                      int64_t keyTile = 64);
+
 /// Every nn op to linalg/tensor/arith/math on tensors.
 void populateLowerNNToLinalgPatterns(mlir::RewritePatternSet &patterns);
 

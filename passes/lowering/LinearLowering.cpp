@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Passes.h"
 #include "passes/lowering/LinalgEmitter.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -223,6 +224,16 @@ void populateLinearLoweringPatterns(RewritePatternSet &patterns) {
       patterns, [](nn::EmbeddingGradOp o, ValueRange ops, Emitter &e) -> R {
         return one(lowerEmbeddingGrad(e, ops[0], ops[1],
                                       cast<RankedTensorType>(o.getType())));
+      });
+  // Attention becomes tiles of nn ops, which the conversion lowers in turn
+  // (gradc-decompose-attention does the same before the lowering).
+  addLowering<nn::AttentionOp>(
+      patterns, [](nn::AttentionOp o, ValueRange ops, Emitter &e) -> R {
+        return decomposeAttention(e.b, o, ops);
+      });
+  addLowering<nn::AttentionGradOp>(
+      patterns, [](nn::AttentionGradOp o, ValueRange ops, Emitter &e) -> R {
+        return decomposeAttentionGrad(e.b, o, ops);
       });
   addLowering<nn::BatchMatmulOp>(
       patterns, [](nn::BatchMatmulOp o, ValueRange ops, Emitter &e) -> R {
