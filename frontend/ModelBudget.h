@@ -4,8 +4,11 @@
 // Before gradc allocates or compiles for a batch, it estimates from the
 // resolved model the memory a step holds: the parameters (with their
 // gradients and optimizer slots when training) and every layer's output for
-// the whole batch (with its gradient when training). The estimate is a
-// lower bound, so a model it refuses cannot run. The limit, unless
+// the whole batch (with its gradient when training). That was a lower
+// bound while a step kept every buffer until it returned; since
+// gradc-early-deallocation frees each after its last use, a step can peak
+// below it, and a model just over the limit might still have fit
+// (--memory-limit raises the limit). The limit, unless
 // --memory-limit says otherwise, is the smallest of what the machine and a
 // scheduler allow the process (detectMemoryLimit()): the machine's physical
 // memory; the soft RLIMIT_AS less the address space the process has already

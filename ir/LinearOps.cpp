@@ -217,6 +217,12 @@ attentionShapes(Operation *op, Value query, Value key, Value value) {
              << "expects the leading dimensions of query, "
                 "key and value to match, got "
              << shapeStr(q) << ", " << shapeStr(k) << " and " << shapeStr(v);
+  // The decomposition unrolls static tiles of keys.
+  for (int64_t n : {q[rank - 2], k[rank - 2]})
+    if (ShapedType::isDynamic(n) || n == 0)
+      return op->emitOpError()
+             << "expects a static, nonzero number of queries and keys, got "
+             << shapeStr(q) << " and " << shapeStr(k);
   if (!sameDim(q.back(), k.back()))
     return op->emitOpError() << "expects query and key of one width, got "
                              << q.back() << " and " << k.back();

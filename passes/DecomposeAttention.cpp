@@ -10,9 +10,9 @@
 //                         p = exp(s - m'); l = a l + rowsum p
 //                         acc = a acc + p v_j
 //            then         output = acc / l; lse = m + log l
-//   backward, per tile j, transposed (keys by queries, so that nothing of
-//   it is the forward's tile again, which CSE would keep alive between
-//   them):
+//   backward, per tile j, transposed (keys by queries, so that no score or
+//   probability tile is the forward's again, which CSE would keep alive
+//   between them; only slices of q, k and v are shared):
 //                         p' = exp(k_j (scale q)^T - lse); dv_j = p' dO
 //                         ds' = scale p' * (v_j dO^T - rowsum(dO * output))
 //                         dq += ds'^T k_j; dk_j = ds' q
@@ -102,8 +102,11 @@ struct Tiler {
 
   /// Tile j's scaled scores of the queries from firstRow(j), masked.
   Value scores(Value k, int64_t j) {
-    Value s = g.b.create<nn::BatchMatmulOp>(
-        g.loc, rowsFrom(scaledQ, firstRow(j)), keyTileOf(k, j), false, true);
+    // Operands built one statement at a time: the IR's order must not
+    // depend on the compiler's order of evaluating arguments.
+    Value rowsQ = rowsFrom(scaledQ, firstRow(j));
+    Value keysJ = keyTileOf(k, j);
+    Value s = g.b.create<nn::BatchMatmulOp>(g.loc, rowsQ, keysJ, false, true);
     if (causal)
       s = g.b.create<nn::CausalMaskOp>(
           g.loc, s, g.b.getF64FloatAttr(kMaskedScore), UnitAttr());
@@ -159,10 +162,11 @@ SmallVector<Value> gradc::decomposeAttention(OpBuilder &b, nn::AttentionOp op,
     Value mNew = g.maximum(mOld, tileMax);
     Value alpha = g.exp(g.sub(mOld, mNew));
     Value p = t.expMinusRows(s, mNew);
-    Value lNew = g.add(g.mul(lOld, alpha), g.reduceRows(p));
-    Value accNew =
-        g.add(g.mul(accOld, g.broadcastRows(alpha, accOld)),
-              g.b.create<nn::BatchMatmulOp>(g.loc, p, v, false, false));
+    Value lScaled = g.mul(lOld, alpha);
+    Value lNew = g.add(lScaled, g.reduceRows(p));
+    Value accScaled = g.mul(accOld, g.broadcastRows(alpha, accOld));
+    Value accNew = g.add(
+        accScaled, g.b.create<nn::BatchMatmulOp>(g.loc, p, v, false, false));
     m = t.replaceRows(m, mNew, first);
     l = t.replaceRows(l, lNew, first);
     acc = t.replaceRows(acc, accNew, first);

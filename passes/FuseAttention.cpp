@@ -1,9 +1,11 @@
 //===- FuseAttention.cpp - scaled dot-product attention as one op ---------===//
 //
 // batch_matmul(softmax([causal_mask](scale * batch_matmul(q, k^T))), v) ->
-// nn.attention: the form the multi_head_attention layer and PyTorch's ONNX
-// export of MultiheadAttention both produce. Decomposed before lowering
-// (DecomposeAttention.cpp) into tiles of keys with an online softmax.
+// nn.attention: the form the multi_head_attention layer produces. (PyTorch's
+// ONNX export of MultiheadAttention arrives with k^T as a separate
+// transpose and its causal mask as a fixed weight, and is not matched yet.)
+// Decomposed before lowering (DecomposeAttention.cpp) into tiles of keys
+// with an online softmax.
 //
 //===----------------------------------------------------------------------===//
 
@@ -75,9 +77,10 @@ struct FuseAttentionPattern : OpRewritePattern<nn::BatchMatmulOp> {
     double scale = 1.0;
     bool causal = false;
     for (;;) {
+      // A scale applied after the mask scales its fill too.
       if (auto mask = x.getDefiningOp<nn::CausalMaskOp>();
           mask && !causal && !mask.getTransposed() &&
-          mask.getFill().convertToDouble() <= kMaskedBelow) {
+          mask.getFill().convertToDouble() * scale <= kMaskedBelow) {
         causal = true;
         x = mask.getInput();
         continue;

@@ -12,8 +12,8 @@
 // CHECK:       %[[S0:.+]] = nn.batch_matmul %[[QS]], %[[K0]] {transpose_rhs} : (tensor<2x8x4xf32>, tensor<2x4x4xf32>) -> tensor<2x8x4xf32>
 // CHECK:       nn.causal_mask %[[S0]] {fill = -3.4028234663852886E+38 : f64} : tensor<2x8x4xf32>
 // CHECK:       %[[M0:.+]] = nn.reduce_max
-// CHECK:       %[[K1:.+]] = nn.slice %[[K]] {axis = 1 : i64, offset = 4 : i64, size = 4 : i64}
 // CHECK:       %[[Q1:.+]] = nn.slice %[[QS]] {axis = 1 : i64, offset = 4 : i64, size = 4 : i64}
+// CHECK:       %[[K1:.+]] = nn.slice %[[K]] {axis = 1 : i64, offset = 4 : i64, size = 4 : i64}
 // CHECK:       nn.batch_matmul %[[Q1]], %[[K1]] {transpose_rhs} : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
 // CHECK:       %[[MOLD:.+]] = nn.slice %[[M0]] {axis = 1 : i64, offset = 4 : i64, size = 4 : i64}
 // CHECK:       %[[MNEW:.+]] = nn.maximum %[[MOLD]]

@@ -20,7 +20,8 @@ func.func @layer_form(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: te
 
 // -----
 
-// ONNX's order: the scores divided by sqrt(d) after the product; no mask;
+// The scores divided by sqrt(d) after the product (as ONNX graphs write
+// it); no mask;
 // keys and values of another length and width than the queries.
 // CHECK-LABEL: func.func @divided_scores
 // CHECK:       nn.attention %arg0, %arg1, %arg2 {scale = 5.000000e-01 : f64} : (tensor<3x5x4xf32>, tensor<3x7x4xf32>, tensor<3x7x6xf32>) -> (tensor<3x5x6xf32>, tensor<3x5xf32>)
@@ -61,4 +62,21 @@ func.func @not_attention(%q: tensor<3x5x4xf32>, %k: tensor<3x5x4xf32>, %kt: tens
   %p2 = nn.softmax %s2 : tensor<3x5x5xf32>
   %o2 = nn.batch_matmul %p2, %v : (tensor<3x5x5xf32>, tensor<3x5x4xf32>) -> tensor<3x5x4xf32>
   return %o, %o2 : tensor<3x5x4xf32>, tensor<3x5x4xf32>
+}
+
+// -----
+
+// A scale after the mask scales its fill: 1e-10 * -3.4e38 is no longer a
+// mask, and nothing fuses.
+// CHECK-LABEL: func.func @scaled_mask
+// CHECK-NOT:   nn.attention
+// CHECK:       nn.causal_mask
+func.func @scaled_mask(%q: tensor<3x5x4xf32>, %k: tensor<3x5x4xf32>, %v: tensor<3x5x4xf32>) -> tensor<3x5x4xf32> {
+  %s = nn.batch_matmul %q, %k {transpose_rhs} : (tensor<3x5x4xf32>, tensor<3x5x4xf32>) -> tensor<3x5x5xf32>
+  %m = nn.causal_mask %s {fill = -3.4028234663852886e+38 : f64} : tensor<3x5x5xf32>
+  %c = nn.constant 1.000000e-10 : tensor<3x5x5xf32>
+  %x = nn.mul %m, %c : tensor<3x5x5xf32>
+  %p = nn.softmax %x : tensor<3x5x5xf32>
+  %o = nn.batch_matmul %p, %v : (tensor<3x5x5xf32>, tensor<3x5x4xf32>) -> tensor<3x5x4xf32>
+  return %o : tensor<3x5x4xf32>
 }

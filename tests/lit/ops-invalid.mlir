@@ -768,3 +768,11 @@ func.func @attention_grad_shape(%do: tensor<2x8x4xf32>, %q: tensor<2x8x16xf32>, 
   %dq, %dk, %dv = nn.attention_grad %do, %q, %q, %q, %q, %lse {scale = 1.0 : f64} : (tensor<2x8x4xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8xf32>) -> (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>)
   return
 }
+
+// -----
+
+func.func @attention_dynamic_keys(%q: tensor<2x8x16xf32>, %k: tensor<2x?x16xf32>, %v: tensor<2x?x16xf32>) {
+  // expected-error @+1 {{expects a static, nonzero number of queries and keys, got 2x8x16 and 2x?x16}}
+  %o, %l = nn.attention %q, %k, %v {scale = 1.0 : f64} : (tensor<2x8x16xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8xf32>)
+  return
+}

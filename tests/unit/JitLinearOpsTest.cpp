@@ -12,6 +12,8 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
+
 using namespace gradc;
 using namespace gradc::test;
 
@@ -117,6 +119,47 @@ TEST(JitOps, BatchMatmulTransposesAndBroadcasts) {
                                     lhs + ", " + rhs + ") -> " + out,
                                 out));
       }
+}
+
+/// nn.attention and its gradient, decomposed into tiles of 64 keys, against
+/// the reference kernels (which materialize every score): causal and not,
+/// several tiles with a partial last one, more keys than queries (causal:
+/// tiles no query sees), fewer keys than queries, rank 2 to 4, scale 1.
+/// The loss is sum(output * w), so the output's gradient is w.
+TEST(JitOps, AttentionAndItsGradientInTiles) {
+  struct Shapes {
+    std::string batch;
+    int t, s, d, e;
+    std::string attrs;
+  };
+  for (const Shapes &c :
+       {Shapes{"2x3x", 70, 70, 8, 5, "{causal, scale = 3.500000e-01 : f64}"},
+        Shapes{"", 40, 150, 8, 6, "{causal, scale = 1.000000e+00 : f64}"},
+        Shapes{"3x", 130, 65, 4, 4, "{scale = 5.000000e-01 : f64}"},
+        Shapes{"2x", 9, 9, 3, 2, "{causal, scale = 7.000000e-01 : f64}"}}) {
+    auto tensor = [&](int rows, int cols) {
+      return "tensor<" + c.batch + std::to_string(rows) +
+             (cols ? "x" + std::to_string(cols) : "") + "xf32>";
+    };
+    std::string q = tensor(c.t, c.d), k = tensor(c.s, c.d),
+                v = tensor(c.s, c.e), y = tensor(c.t, c.e), l = tensor(c.t, 0);
+    std::string all;
+    for (int a = 0, rank = int(std::count(y.begin(), y.end(), 'x')); a < rank;
+         ++a)
+      all += (a ? ", " : "") + std::to_string(a);
+    std::string body =
+        "  %y, %l = nn.attention %q, %k, %v " + c.attrs + " : (" + q + ", " +
+        k + ", " + v + ") -> (" + y + ", " + l + ")\n" +
+        "  %p = nn.mul %y, %w : " + y + "\n" +
+        "  %loss = nn.reduce_sum %p {axes = array<i64: " + all + ">} : (" + y +
+        ") -> tensor<f32>\n";
+    JitCase jc;
+    jc.differentiate = true;
+    expectJitMatches(
+        func("%q: " + q + ", %k: " + k + ", %v: " + v + ", %w: " + y, body,
+             "%loss", "tensor<f32>"),
+        jc);
+  }
 }
 
 } // namespace
